@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+
+/** Each command file exports one `register` function; this list is the CLI's table of contents. */
+export type RegisterCommand = (program: Command, io: CliIo) => void;
+
+export const commands: readonly RegisterCommand[] = [];
