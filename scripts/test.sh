@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm ci
 bash scripts/install-peers.sh
+rm -rf dist
 npm run --silent build
 npm run --silent lint
 
