@@ -1,0 +1,5 @@
+import { migration001Initial } from './001-initial.js';
+import type { Migration } from './migration.js';
+
+/** Every migration this director knows, in the order they apply. */
+export const migrations: readonly Migration[] = [migration001Initial];
