@@ -74,7 +74,9 @@ export function placeGroup(
     const net = cloud.networks.find((n) => n.name === staticNet.name)!;
     quota = new Map(azs.map((a) => [a, 0]));
     for (const ip of staticIps) {
-      const az = azs.find((a) => net.subnets.some((s) => s.static.has(ip) && (a === null || s.azs.length === 0 || s.azs.includes(a))));
+      // An address in a subnet that spans several azs goes to the least-filled of them.
+      const candidates = azs.filter((a) => net.subnets.some((s) => s.static.has(ip) && (a === null || s.azs.length === 0 || s.azs.includes(a))));
+      const az = candidates.reduce<string | null | undefined>((best, a) => (best === undefined || quota.get(a)! < quota.get(best)! ? a : best), undefined);
       if (az === undefined) throw new DirectorError(`Placing instance group '${group.name}': static IP ${formatIp(ip)} is in no subnet of its azs`);
       quota.set(az, (quota.get(az) ?? 0) + 1);
     }
