@@ -1,0 +1,348 @@
+import { randomUUID } from 'node:crypto';
+import type { Cpi, Networks, VmEnv } from '../../cpi/contract.js';
+import { DirectorError } from '../errors.js';
+import { digest, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type RecordedInstance } from '../plan/instance-plan.js';
+import type { DeploymentPlan } from '../plan/plan.js';
+import type { EnvironmentRecord, JsonObject, StateStore } from '../state/index.js';
+import type { AgentDialer, HostKeyMaker, InstanceAgent } from './ports.js';
+import { inPool } from './pool.js';
+import { appliedSpecOf, type AppliedSpec } from './recorded.js';
+import { scheduleDeployment, type GroupSchedule } from './schedule.js';
+import type { Task } from './task.js';
+
+type WatchTime = { readonly min: number; readonly max: number };
+
+export interface DeployerDeps {
+  readonly store: StateStore;
+  readonly cpi: Cpi;
+  readonly agents: AgentDialer;
+  readonly hostKeys: HostKeyMaker;
+  readonly environment: EnvironmentRecord;
+  /** Stemcell (name-or-os/version) → cid. */
+  readonly stemcellCid: (s: DesiredInstance['stemcell']) => string;
+  /** Sleeps `ms` (the clock's business: tests and benches pass their own). */
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface DeployOptions {
+  readonly skipDrain?: boolean;
+  /** How many VMs are created at once in the "Creating missing vms" stage. */
+  readonly vmCreationPool?: number;
+  /** Overrides of the manifest's update block (deploy --canaries / --max-in-flight). */
+  readonly canaries?: number;
+  readonly maxInFlight?: { count: number } | { percent: number };
+}
+
+/**
+ * Applies a plan, as the BOSH director does: unneeded instances are deleted, every missing VM is
+ * created up front in one pool, then the instance groups are updated in order, canaries first,
+ * then in batches of max_in_flight. Each cloud resource is recorded as an intent before the CPI
+ * call that makes it and completed right after, so that a crash leaks nothing. It never re-plans.
+ */
+export class Deployer {
+  constructor(private readonly deps: DeployerDeps) {}
+
+  async apply(plan: DeploymentPlan, task: Task, opts: DeployOptions = {}): Promise<void> {
+    const { store } = this.deps;
+    store.deployments.ensure(plan.deployment);
+
+    // Record new instances and every address the plan hands out before touching the cloud.
+    await task.step('Preparing deployment', 'Preparing deployment', async () => {
+      store.transaction(() => {
+        for (const g of plan.groups) {
+          for (const p of g.plans) {
+            const d = p.desired!;
+            if (!store.instances.get(d.uuid)) {
+              store.instances.create({ deployment: plan.deployment, group: d.group, index: d.index, uuid: d.uuid, az: d.az, bootstrap: d.bootstrap, state: 'started' });
+            } else {
+              store.instances.update(d.uuid, { index: d.index, az: d.az, bootstrap: d.bootstrap });
+            }
+            this.reserveAddresses(plan.deployment, d);
+          }
+        }
+      });
+    });
+
+    const deletions = plan.deletions;
+    if (deletions.length) {
+      await inPool(deletions, 8, (p, i) => task.step('Deleting unneeded instances', `${p.label}`, () => this.deleteInstance(p.recorded!, opts), { index: i + 1, total: deletions.length }));
+    }
+
+    const service = plan.groups.filter((g) => g.group.lifecycle === 'service');
+    const missing = service.flatMap((g) => g.plans.filter((p) => p.action === 'create'));
+    const created = new Set<string>();
+    if (missing.length) {
+      await inPool(missing, opts.vmCreationPool ?? 8, async (p, i) => {
+        await task.step('Creating missing vms', p.label, () => this.createVm(p.desired!, plan), { index: i + 1, total: missing.length });
+        created.add(p.desired!.uuid);
+      });
+    }
+
+    const schedule = scheduleDeployment(
+      service.map((g) => ({
+        name: g.group.name,
+        policy: {
+          ...g.group.update,
+          ...(opts.canaries !== undefined ? { canaries: opts.canaries } : {}),
+          ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
+        },
+        size: g.group.instances,
+        plans: g.plans,
+      })),
+    );
+    for (const stage of schedule.stages) {
+      await Promise.all(stage.map((g) => this.updateGroup(g, plan, created, task, opts)));
+    }
+
+    const changed = service.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged'));
+    if (changed.length) {
+      const withPostDeploy = service.flatMap((g) => g.plans).filter((p) => (plan.rendered.get(p.desired!.uuid) ?? []).some((j) => 'bin/post-deploy' in j.templates));
+      await inPool(withPostDeploy, 8, (p) => task.step('Running post-deploy', p.label, () => this.agentFor(p.desired!.uuid).runScript('post-deploy')));
+    }
+  }
+
+  private async updateGroup(g: GroupSchedule, plan: DeploymentPlan, created: ReadonlySet<string>, task: Task, opts: DeployOptions): Promise<void> {
+    const stage = `Updating instance ${g.group}`;
+    const turns = [...g.canaries.map((b) => ({ batch: b, canary: true })), ...g.batches.map((b) => ({ batch: b, canary: false }))];
+    for (const { batch, canary } of turns) {
+      await Promise.all(
+        batch.map((p) =>
+          task.step(stage, `${p.label}${canary ? ' (canary)' : ''}`, () =>
+            this.updateInstance(p, plan, created.has(p.desired!.uuid), canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime, opts),
+          ),
+        ),
+      );
+    }
+  }
+
+  /** Creates (or replaces) an instance's VM and bootstraps its agent. */
+  private async createVm(d: DesiredInstance, plan: DeploymentPlan): Promise<void> {
+    const { store, cpi, environment } = this.deps;
+    // A VM left from an interrupted run (recorded but never confirmed) is removed first.
+    for (const vm of store.vms.listByInstance(d.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
+    const agentId = randomUUID();
+    const hostKey = this.deps.hostKeys.make();
+    const stemcellCid = this.deps.stemcellCid(d.stemcell);
+    const ips = d.networks.map((n) => n.ip).filter((x): x is string => x !== null);
+    store.vms.recordIntent({ agentId, instance: d.uuid, stemcellCid, ips, cloudProperties: d.cloudProperties as JsonObject, hostPublicKey: hostKey.publicKey });
+    const env: VmEnv = {
+      bosh: { group: `${plan.deployment}-${d.group}`, groups: [environment.name, plan.deployment, d.group, `${plan.deployment}-${d.group}`] },
+      director: { uuid: environment.directorUuid, deployment: plan.deployment, instance: { group: d.group, index: d.index, id: d.uuid }, agentId },
+      ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [environment.sshKey.publicKey] },
+    };
+    const disk = store.disks.listByInstance(d.uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned');
+    let vmCid: string;
+    try {
+      const created = await cpi.createVm(agentId, stemcellCid, d.cloudProperties, networksFor(d), disk?.cid ? [disk.cid] : [], env);
+      vmCid = created.vmCid;
+    } catch (err) {
+      store.vms.fail(agentId);
+      throw new DirectorError(`Creating VM for '${d.group}/${d.index}'`, { cause: err });
+    }
+    store.vms.complete(agentId, vmCid);
+    // A new VM has no jobs yet: the applied spec starts again from the VM it was made from.
+    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d) } };
+    store.instances.setAppliedSpec(d.uuid, next as JsonObject);
+    await cpi.setVmMetadata(vmCid, {
+      director: environment.name,
+      deployment: plan.deployment,
+      instance_group: d.group,
+      index: String(d.index),
+      id: d.uuid,
+      name: `${d.group}/${d.uuid}`,
+    });
+    const agent = this.agentFor(d.uuid);
+    await agent.bootstrap({
+      agentId,
+      directorUuid: environment.directorUuid,
+      deployment: plan.deployment,
+      instance: { group: d.group, index: d.index, id: d.uuid, az: d.az, bootstrap: d.bootstrap },
+      networks: Object.fromEntries(d.networks.map((n) => [n.name, { ip: n.ip }])),
+      vmCid,
+    });
+    // A persistent disk that survived the old VM is attached and mounted again.
+    if (disk?.cid) {
+      const hint = await cpi.attachDisk(vmCid, disk.cid);
+      store.disks.markAttached(disk.cid);
+      await agent.mountDisk(disk.cid, hint);
+    }
+  }
+
+  private async updateInstance(p: InstancePlan, plan: DeploymentPlan, vmJustCreated: boolean, watch: WatchTime, opts: DeployOptions): Promise<void> {
+    const d = p.desired!;
+    const { store } = this.deps;
+    const jobs = plan.rendered.get(d.uuid) ?? [];
+    const hasVm = Boolean(p.recorded?.vm) || vmJustCreated;
+    if (hasVm && !vmJustCreated && p.recorded?.vm && p.recorded.appliedJobs) {
+      // The instance runs: drain and stop it before changing it.
+      const agent = this.agentFor(d.uuid);
+      if (!opts.skipDrain) await agent.drain();
+      await agent.stop();
+    }
+    if (p.action === 'recreate') {
+      await this.detachDisks(d.uuid);
+      for (const vm of store.vms.listByInstance(d.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
+      await this.createVm(d, plan);
+    }
+    if (p.reasons.has('persistent_disk')) await this.convergeDisk(d);
+    if (d.state === 'stopped') {
+      store.instances.update(d.uuid, { state: 'stopped' });
+      return;
+    }
+    const agent = this.agentFor(d.uuid);
+    await agent.apply(jobs);
+    await agent.runScript('pre-start');
+    await agent.start();
+    await this.waitRunning(agent, d, watch);
+    await agent.runScript('post-start');
+    const prev = appliedSpecOf(store.instances.get(d.uuid)?.appliedSpec ?? null);
+    store.instances.setAppliedSpec(d.uuid, { ...prev, jobs: Object.fromEntries(jobs.map((j) => [j.name, j.digest])) } as JsonObject);
+    store.instances.update(d.uuid, { state: 'started' });
+  }
+
+  /** Polls the agent until every process runs, for at most the watch time's maximum. */
+  private async waitRunning(agent: InstanceAgent, d: DesiredInstance, w: WatchTime): Promise<void> {
+    const start = Date.now();
+    let last = 'unknown';
+    for (;;) {
+      const s = await agent.getState();
+      last = s.state;
+      if (s.state === 'running') return;
+      if (Date.now() - start >= w.max) break;
+      await this.deps.sleep(Math.min(1000, Math.max(50, w.min / 10)));
+    }
+    throw new DirectorError(`'${d.group}/${d.uuid} (${d.index})' is not running after update. Review logs for failed jobs (state: ${last})`);
+  }
+
+  /** Makes the instance's persistent disk what the plan wants: create, resize by migration, or remove. */
+  private async convergeDisk(d: DesiredInstance): Promise<void> {
+    const { store, cpi } = this.deps;
+    const vm = this.vmOf(d.uuid);
+    const old = store.disks.listByInstance(d.uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned');
+    const agent = this.agentFor(d.uuid);
+    if (d.persistentDisk.size === 0) {
+      if (old?.cid) {
+        await agent.unmountDisk(old.cid);
+        await cpi.detachDisk(vm.cid!, old.cid);
+        store.disks.markDetached(old.cid);
+        store.disks.orphan(old.cid);
+      }
+      return;
+    }
+    if (old?.cid && old.sizeMb === d.persistentDisk.size && digest(old.cloudProperties) === digest(d.persistentDisk.cloudProperties)) return;
+    const intent = store.disks.recordIntent({ instance: d.uuid, sizeMb: d.persistentDisk.size, cloudProperties: d.persistentDisk.cloudProperties as JsonObject });
+    let cid: string;
+    try {
+      cid = await cpi.createDisk(d.persistentDisk.size, d.persistentDisk.cloudProperties, vm.cid!);
+    } catch (err) {
+      store.disks.fail(intent.id);
+      throw new DirectorError(`Creating disk for '${d.group}/${d.index}'`, { cause: err });
+    }
+    store.disks.complete(intent.id, cid);
+    const hint = await cpi.attachDisk(vm.cid!, cid);
+    store.disks.markAttached(cid);
+    await agent.mountDisk(cid, hint);
+    if (old?.cid) {
+      // Data moves from the old disk to the new one; the old one becomes an orphan.
+      await agent.migrateDisk(old.cid, cid);
+      await agent.unmountDisk(old.cid);
+      await cpi.detachDisk(vm.cid!, old.cid);
+      store.disks.markDetached(old.cid);
+      store.disks.orphan(old.cid);
+    }
+    store.disks.activate(cid);
+  }
+
+  private async detachDisks(uuid: string): Promise<void> {
+    const { store, cpi } = this.deps;
+    const vm = store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+    if (!vm) return;
+    for (const disk of store.disks.listByInstance(uuid)) {
+      if (disk.cid && disk.state === 'attached') {
+        try {
+          await this.agentFor(uuid).unmountDisk(disk.cid);
+        } catch {
+          // An unreachable agent cannot unmount; the VM is going away anyway.
+        }
+        await cpi.detachDisk(vm.cid!, disk.cid);
+        store.disks.markDetached(disk.cid);
+      }
+    }
+  }
+
+  private async deleteInstance(r: RecordedInstance, opts: DeployOptions): Promise<void> {
+    const { store } = this.deps;
+    if (r.vm) {
+      try {
+        const agent = this.agentFor(r.uuid);
+        if (!opts.skipDrain) await agent.drain();
+        await agent.stop();
+      } catch (err) {
+        // BOSH carries on deleting an instance whose agent does not answer.
+        void err;
+      }
+    }
+    await this.detachDisks(r.uuid);
+    for (const vm of store.vms.listByInstance(r.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
+    for (const disk of store.disks.listByInstance(r.uuid)) if (disk.cid && disk.state !== 'orphaned') store.disks.orphan(disk.cid);
+    store.transaction(() => {
+      store.ips.releaseForInstance(r.uuid);
+      store.instances.delete(r.uuid);
+    });
+  }
+
+  private async deleteVmRecord(agentId: string, cid: string | null): Promise<void> {
+    const { store, cpi } = this.deps;
+    if (cid) {
+      store.vms.markDeleting(cid);
+      await cpi.deleteVm(cid);
+      store.vms.remove(cid);
+    } else {
+      // An intent without a cid: the CPI never answered. Nothing was confirmed, so nothing to delete by cid.
+      store.vms.removeByAgentId(agentId);
+    }
+  }
+
+  private reserveAddresses(deployment: string, d: DesiredInstance): void {
+    const { store } = this.deps;
+    const held = store.ips.list({ deployment, instance: d.uuid });
+    for (const n of d.networks) {
+      if (!n.ip) continue;
+      for (const h of held) if (h.network === n.name && h.ip !== n.ip) store.ips.release(h.network, h.ip);
+      if (!held.some((h) => h.network === n.name && h.ip === n.ip)) store.ips.reserve({ deployment, network: n.name, ip: n.ip, instance: d.uuid, type: n.static ? 'static' : 'dynamic' });
+    }
+  }
+
+  private vmOf(uuid: string) {
+    const vm = this.deps.store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+    if (!vm) throw new DirectorError(`Instance '${uuid}' has no VM`);
+    return vm;
+  }
+
+  private agentFor(uuid: string): InstanceAgent {
+    const vm = this.vmOf(uuid);
+    const inst = this.deps.store.instances.get(uuid);
+    const address = vm.ips[0];
+    if (!address || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' of instance '${inst?.group}/${uuid}' has no address or host key recorded`);
+    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId });
+  }
+}
+
+/** The CPI's view of an instance's networks. */
+export function networksFor(d: DesiredInstance): Networks {
+  return Object.fromEntries(
+    d.networks.map((n) => [
+      n.name,
+      {
+        type: n.type,
+        ...(n.ip ? { ip: n.ip } : {}),
+        ...(n.netmask ? { netmask: n.netmask } : {}),
+        ...(n.gateway ? { gateway: n.gateway } : {}),
+        dns: n.dns,
+        default: n.default,
+        cloud_properties: n.cloudProperties,
+      },
+    ]),
+  );
+}
+
