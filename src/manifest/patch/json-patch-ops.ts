@@ -71,6 +71,8 @@ class JsonPatchOps implements Op {
     this.operations.forEach((operation, i) => {
       try {
         plain = jsonpatch.compile([toPlainOperation(operation)])(plain);
+        // json-patch's copy puts the very same object at both places; RFC 6902 wants a copy
+        if (operation.op === 'copy') plain = toPlain(fromPlain(plain));
       } catch (err) {
         const what = new PatchError(`RFC 6902 ${operation.op} at '${operation.path}'`, { cause: err });
         throw new PatchError(`Error 'operation [${i}] in ${this.source} failed'`, { cause: what });

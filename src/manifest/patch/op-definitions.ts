@@ -135,20 +135,19 @@ function decodeOpDefinitions(items: readonly YamlValue[], source: string): OpDef
       typeErrors.push(`cannot unmarshal ${yamlTag(item)}${yamlText(item)} into patch.OpDefinition`);
       return { type: '' };
     }
-    let absent: boolean | undefined;
-    const rawAbsent = item.get('absent');
-    if (typeof rawAbsent === 'boolean') absent = rawAbsent;
-    else if (rawAbsent !== undefined && rawAbsent !== null) {
-      typeErrors.push(`cannot unmarshal ${yamlTag(rawAbsent)}${yamlText(rawAbsent)} into bool`);
+    // yaml.v2 decodes the fields in the order the file lists them (which orders its errors)
+    const def: { type: string; path?: string; value?: YamlValue; absent?: boolean; error?: string } = { type: '' };
+    for (const [key, v] of item) {
+      if (key === 'type') def.type = stringField(v) ?? '';
+      else if (key === 'path') def.path = stringField(v);
+      else if (key === 'error') def.error = stringField(v);
+      else if (key === 'value') def.value = v === null ? undefined : v;
+      else if (key === 'absent') {
+        if (typeof v === 'boolean') def.absent = v;
+        else if (v !== null) typeErrors.push(`cannot unmarshal ${yamlTag(v)}${yamlText(v)} into bool`);
+      }
     }
-    const value = item.get('value');
-    return {
-      type: stringField(item.get('type')) ?? '',
-      path: stringField(item.get('path')),
-      value: value === null ? undefined : value,
-      absent,
-      error: stringField(item.get('error')),
-    };
+    return def;
   });
 
   if (typeErrors.length > 0) throw deserializingError(source, typeErrors);
