@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+
+/** `-e`, `--state` and `--json`, which every environment-scoped command takes. */
+export function envOptions(cmd: Command): Command {
+  return cmd
+    .option('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT')
+    .option('--state <path>', 'state file of the environment, or $DIRECTOR_STATE')
+    .option('--json', 'print JSON, as bosh-cli --json does');
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** The variable and ops-file flags of bosh-cli (`int`, `create-env`, `deploy`). */
+export function varOptions(cmd: Command): Command {
+  return cmd
+    .option('-o, --ops-file <path>', 'ops-file to apply (repeatable, in order)', collect, [])
+    .option('-v, --var <key=value>', 'set a variable (repeatable)', collect, [])
+    .option('--var-file <key=path>', "set a variable to a file's content (repeatable)", collect, [])
+    .option('-l, --vars-file <path>', 'load variables from a YAML file (repeatable)', collect, [])
+    .option('--vars-env <prefix>', 'load variables from environment variables PREFIX_name (repeatable)', collect, [])
+    .option('--vars-store <path>', 'load and save generated variables to a YAML file');
+}
+
+export interface VarFlagValues {
+  readonly opsFile: string[];
+  readonly var: string[];
+  readonly varFile: string[];
+  readonly varsFile: string[];
+  readonly varsEnv: string[];
+  readonly varsStore?: string;
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { Cpi } from '../../cpi/contract.js';
+import { generateSshKeyPair } from '../crypto/ssh-keys.js';
+import { DirectorError } from '../errors.js';
+import type { Task } from '../deploy/task.js';
+import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
+import type { EnvironmentManifest } from './environment-manifest.js';
+
+export interface CreateEnvDeps {
+  readonly store: StateStore;
+  /** Builds the CPI for an environment record (validating its properties). */
+  readonly cpiFor: (env: EnvironmentRecord) => Cpi;
+  /** The cloud-config text as it is recorded and printed (YAML). */
+  readonly cloudConfigText: string;
+}
+
+export interface CreateEnvResult {
+  readonly environment: EnvironmentRecord;
+  readonly stemcell: StemcellRecord;
+  /** What changed; empty when the run found everything in place. */
+  readonly changes: readonly string[];
+}
+
+/**
+ * Establishes an environment, idempotently: the director's identity (uuid and the SSH key every
+ * agent trusts) is made once and kept; the CPI's configuration is validated and recorded; the
+ * stemcell is registered with the CPI once; the cloud-config is recorded as a new version only
+ * when it changed. Run twice, the second run changes nothing; interrupted, the next run finishes.
+ */
+export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDeps, task: Task): Promise<CreateEnvResult> {
+  const { store } = deps;
+  const changes: string[] = [];
+  const environment = await task.step('Preparing environment', `Director identity for '${manifest.name}'`, async () => {
+    const existing = store.environment.get();
+    if (!existing) {
+      const key = generateSshKeyPair('ed25519', `director@${manifest.name}`);
+      changes.push('identity');
+      return store.environment.create({
+        name: manifest.name,
+        directorUuid: randomUUID(),
+        cpiType: manifest.cpi.type,
+        cpiProperties: manifest.cpi.properties as JsonObject,
+        sshKey: { privateKey: key.privateKey, publicKey: key.publicKey },
+      });
+    }
+    if (existing.name !== manifest.name) {
+      throw new DirectorError(`This state file belongs to environment '${existing.name}', not '${manifest.name}'`);
+    }
+    if (existing.cpiType !== manifest.cpi.type) {
+      throw new DirectorError(`Environment '${existing.name}' runs on the ${existing.cpiType} CPI; changing it to ${manifest.cpi.type} needs delete-env first`);
+    }
+    if (JSON.stringify(existing.cpiProperties) !== JSON.stringify(manifest.cpi.properties)) {
+      changes.push('cpi properties');
+      return store.environment.update({ cpiProperties: manifest.cpi.properties as JsonObject });
+    }
+    return existing;
+  });
+
+  const cpi = await task.step('Validating CPI', `${environment.cpiType} CPI`, async () => {
+    const c = deps.cpiFor(environment);
+    await c.info();
+    return c;
+  });
+
+  const s = manifest.stemcell;
+  const stemcell = await task.step('Uploading stemcell', `${s.name}/${s.version}`, async () => {
+    const found = store.stemcells.find(s.name, s.version, environment.cpiType);
+    if (found) return found;
+    const cid = await cpi.createStemcell(s.url ?? '', { ...s.cloudProperties, name: s.name, version: s.version, os: s.os });
+    changes.push('stemcell');
+    return store.stemcells.add({ name: s.name, version: s.version, os: s.os, cid, cpi: environment.cpiType });
+  });
+
+  await task.step('Updating cloud-config', 'cloud-config', async () => {
+    const latest = store.cloudConfigs.latest();
+    if (latest?.content === deps.cloudConfigText) return;
+    store.cloudConfigs.update(deps.cloudConfigText);
+    changes.push('cloud-config');
+  });
+
+  return { environment, stemcell, changes };
+}
