@@ -24,3 +24,4 @@ export { systemProcessProbe, processStartTime } from './process-probe.js';
 export type { ProcessProbe } from './process-probe.js';
 export type { Migration } from './migrations/migration.js';
 export { migrations } from './migrations/index.js';
+export { canonicalJson, jsonSha256 } from './canonical-json.js';

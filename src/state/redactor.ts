@@ -1,3 +1,5 @@
+import type { JsonValue } from './json.js';
+
 /** Replaces known secret values in text with `<redacted>` before it is stored in a task log. */
 export interface Redactor {
   add(values: Iterable<string>): void;
@@ -46,6 +48,16 @@ function forms(value: string): string[] {
     }
   }
   return out;
+}
+
+/** `value` with `redact` applied to every string in it (keys included), structure untouched. */
+export function redactJson(value: JsonValue, redact: (text: string) => string): JsonValue {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v: JsonValue) => redactJson(v, redact));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactJson(v, redact)]));
+  }
+  return value;
 }
 
 /** Every string inside a JSON value (the secrets of a variable). */

@@ -1,6 +1,7 @@
 import { StateError } from '../errors.js';
 import { fromJsonColumn, jsonSchemas, toJsonColumn } from '../json.js';
 import type { TaskDebugLine, TaskEventRecord, TaskEventState, TaskRecord, TaskState } from '../records.js';
+import { redactJson } from '../redactor.js';
 import type { TaskLog } from '../state-store.js';
 import type { StoreContext } from './database.js';
 
@@ -106,7 +107,10 @@ export function taskLog(ctx: StoreContext): TaskLog {
         throw new StateError(`${doing}: progress must be a whole number 0..100, got ${progress}`);
       }
       const tags = toJsonColumn(jsonSchemas.strings, e.tags, `the tags of an event of task ${id}`);
-      const data = e.data === undefined ? null : ctx.redactor.apply(toJsonColumn(jsonSchemas.object, e.data, `the data of an event of task ${id}`));
+      const data =
+        e.data === undefined
+          ? null
+          : toJsonColumn(jsonSchemas.value, redactJson(e.data, (t) => ctx.redactor.apply(t)), `the data of an event of task ${id}`);
       return db.transaction(() => {
         const t = mustGet(id, doing);
         if (FINISHED.includes(t.state)) throw new StateError(`${doing}: the task has already ended (${t.state})`);

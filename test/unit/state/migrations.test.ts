@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { formatErrorChain } from '../../../src/errors.js';
 import { StateSchemaError } from '../../../src/state/errors.js';
@@ -9,7 +11,13 @@ import { migrations } from '../../../src/state/migrations/index.js';
 import type { Migration } from '../../../src/state/migrations/migration.js';
 import { openStateStore } from '../../../src/state/sqlite-state-store.js';
 
-describe('state migrations', () => {
+// A child process of the concurrent-open test: open the file, report its schema version.
+if (process.argv[2] === '--child') {
+  const store = openStateStore(process.argv[3] as string);
+  store.deployments.ensure(`from-${process.pid}`);
+  process.stdout.write(`version ${store.schemaVersion()}\n`);
+  store.close();
+} else describe('state migrations', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'director-state-'));
@@ -98,6 +106,33 @@ describe('state migrations', () => {
     try {
       // "half" was rolled back with the failed migration, so creating it again succeeds.
       assert.equal(store.schemaVersion(), 2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('lets two processes create and migrate the same fresh file at once', async () => {
+    const path = join(dir, 'fresh', 'state.db');
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const run = () =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url), '--child', path], { env });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.on('close', (code) => resolve({ code, out, err }));
+      });
+    const results = await Promise.all([run(), run()]);
+    for (const r of results) {
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `version ${migrations.length}\n`);
+    }
+    const store = openStateStore(path);
+    try {
+      assert.equal(store.deployments.list().length, 2);
     } finally {
       store.close();
     }

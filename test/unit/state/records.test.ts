@@ -144,4 +144,19 @@ describe('state records and their constraints', () => {
     assert.throws(() => store.variables.put('nope', 'x', 'y'), { message: "Deployment 'nope' is not recorded" });
     assert.equal(store.variables.delete('my-cluster', 'ca'), true);
   });
+
+  it('deletes a deployment with its variables and IP reservations once its instances are gone', () => {
+    store.variables.put('my-cluster', 'pw', 'secret-value');
+    store.ips.reserve({ deployment: 'my-cluster', network: 'default', ip: '10.0.16.10', instance: 'm0', type: 'static' });
+    store.ips.reserve({ deployment: 'my-cluster', network: 'default', ip: '10.0.16.20', instance: null, type: 'static' });
+    assert.throws(() => store.deployments.delete('my-cluster'), { name: 'StateError' });
+    assert.equal(store.instances.delete('m0'), true);
+    assert.deepEqual(store.ips.list().map((r) => r.ip), ['10.0.16.20']);
+    assert.equal(store.deployments.delete('my-cluster'), true);
+    assert.equal(store.deployments.get('my-cluster'), undefined);
+    assert.deepEqual(store.ips.list(), []);
+    store.deployments.ensure('my-cluster');
+    assert.deepEqual(store.variables.list('my-cluster'), []);
+    assert.equal(store.deployments.delete('never-was'), false);
+  });
 });

@@ -107,6 +107,8 @@ describe('tasks', () => {
     );
     store.tasks.event(t, { stage: 's', task: 'x', index: 1, total: 1, state: 'failed', error: 'bad hunter2-secret', tags: [] });
     assert.equal(store.tasks.events(t)[0]?.error, 'bad <redacted>');
+    store.tasks.event(t, { stage: 's', task: 'x', index: 1, total: 1, state: 'started', tags: [], data: { env: { PW: 'hunter2-secret', quote: '"hunter2-secret"' } } });
+    assert.deepEqual(store.tasks.events(t)[1]?.data, { env: { PW: '<redacted>', quote: '"<redacted>"' } });
     assert.equal(store.tasks.finish(t, 'error', 'login hunter2-secret refused').result, 'login <redacted> refused');
   });
 
