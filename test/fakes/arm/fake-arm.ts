@@ -1,0 +1,355 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArmContext, type ArmResponse, type ProviderRequest } from './arm-context.js';
+import { ArmError } from './arm-error.js';
+import { ArmState, type Json } from './arm-state.js';
+import { Authority } from './authority.js';
+import { ComputeProvider } from './compute-provider.js';
+import { Faults, type FaultConfig, type ScriptedFault } from './faults.js';
+import { NetworkProvider } from './network-provider.js';
+import { Operations, type LroConfig } from './operations.js';
+import { RequestLog } from './request-log.js';
+import { ResourcesProvider, RESOURCES_API_VERSIONS } from './resources-provider.js';
+import { StorageProvider } from './storage-provider.js';
+import { generateTlsMaterial } from './tls-material.js';
+import type { VmHooks } from './vm-hooks.js';
+
+/** How to start the fake. Everything is optional. */
+export interface FakeArmOptions {
+  /** Port to listen on (default: any free port). */
+  readonly port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  readonly subscriptionId?: string;
+  readonly tenantId?: string;
+  readonly clientId?: string;
+  /** Default: random per run. */
+  readonly clientSecret?: string;
+  readonly faults?: Partial<FaultConfig>;
+  /** Polls before completion (default 1) and Retry-After seconds on LRO answers (default 0: none). */
+  readonly lro?: Partial<LroConfig>;
+  readonly hooks?: VmHooks;
+  /** Folder for ca.pem and requests.jsonl (default: a fresh temp dir, removed by stop()). */
+  readonly dir?: string;
+  /** Blob endpoint reported for a storage account (default https://{name}.blob.core.windows.net/). */
+  readonly blobEndpoint?: (account: string) => string;
+}
+
+/** A running fake ARM. */
+export interface FakeArm {
+  /** ARM endpoint, e.g. https://127.0.0.1:41234 (pass as `endpoint` to the SDK clients). */
+  readonly endpoint: string;
+  /** The CA that signed the server certificate (pass as `tlsOptions: { ca }`). */
+  readonly caPem: string;
+  /** ca.pem on disk (for NODE_EXTRA_CA_CERTS in a child process). */
+  readonly caFile: string;
+  /** Authority host for ClientSecretCredential (same server; also pass disableInstanceDiscovery). */
+  readonly authorityHost: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly subscriptionId: string;
+  readonly requestLog: RequestLog;
+  readonly faults: Faults;
+  /** Long-running operation behaviour, changeable at runtime. */
+  readonly lro: LroConfig;
+  readonly state: ArmState;
+  /** The VM hooks; assign members at any time. */
+  readonly hooks: VmHooks;
+  /** Storage account keys (e.g. to configure Azurite with the same account). */
+  storageAccountKeys(name: string): { key1: string; key2: string } | undefined;
+  /** Stops listening, drops connections, removes the temp dir it created. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Starts the fake Azure Resource Manager on HTTPS. */
+export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> {
+  const host = opts.host ?? '127.0.0.1';
+  const tls = await generateTlsMaterial(host === '127.0.0.1' || host === 'localhost' ? [] : [host]);
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'fake-arm-'));
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, tls.caPem);
+  const requestLog = new RequestLog(join(dir, 'requests.jsonl'));
+  const subscriptionId = opts.subscriptionId ?? randomUUID();
+  const tenantId = opts.tenantId ?? randomUUID();
+  const clientId = opts.clientId ?? randomUUID();
+  const clientSecret = opts.clientSecret ?? randomBytes(24).toString('base64url');
+  const faults = new Faults(opts.faults);
+  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, ...opts.lro };
+  const operations = new Operations(lro);
+  const state = new ArmState(subscriptionId);
+  const hooks: VmHooks = { ...opts.hooks };
+
+  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const ctx = new ArmContext({
+    state,
+    operations,
+    faults,
+    hooks,
+    endpoint,
+    blobEndpoint: opts.blobEndpoint ?? ((name) => `https://${name}.blob.core.windows.net/`),
+  });
+  const network = new NetworkProvider(ctx);
+  const compute = new ComputeProvider(ctx);
+  const storage = new StorageProvider(ctx);
+  const resources = new ResourcesProvider(ctx, compute);
+  const authority = new Authority({ tenantId, clientId, clientSecret, host: endpoint });
+  const providers = [network, compute, storage];
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', endpoint);
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let logType = 'unknown';
+      let fault: string | undefined;
+      const send = (r: ArmResponse) => {
+        const headers: Record<string, string> = {
+          'x-ms-request-id': randomUUID(),
+          'x-ms-correlation-request-id': randomUUID(),
+          ...(r.headers ?? {}),
+        };
+        let payload = '';
+        if (r.body !== undefined && r.status !== 204 && req.method !== 'HEAD') {
+          payload = JSON.stringify(r.body);
+          headers['Content-Type'] = 'application/json; charset=utf-8';
+        }
+        headers['Content-Length'] = String(Buffer.byteLength(payload));
+        res.writeHead(r.status, headers);
+        res.end(payload);
+        requestLog.record({
+          time: new Date().toISOString(),
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          apiVersion: url.searchParams.get('api-version'),
+          status: r.status,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          resourceType: logType,
+          ...(fault ? { fault } : {}),
+        });
+      };
+      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f))
+        .then(send, (err: unknown) => {
+          if (err instanceof ArmError) send({ status: err.status, body: err.body(), headers: { ...err.headers } });
+          else send({ status: 500, body: { error: { code: 'InternalServerError', message: `The fake failed: ${err instanceof Error ? err.message : String(err)}` } } });
+        });
+    });
+  });
+
+  async function handle(
+    method: string,
+    url: URL,
+    raw: string,
+    authorization: string | undefined,
+    setType: (t: string) => void,
+    setFault: (f: string) => void,
+  ): Promise<ArmResponse> {
+    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const lower = segments.map((s) => s.toLowerCase());
+
+    if (lower[0] === '_fake') {
+      setType('admin');
+      return admin(method, lower.slice(1), raw);
+    }
+    if (lower[0] !== 'subscriptions') {
+      setType('auth');
+      const form = new URLSearchParams(method === 'POST' ? raw : '');
+      const r = authority.handle(method, segments, form);
+      if (r) return r;
+      throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
+    }
+
+    setType(resourceTypeOf(segments));
+    const authError = authority.check(authorization);
+    if (authError) {
+      throw new ArmError(401, authError.code, authError.message, {
+        'WWW-Authenticate': `Bearer authorization_uri="${endpoint}/${tenantId}", error="invalid_token", error_description="${authError.message.replace(/"/g, "'")}"`,
+      });
+    }
+    const decision = faults.decide(method, url.pathname);
+    if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.throttle) {
+      setFault('throttle');
+      const after = faults.get().throttleRetryAfterSeconds;
+      const kind = method === 'GET' ? 'read' : 'write';
+      throw new ArmError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${subscriptionId}' actually exceeded the limit of '12000' for time interval '01:00:00'. Please try again after '${after}' seconds.`, {
+        'Retry-After': String(after),
+        [`x-ms-ratelimit-remaining-subscription-${kind}s`]: '0',
+      });
+    }
+    if (decision.serverError !== undefined) {
+      setFault('serverError');
+      throw decision.serverError === 503
+        ? new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.')
+        : new ArmError(decision.serverError, 'InternalServerError', 'Encountered internal server error. Diagnostic information: fake fault injection.');
+    }
+
+    const apiVersion = url.searchParams.get('api-version');
+    if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    if (segments[1]!.toLowerCase() !== subscriptionId.toLowerCase()) {
+      throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${segments[1]}' could not be found.`);
+    }
+    let body: Json;
+    if (raw.trim() !== '') {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+      }
+    }
+    const base: Omit<ProviderRequest, 'resourceGroup' | 'resourceType' | 'name' | 'rest'> = { method, path: url.pathname, query: url.searchParams, apiVersion, body };
+    const checkVersion = (ns: string, type: string, versions: readonly string[]) => {
+      if (!versions.includes(apiVersion)) {
+        throw new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${versions.join(',')}'. The resource type is '${ns}/${type}'.`);
+      }
+    };
+
+    // /subscriptions/{s}/operationresults/{id}  (resource group deletion)
+    if (lower[2] === 'operationresults' && segments.length === 4) {
+      checkVersion('Microsoft.Resources', 'operationresults', [...RESOURCES_API_VERSIONS, '2018-08-01']);
+      return pollLocation(segments[3]!, method);
+    }
+    // /subscriptions/{s}/providers/{ns}/locations/{loc}/{operations|operationResults|asyncoperations}/{id}
+    if (lower[2] === 'providers' && lower[4] === 'locations' && segments.length === 8) {
+      const ns = lower[3];
+      const p = providers.find((x) => x.namespace.toLowerCase() === ns);
+      if (!p) throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
+      const versions = p === compute ? [...new Set(Object.values(compute.apiVersions('disks')).concat(compute.apiVersions('virtualMachines')))] : p.apiVersions('');
+      checkVersion(p.namespace, 'locations/operations', versions);
+      const kind = lower[6];
+      const id = segments[7]!;
+      if (kind === 'operations' && url.searchParams.get('monitor') !== 'true') return pollStatus(id, p.namespace);
+      if (kind === 'operations' || kind === 'operationresults' || kind === 'asyncoperations') return pollLocation(id, method);
+      throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
+    }
+    if (lower[2] === 'resourcegroups' && segments.length <= 4) {
+      checkVersion('Microsoft.Resources', 'resourceGroups', RESOURCES_API_VERSIONS);
+      return resources.handle(method, segments[3], { ...base, resourceGroup: segments[3] ?? '', resourceType: 'resourceGroups', name: segments[3], rest: [] });
+    }
+    // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}[/{name}[/...]]
+    if (lower[2] === 'resourcegroups' && lower[4] === 'providers' && segments.length >= 7) {
+      const ns = lower[5];
+      const p = providers.find((x) => x.namespace.toLowerCase() === ns);
+      if (!p) throw new ArmError(400, 'MissingSubscriptionRegistration', `The subscription is not registered to use namespace '${segments[5]}'.`);
+      const type = segments[6]!;
+      if (!p.canonicalType(type)) {
+        throw new ArmError(400, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${p.namespace}' for api version '${apiVersion}'.`);
+      }
+      checkVersion(p.namespace, p.canonicalType(type)!, p.apiVersions(type));
+      return p.handle({ ...base, resourceGroup: segments[3]!, resourceType: type, name: segments[7], rest: segments.slice(8) });
+    }
+    throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
+  }
+
+  function retryHeader(): Record<string, string> {
+    return lro.retryAfterSeconds > 0 ? { 'Retry-After': String(lro.retryAfterSeconds) } : {};
+  }
+
+  function pollStatus(id: string, ns: string): ArmResponse {
+    const op = operations.get(id);
+    if (!op) throw new ArmError(404, 'NotFound', `The operation '${id}' could not be found.`);
+    operations.poll(op);
+    const body: Json = ns === 'Microsoft.Network'
+      ? { status: op.status, ...(op.error ? { error: op.error } : {}) }
+      : { name: op.id, status: op.status, startTime: op.startTime, ...(op.endTime ? { endTime: op.endTime } : {}), ...(op.error ? { error: op.error } : {}) };
+    return { status: 200, body, headers: op.status === 'InProgress' ? retryHeader() : {} };
+  }
+
+  function pollLocation(id: string, method: string): ArmResponse {
+    if (method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
+    const op = operations.get(id);
+    if (!op) throw new ArmError(404, 'NotFound', `The operation '${id}' could not be found.`);
+    operations.poll(op);
+    if (op.status === 'InProgress') return { status: 202, headers: retryHeader() };
+    if (op.status === 'Failed') return { status: 400, body: { error: op.error } };
+    const result = op.result?.();
+    return result === undefined ? { status: 200 } : { status: 200, body: result };
+  }
+
+  function admin(method: string, path: readonly string[], raw: string): ArmResponse {
+    const body = raw.trim() ? (JSON.parse(raw) as Json) : {};
+    const route = path.join('/');
+    if (route === 'faults' && method === 'GET') return { status: 200, body: faults.get() };
+    if (route === 'faults' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) return { status: 200, body: faults.set(body as Partial<FaultConfig>) };
+    if (route === 'faults/enqueue' && method === 'POST') {
+      faults.enqueue(body as ScriptedFault);
+      return { status: 204 };
+    }
+    if (route === 'faults/clear' && method === 'POST') {
+      faults.clear();
+      return { status: 200, body: faults.get() };
+    }
+    if (route === 'lro' && method === 'GET') return { status: 200, body: lro };
+    if (route === 'lro' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) {
+      Object.assign(lro, pick(body, ['pollsBeforeDone', 'retryAfterSeconds']));
+      return { status: 200, body: lro };
+    }
+    if (route === 'counters' && method === 'GET') return { status: 200, body: requestLog.counters() };
+    throw new ArmError(404, 'NotFound', `No admin route ${method} /_fake/${route}.`);
+  }
+
+  const sockets = new Set<Socket>();
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return {
+    endpoint,
+    caPem: tls.caPem,
+    caFile,
+    authorityHost: endpoint,
+    tenantId,
+    clientId,
+    clientSecret,
+    subscriptionId,
+    requestLog,
+    faults,
+    lro,
+    state,
+    hooks,
+    storageAccountKeys: (name) => storage.accountKeys(name),
+    stop: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      await closed;
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function pick(o: Json, keys: string[]): Json {
+  const out: Json = {};
+  for (const k of keys) if (o && typeof o[k] === 'number') out[k] = o[k];
+  return out;
+}
+
+/** The resource type a request path counts under in the request log. */
+export function resourceTypeOf(segments: readonly string[]): string {
+  const lower = segments.map((s) => s.toLowerCase());
+  if (lower[2] === 'operationresults') return 'Microsoft.Resources/operationresults';
+  if (lower[2] === 'providers' && lower[4] === 'locations') return `${segments[3]}/operations`;
+  if (lower[2] === 'resourcegroups' && lower[4] !== 'providers') return 'Microsoft.Resources/resourceGroups';
+  if (lower[4] === 'providers' && segments[5] && segments[6]) {
+    const child = segments.length >= 10 ? `/${segments[8]}` : '';
+    return `${segments[5]}/${segments[6]}${child}`;
+  }
+  return 'other';
+}
