@@ -206,6 +206,8 @@ export function serveSftp(sftp: SFTPWrapper, root: string): void {
     run(reqId, async () => void (await fs.symlink(target, real(link)), ok(reqId))),
   );
   sftp.on('EXTENDED', (reqId: number) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED));
+  // The client is done (EOF): close our side too, or OpenSSH's sftp waits forever.
+  sftp.on('end', () => sftp.end());
   sftp.on('close', () => {
     for (const h of handles.values()) if (h.kind === 'file') void h.file.close().catch(() => undefined);
     handles.clear();
