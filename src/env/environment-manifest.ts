@@ -28,7 +28,7 @@ const schema = z.object({
 });
 
 /** Validates an interpolated environment manifest; every problem at once, each with its path. */
-export function parseEnvironmentManifest(doc: Plain, file: string): EnvironmentManifest {
+export function parseEnvironmentManifest(doc: unknown, file: string): EnvironmentManifest {
   const r = schema.safeParse(doc ?? {});
   if (!r.success) throw new ValidationError(`Validating environment manifest '${file}'`, problemsFromZod(r.error.issues));
   const m = r.data;

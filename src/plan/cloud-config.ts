@@ -91,7 +91,7 @@ export interface CloudConfig {
 }
 
 /** Validates a cloud-config document; every problem is reported at once, each with its path. */
-export function parseCloudConfig(doc: Plain, what = 'cloud-config'): CloudConfig {
+export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConfig {
   const r = cloudConfigSchema.safeParse(doc ?? {});
   if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
   const c = r.data;

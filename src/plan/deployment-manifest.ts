@@ -174,7 +174,7 @@ export function maxInFlightFor(policy: UpdatePolicy, size: number): number {
  * Validates a deployment manifest (already interpolated) against its own references and the
  * cloud-config. Every problem is reported at once, each with its path.
  */
-export function parseDeploymentManifest(doc: Plain, cloud: CloudConfig, what = 'deployment manifest'): DeploymentManifest {
+export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what = 'deployment manifest'): DeploymentManifest {
   const r = manifestSchema.safeParse(doc ?? {});
   if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
   const m = r.data;

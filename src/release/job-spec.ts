@@ -67,7 +67,7 @@ const specSchema = z.object({
 });
 
 /** Validates a parsed spec document; `file` names it in errors. */
-export function parseJobSpec(doc: Plain, file: string): JobSpec {
+export function parseJobSpec(doc: unknown, file: string): JobSpec {
   const r = specSchema.safeParse(doc ?? {});
   if (!r.success) throw new ValidationError(`Validating job spec '${file}'`, problemsFromZod(r.error.issues));
   const s = r.data;
