@@ -82,8 +82,9 @@ export class LocalLoadBalancers {
         const members = old.members.filter((m) => m.vm !== vmCid);
         const version = old.version + 1;
         await writeJson(join(dir, 'members.json'), { version, members });
-        if (members.length === 0) await this.stopProxy(name);
-        else if (this.proxyRunning(name)) await this.waitApplied(name, version);
+        if (members.length === 0) return this.stopProxy(name);
+        if (!this.proxyRunning(name)) await this.startProxy(name); // it died: serve the others again
+        await this.waitApplied(name, version);
       });
     }
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSshPrivateKey, parseSshPublicKey } from '../../src/crypto/ssh-keys.js';
 import type {
@@ -128,13 +128,16 @@ export class LocalCpi implements Cpi {
   private readonly baseEnv: Readonly<Record<string, string>>;
   private readonly readyTimeoutMs: number;
 
+  private readonly config: LocalCpiConfig;
+
   constructor(
-    private readonly config: LocalCpiConfig,
+    config: LocalCpiConfig,
     private readonly options: LocalCpiOptions = {},
   ) {
-    this.layout = new LocalLayout(config.root);
+    this.config = { ...config, root: resolve(config.root) };
+    this.layout = new LocalLayout(this.config.root);
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
-    this.baseEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', DIRECTOR_CPI_ROOT: config.root };
+    this.baseEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', DIRECTOR_CPI_ROOT: this.config.root };
     this.lbs = new LocalLoadBalancers(this.layout, config.load_balancers, this.baseEnv, this.readyTimeoutMs);
   }
 

@@ -193,7 +193,13 @@ describe('local CPI specifics', { concurrency: false }, () => {
     // a member that refuses is skipped: add a VM with no backend
     const idle = await create({ cloudProperties: { load_balancer: 'web' } });
     for (let i = 0; i < 4; i++) assert.equal(await readAll(`${net}.250`, lbPort), 'via lb');
+    // a proxy that died is started again when its pool changes
+    const proxyPid = JSON.parse(readFileSync(join(root, 'load-balancers', 'web', 'proxy.json'), 'utf8')).pid as number;
+    process.kill(proxyPid, 'SIGKILL');
+    const gone = Date.now() + 10_000;
+    while ((await isListening(`${net}.250`, lbPort)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
     await cpi.deleteVm(idle.cid);
+    assert.equal(await readAll(`${net}.250`, lbPort), 'via lb');
     // delete-env's helper stops the proxy even with members left
     await cpi.deleteLoadBalancers();
     assert.equal(await isListening(`${net}.250`, lbPort), false);
