@@ -183,7 +183,10 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       });
     }
     const decision = faults.decide(method, url.pathname);
-    if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.latencyMs > 0) {
+      setFault('latency');
+      await sleep(decision.latencyMs);
+    }
     if (decision.throttle) {
       setFault('throttle');
       const after = faults.get().throttleRetryAfterSeconds;
