@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Cpi } from '../../cpi/contract.js';
 import { generateSshKeyPair } from '../crypto/ssh-keys.js';
 import { DirectorError } from '../errors.js';
 import type { Task } from '../deploy/task.js';
 import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
+import type { EnvironmentCpi } from './cpi-factory.js';
 import type { EnvironmentManifest } from './environment-manifest.js';
 
 export interface CreateEnvDeps {
   readonly store: StateStore;
   /** Builds the CPI for an environment record (validating its properties). */
-  readonly cpiFor: (env: EnvironmentRecord) => Cpi;
+  readonly cpiFor: (env: EnvironmentRecord) => EnvironmentCpi;
   /** The cloud-config text as it is recorded and printed (YAML). */
   readonly cloudConfigText: string;
 }
@@ -58,7 +58,7 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
 
   const cpi = await task.step('Validating CPI', `${environment.cpiType} CPI`, async () => {
     const c = deps.cpiFor(environment);
-    await c.info();
+    await c.cpi.info();
     return c;
   });
 
@@ -66,7 +66,8 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
   const stemcell = await task.step('Uploading stemcell', `${s.name}/${s.version}`, async () => {
     const found = store.stemcells.find(s.name, s.version, environment.cpiType);
     if (found) return found;
-    const cid = await cpi.createStemcell(s.url ?? '', { ...s.cloudProperties, name: s.name, version: s.version, os: s.os });
+    // An interrupted run may have registered it with the CPI without recording it: adopt it.
+    const cid = (await cpi.findStemcell(s.name, s.version)) ?? (await cpi.cpi.createStemcell(s.url ?? '', { ...s.cloudProperties, name: s.name, version: s.version, os: s.os }));
     changes.push('stemcell');
     return store.stemcells.add({ name: s.name, version: s.version, os: s.os, cid, cpi: environment.cpiType });
   });

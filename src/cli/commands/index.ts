@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { registerEnvironment } from './environment.js';
+import { registerInterpolate } from './interpolate.js';
+import { registerTasks } from './tasks.js';
 
 /** Each command file exports one `register` function; this list is the CLI's table of contents. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: readonly RegisterCommand[] = [];
+export const commands: readonly RegisterCommand[] = [registerInterpolate, registerEnvironment, registerTasks];
