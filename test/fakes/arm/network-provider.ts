@@ -336,7 +336,7 @@ export class NetworkProvider {
         for (const old of existing?.body.properties.subnets ?? []) {
           if (!subnets.some((s: Json) => sameId(s.id, old.id))) this.refuseSubnetDelete(old);
         }
-        return { ...p, addressSpace: { addressPrefixes: prefixes }, subnets, virtualNetworkPeerings: p.virtualNetworkPeerings ?? [], enableDdosProtection: p.enableDdosProtection ?? false };
+        return { ...p, addressSpace: { addressPrefixes: prefixes }, subnets, virtualNetworkPeerings: p.virtualNetworkPeerings ?? [] };
       }
       case 'networkSecurityGroups': {
         const rules = (p.securityRules ?? []).map((r: Json) => {
