@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DirectorError } from '../errors.js';
+
+/**
+ * A content-addressed blobstore: one folder (mode 0700) of files (mode 0600) named by the
+ * sha256 of their content. Writes are atomic (temp file, fsync, rename), so a blob that exists
+ * is always complete, and putting the same content twice is a no-op.
+ */
+export interface Blobstore {
+  /** The folder holding the blobs. */
+  readonly dir: string;
+  /** Stores `data`; returns its sha256 (the blob id). */
+  put(data: Buffer): string;
+  /** The blob's content; DirectorError if absent or corrupted. */
+  get(id: string): Buffer;
+  has(id: string): boolean;
+  /** Absolute path of a blob (for handing it to an uploader). */
+  path(id: string): string;
+}
+
+const ID = /^[0-9a-f]{64}$/;
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Opens (creating it if needed) the blobstore in `dir`. */
+export function openBlobstore(dir: string): Blobstore {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    throw new DirectorError(`Opening blobstore '${dir}'`, { cause: err });
+  }
+  const path = (id: string) => {
+    if (!ID.test(id)) throw new DirectorError(`Invalid blob id '${id}'`);
+    return join(dir, id);
+  };
+  return {
+    dir,
+    path,
+    has: (id) => existsSync(path(id)),
+    put(data) {
+      const id = sha256(data);
+      const dest = path(id);
+      if (existsSync(dest) && statSync(dest).size === data.length) return id;
+      const tmp = join(dir, `.tmp-${id}-${randomBytes(6).toString('hex')}`);
+      try {
+        const fd = openSync(tmp, 'wx', 0o600);
+        try {
+          writeSync(fd, data);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, dest);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw new DirectorError(`Writing blob ${id} to '${dir}'`, { cause: err });
+      }
+      return id;
+    },
+    get(id) {
+      let data: Buffer;
+      try {
+        data = readFileSync(path(id));
+      } catch (err) {
+        throw new DirectorError(`Reading blob ${id} from '${dir}'`, { cause: err });
+      }
+      if (sha256(data) !== id) throw new DirectorError(`Reading blob ${id} from '${dir}': content does not match its sha256 (corrupted)`);
+      return data;
+    },
+  };
+}
