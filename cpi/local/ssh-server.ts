@@ -28,10 +28,12 @@ export interface VmSshServer {
 const ACCEPTED_ENV = /^(LANG|LC_[A-Z]+|TERM|[A-Z][A-Z0-9_]*)$/;
 
 function runCommand(channel: ServerChannel, args: readonly string[], opts: VmSshServerOptions, env: Record<string, string>): ChildProcess {
+  // Like sshd, each command leads its own session, so a signal reaches its whole process group.
   const child = spawn('/bin/sh', args, {
     cwd: opts.root,
     env: { ...env, ...opts.env, HOME: opts.root },
     stdio: 'pipe',
+    detached: true,
   });
   let channelOpen = true;
   channel.pipe(child.stdin);
@@ -72,7 +74,8 @@ function serveSession(session: Session, opts: VmSshServerOptions): void {
   session.on('signal', (accept, reject, info) => {
     if (child === undefined) return reject?.();
     try {
-      child.kill(`SIG${info.name}` as NodeJS.Signals);
+      if (child.pid === undefined) throw new Error('not started');
+      process.kill(-child.pid, `SIG${info.name}` as NodeJS.Signals);
       accept?.();
     } catch {
       reject?.();

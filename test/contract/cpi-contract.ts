@@ -145,6 +145,7 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
         message: /hostPrivateKey/,
       });
       assert.equal(err.okToRetry, false);
+      assert.equal(err.message.includes('not a key'), false); // never echo a key
       assert.equal(s.liveProcesses().length, before);
     });
 
@@ -169,6 +170,11 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
         assert.deepEqual(await probe.exec('cat; echo oops >&2; exit 3', 'round trip\n'), { code: 3, signal: undefined, stdout: 'round trip\n', stderr: 'oops\n' });
         const killed = await probe.exec('kill -TERM $$; sleep 5');
         assert.equal(killed.signal, 'SIGTERM'); // ssh2 reports the protocol's 'TERM' as 'SIGTERM'
+        const signalled = await probe.execWith('echo ready; sleep 30', (ch) => {
+          ch.once('data', () => ch.signal('KILL')); // reaches sleep too: the whole command dies
+        });
+        assert.deepEqual([signalled.signal, signalled.stdout], ['SIGKILL', 'ready\n']);
+        assert.equal((await probe.exec('echo "$DEPLOY_COLOR"', '', { DEPLOY_COLOR: 'blue' })).stdout, 'blue\n');
         const big = 'x'.repeat(300_000);
         assert.equal((await probe.exec('wc -c', big)).stdout.trim(), String(big.length));
       } finally {

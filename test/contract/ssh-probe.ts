@@ -11,7 +11,9 @@ export interface ExecResult {
 
 /** A verified SSH connection to a VM, as the director makes it (no trust on first use). */
 export interface SshProbe {
-  exec(command: string, stdin?: string): Promise<ExecResult>;
+  exec(command: string, stdin?: string, env?: Readonly<Record<string, string>>): Promise<ExecResult>;
+  /** Starts a command and hands its channel over (for signals); resolves with its result. */
+  execWith(command: string, withChannel: (channel: ClientChannel) => void): Promise<ExecResult>;
   sftp(): Promise<SFTPWrapper>;
   close(): void;
 }
@@ -30,28 +32,28 @@ export function sshConnect(opts: {
   const expected = parseSshPublicKey(opts.expectedHostKey).blob;
   const client = new ssh2.Client();
   return new Promise((resolve, reject) => {
+    const run = (command: string, env: Readonly<Record<string, string>> | undefined, start: (stream: ClientChannel) => void): Promise<ExecResult> =>
+      new Promise((res, rej) => {
+        client.exec(command, { env: { ...env } }, (err, stream: ClientChannel) => {
+          if (err) return rej(err);
+          const out: Buffer[] = [];
+          const errs: Buffer[] = [];
+          let code: number | null = null;
+          let signal: string | undefined;
+          stream.on('data', (d: Buffer) => out.push(d));
+          stream.stderr.on('data', (d: Buffer) => errs.push(d));
+          stream.on('exit', (c: number | null, s?: string) => {
+            code = c;
+            signal = s;
+          });
+          stream.on('close', () => res({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() }));
+          start(stream);
+        });
+      });
     client.once('ready', () => {
       resolve({
-        exec: (command, stdin) =>
-          new Promise((res, rej) => {
-            client.exec(command, (err, stream: ClientChannel) => {
-              if (err) return rej(err);
-              const out: Buffer[] = [];
-              const errs: Buffer[] = [];
-              let code: number | null = null;
-              let signal: string | undefined;
-              stream.on('data', (d: Buffer) => out.push(d));
-              stream.stderr.on('data', (d: Buffer) => errs.push(d));
-              stream.on('exit', (c: number | null, s?: string) => {
-                code = c;
-                signal = s;
-              });
-              stream.on('close', () =>
-                res({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() }),
-              );
-              stream.end(stdin ?? '');
-            });
-          }),
+        exec: (command, stdin, env) => run(command, env, (stream) => stream.end(stdin ?? '')),
+        execWith: (command, withChannel) => run(command, undefined, withChannel),
         sftp: () => new Promise((res, rej) => client.sftp((err, sftp) => (err ? rej(err) : res(sftp)))),
         close: () => client.end(),
       });
