@@ -1,0 +1,196 @@
+/**
+ * The YAML codec of the manifest layer: it reads and writes YAML exactly as bosh-cli does, and
+ * bosh-cli uses gopkg.in/yaml.v2 (v2.4.0): YAML 1.1 scalars (`yes` is true, `0755` is 493,
+ * `50_000` is 50000), typed map keys, `<<` merge keys, only the first document of a stream, and
+ * on output block style with keys in yaml.v2's "natural" order and its quoting rules.
+ *
+ * Why the `yaml` package (eemeli) and not js-yaml: js-yaml turns every map key into a string
+ * (`yes:` and `8080:` would come back as "true" and "8080") and resolves scalars with its own
+ * YAML 1.1 rules, which differ from yaml.v2's (`50_000` is a string there, and a comment-only
+ * file is an error). The `yaml` package's Parser + Composer give us the syntax tree with each
+ * scalar's source text, quoting style, tag, anchor and position, so this file types scalars
+ * itself with yaml.v2's resolve.go rules (yaml-resolve.ts) and builds Maps with typed keys. The
+ * writer (yaml-emit.ts) is our own: no library prints yaml.v2's key order, quoting and line
+ * folding. Parsing cf-deployment.yml (88 KB) takes a few milliseconds.
+ */
+import { Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Node as YNode, Document } from 'yaml';
+import { DirectorError } from '../errors.js';
+import { goTypeName } from './value.js';
+import type { YamlKey, YamlMap, YamlValue } from './value.js';
+import { MERGE_TAG, resolvePlain, resolveTagged } from './yaml-resolve.js';
+import { emitYaml } from './yaml-emit.js';
+
+/** A YAML file that cannot be read: names the file and the 1-based line and column. */
+export class YamlSyntaxError extends DirectorError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly problem: string;
+
+  constructor(file: string, line: number, column: number, problem: string) {
+    super(`Parsing YAML file '${file}': line ${line}, column ${column}: ${problem}`);
+    this.name = 'YamlSyntaxError';
+    this.file = file;
+    this.line = line;
+    this.column = column;
+    this.problem = problem;
+  }
+}
+
+/**
+ * Reads YAML text as bosh-cli's yaml.Unmarshal into interface{} does: the first document only,
+ * null for an empty (or comment-only) text. `file` names the source in errors.
+ */
+export function parseYaml(text: string, file: string): YamlValue {
+  const parser = new Parser();
+  const composer = new Composer({ schema: 'failsafe', uniqueKeys: false, merge: false, version: '1.1' });
+  let doc: Document.Parsed | undefined;
+  for (const d of composer.compose(parser.parse(text), true, text.length)) {
+    doc = d;
+    break;
+  }
+  if (doc === undefined) return null;
+  const err = doc.errors[0];
+  if (err !== undefined) {
+    const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
+    throw new YamlSyntaxError(file, pos.line, pos.col, problemOf(err.message));
+  }
+  if (doc.contents === null) return null;
+  return new Reader(text, file).read(doc.contents as YNode);
+}
+
+/** Writes a value as bosh-cli's yaml.Marshal does (what `bosh int` prints). */
+export function stringifyYaml(value: YamlValue): string {
+  return emitYaml(value);
+}
+
+function problemOf(message: string): string {
+  const at = message.search(/ at line \d+, column \d+/);
+  return (at >= 0 ? message.slice(0, at) : message).replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
+/** Turns the syntax tree into YamlValues, as yaml.v2's decoder does into interface{}. */
+class Reader {
+  private readonly anchors = new Map<string, YNode>();
+  private readonly expanding = new Set<YNode>();
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  read(node: YNode): YamlValue {
+    if (isAlias(node)) return this.alias(node.source, node);
+    if (node.anchor) this.anchors.set(node.anchor, node);
+    return this.value(node);
+  }
+
+  private value(node: YNode): YamlValue {
+    if (isScalar(node)) return this.scalar(node);
+    if (isSeq(node)) return node.items.map((item) => this.read(item as YNode));
+    if (isMap(node)) {
+      const out: YamlMap = new Map();
+      this.mapping(node, out);
+      return out;
+    }
+    return null;
+  }
+
+  private alias(name: string, at: YNode): YamlValue {
+    const target = this.anchors.get(name);
+    if (target === undefined) this.fail(at, `unknown anchor '${name}' referenced`);
+    if (this.expanding.has(target)) this.fail(at, `anchor '${name}' value contains itself`);
+    this.expanding.add(target);
+    try {
+      return this.value(target);
+    } finally {
+      this.expanding.delete(target);
+    }
+  }
+
+  private scalar(node: YNode & { type?: string; value: unknown }): YamlValue {
+    let text = String(node.value ?? '');
+    if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') text = this.blockAtEnd(node, text);
+    const tag = node.tag;
+    try {
+      if (tag !== undefined && tag !== '!') return resolveTagged(tag, text);
+      if (node.type === 'PLAIN' && tag === undefined) return resolvePlain(text).value;
+      return text;
+    } catch (e) {
+      this.fail(node, (e as Error).message);
+    }
+  }
+
+  /**
+   * A block scalar whose last line ends the file without a line break has no final line break
+   * in libyaml (so in yaml.v2); the `yaml` package adds one.
+   */
+  private blockAtEnd(node: YNode, text: string): string {
+    const end = node.range?.[1] ?? 0;
+    if (end < this.text.length || /[\n\r]$/.test(this.text) || !text.endsWith('\n')) return text;
+    return text.slice(0, -1);
+  }
+
+  /** Adds a mapping's pairs to `out` in order; a merge key adds the merged maps' pairs. */
+  private mapping(node: YNode, out: YamlMap): void {
+    if (!isMap(node)) return;
+    for (const pair of node.items) {
+      const keyNode = pair.key as YNode | null;
+      const valueNode = pair.value as YNode | null;
+      if (keyNode !== null && this.isMergeKey(keyNode)) {
+        this.merge(valueNode, out, keyNode);
+        continue;
+      }
+      const key = keyNode === null ? null : this.read(keyNode);
+      if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goTypeName(key)}`);
+      out.set(key as YamlKey, valueNode === null ? null : this.read(valueNode));
+    }
+  }
+
+  private isMergeKey(node: YNode): boolean {
+    if (!isScalar(node) || node.value !== '<<') return false;
+    return node.tag === MERGE_TAG || (node.tag === undefined && node.type === 'PLAIN');
+  }
+
+  private merge(node: YNode | null, out: YamlMap, at: YNode): void {
+    const wantMap = 'map merge requires map or sequence of maps as the value';
+    if (node === null) this.fail(at, wantMap);
+    if (node.anchor) this.anchors.set(node.anchor, node);
+    const mapNode = (n: YNode): YNode | undefined => {
+      if (isAlias(n)) {
+        const target = this.anchors.get(n.source);
+        if (target === undefined) this.fail(n, `unknown anchor '${n.source}' referenced`);
+        return isMap(target) ? target : undefined;
+      }
+      return isMap(n) ? n : undefined;
+    };
+    const addFrom = (n: YNode): void => {
+      if (mapNode(n) === undefined) this.fail(n, wantMap);
+      const merged = this.read(n) as YamlMap;
+      for (const [k, v] of merged) out.set(k, v);
+    };
+    if (isSeq(node)) {
+      // Earlier maps take precedence: apply them last.
+      const items = node.items as YNode[];
+      for (let i = items.length - 1; i >= 0; i--) addFrom(items[i] as YNode);
+    } else {
+      addFrom(node);
+    }
+  }
+
+  private fail(node: YNode, problem: string): never {
+    const pos = lineCol(this.text, node.range?.[0] ?? 0);
+    throw new YamlSyntaxError(this.file, pos.line, pos.col, problem);
+  }
+}
