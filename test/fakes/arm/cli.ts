@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startFakeArm } from './fake-arm.js';
+
+// Runs the fake ARM until SIGINT/SIGTERM: `node dist/test/fakes/arm/cli.js [--port N] [--dir D]
+// [--polls N] [--retry-after S] [--seed N] [--throttle-rate R] [--server-error-rate R]
+// [--async-failure-rate R] [--latency-rate R --latency-ms MS]`. Prints what a client needs.
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    dir: { type: 'string' },
+    'subscription-id': { type: 'string' },
+    'tenant-id': { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    polls: { type: 'string' },
+    'retry-after': { type: 'string' },
+    seed: { type: 'string' },
+    'throttle-rate': { type: 'string' },
+    'server-error-rate': { type: 'string' },
+    'async-failure-rate': { type: 'string' },
+    'latency-rate': { type: 'string' },
+    'latency-ms': { type: 'string' },
+  },
+});
+
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const dir = values.dir ? resolve(values.dir) : undefined;
+if (dir) mkdirSync(dir, { recursive: true });
+
+const fake = await startFakeArm({
+  ...defined({
+    port: num(values.port),
+    host: values.host,
+    dir,
+    subscriptionId: values['subscription-id'],
+    tenantId: values['tenant-id'],
+    clientId: values['client-id'],
+    clientSecret: values['client-secret'],
+  }),
+  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']) }),
+  faults: defined({
+    seed: num(values.seed),
+    throttleRate: num(values['throttle-rate']),
+    serverErrorRate: num(values['server-error-rate']),
+    asyncFailureRate: num(values['async-failure-rate']),
+    latencyRate: num(values['latency-rate']),
+    latencyMs: num(values['latency-ms']),
+  }),
+});
+
+// The client secret is printed only when the caller chose it (it is then theirs already);
+// a generated one goes to a file beside the CA, never to the terminal or a log.
+const lines = [
+  `fake ARM listening`,
+  `  endpoint:        ${fake.endpoint}`,
+  `  ca file:         ${fake.caFile}`,
+  `  authority host:  ${fake.authorityHost}`,
+  `  tenant id:       ${fake.tenantId}`,
+  `  client id:       ${fake.clientId}`,
+  `  subscription id: ${fake.subscriptionId}`,
+  `  request log:     ${fake.requestLog.path}`,
+  `  admin:           ${fake.endpoint}/_fake/faults  ${fake.endpoint}/_fake/lro  ${fake.endpoint}/_fake/counters`,
+];
+process.stdout.write(lines.join('\n') + '\n');
+if (!values['client-secret']) {
+  const { writeFileSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const secretFile = join(dirname(fake.caFile), 'client-secret');
+  writeFileSync(secretFile, fake.clientSecret + '\n', { mode: 0o600 });
+  process.stdout.write(`  client secret:   in ${secretFile}\n`);
+}
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`${signal}: stopping fake ARM\n`);
+  fake.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
