@@ -66,7 +66,7 @@ function forward(client: Socket, backend: number): void {
 
 async function main(): Promise<void> {
   reload();
-  watch(lbDir as string, () => reload());
+  watch(lbDir as string, () => reload()).on('error', (err) => log(`watching: ${err.message}`));
   const servers: Server[] = [];
   for (const port of config.ports) {
     const server = createServer((sock) => forward(sock, port.backend));

@@ -282,6 +282,8 @@ export class LocalCpi implements Cpi {
       const vm = await this.vm(vmCid);
       await this.stopVmProcesses(vm.cid);
       await this.startHost(vm);
+      // back in its pools (and a proxy that died meanwhile runs again)
+      for (const lb of vm.load_balancers.filter((n) => this.lbs.names().includes(n))) await this.lbs.addMember(lb, { vm: vm.cid, ip: vm.ips[0] as string });
     });
   }
 
