@@ -148,7 +148,7 @@ describe('FileVarsStore', () => {
     const first = toPlain(await evaluateTemplate(manifest, { vars, store: FileVarsStore.fromFlag(path, '/') })) as Record<string, unknown>;
     const text = readFileSync(path, 'utf8');
     assert.deepEqual(Object.keys(toPlain(parseYaml(text, path)) as object), ['admin', 'key']);
-    assert.match(text, /^admin: [a-z0-9]{20}\nkey:\n  private_key: \|\n    -----BEGIN RSA PRIVATE KEY-----\n/);
+    assert.match(text, /^admin: [a-z0-9]{20}\nkey:\n {2}private_key: \|\n {4}-----BEGIN RSA PRIVATE KEY-----\n/);
     assert.equal(first.g, 'from-flag');
     assert.deepEqual(first.variables, []);
     const second = toPlain(await evaluateTemplate(manifest, { vars, store: new FileVarsStore(path) }));
