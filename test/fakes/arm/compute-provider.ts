@@ -236,6 +236,9 @@ export class ComputeProvider {
       if (/^attach$/i.test(createOption) || known) {
         const disk = this.ctx.state.get(String(d.managedDisk?.id ?? ''));
         if (!disk || disk.type !== `${NS}/disks`) throw new ArmError(404, 'NotFound', `Disk ${d.managedDisk?.id} was not found.`);
+        if (out.some((o) => sameId(o.managedDisk?.id, disk.id))) {
+          throw new ArmError(400, 'InvalidParameter', `Disk ${disk.name} cannot be attached to the VM more than once.`);
+        }
         const user = this.vmUsingDisk(disk.id);
         if (user && !sameId(user.id, vm.id)) {
           throw new ArmError(409, 'OperationNotAllowed', `Disk ${disk.name} is already attached to VM ${user.id}.`);
