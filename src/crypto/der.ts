@@ -101,8 +101,8 @@ export function oid(dotted: string): Buffer {
   if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0)) {
     throw new Error(`Invalid object identifier '${dotted}'`);
   }
-  const bytes: number[] = [arcs[0]! * 40 + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
+  const bytes: number[] = [];
+  for (const arc of [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)]) {
     const base128: number[] = [];
     let v = arc;
     do {
@@ -146,15 +146,16 @@ export function readChildren(content: Buffer): DerElement[] {
 
 /** The dotted form of an OBJECT IDENTIFIER's content bytes. */
 export function decodeOid(content: Buffer): string {
-  const first = content[0] ?? 0;
-  const arcs = [Math.min(2, Math.floor(first / 40)), first - Math.min(2, Math.floor(first / 40)) * 40];
+  const subids: number[] = [];
   let v = 0;
-  for (const byte of content.subarray(1)) {
+  for (const byte of content) {
     v = v * 128 + (byte & 0x7f);
     if ((byte & 0x80) === 0) {
-      arcs.push(v);
+      subids.push(v);
       v = 0;
     }
   }
-  return arcs.join('.');
+  const first = subids[0] ?? 0;
+  const top = Math.min(2, Math.floor(first / 40));
+  return [top, first - top * 40, ...subids.slice(1)].join('.');
 }
