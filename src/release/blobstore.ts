@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirectorError } from '../errors.js';
 
@@ -18,6 +18,10 @@ export interface Blobstore {
   has(id: string): boolean;
   /** Absolute path of a blob (for handing it to an uploader). */
   path(id: string): string;
+  /** Records that `key` (e.g. `sha512-<hex>`) names blob `id`. */
+  setAlias(key: string, id: string): void;
+  /** The blob `key` names, if recorded and present. */
+  alias(key: string): string | undefined;
 }
 
 const ID = /^[0-9a-f]{64}$/;
@@ -61,6 +65,19 @@ export function openBlobstore(dir: string): Blobstore {
         throw new DirectorError(`Writing blob ${id} to '${dir}'`, { cause: err });
       }
       return id;
+    },
+    setAlias(key, id) {
+      if (!/^[a-z0-9-]{1,200}$/.test(key)) throw new DirectorError(`Invalid blob alias '${key}'`);
+      mkdirSync(join(dir, 'aliases'), { recursive: true, mode: 0o700 });
+      const tmp = join(dir, 'aliases', `.tmp-${key}-${randomBytes(6).toString('hex')}`);
+      writeFileSync(tmp, id, { mode: 0o600 });
+      renameSync(tmp, join(dir, 'aliases', key));
+    },
+    alias(key) {
+      const f = join(dir, 'aliases', key);
+      if (!/^[a-z0-9-]{1,200}$/.test(key) || !existsSync(f)) return undefined;
+      const id = readFileSync(f, 'utf8').trim();
+      return ID.test(id) && existsSync(path(id)) ? id : undefined;
     },
     get(id) {
       let data: Buffer;

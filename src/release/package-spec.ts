@@ -5,7 +5,8 @@ import { problemsFromZod, type Problem } from '../plan/validation.js';
 /**
  * A package definition (`packages/<name>/spec.yml`). A package's content is either `files`, a
  * folder of the release, or `sources`, upstream artifacts pinned by sha256 and fetched once
- * into the blobstore. `fallback` names a folder of the release used when a source can be neither
+ * into the blobstore (a source with neither sha256 nor sha512 is never downloaded: nothing could
+ * verify it). `fallback` names a folder of the release used when a source can be neither
  * fetched nor found in the local sources folder (e.g. a wrapper around a system binary).
  */
 export interface PackageSpec {
@@ -21,8 +22,10 @@ export interface PackageSpec {
 
 export interface PackageSource {
   readonly url: string;
-  /** Lowercase hex sha256 of the artifact; also its blob id. */
-  readonly sha256: string;
+  /** Lowercase hex sha256 of the artifact (its blob id). */
+  readonly sha256?: string;
+  /** Lowercase hex sha512, for artifacts whose publishers list only that (Kubernetes). */
+  readonly sha512?: string;
   /** The artifact's file name (default: the URL's last segment); how it is found offline. */
   readonly file: string;
 }
@@ -42,7 +45,8 @@ const schema = z
       .array(
         z.object({
           url: z.string().url(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
+          sha512: z.string().regex(/^[0-9a-f]{128}$/, 'must be 128 lowercase hex digits').optional(),
           file: z.string().regex(/^[^/]+$/).optional(),
         }),
       )
@@ -52,6 +56,9 @@ const schema = z
   .strict()
   .superRefine((s, ctx) => {
     if ((s.files === undefined) === (s.sources.length === 0)) ctx.addIssue({ code: 'custom', path: [], message: "exactly one of 'files' or 'sources' is required" });
+    s.sources.forEach((x, i) => {
+      if (x.sha256 === undefined && x.sha512 === undefined && s.fallback === undefined) ctx.addIssue({ code: 'custom', path: ['sources', i], message: 'a source without sha256 or sha512 is never fetched, so the package needs a fallback' });
+    });
     if (s.fallback !== undefined && s.sources.length === 0) ctx.addIssue({ code: 'custom', path: ['fallback'], message: "only packages with 'sources' have a fallback" });
   });
 
@@ -67,7 +74,7 @@ export function parsePackageSpec(doc: Plain): { spec?: PackageSpec; problems: Pr
       description: s.description,
       dependencies: s.dependencies,
       ...(s.files !== undefined ? { files: s.files } : {}),
-      sources: s.sources.map((x) => ({ url: x.url, sha256: x.sha256, file: x.file ?? decodeURIComponent(new URL(x.url).pathname.split('/').pop() || 'source') })),
+      sources: s.sources.map((x) => ({ url: x.url, ...(x.sha256 ? { sha256: x.sha256 } : {}), ...(x.sha512 ? { sha512: x.sha512 } : {}), file: x.file ?? decodeURIComponent(new URL(x.url).pathname.split('/').pop() || 'source') })),
       ...(s.fallback !== undefined ? { fallback: s.fallback } : {}),
     },
   };

@@ -52,7 +52,7 @@ export function packJob(job: ReleaseDirJob): Buffer {
 export function packageFingerprint(pkg: ReleaseDirPackage): string {
   const s = pkg.spec;
   if (s.files !== undefined) return sha256(packTgz(folderEntries(join(pkg.dir, s.files))));
-  return sha256(JSON.stringify({ name: s.name, dependencies: s.dependencies, sources: s.sources.map((x) => x.sha256) }));
+  return sha256(JSON.stringify({ name: s.name, dependencies: s.dependencies, sources: s.sources.map((x) => x.sha256 ?? x.sha512 ?? x.url) }));
 }
 
 /**
@@ -123,11 +123,19 @@ async function packageBlob(
   const s = pkg.spec;
   if (s.files !== undefined) return packTgz(folderEntries(join(pkg.dir, s.files)));
   const artifacts: { file: string; data: Buffer }[] = [];
+  const useFallback = (why: string): Buffer => {
+    if (s.fallback === undefined) throw new DirectorError(`Getting source of package '${pkg.name}': ${why}, and the package has no fallback`);
+    log(`Package '${pkg.name}': source unavailable (${why}); using its fallback 'packages/${pkg.name}/${s.fallback}'`);
+    fallbacks.push({ package: pkg.name, reason: why });
+    return packTgz(folderEntries(join(pkg.dir, s.fallback)));
+  };
   for (const src of s.sources) {
-    if (blobstore.has(src.sha256)) {
-      artifacts.push({ file: src.file, data: blobstore.get(src.sha256) });
+    const known = src.sha256 !== undefined ? (blobstore.has(src.sha256) ? src.sha256 : undefined) : src.sha512 !== undefined ? blobstore.alias(`sha512-${src.sha512}`) : undefined;
+    if (known !== undefined) {
+      artifacts.push({ file: src.file, data: blobstore.get(known) });
       continue;
     }
+    if (src.sha256 === undefined && src.sha512 === undefined) return useFallback(`'${src.url}' has no pinned sha256 or sha512, so it is never downloaded`);
     let data: Buffer | undefined;
     let reason = '';
     try {
@@ -141,17 +149,14 @@ async function packageBlob(
       data = readFileSync(join(opts.sourcesDir, src.file));
       from = `'${join(opts.sourcesDir, src.file)}'`;
     }
-    if (data === undefined) {
-      const where = opts.sourcesDir !== undefined ? `; '${src.file}' is not in '${opts.sourcesDir}'` : '';
-      if (s.fallback === undefined) throw new DirectorError(`Getting source of package '${pkg.name}': ${reason}${where}, and the package has no fallback`);
-      const why = `${reason}${where}`;
-      log(`Package '${pkg.name}': source unavailable (${why}); using its fallback 'packages/${pkg.name}/${s.fallback}'`);
-      fallbacks.push({ package: pkg.name, reason: why });
-      return packTgz(folderEntries(join(pkg.dir, s.fallback)));
+    if (data === undefined) return useFallback(`${reason}${opts.sourcesDir !== undefined ? `; '${src.file}' is not in '${opts.sourcesDir}'` : ''}`);
+    for (const [algo, expected] of [['sha256', src.sha256], ['sha512', src.sha512]] as const) {
+      if (expected === undefined) continue;
+      const actual = createHash(algo).update(data).digest('hex');
+      if (actual !== expected) throw new DirectorError(`Getting source of package '${pkg.name}' from ${from}: ${algo} mismatch: expected ${expected}, got ${actual}`);
     }
-    const actual = sha256(data);
-    if (actual !== src.sha256) throw new DirectorError(`Getting source of package '${pkg.name}' from ${from}: sha256 mismatch: expected ${src.sha256}, got ${actual}`);
-    blobstore.put(data);
+    const id = blobstore.put(data);
+    if (src.sha512 !== undefined) blobstore.setAlias(`sha512-${src.sha512}`, id);
     artifacts.push({ file: src.file, data });
   }
   if (artifacts.length === 1) return artifacts[0]!.data;
