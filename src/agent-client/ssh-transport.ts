@@ -1,0 +1,233 @@
+// The agent transport over ssh2: public-key login, strict host-key verification against the
+// key the director generated for the VM (no trust on first use), exec and SFTP.
+import ssh2 from 'ssh2';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import { parseSshPublicKey, sshFingerprint } from '../crypto/ssh-keys.js';
+import { AgentAuthError, AgentSocketError, AgentTimeoutError, HostKeyMismatchError } from './errors.js';
+import { Semaphore } from './semaphore.js';
+import type { AgentTransport, ExecOutcome, RemoteStat } from './transport.js';
+
+export interface SshTransportOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  /** The director's private key. A secret: never logged, never in an error. */
+  readonly privateKey: string;
+  /** The OpenSSH public key line the director generated for this VM. */
+  readonly hostPublicKey: string;
+  readonly connectTimeoutMs: number;
+  /** Channels open at once on this connection (OpenSSH allows 10 sessions by default). */
+  readonly maxChannels: number;
+  /** How the VM is named in errors. */
+  readonly vm: string;
+}
+
+const SFTP_NO_SUCH_FILE = 2;
+
+function hostKeyAlgorithms(algorithm: string): string[] {
+  if (algorithm === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  return [algorithm];
+}
+
+/** Connects and verifies the host key; rejects with HostKeyMismatchError, AgentAuthError, AgentTimeoutError or AgentSocketError. */
+export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
+  const expected = parseSshPublicKey(opts.hostPublicKey);
+  const client = new ssh2.Client();
+  let presented: Buffer | undefined;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    client.once('ready', () => {
+      settled = true;
+      resolve(new SshTransport(client, opts));
+    });
+    client.once('error', (err: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      if (presented !== undefined && !presented.equals(expected.blob)) {
+        reject(new HostKeyMismatchError(opts.vm, expected.fingerprint, sshFingerprint(presented)));
+      } else if (err.level === 'client-authentication') {
+        reject(new AgentAuthError(`Authenticating to ${opts.vm} as '${opts.username}': the VM refused the director's key`, opts.vm));
+      } else if (err.level === 'client-timeout') {
+        reject(new AgentTimeoutError(`Connecting to ${opts.vm}: no SSH handshake within ${opts.connectTimeoutMs} ms`, opts.vm, { cause: err }));
+      } else {
+        reject(new AgentSocketError(`Connecting to ${opts.vm}`, opts.vm, { cause: err }));
+      }
+    });
+    client.once('close', () => {
+      if (settled) return;
+      settled = true;
+      reject(new AgentSocketError(`Connecting to ${opts.vm}: the connection closed during the handshake`, opts.vm));
+    });
+    client.connect({
+      host: opts.host,
+      port: opts.port,
+      username: opts.username,
+      privateKey: opts.privateKey,
+      readyTimeout: opts.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      algorithms: { serverHostKey: hostKeyAlgorithms(expected.algorithm) as ssh2.ServerHostKeyAlgorithm[] },
+      hostVerifier: (key: Buffer) => {
+        presented = Buffer.from(key);
+        return key.equals(expected.blob);
+      },
+    });
+  });
+}
+
+class SshTransport implements AgentTransport {
+  private isClosed = false;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private readonly channels: Semaphore;
+
+  constructor(
+    private readonly client: ssh2.Client,
+    private readonly opts: SshTransportOptions,
+  ) {
+    this.channels = new Semaphore(opts.maxChannels);
+    client.on('close', () => {
+      this.isClosed = true;
+    });
+    client.on('error', () => {
+      this.isClosed = true;
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  exec(command: string, stdin: string, onStdoutLine: (line: string) => void, timeoutMs: number): Promise<ExecOutcome> {
+    return this.channels.run(
+      () =>
+        new Promise<ExecOutcome>((resolve, reject) => {
+          if (this.isClosed) return reject(new AgentSocketError(`Running a command on ${this.opts.vm}: the connection is closed`, this.opts.vm));
+          this.client.exec(command, (err, stream: ClientChannel) => {
+            if (err) return reject(new AgentSocketError(`Opening a channel to ${this.opts.vm}`, this.opts.vm, { cause: err }));
+            let pending = '';
+            const errs: Buffer[] = [];
+            let code: number | null = null;
+            let signal: string | null = null;
+            let done = false;
+            const onClientClose = (): void => {
+              if (done) return;
+              done = true;
+              clearTimeout(timer);
+              reject(new AgentSocketError(`Running a command on ${this.opts.vm}: the connection closed`, this.opts.vm));
+            };
+            this.client.once('close', onClientClose);
+            const timer = setTimeout(() => {
+              if (done) return;
+              done = true;
+              this.client.off('close', onClientClose);
+              try {
+                stream.signal('KILL');
+              } catch {
+                // not supported
+              }
+              stream.close();
+              reject(new AgentTimeoutError(`Running a command on ${this.opts.vm}: no answer within ${Math.round(timeoutMs / 1000)} s`, this.opts.vm));
+            }, timeoutMs);
+            stream.setEncoding('utf8');
+            stream.on('data', (chunk: string) => {
+              pending += chunk;
+              let nl = pending.indexOf('\n');
+              while (nl !== -1) {
+                const line = pending.slice(0, nl);
+                pending = pending.slice(nl + 1);
+                if (!done) onStdoutLine(line);
+                nl = pending.indexOf('\n');
+              }
+            });
+            stream.stderr.on('data', (d: Buffer) => {
+              if (errs.reduce((n, b) => n + b.length, 0) < 64 * 1024) errs.push(d);
+            });
+            stream.on('exit', (c: number | null, s?: string) => {
+              code = c;
+              signal = s ?? null;
+            });
+            stream.on('close', () => {
+              if (done) return;
+              done = true;
+              clearTimeout(timer);
+              this.client.off('close', onClientClose);
+              if (pending !== '') onStdoutLine(pending);
+              resolve({ code, signal, stderr: Buffer.concat(errs).toString('utf8') });
+            });
+            stream.end(stdin);
+          });
+        }),
+    );
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    if (this.sftpSession === undefined) {
+      this.sftpSession = new Promise((resolve, reject) =>
+        this.client.sftp((err, sftp) => (err ? reject(new AgentSocketError(`Opening SFTP to ${this.opts.vm}`, this.opts.vm, { cause: err })) : resolve(sftp))),
+      );
+      this.sftpSession.catch(() => (this.sftpSession = undefined));
+    }
+    return this.sftpSession;
+  }
+
+  private async call<T>(what: string, fn: (sftp: SFTPWrapper, cb: (err: (Error & { code?: number }) | null | undefined, v?: T) => void) => void): Promise<T> {
+    const sftp = await this.sftp();
+    return new Promise<T>((resolve, reject) =>
+      fn(sftp, (err, v) => (err ? reject(Object.assign(new AgentSocketError(`${what} on ${this.opts.vm}: ${err.message}`, this.opts.vm), { sftpCode: err.code })) : resolve(v as T))),
+    );
+  }
+
+  async stat(path: string): Promise<RemoteStat | undefined> {
+    try {
+      const st = await this.call<ssh2.Stats>('Checking a file', (s, cb) => s.stat(path, cb));
+      return { size: st.size, isDirectory: st.isDirectory() };
+    } catch (err) {
+      if ((err as { sftpCode?: number }).sftpCode === SFTP_NO_SUCH_FILE) return undefined;
+      throw err;
+    }
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (dir === '' || dir === '.') continue;
+      const st = await this.stat(dir);
+      if (st?.isDirectory) continue;
+      await this.call<void>(`Creating folder '${dir}'`, (s, cb) => s.mkdir(dir, { mode: 0o755 }, (e) => cb(e)));
+    }
+  }
+
+  writeFile(path: string, data: Buffer, mode: number): Promise<void> {
+    return this.call<void>(`Uploading '${path}'`, (s, cb) => s.writeFile(path, data, { mode }, (e) => cb(e)));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.call<void>(`Renaming '${from}'`, (s, cb) => s.rename(from, to, (e) => cb(e)));
+  }
+
+  async readlink(path: string): Promise<string | undefined> {
+    try {
+      return await this.call<string>('Reading a link', (s, cb) => s.readlink(path, cb));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async unlink(path: string): Promise<void> {
+    try {
+      await this.call<void>(`Removing '${path}'`, (s, cb) => s.unlink(path, (e) => cb(e)));
+    } catch (err) {
+      if ((err as { sftpCode?: number }).sftpCode !== SFTP_NO_SUCH_FILE) throw err;
+    }
+  }
+
+  symlink(target: string, link: string): Promise<void> {
+    return this.call<void>(`Linking '${link}'`, (s, cb) => s.symlink(target, link, (e) => cb(e)));
+  }
+
+  close(): void {
+    this.isClosed = true;
+    this.client.end();
+  }
+}
