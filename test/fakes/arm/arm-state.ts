@@ -102,6 +102,11 @@ export class ArmState {
     );
   }
 
+  /** Every resource, in creation order. */
+  all(): StoredResource[] {
+    return [...this.resources.values()];
+  }
+
   /** Every resource in a group. */
   inGroup(resourceGroup: string): StoredResource[] {
     const g = resourceGroup.toLowerCase();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArmContext, ArmResponse, ProviderRequest } from './arm-context.js';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
-import { sameId } from './resource-id.js';
+import { normalizeLocation, sameId } from './resource-id.js';
 import type { VmHookInfo } from './vm-hooks.js';
 
 const NS = 'Microsoft.Compute';
@@ -19,6 +19,18 @@ export const COMPUTE_API_VERSIONS: Readonly<Record<string, readonly string[]>> =
   disks: ['2025-01-02', '2026-03-02', '2024-03-02', '2023-10-02'],
   snapshots: ['2025-01-02', '2026-03-02', '2024-03-02', '2023-10-02'],
 };
+
+/** A few common sizes, as `GET .../locations/{location}/vmSizes` lists them. */
+export const VM_SIZES: readonly { name: string; numberOfCores: number; memoryInMB: number; resourceDiskSizeInMB: number; maxDataDiskCount: number }[] = [
+  { name: 'Standard_B1s', numberOfCores: 1, memoryInMB: 1024, resourceDiskSizeInMB: 4096, maxDataDiskCount: 2 },
+  { name: 'Standard_B2s', numberOfCores: 2, memoryInMB: 4096, resourceDiskSizeInMB: 8192, maxDataDiskCount: 4 },
+  { name: 'Standard_DS1_v2', numberOfCores: 1, memoryInMB: 3584, resourceDiskSizeInMB: 7168, maxDataDiskCount: 4 },
+  { name: 'Standard_DS2_v2', numberOfCores: 2, memoryInMB: 7168, resourceDiskSizeInMB: 14336, maxDataDiskCount: 8 },
+  { name: 'Standard_D2s_v3', numberOfCores: 2, memoryInMB: 8192, resourceDiskSizeInMB: 16384, maxDataDiskCount: 4 },
+  { name: 'Standard_D4s_v3', numberOfCores: 4, memoryInMB: 16384, resourceDiskSizeInMB: 32768, maxDataDiskCount: 8 },
+  { name: 'Standard_D8s_v3', numberOfCores: 8, memoryInMB: 32768, resourceDiskSizeInMB: 65536, maxDataDiskCount: 16 },
+  { name: 'Standard_F2s_v2', numberOfCores: 2, memoryInMB: 4096, resourceDiskSizeInMB: 16384, maxDataDiskCount: 4 },
+];
 
 const TYPES: Record<string, string> = Object.fromEntries(Object.keys(COMPUTE_API_VERSIONS).map((t) => [t.toLowerCase(), t]));
 
@@ -41,6 +53,11 @@ export class ComputeProvider {
 
   canonicalType(type: string): string | undefined {
     return TYPES[type.toLowerCase()];
+  }
+
+  /** `GET /subscriptions/{s}/providers/Microsoft.Compute/locations/{location}/vmSizes`. */
+  vmSizes(): ArmResponse {
+    return { status: 200, body: { value: VM_SIZES.map((s) => ({ ...s, osDiskSizeInMB: 1047552 })) } };
   }
 
   apiVersions(type: string): readonly string[] {
@@ -306,7 +323,7 @@ export class ComputeProvider {
     this.checkNics(id, p);
     if (p.availabilitySet?.id && !this.ctx.state.get(p.availabilitySet.id)) throw new ArmError(404, 'NotFound', `Availability set ${p.availabilitySet.id} was not found.`);
     const name = req.name!;
-    const location = String(input.location ?? rgLocation);
+    const location = normalizeLocation(input.location ?? rgLocation);
     const osProfile = p.osProfile ? clone(p.osProfile) : undefined;
     const customDataB64: string | undefined = osProfile?.customData;
     if (osProfile) {
@@ -478,7 +495,7 @@ export class ComputeProvider {
 
   private async putDisk(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
     const p = input.properties ?? {};
-    const location = String(input.location ?? existing?.body.location ?? rgLocation);
+    const location = normalizeLocation(input.location ?? existing?.body.location ?? rgLocation);
     let record: StoredResource;
     if (existing) {
       const size = p.diskSizeGB !== undefined ? Number(p.diskSizeGB) : existing.body.properties.diskSizeGB;
@@ -522,7 +539,7 @@ export class ComputeProvider {
 
   private async putSnapshot(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
     const p = input.properties ?? {};
-    const location = String(input.location ?? rgLocation);
+    const location = normalizeLocation(input.location ?? rgLocation);
     if (existing) {
       if (input.tags !== undefined) existing.body.tags = input.tags;
       existing.inputKey = inputKey;
@@ -561,7 +578,7 @@ export class ComputeProvider {
     const os = p.storageProfile?.osDisk;
     if (!os?.osType || !os.osState) throw invalidParameter("Required parameter 'storageProfile.osDisk' (osType, osState) is missing (null).");
     if (!os.blobUri && !os.managedDisk?.id && !os.snapshot?.id) throw invalidParameter('The image OS disk needs one of blobUri, managedDisk or snapshot.');
-    const location = String(input.location ?? rgLocation);
+    const location = normalizeLocation(input.location ?? rgLocation);
     const body: Json = {
       name: req.name,
       id,
@@ -589,7 +606,7 @@ export class ComputeProvider {
       name,
       id,
       type: `${NS}/availabilitySets`,
-      location: String(input.location ?? rgLocation),
+      location: normalizeLocation(input.location ?? rgLocation),
       ...(input.tags ? { tags: input.tags } : {}),
       sku: { name: input.sku?.name ?? 'Classic' },
       properties: { platformFaultDomainCount: p.platformFaultDomainCount ?? 2, platformUpdateDomainCount: p.platformUpdateDomainCount ?? 5 },

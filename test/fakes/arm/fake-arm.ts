@@ -241,6 +241,19 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       if (kind === 'operations' || kind === 'operationresults' || kind === 'asyncoperations') return pollLocation(id, method);
       throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
     }
+    // /subscriptions/{s}/providers/Microsoft.Compute/locations/{loc}/vmSizes
+    if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'vmsizes' && segments.length === 7) {
+      checkVersion('Microsoft.Compute', 'locations/vmSizes', compute.apiVersions('virtualMachines'));
+      return compute.vmSizes();
+    }
+    // /subscriptions/{s}/providers/{ns}/{type}: every resource of a type in the subscription
+    if (lower[2] === 'providers' && segments.length === 5 && method === 'GET') {
+      const p = providers.find((x) => x.namespace.toLowerCase() === lower[3]);
+      const type = p?.canonicalType(segments[4]!);
+      if (!p || !type) throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
+      checkVersion(p.namespace, type, p.apiVersions(type));
+      return { status: 200, body: { value: state.list(`${p.namespace}/${type}`).map((r) => p.render(r)) } };
+    }
     if (lower[2] === 'resourcegroups' && segments.length <= 4) {
       checkVersion('Microsoft.Resources', 'resourceGroups', RESOURCES_API_VERSIONS);
       return resources.handle(method, segments[3], { ...base, resourceGroup: segments[3] ?? '', resourceType: 'resourceGroups', name: segments[3], rest: [] });
@@ -304,6 +317,15 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       return { status: 200, body: lro };
     }
     if (route === 'counters' && method === 'GET') return { status: 200, body: requestLog.counters() };
+    if (route === 'state' && method === 'GET') {
+      return {
+        status: 200,
+        body: {
+          resourceGroups: state.listGroups().map((g) => g.name),
+          resources: state.all().map((r) => ({ id: r.id, type: r.type, provisioningState: r.body.properties?.provisioningState })),
+        },
+      };
+    }
     throw new ArmError(404, 'NotFound', `No admin route ${method} /_fake/${route}.`);
   }
 

@@ -1,7 +1,7 @@
 import { ArmContext, type ArmResponse, type ProviderRequest } from './arm-context.js';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
-import { parseResourceId, sameId, topLevelId } from './resource-id.js';
+import { normalizeLocation, parseResourceId, sameId, topLevelId } from './resource-id.js';
 
 /** api-versions accepted by Microsoft.Network (what @azure/arm-network 36 sends, and the reference examples'). */
 export const NETWORK_API_VERSIONS = ['2025-05-01', '2025-07-01', '2026-01-01', '2024-05-01'];
@@ -220,7 +220,7 @@ export class NetworkProvider {
     if (existing && existing.body.properties.provisioningState === 'Deleting') {
       throw new ArmError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}`);
     }
-    const location = String(body.location ?? existing?.body.location ?? rgLocation);
+    const location = normalizeLocation(body.location ?? existing?.body.location ?? rgLocation);
     const name = req.name!;
     const props = this.buildProperties(type, id, body.properties ?? {}, existing);
     const doc: Json = {

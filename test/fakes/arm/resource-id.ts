@@ -37,3 +37,8 @@ export function topLevelId(id: string): string | undefined {
 export function sameId(a: string | undefined, b: string | undefined): boolean {
   return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 }
+
+/** ARM's canonical location name: 'West US' -> 'westus'. */
+export function normalizeLocation(location: unknown): string {
+  return String(location).toLowerCase().replace(/\s+/g, '');
+}

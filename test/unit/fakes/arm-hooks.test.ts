@@ -118,4 +118,18 @@ describe('fake ARM VM hooks and VM updates', () => {
     assert.equal((await c.compute.disks.get(RG, 'd2')).diskState, 'Attached');
     await assert.rejects(c.compute.disks.update(RG, 'd2', { diskSizeGB: 2 }, poll), { statusCode: 409, code: 'OperationNotAllowed' });
   });
+
+  it('lists across the subscription, lists VM sizes, and normalises locations', async () => {
+    const disk = await c.compute.disks.createOrUpdate(RG, 'd-west', { location: 'West US', sku: { name: 'Standard_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 1 }, poll);
+    assert.equal(disk.location, 'westus');
+    const names: string[] = [];
+    for await (const d of c.compute.disks.list()) names.push(d.name!);
+    assert.deepEqual(names.filter((n) => n.startsWith('d')).sort(), ['d-west', 'd1', 'd2']);
+    const vms: string[] = [];
+    for await (const v of c.compute.virtualMachines.listAll()) vms.push(v.name!);
+    assert.deepEqual(vms, ['vm-c']);
+    const sizes = new Map<string, number | undefined>();
+    for await (const s of c.compute.virtualMachineSizes.list('westus')) sizes.set(s.name!, s.memoryInMB);
+    assert.equal(sizes.get('Standard_D2s_v3'), 8192);
+  });
 });
