@@ -70,6 +70,19 @@ describe('interpolation', () => {
     assert.deepEqual(out, { tls: { certificate: 'CERT-PEM\nCA-PEM\n' } });
   });
 
+  it('((!name)) is looked up like ((name)) (the ! is stripped), whole or inside a string or list', async () => {
+    assert.deepEqual(await evaluate({ abc: '((!key))', xyz: ['((!key))'], n: '((!num))' }, { key: 'val', num: 3 }), { abc: 'val', xyz: ['val'], n: 3 });
+  });
+
+  it('a key that interpolates to null becomes the null key; an unparsable reference is left alone', async () => {
+    const out = await evaluateTemplate(fromPlain({ '((key))': 'value', x: '(()', y: '((a)' }), { vars: vars({ key: null, a: 1 }) });
+    assert.deepEqual([...(out as Map<unknown, unknown>).entries()], [
+      [null, 'value'],
+      ['x', '(()'],
+      ['y', '((a)'],
+    ]);
+  });
+
   it('like bosh-cli, replaces only the exact ((name)) form inside a string, not (( name ))', async () => {
     assert.deepEqual(await evaluate({ a: 'x(( s ))y((s))' }, { s: 'S' }), { a: 'x(( s ))yS' });
   });
