@@ -1,0 +1,10 @@
+// `npm run bench`: every benchmark, each printing its figures and ratios against a baseline
+// measured in the same run. Pass names to run only some: `npm run bench -- int`.
+import { benchInt } from './int.js';
+
+const benches: Record<string, () => Promise<string[]>> = { int: benchInt };
+const only = process.argv.slice(2);
+for (const [name, run] of Object.entries(benches)) {
+  if (only.length && !only.includes(name)) continue;
+  for (const line of await run()) console.log(line);
+}
