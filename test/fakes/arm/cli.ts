@@ -4,8 +4,9 @@ import { parseArgs } from 'node:util';
 import { startFakeArm } from './fake-arm.js';
 
 // Runs the fake ARM until SIGINT/SIGTERM: `node dist/test/fakes/arm/cli.js [--port N] [--dir D]
-// [--polls N] [--retry-after S] [--seed N] [--throttle-rate R] [--server-error-rate R]
-// [--async-failure-rate R] [--latency-rate R --latency-ms MS]`. Prints what a client needs.
+// [--polls N] [--retry-after S] [--auto-complete-ms MS] [--seed N] [--throttle-rate R]
+// [--server-error-rate R] [--async-failure-rate R] [--lost-response-rate R]
+// [--latency-rate R --latency-ms MS]`. Prints what a client needs.
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     'client-secret': { type: 'string' },
     polls: { type: 'string' },
     'retry-after': { type: 'string' },
+    'auto-complete-ms': { type: 'string' },
+    'lost-response-rate': { type: 'string' },
     seed: { type: 'string' },
     'throttle-rate': { type: 'string' },
     'server-error-rate': { type: 'string' },
@@ -43,12 +46,13 @@ const fake = await startFakeArm({
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
   }),
-  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']) }),
+  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']), autoCompleteMs: num(values['auto-complete-ms']) }),
   faults: defined({
     seed: num(values.seed),
     throttleRate: num(values['throttle-rate']),
     serverErrorRate: num(values['server-error-rate']),
     asyncFailureRate: num(values['async-failure-rate']),
+    lostResponseRate: num(values['lost-response-rate']),
     latencyRate: num(values['latency-rate']),
     latencyMs: num(values['latency-ms']),
   }),

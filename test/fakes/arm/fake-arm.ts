@@ -31,7 +31,10 @@ export interface FakeArmOptions {
   /** Default: random per run. */
   readonly clientSecret?: string;
   readonly faults?: Partial<FaultConfig>;
-  /** Polls before completion (default 1) and Retry-After seconds on LRO answers (default 0: none). */
+  /**
+   * Polls answered InProgress before completion (default 1), Retry-After seconds on LRO answers
+   * (default 0: none), automatic completion of unpolled operations (default 0: off).
+   */
   readonly lro?: Partial<LroConfig>;
   readonly hooks?: VmHooks;
   /** Folder for ca.pem and requests.jsonl (default: a fresh temp dir, removed by stop()). */
@@ -83,7 +86,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
   const clientId = opts.clientId ?? randomUUID();
   const clientSecret = opts.clientSecret ?? randomBytes(24).toString('base64url');
   const faults = new Faults(opts.faults);
-  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, ...opts.lro };
+  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, autoCompleteMs: 0, ...opts.lro };
   const operations = new Operations(lro);
   const state = new ArmState(subscriptionId);
   const hooks: VmHooks = { ...opts.hooks };
@@ -216,6 +219,15 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
         throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
       }
     }
+    const answer = await route(method, url, segments, lower, apiVersion, body);
+    if (answer.status < 300 && faults.lostResponse(method, url.pathname)) {
+      setFault('lostResponse');
+      throw new ArmError(500, 'InternalServerError', 'Encountered internal server error. Diagnostic information: fake fault injection (the request took effect).');
+    }
+    return answer;
+  }
+
+  async function route(method: string, url: URL, segments: string[], lower: string[], apiVersion: string, body: Json): Promise<ArmResponse> {
     const base: Omit<ProviderRequest, 'resourceGroup' | 'resourceType' | 'name' | 'rest'> = { method, path: url.pathname, query: url.searchParams, apiVersion, body };
     const checkVersion = (ns: string, type: string, versions: readonly string[]) => {
       if (!versions.includes(apiVersion)) {
@@ -313,7 +325,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     }
     if (route === 'lro' && method === 'GET') return { status: 200, body: lro };
     if (route === 'lro' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) {
-      Object.assign(lro, pick(body, ['pollsBeforeDone', 'retryAfterSeconds']));
+      Object.assign(lro, pick(body, ['pollsBeforeDone', 'retryAfterSeconds', 'autoCompleteMs']));
       return { status: 200, body: lro };
     }
     if (route === 'counters' && method === 'GET') return { status: 200, body: requestLog.counters() };
@@ -351,6 +363,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     hooks,
     storageAccountKeys: (name) => storage.accountKeys(name),
     stop: async () => {
+      operations.dispose();
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();
       server.closeAllConnections();

@@ -12,6 +12,11 @@ export interface FaultConfig {
   readonly serverErrorRate: number;
   /** Statuses a 5xx fault picks from, uniformly. */
   readonly serverErrorStatuses: readonly number[];
+  /**
+   * Rate of writes (PUT/PATCH/POST/DELETE) that take effect but whose answer is lost: the client
+   * sees a 500 and must cope with a request that did happen (retry, idempotent PUT).
+   */
+  readonly lostResponseRate: number;
   /** Rate of long-running operations that end with status Failed. */
   readonly asyncFailureRate: number;
   /** The error a failed long-running operation reports. */
@@ -23,7 +28,7 @@ export interface FaultConfig {
 
 /** A fault forced on the next matching request(s), whatever the rates say. */
 export interface ScriptedFault {
-  readonly kind: 'throttle' | 'serverError' | 'asyncFailure' | 'latency';
+  readonly kind: 'throttle' | 'serverError' | 'asyncFailure' | 'latency' | 'lostResponse';
   /** Only requests with this method (e.g. 'PUT'). */
   readonly method?: string;
   /** Only requests whose path contains this (case-insensitive). */
@@ -47,6 +52,7 @@ export const DEFAULT_FAULTS: FaultConfig = {
   throttleRetryAfterSeconds: 1,
   serverErrorRate: 0,
   serverErrorStatuses: [500, 503],
+  lostResponseRate: 0,
   asyncFailureRate: 0,
   asyncFailure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' },
   latencyRate: 0,
@@ -84,7 +90,7 @@ export class Faults {
   /** Drops every scripted fault and sets all rates to 0. */
   clear(): void {
     this.scripted = [];
-    this.set({ throttleRate: 0, serverErrorRate: 0, asyncFailureRate: 0, latencyRate: 0 });
+    this.set({ throttleRate: 0, serverErrorRate: 0, asyncFailureRate: 0, latencyRate: 0, lostResponseRate: 0 });
   }
 
   private takeScripted(kind: ScriptedFault['kind'], method: string, path: string): ScriptedFault | undefined {
@@ -116,6 +122,12 @@ export class Faults {
       }
     }
     return { throttle, latencyMs: latency ? c.latencyMs : 0, ...(serverError !== undefined ? { serverError } : {}) };
+  }
+
+  /** Decides whether the answer to a write that took effect is replaced by a 500. */
+  lostResponse(method: string, path: string): boolean {
+    if (method === 'GET' || method === 'HEAD') return false;
+    return this.takeScripted('lostResponse', method, path) !== undefined || this.rng.chance(this.config.lostResponseRate);
   }
 
   /** Decides whether a long-running operation started by this request ends Failed. */

@@ -9,6 +9,11 @@ export interface LroConfig {
   pollsBeforeDone: number;
   /** Retry-After (seconds) on 201/202 answers and InProgress polls; 0 leaves the client's own interval. */
   retryAfterSeconds: number;
+  /**
+   * When > 0, an operation nobody polls completes on its own this many ms after its work is done
+   * (as ARM's do); 0 keeps completion strictly poll-driven and deterministic.
+   */
+  autoCompleteMs: number;
 }
 
 /** A long-running operation in flight or done. */
@@ -43,6 +48,7 @@ export interface OperationSpec {
 export class Operations {
   readonly config: LroConfig;
   private readonly ops = new Map<string, Operation>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(config: LroConfig) {
     this.config = config;
@@ -67,21 +73,40 @@ export class Operations {
     };
     this.ops.set(op.id, op);
     const work = spec.failWith ? Promise.resolve() : (spec.work?.() ?? Promise.resolve());
-    work.then(
-      () => {
-        op.workDone = true;
-        if (spec.failWith) op.workError = spec.failWith;
-      },
-      (err: unknown) => {
-        op.workDone = true;
-        op.workError = { code: 'InternalExecutionError', message: `The operation failed: ${err instanceof Error ? err.message : String(err)}` };
-      },
-    );
+    work
+      .then(
+        () => {
+          op.workDone = true;
+          if (spec.failWith) op.workError = spec.failWith;
+        },
+        (err: unknown) => {
+          op.workDone = true;
+          op.workError = { code: 'InternalExecutionError', message: `The operation failed: ${err instanceof Error ? err.message : String(err)}` };
+        },
+      )
+      .then(() => this.scheduleAutoComplete(op));
     if (spec.failWith) {
       op.workDone = true;
       op.workError = spec.failWith;
     }
     return op;
+  }
+
+  private scheduleAutoComplete(op: Operation): void {
+    if (this.config.autoCompleteMs <= 0) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      op.pollsLeft = 0;
+      this.poll(op);
+    }, this.config.autoCompleteMs);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** Cancels pending automatic completions (on stop). */
+  dispose(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   /** Looks an operation up (undefined when unknown). */

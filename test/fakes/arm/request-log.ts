@@ -10,7 +10,7 @@ export interface RequestLogEntry {
   readonly durationMs: number;
   /** e.g. 'Microsoft.Compute/virtualMachines', 'Microsoft.Compute/operations', 'auth', 'admin'. */
   readonly resourceType: string;
-  /** 'throttle' | 'serverError' when the fault injector answered, 'latency' when it only delayed. */
+  /** 'throttle' | 'serverError' | 'lostResponse' when the fault injector answered, 'latency' when it only delayed. */
   readonly fault?: string;
 }
 

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { RestError } from '@azure/core-rest-pipeline';
 import { startFakeArm, type FakeArm } from '../../fakes/arm/fake-arm.js';
 import { Faults } from '../../fakes/arm/faults.js';
+import { fakeArmToken, rawRequest } from '../../fakes/arm/raw-client.js';
 import { fakeArmClients, type FakeArmClients } from '../../fakes/arm/sdk-clients.js';
 
 const poll = { updateIntervalInMs: 5 };
@@ -20,6 +21,11 @@ function adminRequest(fake: FakeArm, method: string, path: string, body?: unknow
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
+}
+
+async function rawPut(fake: FakeArm, path: string, body: unknown): Promise<number> {
+  const token = await fakeArmToken(fake);
+  return (await rawRequest(fake, 'PUT', path, { token, body })).status;
 }
 
 describe('fake ARM fault injection', () => {
@@ -110,6 +116,33 @@ describe('fake ARM fault injection', () => {
       c.storage.storageAccounts.create(RG, 'failstore', { location: 'westus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' }, poll),
       (e: unknown) => e instanceof RestError && e.code === 'AllocationFailed' && e.statusCode === 400,
     );
+  });
+
+  it('a lost response: the write took effect, the SDK saw a 500 and its retry converges', async () => {
+    fake.faults.enqueue({ kind: 'lostResponse', method: 'PUT', pathIncludes: 'disks/lost' });
+    const n = fake.requestLog.entries().length;
+    const disk = await c.compute.disks.createOrUpdate(RG, 'lost', { location: 'westus', sku: { name: 'Standard_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 3 }, poll);
+    assert.equal(disk.provisioningState, 'Succeeded');
+    const puts = fake.requestLog.entries().slice(n).filter((e) => e.method === 'PUT').map((e) => `${e.status}${e.fault ? ' ' + e.fault : ''}`);
+    assert.deepEqual(puts, ['500 lostResponse', '202']);
+    assert.equal(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name === 'lost').length, 1);
+  });
+
+  it('with autoCompleteMs an operation nobody polls still completes', async () => {
+    Object.assign(fake.lro, { autoCompleteMs: 1, pollsBeforeDone: 1000 });
+    try {
+      const nsg = fake.state.resourceId(RG, 'Microsoft.Network/networkSecurityGroups', 'nsg-auto');
+      const put = await rawPut(fake, `${nsg}?api-version=2025-05-01`, { location: 'westus' });
+      assert.equal(put, 201);
+      let state = '';
+      for (let i = 0; i < 500 && state !== 'Succeeded'; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        state = fake.state.get(nsg)?.body.properties.provisioningState;
+      }
+      assert.equal(state, 'Succeeded');
+    } finally {
+      Object.assign(fake.lro, { autoCompleteMs: 0, pollsBeforeDone: 1 });
+    }
   });
 
   it('latency is injected and logged; faults change at runtime through the admin endpoint', async () => {
