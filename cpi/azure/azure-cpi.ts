@@ -1,0 +1,786 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Disk, VirtualMachine } from '@azure/arm-compute';
+import type { NetworkInterface } from '@azure/arm-network';
+import { parseSshPrivateKey, parseSshPublicKey, publicKeyOf } from '../../src/crypto/ssh-keys.js';
+import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, ResourceTags, VmEnv } from '../contract.js';
+import type { CpiMethod, CpiResource } from '../cpi-error.js';
+import { buildAzureClients } from './clients.js';
+import type { AzureCallStats, AzureClients, AzureRetryOptions } from './clients.js';
+import {
+  diskCid,
+  isUsableAgentId,
+  lightStemcellCid,
+  parseDiskCid,
+  parseLightStemcellCid,
+  parseVmCid,
+  STEMCELL_PREFIX,
+  vmCid,
+  vmNames,
+} from './cids.js';
+import type { DiskCid, MarketplaceImage, VmCid } from './cids.js';
+import { parseDiskProperties, parseNetwork, parseVmProperties } from './cloud-properties.js';
+import type { NamedRef, NetworkProperties } from './cloud-properties.js';
+import type { AzureCpiConfig } from './config.js';
+import { AZURE_SCSI_HOST_DEVICE_ID, cloudConfig } from './custom-data.js';
+import type { AgentSettings } from './custom-data.js';
+import { AzureFault, invalid, isAzureNotFound, notFound, toCpiError } from './error-mapper.js';
+import { deleteBlob, uploadVhd } from './vhd-upload.js';
+import type { BlobTarget, UploadProgress } from './vhd-upload.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface AzureCpiOptions {
+  /** The SDK pipelines' retry policy (the CPI never retries on top of it). */
+  readonly retry?: AzureRetryOptions;
+  /** Prebuilt clients (tests, or a composition root sharing them with the foundation). */
+  readonly clients?: AzureClients;
+  /** How often to poll a long-running operation that sends no Retry-After (default 2000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Tags stemcells (VMs and disks are tagged from the VM env). */
+  readonly directorUuid?: string;
+  /** Heavy stemcell upload progress, per stemcell. */
+  readonly onUploadProgress?: (stemcellCid: string, done: number, total: number) => void;
+  /** Overrides the blob endpoint ARM reports for the storage account (e.g. Azurite). */
+  readonly blobEndpoint?: (accountName: string) => string;
+}
+
+/** The container heavy stemcells are uploaded to, as bosh-azure-cpi names it. */
+export const STEMCELL_CONTAINER = 'stemcell';
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+
+/** Resolves to undefined when Azure answers 404 for the resource (or its group). */
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isAzureNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Awaits a delete; a resource already gone is fine. */
+async function gone(p: PromiseLike<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isAzureNotFound(err)) throw err;
+  }
+}
+
+/** The last segment of an ARM id, and its resource group. */
+function idParts(id: string | undefined): { name: string; resourceGroupName: string } | undefined {
+  const m = /\/resourceGroups\/([^/]+)\/providers\/[^/]+\/[^/]+\/([^/]+)$/i.exec(id ?? '');
+  return m === null ? undefined : { resourceGroupName: m[1] as string, name: m[2] as string };
+}
+
+function validateEnv(env: VmEnv, agentId: string): { tags: ResourceTags; hostPublicKey: string } {
+  if (!isPlainObject(env)) throw invalid(`env must be a map, found ${show(env)}`);
+  const d = env.director as unknown;
+  if (!isPlainObject(d)) throw invalid('env.director must be a map with uuid, deployment, instance and agentId');
+  for (const key of ['uuid', 'deployment', 'agentId'] as const) {
+    if (typeof d[key] !== 'string' || d[key] === '') throw invalid(`env.director.${key} must be a non-empty string, found ${show(d[key])}`);
+  }
+  if (d.agentId !== agentId) throw invalid(`env.director.agentId '${String(d.agentId)}' differs from the agent id '${agentId}'`);
+  const inst = d.instance;
+  if (!isPlainObject(inst) || typeof inst.group !== 'string' || typeof inst.id !== 'string' || typeof inst.index !== 'number') {
+    throw invalid('env.director.instance must be {group: string, index: number, id: string}');
+  }
+  const ssh = env.ssh as unknown;
+  if (!isPlainObject(ssh)) throw invalid('env.ssh must be a map with hostPrivateKey and authorizedKeys');
+  let hostPublicKey: string;
+  try {
+    if (typeof ssh.hostPrivateKey !== 'string') throw new Error('not a string');
+    parseSshPrivateKey(ssh.hostPrivateKey);
+    hostPublicKey = publicKeyOf(ssh.hostPrivateKey);
+  } catch {
+    throw invalid('env.ssh.hostPrivateKey is not a usable private key (OpenSSH or PEM, unencrypted)');
+  }
+  if (!Array.isArray(ssh.authorizedKeys) || ssh.authorizedKeys.length === 0) throw invalid('env.ssh.authorizedKeys must list at least one public key');
+  ssh.authorizedKeys.forEach((k: unknown, i: number) => {
+    try {
+      parseSshPublicKey(String(k));
+    } catch {
+      throw invalid(`env.ssh.authorizedKeys[${i}] is not an OpenSSH public key line`);
+    }
+  });
+  return {
+    tags: {
+      director: d.uuid as string,
+      deployment: d.deployment as string,
+      instance_group: inst.group,
+      instance_index: String(inst.index),
+      instance_id: inst.id,
+      agent_id: agentId,
+    },
+    hostPublicKey,
+  };
+}
+
+/** Azure tag values are strings of at most 256 characters. */
+function tagValues(tags: Readonly<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v).slice(0, 256)]));
+}
+
+/** Serialises work per key (one VM's data disk list, so LUN choices never collide). */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.tails.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+/** What create_vm made, by name, in order: undone in reverse on failure. */
+type Made = { readonly kind: 'vm' | 'disk' | 'nic' | 'publicIp'; readonly resourceGroupName: string; readonly name: string };
+
+/**
+ * The Azure CPI on the Azure SDK (`@azure/arm-compute`, `@azure/arm-network`,
+ * `@azure/arm-storage`, `@azure/storage-blob`). Cloud properties, names, cids and tags follow
+ * bosh-azure-cpi. Throttling and transient failures are retried by the SDK pipelines only;
+ * long-running operations are followed to their end by the SDK pollers; every failure leaves
+ * through one mapper (./error-mapper.ts) with Azure's code and message.
+ */
+export class AzureCpi implements Cpi {
+  private readonly clients: AzureClients;
+  private readonly vmQueue = new KeyedQueue();
+  /** Poll interval of long-running operations when Azure sends no Retry-After. */
+  private readonly lro: { readonly updateIntervalInMs: number };
+
+  constructor(
+    private readonly config: AzureCpiConfig,
+    private readonly options: AzureCpiOptions = {},
+  ) {
+    this.lro = { updateIntervalInMs: options.pollIntervalMs ?? 2000 };
+    this.clients = options.clients ?? buildAzureClients(config, options.retry === undefined ? {} : { retry: options.retry });
+  }
+
+  /** Requests, retries, throttles and time spent waiting for retries, so far. */
+  stats(): Readonly<AzureCallStats> {
+    return { ...this.clients.stats };
+  }
+
+  private async call<T>(method: CpiMethod, work: () => Promise<T>, about?: { resource: CpiResource; cid: string }): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw toCpiError(method, err, about);
+    }
+  }
+
+  private rg(name: string | undefined): string {
+    return name ?? this.config.resourceGroupName;
+  }
+
+  info(): Promise<CpiInfo> {
+    return this.call('info', async () => ({ api_version: 2, stemcell_formats: ['azure-vhd', 'azure-light'] }));
+  }
+
+  // ---- stemcells ---------------------------------------------------------------------------
+
+  /**
+   * Light stemcell (`cloud_properties.image` = {publisher, offer, sku, version}): the cid encodes
+   * the marketplace image, nothing is created. Heavy stemcell: the image's root.vhd is uploaded as
+   * a page blob to the storage account's `stemcell` container, then made a managed image named
+   * like the cid. A failure removes the blob and the image.
+   */
+  createStemcell(imagePath: string, cloudProperties: CloudProperties, onProgress?: UploadProgress): Promise<string> {
+    return this.call('create_stemcell', async () => {
+      if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
+      const { name, version } = cloudProperties;
+      if (typeof name !== 'string' || name === '') throw invalid(`cloud_properties.name must be the stemcell name, found ${show(name)}`);
+      if (typeof version !== 'string' && typeof version !== 'number') throw invalid(`cloud_properties.version must be the stemcell version, found ${show(version)}`);
+      const image = cloudProperties.image;
+      if (image !== undefined && image !== null) {
+        if (!isPlainObject(image)) throw invalid(`cloud_properties.image must be a map {publisher, offer, sku, version}, found ${show(image)}`);
+        const ref: Record<string, string> = {};
+        for (const key of ['publisher', 'offer', 'sku', 'version'] as const) {
+          const v = image[key] ?? (key === 'version' ? 'latest' : undefined);
+          if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+$/.test(v)) throw invalid(`cloud_properties.image.${key} must be a marketplace image ${key}, found ${show(v)}`);
+          ref[key] = v;
+        }
+        return lightStemcellCid(ref as unknown as MarketplaceImage);
+      }
+      return this.createHeavyStemcell(imagePath, cloudProperties, onProgress);
+    });
+  }
+
+  private async createHeavyStemcell(imagePath: string, cp: Record<string, unknown>, onProgress?: UploadProgress): Promise<string> {
+    const generation = cp.generation ?? 'gen1';
+    if (generation !== 'gen1' && generation !== 'gen2') throw invalid(`cloud_properties.generation must be gen1 or gen2, found ${show(generation)}`);
+    if (typeof imagePath !== 'string' || !existsSync(imagePath)) throw invalid(`the stemcell image ${show(imagePath)} does not exist`);
+    const target = await this.blobTarget();
+    const cid = `${STEMCELL_PREFIX}-${randomUUID()}`;
+    const blobName = `${cid}.vhd`;
+    const scratch = await mkdtemp(join(tmpdir(), 'azure-stemcell-'));
+    try {
+      const vhd = await this.rootVhd(imagePath, scratch);
+      const progress: UploadProgress = (done, total) => {
+        onProgress?.(done, total);
+        this.options.onUploadProgress?.(cid, done, total);
+      };
+      const blobUri = await uploadVhd(target, STEMCELL_CONTAINER, blobName, vhd, progress);
+      await this.clients.compute.images.createOrUpdate(this.config.resourceGroupName, cid, {
+        location: this.config.location,
+        tags: tagValues({ ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }), stemcell_name: cp.name, stemcell_version: cp.version }),
+        hyperVGeneration: generation === 'gen2' ? 'V2' : 'V1',
+        storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', blobUri, caching: 'ReadWrite' } },
+      }, this.lro);
+      return cid;
+    } catch (err) {
+      await gone(this.clients.compute.images.delete(this.config.resourceGroupName, cid, this.lro)).catch(() => undefined);
+      await deleteBlob(target, STEMCELL_CONTAINER, blobName).catch(() => undefined);
+      throw err;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** The VHD of a stemcell image: the file itself, or root.vhd inside the image tarball. */
+  private async rootVhd(imagePath: string, scratch: string): Promise<string> {
+    if (imagePath.endsWith('.vhd')) return imagePath;
+    await execFileAsync('tar', ['-xzf', imagePath, '-C', scratch]).catch(() => execFileAsync('tar', ['-xf', imagePath, '-C', scratch]));
+    const vhd = (await readdir(scratch)).find((f) => f.endsWith('.vhd'));
+    if (vhd === undefined) throw invalid(`the stemcell image ${show(imagePath)} holds no .vhd (expected root.vhd)`);
+    return join(scratch, vhd);
+  }
+
+  private async blobTarget(): Promise<BlobTarget> {
+    const account = this.config.storageAccountName;
+    if (account === undefined) throw invalid(`a heavy stemcell needs the CPI property storage_account_name (or use cloud_properties.image for a light stemcell)`);
+    const rg = this.config.resourceGroupName;
+    const props = await this.clients.storage.storageAccounts.getProperties(rg, account);
+    const keys = await this.clients.storage.storageAccounts.listKeys(rg, account);
+    const key = keys.keys?.[0]?.value;
+    const endpoint = this.options.blobEndpoint?.(account) ?? props.primaryEndpoints?.blob;
+    if (key === undefined || endpoint === undefined) throw new AzureFault('Unknown', `storage account '${account}' has no blob endpoint or key`);
+    return { blobEndpoint: endpoint, accountName: account, accountKey: key };
+  }
+
+  deleteStemcell(stemcellCid: string): Promise<void> {
+    return this.call('delete_stemcell', async () => {
+      if (parseLightStemcellCid(stemcellCid) !== undefined) return;
+      if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`)) return;
+      await gone(this.clients.compute.images.delete(this.config.resourceGroupName, stemcellCid, this.lro));
+      if (this.config.storageAccountName !== undefined) {
+        const target = await orUndefined(this.blobTarget());
+        if (target !== undefined) await deleteBlob(target, STEMCELL_CONTAINER, `${stemcellCid}.vhd`);
+      }
+    });
+  }
+
+  private async imageReference(stemcellCid: string): Promise<{ publisher: string; offer: string; sku: string; version: string } | { id: string }> {
+    const light = parseLightStemcellCid(stemcellCid);
+    if (light !== undefined) return { ...light };
+    if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`)) throw notFound('stemcell', String(stemcellCid));
+    const image = await orUndefined(this.clients.compute.images.get(this.config.resourceGroupName, stemcellCid));
+    if (image?.id === undefined) throw notFound('stemcell', stemcellCid);
+    return { id: image.id };
+  }
+
+  // ---- VMs ---------------------------------------------------------------------------------
+
+  /**
+   * Creates the VM for `agentId`: a NIC per network (static IP, security group, the load
+   * balancers' backend pools on the primary NIC), an optional dynamic public IP, the VM with a
+   * managed OS disk (and an ephemeral data disk at LUN 0 when asked) and cloud-init custom data.
+   * Everything is named from the agent id and tagged. Everything is looked up before anything is
+   * made; a failure deletes what this call made, by the names it chose.
+   */
+  createVm(agentId: string, stemcellCid: string, cloudProperties: CloudProperties, networks: Networks, diskCids: readonly string[], env: VmEnv): Promise<CreatedVm> {
+    void diskCids; // placement hint only: managed disks follow the VM's zone, not the other way round
+    return this.call('create_vm', async () => {
+      if (!isUsableAgentId(agentId)) throw invalid(`agent id ${show(agentId)} cannot name Azure resources (letters, digits, '-', '_'; at most 48)`);
+      const props = parseVmProperties(cloudProperties);
+      const { tags: identity, hostPublicKey } = validateEnv(env, agentId);
+      if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
+      const nets: { name: string; settings: NetworkSettings; props: NetworkProperties }[] = [];
+      for (const [name, settings] of Object.entries(networks)) {
+        if (isPlainObject(settings) && settings.type === 'vip') continue;
+        nets.push({ name, settings, props: parseNetwork(name, settings) });
+      }
+      if (nets.length === 0) throw invalid('networks: an Azure VM needs at least one manual or dynamic network');
+      const primary = nets.find((n) => n.settings.default?.includes('gateway')) ?? nets[0]!;
+      nets.sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
+
+      const imageReference = await this.imageReference(stemcellCid);
+      const tags = tagValues({ ...props.tags, ...identity });
+      const pre = await this.preflight(props, nets);
+      const names = vmNames(agentId);
+      const rg = this.config.resourceGroupName;
+      const made: Made[] = [];
+      try {
+        const availabilitySetId = props.availabilitySet === undefined ? undefined : await this.ensureAvailabilitySet(props.availabilitySet, tags);
+        let publicIpId: string | undefined;
+        if (props.assignDynamicPublicIp) {
+          made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
+          const pip = await this.clients.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, names.publicIp, {
+            location: this.config.location,
+            tags,
+            sku: { name: 'Standard' },
+            publicIPAllocationMethod: 'Static',
+            ...(props.availabilityZone === undefined ? {} : { zones: [props.availabilityZone] }),
+          }, this.lro);
+          publicIpId = pip.id;
+        }
+        const assigned: Record<string, NetworkSettings> = { ...networks };
+        const nicIds: string[] = [];
+        for (const [i, n] of nets.entries()) {
+          const nicName = names.nic(i);
+          made.push({ kind: 'nic', resourceGroupName: rg, name: nicName });
+          const isPrimary = i === 0;
+          const nsg = pre.securityGroups[i];
+          const asgs = pre.asgs[i] ?? [];
+          const nic: NetworkInterface = {
+            location: this.config.location,
+            tags,
+            ...(nsg === undefined ? {} : { networkSecurityGroup: { id: nsg } }),
+            ipConfigurations: [
+              {
+                name: 'ipconfig0',
+                primary: true,
+                subnet: { id: pre.subnets[i] },
+                privateIPAllocationMethod: n.props.ip === undefined ? 'Dynamic' : 'Static',
+                ...(n.props.ip === undefined ? {} : { privateIPAddress: n.props.ip }),
+                ...(isPrimary && pre.pools.length > 0 ? { loadBalancerBackendAddressPools: pre.pools.map((id) => ({ id })) } : {}),
+                ...(isPrimary && publicIpId !== undefined ? { publicIPAddress: { id: publicIpId } } : {}),
+                ...(asgs.length > 0 ? { applicationSecurityGroups: asgs.map((id) => ({ id })) } : {}),
+              },
+            ],
+          };
+          const createdNic = await this.clients.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, nicName, nic, this.lro);
+          nicIds.push(createdNic.id as string);
+          const ip = createdNic.ipConfigurations?.[0]?.privateIPAddress;
+          if (n.props.ip === undefined && ip !== undefined) assigned[n.name] = { ...n.settings, ip };
+        }
+
+        const ephemeralLun = props.ephemeralDisk === undefined ? undefined : 0;
+        const settings: AgentSettings = {
+          agent_id: agentId,
+          vm: { name: names.vm },
+          networks: assigned,
+          disks: {
+            system: '/dev/sda',
+            ephemeral: ephemeralLun === undefined ? null : { lun: String(ephemeralLun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID },
+            persistent: {},
+          },
+          env: { ...(env.bosh ?? {}) },
+        };
+        const customData = cloudConfig({ sshUser: this.config.sshUser, env, hostPublicKey, settings });
+        const vm: VirtualMachine = {
+          location: this.config.location,
+          tags,
+          ...(props.availabilityZone === undefined ? {} : { zones: [props.availabilityZone] }),
+          hardwareProfile: { vmSize: props.instanceType },
+          storageProfile: {
+            imageReference,
+            osDisk: {
+              name: names.osDisk,
+              osType: 'Linux',
+              createOption: 'FromImage',
+              caching: 'ReadWrite',
+              deleteOption: 'Delete',
+              managedDisk: { storageAccountType: props.rootDisk.type ?? 'Standard_LRS' },
+              ...(props.rootDisk.sizeGb === undefined ? {} : { diskSizeGB: props.rootDisk.sizeGb }),
+            },
+            dataDisks:
+              props.ephemeralDisk === undefined
+                ? []
+                : [
+                    {
+                      lun: 0,
+                      name: names.ephemeralDisk,
+                      createOption: 'Empty',
+                      caching: 'ReadWrite',
+                      deleteOption: 'Delete',
+                      diskSizeGB: props.ephemeralDisk.sizeGb,
+                      managedDisk: { storageAccountType: props.ephemeralDisk.type ?? 'Standard_LRS' },
+                    },
+                  ],
+          },
+          osProfile: {
+            computerName: names.vm,
+            adminUsername: this.config.sshUser,
+            customData: Buffer.from(customData).toString('base64'),
+            linuxConfiguration: {
+              disablePasswordAuthentication: true,
+              ssh: { publicKeys: [{ path: `/home/${this.config.sshUser}/.ssh/authorized_keys`, keyData: env.ssh.authorizedKeys[0] as string }] },
+            },
+          },
+          networkProfile: { networkInterfaces: nicIds.map((id, i) => ({ id, primary: i === 0, deleteOption: 'Detach' })) },
+          ...(availabilitySetId === undefined ? {} : { availabilitySet: { id: availabilitySetId } }),
+          ...(pre.proximityPlacementGroup === undefined ? {} : { proximityPlacementGroup: { id: pre.proximityPlacementGroup } }),
+        };
+        made.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
+        if (props.ephemeralDisk !== undefined) made.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
+        made.push({ kind: 'vm', resourceGroupName: rg, name: names.vm });
+        await this.clients.compute.virtualMachines.createOrUpdate(rg, names.vm, vm, this.lro);
+        // The OS and ephemeral disks are made by the VM; tag them like everything else.
+        for (const disk of [names.osDisk, ...(props.ephemeralDisk === undefined ? [] : [names.ephemeralDisk])]) {
+          await this.clients.compute.disks.update(rg, disk, { tags }, this.lro);
+        }
+        const changed = JSON.stringify(assigned) !== JSON.stringify(networks);
+        return changed ? { vmCid: vmCid({ agentId, resourceGroupName: rg }), networks: assigned } : { vmCid: vmCid({ agentId, resourceGroupName: rg }) };
+      } catch (err) {
+        const leftovers = await this.undo(made);
+        if (leftovers.length > 0 && err instanceof Error) err.message += ` (and cleaning up failed, left: ${leftovers.join(', ')})`;
+        throw err;
+      }
+    });
+  }
+
+  /** Looks up everything a VM refers to, before anything is created; unknown names are the properties' fault. */
+  private async preflight(
+    props: ReturnType<typeof parseVmProperties>,
+    nets: readonly { name: string; props: NetworkProperties }[],
+  ): Promise<{ subnets: string[]; securityGroups: (string | undefined)[]; asgs: string[][]; pools: string[]; proximityPlacementGroup: string | undefined }> {
+    const net = this.clients.network;
+    const pools: string[] = [];
+    for (const [i, lbRef] of props.loadBalancers.entries()) {
+      const at = props.loadBalancers.length > 1 ? `cloud_properties.load_balancer[${i}]` : 'cloud_properties.load_balancer';
+      const rg = this.rg(lbRef.resourceGroupName);
+      const lb = await orUndefined(net.loadBalancers.get(rg, lbRef.name));
+      if (lb === undefined) throw invalid(`${at}: load balancer '${lbRef.name}' not found in resource group '${rg}'`);
+      const pool = lbRef.backendPoolName === undefined ? lb.backendAddressPools?.[0] : lb.backendAddressPools?.find((p) => p.name === lbRef.backendPoolName);
+      if (pool?.id === undefined) {
+        throw invalid(`${at}: load balancer '${lbRef.name}' has no backend pool${lbRef.backendPoolName === undefined ? '' : ` named '${lbRef.backendPoolName}'`}`);
+      }
+      pools.push(pool.id);
+    }
+    const nsg = async (at: string, ref: NamedRef | undefined): Promise<string | undefined> => {
+      if (ref === undefined) return undefined;
+      const rg = this.rg(ref.resourceGroupName);
+      const found = await orUndefined(net.networkSecurityGroups.get(rg, ref.name));
+      if (found?.id === undefined) throw invalid(`${at}: network security group '${ref.name}' not found in resource group '${rg}'`);
+      return found.id;
+    };
+    const asg = async (at: string, name: string): Promise<string> => {
+      const found = await orUndefined(net.applicationSecurityGroups.get(this.config.resourceGroupName, name));
+      if (found?.id === undefined) throw invalid(`${at}: application security group '${name}' not found in resource group '${this.config.resourceGroupName}'`);
+      return found.id;
+    };
+    const subnets: string[] = [];
+    const securityGroups: (string | undefined)[] = [];
+    const asgs: string[][] = [];
+    for (const n of nets) {
+      const rg = this.rg(n.props.resourceGroupName);
+      const subnet = await orUndefined(net.subnets.get(rg, n.props.virtualNetworkName, n.props.subnetName));
+      if (subnet?.id === undefined) {
+        throw invalid(`networks.${n.name}.cloud_properties: subnet '${n.props.subnetName}' of virtual network '${n.props.virtualNetworkName}' not found in resource group '${rg}'`);
+      }
+      subnets.push(subnet.id);
+      // bosh-azure-cpi: the vm_extension's security group wins over the network's, then the default.
+      const sg =
+        props.securityGroup !== undefined
+          ? await nsg('cloud_properties.security_group', props.securityGroup)
+          : n.props.securityGroup !== undefined
+            ? await nsg(`networks.${n.name}.cloud_properties.security_group`, n.props.securityGroup)
+            : this.config.defaultSecurityGroup === undefined
+              ? undefined
+              : await nsg('default_security_group (CPI property)', { name: this.config.defaultSecurityGroup, resourceGroupName: undefined });
+      securityGroups.push(sg);
+      const names = props.applicationSecurityGroups.length > 0 ? props.applicationSecurityGroups : n.props.applicationSecurityGroups;
+      const list: string[] = [];
+      for (const [j, name] of names.entries()) list.push(await asg(`application_security_groups[${j}]`, name));
+      asgs.push(list);
+    }
+    let proximityPlacementGroup: string | undefined;
+    if (props.proximityPlacementGroup !== undefined) {
+      const ppg = await orUndefined(this.clients.compute.proximityPlacementGroups.get(this.config.resourceGroupName, props.proximityPlacementGroup));
+      if (ppg?.id === undefined) throw invalid(`cloud_properties.proximity_placement_group: '${props.proximityPlacementGroup}' not found in resource group '${this.config.resourceGroupName}'`);
+      proximityPlacementGroup = ppg.id;
+    }
+    return { subnets, securityGroups, asgs, pools, proximityPlacementGroup };
+  }
+
+  /** bosh-azure-cpi creates a missing availability set (2 fault domains, 5 update domains, managed). */
+  private async ensureAvailabilitySet(name: string, tags: Record<string, string>): Promise<string> {
+    const rg = this.config.resourceGroupName;
+    const existing = await orUndefined(this.clients.compute.availabilitySets.get(rg, name));
+    if (existing?.id !== undefined) return existing.id;
+    const created = await this.clients.compute.availabilitySets.createOrUpdate(rg, name, {
+      location: this.config.location,
+      tags: { director: tags.director ?? '', deployment: tags.deployment ?? '' },
+      sku: { name: 'Aligned' },
+      platformFaultDomainCount: 2,
+      platformUpdateDomainCount: 5,
+    });
+    return created.id as string;
+  }
+
+  /** Deletes what create_vm made, newest first, by name; returns what could not be deleted. */
+  private async undo(made: readonly Made[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const m of [...made].reverse()) {
+      try {
+        await this.deleteNamed(m);
+      } catch {
+        left.push(`${m.kind} '${m.name}'`);
+      }
+    }
+    return left;
+  }
+
+  private async deleteNamed(m: Made): Promise<void> {
+    switch (m.kind) {
+      case 'vm':
+        return gone(this.clients.compute.virtualMachines.delete(m.resourceGroupName, m.name, this.lro));
+      case 'disk':
+        return gone(this.clients.compute.disks.delete(m.resourceGroupName, m.name, this.lro));
+      case 'nic':
+        return gone(this.clients.network.networkInterfaces.beginDeleteAndWait(m.resourceGroupName, m.name, this.lro));
+      case 'publicIp':
+        return gone(this.clients.network.publicIPAddresses.beginDeleteAndWait(m.resourceGroupName, m.name, this.lro));
+    }
+  }
+
+  /**
+   * Deletes a VM and what create_vm made for it (NICs, OS and ephemeral disks, its public IP),
+   * by the names derived from its agent id, so that it also finishes a create that crashed half
+   * way. Attached persistent disks are detached and kept. A VM already gone succeeds.
+   */
+  deleteVm(cid: string): Promise<void> {
+    return this.call('delete_vm', async () => {
+      const id = parseVmCid(cid, this.config.resourceGroupName);
+      if (id === undefined) return;
+      const names = vmNames(id.agentId);
+      const rg = id.resourceGroupName;
+      const vm = await orUndefined(this.clients.compute.virtualMachines.get(rg, names.vm));
+      const made: Made[] = [];
+      const nicNames = new Set([names.nic(0)]);
+      for (const ref of vm?.networkProfile?.networkInterfaces ?? []) {
+        const p = idParts(ref.id);
+        if (p !== undefined && p.name.startsWith(`${names.vm}-`)) nicNames.add(p.name);
+      }
+      if (vm !== undefined) made.push({ kind: 'vm', resourceGroupName: rg, name: names.vm });
+      made.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk }, { kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
+      for (const n of nicNames) made.push({ kind: 'nic', resourceGroupName: rg, name: n });
+      made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
+      // in deletion order: the VM first, then what it used
+      for (const m of made) await this.deleteNamed(m);
+    });
+  }
+
+  /**
+   * The cid of the VM `create_vm` made (or began to make) for `agentId`, found by name; undefined
+   * when neither the VM nor its primary NIC exists. `deleteVm` on it removes every part.
+   */
+  async findVmByAgentId(agentId: string): Promise<string | undefined> {
+    return this.call('has_vm', async () => {
+      if (!isUsableAgentId(agentId)) return undefined;
+      const rg = this.config.resourceGroupName;
+      const names = vmNames(agentId);
+      const vm = await orUndefined(this.clients.compute.virtualMachines.get(rg, names.vm));
+      const nic = vm === undefined ? await orUndefined(this.clients.network.networkInterfaces.get(rg, names.nic(0))) : undefined;
+      const disk = vm === undefined && nic === undefined ? await orUndefined(this.clients.compute.disks.get(rg, names.osDisk)) : undefined;
+      return vm !== undefined || nic !== undefined || disk !== undefined ? vmCid({ agentId, resourceGroupName: rg }) : undefined;
+    });
+  }
+
+  hasVm(cid: string): Promise<boolean> {
+    return this.call('has_vm', async () => {
+      const id = parseVmCid(cid, this.config.resourceGroupName);
+      if (id === undefined) return false;
+      const vm = await orUndefined(this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm));
+      return vm !== undefined && vm.provisioningState !== 'Deleting';
+    });
+  }
+
+  private async vm(cid: string): Promise<{ id: VmCid; vm: VirtualMachine }> {
+    const id = parseVmCid(cid, this.config.resourceGroupName);
+    if (id === undefined) throw notFound('vm', String(cid));
+    const vm = await orUndefined(this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm));
+    if (vm === undefined) throw notFound('vm', cid);
+    return { id, vm };
+  }
+
+  rebootVm(cid: string): Promise<void> {
+    return this.call(
+      'reboot_vm',
+      async () => {
+        const { id } = await this.vm(cid);
+        await this.clients.compute.virtualMachines.restart(id.resourceGroupName, vmNames(id.agentId).vm, this.lro);
+      },
+      { resource: 'vm', cid },
+    );
+  }
+
+  setVmMetadata(cid: string, metadata: Readonly<Record<string, string>>): Promise<void> {
+    return this.call(
+      'set_vm_metadata',
+      async () => {
+        if (!isPlainObject(metadata)) throw invalid(`metadata must be a map of strings, found ${show(metadata)}`);
+        const { id, vm } = await this.vm(cid);
+        await this.clients.compute.virtualMachines.update(id.resourceGroupName, vmNames(id.agentId).vm, { tags: { ...(vm.tags ?? {}), ...tagValues(metadata) } }, this.lro);
+      },
+      { resource: 'vm', cid },
+    );
+  }
+
+  // ---- disks -------------------------------------------------------------------------------
+
+  /**
+   * Creates an empty managed disk (`bosh-disk-data-<uuid>-<caching>`, GiB rounded up) in the
+   * zone and with the tags of `vmCid` if given. A failure deletes it by name.
+   */
+  createDisk(sizeMiB: number, cloudProperties: CloudProperties, vmCidHint?: string): Promise<string> {
+    return this.call('create_disk', async () => {
+      if (!Number.isInteger(sizeMiB) || sizeMiB <= 0) throw invalid(`size must be a positive whole number of MiB, found ${show(sizeMiB)}`);
+      const props = parseDiskProperties(cloudProperties);
+      const near = vmCidHint === undefined || vmCidHint === null ? undefined : (await this.vm(vmCidHint)).vm;
+      const rg = this.config.resourceGroupName;
+      const name = `bosh-disk-data-${randomUUID()}-${props.caching}`;
+      const identity = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
+      const tags = Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => identity.includes(k)));
+      const disk: Disk = {
+        location: near?.location ?? this.config.location,
+        tags: { ...tags, caching: props.caching },
+        sku: { name: props.storageAccountType as NonNullable<Disk['sku']>['name'] & string },
+        ...(near?.zones !== undefined && near.zones.length > 0 ? { zones: near.zones } : {}),
+        creationData: { createOption: 'Empty' },
+        diskSizeGB: Math.ceil(sizeMiB / 1024),
+        ...(props.maxShares === undefined ? {} : { maxShares: props.maxShares }),
+      };
+      try {
+        await this.clients.compute.disks.createOrUpdate(rg, name, disk, this.lro);
+      } catch (err) {
+        await gone(this.clients.compute.disks.delete(rg, name, this.lro)).catch(() => undefined);
+        throw err;
+      }
+      return diskCid({ name, resourceGroupName: rg });
+    });
+  }
+
+  private async disk(cid: string): Promise<{ id: DiskCid; disk: Disk }> {
+    const id = parseDiskCid(cid, this.config.resourceGroupName);
+    if (id === undefined) throw notFound('disk', String(cid));
+    const disk = await orUndefined(this.clients.compute.disks.get(id.resourceGroupName, id.name));
+    if (disk === undefined) throw notFound('disk', cid);
+    return { id, disk };
+  }
+
+  deleteDisk(cid: string): Promise<void> {
+    return this.call('delete_disk', async () => {
+      const id = parseDiskCid(cid, this.config.resourceGroupName);
+      if (id === undefined) return;
+      await gone(this.clients.compute.disks.delete(id.resourceGroupName, id.name, this.lro));
+    });
+  }
+
+  /**
+   * Attaches a disk at the lowest free LUN (the ephemeral disk holds LUN 0) with the caching its
+   * name records; returns `{lun, host_device_id}`. Attaching it again to the same VM returns the
+   * same hint.
+   */
+  attachDisk(vmCidArg: string, cid: string): Promise<DiskHint> {
+    return this.call('attach_disk', async () => {
+      const { id: v } = await this.vm(vmCidArg);
+      return this.vmQueue.run(`${v.resourceGroupName}/${v.agentId}`.toLowerCase(), async () => {
+        const { vm } = await this.vm(vmCidArg);
+        const { id: d, disk } = await this.disk(cid);
+        const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
+        if (attached !== undefined) return { lun: String(attached.lun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID };
+        if (disk.managedBy !== undefined && disk.managedBy !== '') throw new AzureFault('Unknown', `Disk '${cid}' is attached to VM '${disk.managedBy}'`);
+        const used = new Set((vm.storageProfile?.dataDisks ?? []).map((x) => x.lun));
+        let lun = 0;
+        while (used.has(lun)) lun++;
+        if (lun > 63) throw new AzureFault('Unknown', `VM '${vmCidArg}' has no free LUN left`);
+        const caching = /-(None|ReadOnly|ReadWrite)$/.exec(d.name)?.[1] ?? 'None';
+        await this.clients.compute.virtualMachines.attachDetachDataDisks(v.resourceGroupName, vmNames(v.agentId).vm, {
+          dataDisksToAttach: [{ diskId: disk.id as string, lun, caching: caching as 'None' | 'ReadOnly' | 'ReadWrite', deleteOption: 'Detach' }],
+        }, this.lro);
+        return { lun: String(lun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID };
+      });
+    });
+  }
+
+  detachDisk(vmCidArg: string, cid: string): Promise<void> {
+    return this.call('detach_disk', async () => {
+      const { id: v } = await this.vm(vmCidArg);
+      await this.vmQueue.run(`${v.resourceGroupName}/${v.agentId}`.toLowerCase(), async () => {
+        const { vm } = await this.vm(vmCidArg);
+        const { disk } = await this.disk(cid);
+        const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
+        if (attached === undefined) throw new AzureFault('DiskNotAttached', `Disk '${cid}' is not attached to VM '${vmCidArg}'`, 'disk');
+        await this.clients.compute.virtualMachines.attachDetachDataDisks(v.resourceGroupName, vmNames(v.agentId).vm, {
+          dataDisksToDetach: [{ diskId: disk.id as string }],
+        }, this.lro);
+      });
+    });
+  }
+
+  hasDisk(cid: string): Promise<boolean> {
+    return this.call('has_disk', async () => {
+      const id = parseDiskCid(cid, this.config.resourceGroupName);
+      if (id === undefined) return false;
+      return (await orUndefined(this.clients.compute.disks.get(id.resourceGroupName, id.name))) !== undefined;
+    });
+  }
+
+  getDisks(vmCidArg: string): Promise<readonly string[]> {
+    return this.call('get_disks', async () => {
+      const { id, vm } = await this.vm(vmCidArg);
+      const ephemeral = vmNames(id.agentId).ephemeralDisk.toLowerCase();
+      const out: string[] = [];
+      for (const d of vm.storageProfile?.dataDisks ?? []) {
+        const p = idParts(d.managedDisk?.id);
+        if (p !== undefined && p.name.toLowerCase() !== ephemeral && d.toBeDetached !== true) out.push(diskCid(p));
+      }
+      return out;
+    });
+  }
+
+  /** Grows a detached disk to `newSizeMiB` rounded up to GiB; equal size is a no-op. */
+  resizeDisk(cid: string, newSizeMiB: number): Promise<void> {
+    return this.call('resize_disk', async () => {
+      if (!Number.isInteger(newSizeMiB) || newSizeMiB <= 0) throw invalid(`new size must be a positive whole number of MiB, found ${show(newSizeMiB)}`);
+      const { id, disk } = await this.disk(cid);
+      if (disk.managedBy !== undefined && disk.managedBy !== '') throw new AzureFault('Unknown', `Disk '${cid}' must be detached to be resized (attached to '${disk.managedBy}')`);
+      const want = Math.ceil(newSizeMiB / 1024);
+      const have = disk.diskSizeGB ?? 0;
+      if (want < have) throw new AzureFault('Unknown', `Disk '${cid}' cannot shrink from ${have} GiB to ${want} GiB`);
+      if (want === have) return;
+      await this.clients.compute.disks.update(id.resourceGroupName, id.name, { diskSizeGB: want }, this.lro);
+    });
+  }
+
+  snapshotDisk(cid: string, metadata: Readonly<Record<string, string>>): Promise<string> {
+    return this.call('snapshot_disk', async () => {
+      const { id, disk } = await this.disk(cid);
+      const name = `bosh-snapshot-${randomUUID()}`;
+      try {
+        await this.clients.compute.snapshots.createOrUpdate(id.resourceGroupName, name, {
+          location: disk.location,
+          tags: tagValues({ ...(disk.tags ?? {}), ...(isPlainObject(metadata) ? metadata : {}) }),
+          creationData: { createOption: 'Copy', sourceResourceId: disk.id as string },
+          incremental: false,
+        }, this.lro);
+      } catch (err) {
+        await gone(this.clients.compute.snapshots.delete(id.resourceGroupName, name, this.lro)).catch(() => undefined);
+        throw err;
+      }
+      return diskCid({ name, resourceGroupName: id.resourceGroupName });
+    });
+  }
+
+  deleteSnapshot(cid: string): Promise<void> {
+    return this.call('delete_snapshot', async () => {
+      const id = parseDiskCid(cid, this.config.resourceGroupName);
+      if (id === undefined) return;
+      await gone(this.clients.compute.snapshots.delete(id.resourceGroupName, id.name, this.lro));
+    });
+  }
+}

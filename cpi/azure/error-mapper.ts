@@ -1,0 +1,84 @@
+import { CpiError } from '../cpi-error.js';
+import type { CpiErrorKind, CpiMethod, CpiResource } from '../cpi-error.js';
+
+/** A failure the Azure CPI detected itself, already knowing its kind. */
+export class AzureFault extends Error {
+  constructor(
+    readonly kind: CpiErrorKind,
+    message: string,
+    readonly resource?: CpiResource,
+    readonly okToRetry?: boolean,
+  ) {
+    super(message);
+    this.name = 'AzureFault';
+  }
+}
+
+/** `NotFound` for a resource, in one wording. */
+export function notFound(resource: CpiResource, cid: string): AzureFault {
+  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[resource];
+  return new AzureFault('NotFound', `${noun} '${cid}' not found`, resource);
+}
+
+/** `InvalidCloudProperties`, the message naming the property. */
+export function invalid(message: string): AzureFault {
+  return new AzureFault('InvalidCloudProperties', message);
+}
+
+/** What an Azure SDK error carries (RestError from the pipeline, or an LRO's failure). */
+export interface AzureErrorInfo {
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly message: string;
+}
+
+/** Reads status, Azure error code and message from whatever the SDK threw. */
+export function azureErrorInfo(err: unknown): AzureErrorInfo {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    statusCode?: unknown;
+    status?: unknown;
+    code?: unknown;
+    message?: unknown;
+    details?: { error?: { code?: unknown; message?: unknown } };
+    response?: { status?: unknown };
+  };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.response?.status === 'number' ? e.response.status : undefined;
+  const code = typeof e.details?.error?.code === 'string' ? e.details.error.code : typeof e.code === 'string' ? e.code : undefined;
+  const message = typeof e.details?.error?.message === 'string' ? e.details.error.message : typeof e.message === 'string' ? e.message : String(err);
+  return { status, code, message };
+}
+
+/** Whether an SDK error says the resource (or its group) does not exist. */
+export function isAzureNotFound(err: unknown): boolean {
+  if (err instanceof AzureFault) return err.kind === 'NotFound';
+  const { status, code } = azureErrorInfo(err);
+  return status === 404 || code === 'ResourceNotFound' || code === 'NotFound' || code === 'ResourceGroupNotFound';
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR']);
+const QUOTA_CODES = new Set(['OperationNotAllowed', 'QuotaExceeded', 'SkuNotAvailable', 'AllocationFailed', 'ZonalAllocationFailed', 'OverconstrainedAllocationRequest']);
+
+/**
+ * The Azure CPI's one error mapper: every method's failure goes through here on its way out,
+ * carrying Azure's error code and message. Our own faults keep their kind; 429 (after the SDK's
+ * Retry-After retries ran out) is `Throttled`; 404 is `NotFound` for the resource the call was
+ * about; quota and capacity refusals of create_vm are `VmCreationFailed` not to retry as is;
+ * 5xx and connection failures are retryable.
+ */
+export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly resource: CpiResource; readonly cid: string }): CpiError {
+  if (err instanceof CpiError) return err;
+  if (err instanceof AzureFault) {
+    const kind = method === 'create_vm' && err.kind === 'Unknown' ? 'VmCreationFailed' : err.kind;
+    return new CpiError(method, kind, err.message, {
+      ...(err.okToRetry === undefined ? {} : { okToRetry: err.okToRetry }),
+      ...(err.resource === undefined ? {} : { resource: err.resource }),
+    });
+  }
+  const { status, code, message } = azureErrorInfo(err);
+  const detail = code === undefined ? message : `${code}: ${message}`;
+  if (status === 429 || code === 'TooManyRequests' || code === 'SubscriptionRequestsThrottled') return new CpiError(method, 'Throttled', detail);
+  if (status === 404 && about !== undefined) return new CpiError(method, 'NotFound', detail, { resource: about.resource });
+  const transient = (status !== undefined && status >= 500) || (code !== undefined && NETWORK_CODES.has(code)) || code === 'RetryableError' || code === 'InternalExecutionError';
+  if (method === 'create_vm') return new CpiError(method, 'VmCreationFailed', detail, { okToRetry: transient && !(code !== undefined && QUOTA_CODES.has(code)) });
+  return new CpiError(method, 'Unknown', detail, { okToRetry: transient });
+}
