@@ -41,6 +41,8 @@ export interface FakeArmOptions {
   readonly dir?: string;
   /** Blob endpoint reported for a storage account (default https://{name}.blob.core.windows.net/). */
   readonly blobEndpoint?: (account: string) => string;
+  /** Keys for a storage account (default: random); e.g. the keys an Azurite instance accepts. */
+  readonly storageAccountKeys?: (account: string) => { key1: string; key2: string } | undefined;
 }
 
 /** A running fake ARM. */
@@ -108,7 +110,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
   });
   const network = new NetworkProvider(ctx);
   const compute = new ComputeProvider(ctx);
-  const storage = new StorageProvider(ctx);
+  const storage = new StorageProvider(ctx, opts.storageAccountKeys);
   const resources = new ResourcesProvider(ctx, compute);
   const authority = new Authority({ tenantId, clientId, clientSecret, host: endpoint });
   const providers = [network, compute, storage];

@@ -15,8 +15,12 @@ export class StorageProvider {
   /** Account keys, kept out of the resource body (ARM never returns them on GET). */
   private readonly keys = new Map<string, { key1: string; key2: string; created: string }>();
 
-  constructor(ctx: ArmContext) {
+  private readonly chooseKeys: ((account: string) => { key1: string; key2: string } | undefined) | undefined;
+
+  /** `chooseKeys` may supply an account's keys (e.g. the ones an Azurite instance was started with). */
+  constructor(ctx: ArmContext, chooseKeys?: (account: string) => { key1: string; key2: string } | undefined) {
     this.ctx = ctx;
+    this.chooseKeys = chooseKeys;
   }
 
   canonicalType(type: string): string | undefined {
@@ -95,7 +99,8 @@ export class StorageProvider {
     const location = String(body.location ?? rgLocation).toLowerCase().replace(/\s+/g, '');
     const created = existing?.body.properties.creationTime ?? new Date().toISOString();
     if (!this.keys.has(name)) {
-      this.keys.set(name, { key1: randomBytes(64).toString('base64'), key2: randomBytes(64).toString('base64'), created });
+      const chosen = this.chooseKeys?.(name);
+      this.keys.set(name, { key1: chosen?.key1 ?? randomBytes(64).toString('base64'), key2: chosen?.key2 ?? randomBytes(64).toString('base64'), created });
     }
     const blob = this.ctx.blobEndpoint(name);
     const host = (svc: string) => `https://${name}.${svc}.core.windows.net/`;

@@ -28,6 +28,8 @@ describe('fake ARM through the real Azure SDK', () => {
   before(async () => {
     fake = await startFakeArm({
       lro: { pollsBeforeDone: 2 },
+      blobEndpoint: (name) => `http://127.0.0.1:10000/${name}/`,
+      storageAccountKeys: (name) => (name === 'boshstore1' ? { key1: 'QXp1cml0ZUtleTE=', key2: 'QXp1cml0ZUtleTI=' } : undefined),
       hooks: {
         onVmCreated: async (vm) => void created.push(vm),
         onVmDeleted: async (vm) => void deleted.push(vm),
@@ -232,13 +234,13 @@ describe('fake ARM through the real Azure SDK', () => {
     await assert.rejects(c.compute.disks.get(RG, 'disk-1'), (e: unknown) => e instanceof RestError && e.statusCode === 404);
   });
 
-  it('creates a storage account (202 + Location) and lists its keys', async () => {
+  it('creates a storage account (202 + Location) with the configured endpoint and keys, and lists them', async () => {
     const acct = await c.storage.storageAccounts.create(RG, 'boshstore1', { location: LOC, sku: { name: 'Standard_LRS' }, kind: 'StorageV2' }, poll);
     assert.equal(acct.provisioningState, 'Succeeded');
-    assert.equal(acct.primaryEndpoints?.blob, 'https://boshstore1.blob.core.windows.net/');
+    assert.equal(acct.primaryEndpoints?.blob, 'http://127.0.0.1:10000/boshstore1/', 'an Azurite-style endpoint when configured');
     const keys = await c.storage.storageAccounts.listKeys(RG, 'boshstore1');
     assert.deepEqual(keys.keys?.map((k) => k.keyName), ['key1', 'key2']);
-    assert.equal(keys.keys?.[0]?.value, fake.storageAccountKeys('boshstore1')?.key1);
+    assert.deepEqual(keys.keys?.map((k) => k.value), ['QXp1cml0ZUtleTE=', 'QXp1cml0ZUtleTI=']);
   });
 
   it('deleting the resource group deletes everything in it', async () => {
