@@ -9,9 +9,11 @@
  * YAML 1.1 rules, which differ from yaml.v2's (`50_000` is a string there, and a comment-only
  * file is an error). The `yaml` package's Parser + Composer give us the syntax tree with each
  * scalar's source text, quoting style, tag, anchor and position, so this file types scalars
- * itself with yaml.v2's resolve.go rules (yaml-resolve.ts) and builds Maps with typed keys. The
- * writer (yaml-emit.ts) is our own: no library prints yaml.v2's key order, quoting and line
- * folding. Parsing cf-deployment.yml (88 KB) takes a few milliseconds.
+ * itself with yaml.v2's resolve.go rules (yaml-resolve.ts) and builds Maps with typed keys.
+ * That full reader is thorough but slow (about 25 ms of CPU for cf-deployment.yml, 88 KB), so a
+ * fast reader (yaml-fast.ts) reads the block-structured subset manifests are written in and
+ * hands anything else, and every error, to the full one. The writer (yaml-emit.ts) is our own:
+ * no library prints yaml.v2's key order, quoting and line folding.
  */
 import { Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Node as YNode, Document } from 'yaml';
@@ -20,6 +22,7 @@ import { goTypeName } from './value.js';
 import type { YamlKey, YamlMap, YamlValue } from './value.js';
 import { MERGE_TAG, resolvePlain, resolveTagged } from './yaml-resolve.js';
 import { emitYaml } from './yaml-emit.js';
+import { UNSUPPORTED, parseFast } from './yaml-fast.js';
 
 /** A YAML file that cannot be read: names the file and the 1-based line and column. */
 export class YamlSyntaxError extends DirectorError {
@@ -43,6 +46,30 @@ export class YamlSyntaxError extends DirectorError {
  * null for an empty (or comment-only) text. `file` names the source in errors.
  */
 export function parseYaml(text: string, file: string): YamlValue {
+  const control = CONTROL.exec(text);
+  if (control !== null) {
+    const pos = lineCol(text, control.index);
+    throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed');
+  }
+  const fast = parseFast(text);
+  if (fast !== UNSUPPORTED) return fast;
+  return parseFull(text, file);
+}
+
+/** Characters libyaml's reader refuses anywhere in the input. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]/;
+
+const LEADING_DOCUMENT_END = /^(?:[ ]*(?:#[^\n]*)?\n)*\.\.\.(?=[ \n]|$)/;
+
+/** The full reader: the `yaml` package's syntax tree, typed as yaml.v2 types it. */
+export function parseFull(text: string, file: string): YamlValue {
+  const leadingEnd = LEADING_DOCUMENT_END.exec(text);
+  if (leadingEnd !== null) {
+    // libyaml wants a node before a document end marker; the `yaml` package reads null.
+    const pos = lineCol(text, leadingEnd[0].length - 3);
+    throw new YamlSyntaxError(file, pos.line, pos.col, 'did not find expected node content');
+  }
   const parser = new Parser();
   const composer = new Composer({ schema: 'failsafe', uniqueKeys: false, merge: false, version: '1.1' });
   let doc: Document.Parsed | undefined;
