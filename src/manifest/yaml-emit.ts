@@ -169,8 +169,12 @@ export function formatGoFloat(f: number): string {
   return String(f);
 }
 
+/**
+ * An integral number prints as Go prints an int (or a uint64 above int64's range); beyond that
+ * range it can only have been a float64 in Go, and prints as one.
+ */
 function formatNumber(n: number): string {
-  if (Number.isInteger(n) && !Object.is(n, -0)) return BigInt(n).toString();
+  if (Number.isInteger(n) && !Object.is(n, -0) && n >= -(2 ** 63) && n < 2 ** 64) return BigInt(n).toString();
   return formatGoFloat(n);
 }
 
