@@ -45,6 +45,9 @@ export function azureErrorInfo(err: unknown): AzureErrorInfo {
   const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.response?.status === 'number' ? e.response.status : undefined;
   const code = typeof e.details?.error?.code === 'string' ? e.details.error.code : typeof e.code === 'string' ? e.code : undefined;
   const message = typeof e.details?.error?.message === 'string' ? e.details.error.message : typeof e.message === 'string' ? e.message : String(err);
+  // core-lro reports a Failed long-running operation as a plain Error: "...has failed. <code>. <message>"
+  const lro = code === undefined ? /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\. ([\s\S]*)$/.exec(message) : null;
+  if (lro !== null) return { status, code: lro[1], message: `${lro[2] as string} (the long-running operation failed)` };
   return { status, code, message };
 }
 
