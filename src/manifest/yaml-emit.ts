@@ -187,9 +187,16 @@ function scalarOf(v: null | boolean | number | string): { text: string; style: S
   return { text: v, style: plainReadsAsString(v) ? 'plain' : 'double' };
 }
 
+/**
+ * Scalars the emitter writes as they are, whatever the style: no indicator at the start, no
+ * space, quote, colon, hash or comma anywhere, ASCII only, at most 60 characters (so never
+ * folded), and not a `...` document marker.
+ */
+const SIMPLE = /^[A-Za-z0-9_./()=+$^~][A-Za-z0-9_./()=+$^~-]{0,59}$/;
+
 /** The emitter's state, as libyaml keeps it. */
 class Emitter {
-  private readonly out: string[] = [];
+  private out = '';
   private column = 0;
   private whitespace = true;
   private indention = true;
@@ -202,22 +209,22 @@ class Emitter {
   document(value: YamlValue): string {
     this.node(value, false, false);
     this.writeIndent();
-    return this.out.join('');
+    return this.out;
   }
 
   private put(s: string): void {
-    this.out.push(s);
+    this.out += s;
     this.column++;
   }
 
   private putBreak(): void {
-    this.out.push('\n');
+    this.out += '\n';
     this.column = 0;
   }
 
   /** write_break: a line feed is written as the emitter's break, other breaks as themselves. */
   private writeBreak(c: string): void {
-    this.out.push(c === '\n' ? '\n' : c);
+    this.out += c;
     this.column = 0;
   }
 
@@ -243,7 +250,7 @@ class Emitter {
 
   private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
     if (needWhitespace && !this.whitespace) this.put(' ');
-    this.out.push(indicator);
+    this.out += indicator;
     this.column += indicator.length;
     this.whitespace = isWhitespace;
     this.indention = this.indention && isIndention;
@@ -260,7 +267,8 @@ class Emitter {
       else this.blockMapping(v);
     } else {
       const { text, style } = scalarOf(v);
-      this.scalar(Array.from(text), style);
+      if (SIMPLE.test(text) && !text.startsWith('...')) this.simpleScalar(text, style);
+      else this.scalar(Array.from(text), style);
     }
   }
 
@@ -305,6 +313,25 @@ class Emitter {
     const { text } = scalarOf(key);
     if (/[\n\r\u0085\u2028\u2029]/.test(text)) return false;
     return Buffer.byteLength(text, 'utf8') <= 128;
+  }
+
+  /**
+   * The common case, written in one go: a short run of ASCII letters, digits and harmless
+   * punctuation, which every style carries as is (no escapes, no folding, no quoting needed).
+   */
+  private simpleScalar(text: string, style: Style): void {
+    if (style === 'plain') {
+      if (!this.whitespace) this.put(' ');
+      this.out += text;
+      this.column += text.length;
+    } else {
+      this.writeIndicator('"', true, false, false);
+      this.out += text;
+      this.column += text.length;
+      this.writeIndicator('"', false, false, false);
+    }
+    this.whitespace = false;
+    this.indention = false;
   }
 
   private scalar(chars: string[], requested: Style): void {

@@ -86,7 +86,33 @@ export function keyLess(a: YamlKey, b: YamlKey): boolean {
   return stringLess(a, b);
 }
 
+const ASCII_LETTERS_ONLY = /^[A-Za-z_-]*$/;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** stringLess for strings of ASCII letters, `_` and `-`: a non-letter sorts before a letter. */
+function lettersLess(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    const al = isAsciiLetter(ca);
+    const bl = isAsciiLetter(cb);
+    if (al !== bl) return bl;
+    return ca < cb;
+  }
+  return a.length < b.length;
+}
+
 /** Keys in the order yaml.v2 writes them. */
 export function sortKeys(keys: Iterable<YamlKey>): YamlKey[] {
-  return Array.from(keys).sort((a, b) => (keyLess(a, b) ? -1 : keyLess(b, a) ? 1 : 0));
+  const list = Array.from(keys);
+  // Common case: keys of ASCII letters, `_` and `-` only: no digit runs, so a cheaper compare.
+  if (list.every((k) => typeof k === 'string' && ASCII_LETTERS_ONLY.test(k))) {
+    return (list as string[]).sort((a, b) => (lettersLess(a, b) ? -1 : lettersLess(b, a) ? 1 : 0));
+  }
+  return list.sort((a, b) => (keyLess(a, b) ? -1 : keyLess(b, a) ? 1 : 0));
 }
