@@ -1,23 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { DirectorError } from '../../errors.js';
-import { createEnv } from '../../env/create-env.js';
-import { environmentCpi } from '../../env/cpi-factory.js';
-import { parseEnvironmentManifest } from '../../env/environment-manifest.js';
-import { interpolateManifest } from '../../manifest/interpolate.js';
-import { isMap, toPlain, type YamlValue } from '../../manifest/value.js';
-import { parseYaml, stringifyYaml } from '../../manifest/yaml.js';
-import { parseCloudConfig } from '../../plan/cloud-config.js';
-import { ENVIRONMENT_LOCK, openStateStore } from '../../state/index.js';
-import { defaultStatePath, resolveStatePath, setCurrentEnvironment, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { printListings } from '../table.js';
-import { runTask } from '../task-runner.js';
-import { varFlagsOf } from './interpolate.js';
-import { envOptions, varOptions, type VarFlagValues } from './options.js';
-import { withStore } from './tasks.js';
+import { lazy } from './lazy.js';
+import { envOptions, varOptions } from './options.js';
+
+const load = () => import('../actions/environment.js');
 
 export function registerEnvironment(program: Command, io: CliIo): void {
   varOptions(
@@ -28,31 +14,7 @@ export function registerEnvironment(program: Command, io: CliIo): void {
         .argument('<manifest>', 'environment manifest (manifests/env.yml)')
         .option('-n, --non-interactive', 'do not ask for confirmation'),
     ),
-  ).action(async (manifest: string, o: EnvOptions & VarFlagValues & { json?: boolean }) => {
-    const doc = await interpolateManifest({
-      manifest,
-      opsFiles: o.opsFile,
-      varFlags: varFlagsOf(o, io),
-      ...(o.varsStore !== undefined ? { varsStore: o.varsStore } : {}),
-      expectAllKeys: true,
-      ...(io.env['HOME'] ? { home: io.env['HOME'] } : {}),
-    });
-    const env = parseEnvironmentManifest(toPlain(doc), manifest);
-    const cloudConfigDoc: YamlValue = isMap(doc) ? (doc.get('cloud_config') ?? null) : null;
-    const statePath = o.state || o.environment ? resolveStatePath(io, o) : defaultStatePath(io, env.name);
-    const store = openStateStore(statePath);
-    try {
-      const result = await runTask({ store, clock: systemClock, out: io.stdout, description: 'create environment', locks: [ENVIRONMENT_LOCK] }, (task) =>
-        createEnv(env, { store, cpiFor: (e) => environmentCpi(e, dirname(statePath)), cloudConfigText: stringifyYaml(cloudConfigDoc) }, task),
-      );
-      setCurrentEnvironment(io, statePath);
-      io.stdout.write(
-        `\nEnvironment '${result.environment.name}' (${result.environment.cpiType} CPI, director ${result.environment.directorUuid})${result.changes.length ? `: ${result.changes.join(', ')} recorded` : ': no changes'}\nState: ${statePath}\n\nSucceeded\n`,
-      );
-    } finally {
-      store.close();
-    }
-  });
+  ).action(lazy(io, load, 'createEnv'));
 
   envOptions(
     program
@@ -60,64 +22,11 @@ export function registerEnvironment(program: Command, io: CliIo): void {
       .description('Delete everything an environment created, and its state')
       .option('--force', 'delete even while deployments exist (their VMs and disks too)')
       .option('-n, --non-interactive', 'do not ask for confirmation'),
-  ).action(async (o: EnvOptions & { force?: boolean }) => {
-    const statePath = resolveStatePath(io, o);
-    if (!existsSync(statePath)) throw new DirectorError(`No environment at '${statePath}'`);
-    const store = openStateStore(statePath);
-    let name: string;
-    try {
-      const env = store.environment.get();
-      if (!env) throw new DirectorError(`State file '${statePath}' holds no environment`);
-      name = env.name;
-      const deployments = store.deployments.list();
-      if (deployments.length && !o.force) {
-        throw new DirectorError(`Environment '${env.name}' still has deployments (${deployments.map((d) => `'${d.name}'`).join(', ')}): delete them first or use --force`);
-      }
-      await runTask({ store, clock: systemClock, out: io.stdout, description: 'delete environment', locks: [ENVIRONMENT_LOCK] }, async (task) => {
-        const ecpi = environmentCpi(env, dirname(statePath));
-        await task.step('Deleting environment', `${env.cpiType} resources`, () => ecpi.teardown());
-      });
-    } finally {
-      store.close();
-    }
-    for (const suffix of ['', '-wal', '-shm']) await rm(`${statePath}${suffix}`, { force: true });
-    io.stdout.write(`\nEnvironment '${name}' deleted\n\nSucceeded\n`);
-  });
+  ).action(lazy(io, load, 'deleteEnv'));
 
-  envOptions(program.command('environment').alias('env').description('Show the environment (bosh env)')).action(async (o: EnvOptions & { json?: boolean }) =>
-    withStore(io, o, (store) => {
-      const env = store.environment.get();
-      if (!env) throw new DirectorError(`State file '${store.path}' holds no environment`);
-      const stemcell = store.stemcells.list()[0];
-      const cc = store.cloudConfigs.latest();
-      const rows: [string, string][] = [
-        ['Name', env.name],
-        ['UUID', env.directorUuid],
-        ['Version', '0.1.0 (director)'],
-        ['Director Stemcell', stemcell ? `${stemcell.os}/${stemcell.version}` : '-'],
-        ['CPI', `${env.cpiType}_cpi`],
-        ['Cloud-Config', cc ? `version ${cc.version}` : '-'],
-        ['Deployments', String(store.deployments.list().length)],
-        ['State', store.path],
-        ['User', 'admin'],
-      ];
-      if (o.json) {
-        io.stdout.write(`${JSON.stringify({ Tables: [{ Content: '', Header: { name: 'Name', value: 'Value' }, Rows: rows.map(([n, v]) => ({ name: n, value: v })), Notes: [] }], Blocks: [], Lines: ['Succeeded'] }, null, 4)}\n`);
-        return;
-      }
-      const w = Math.max(...rows.map(([k]) => k.length));
-      io.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n\nSucceeded\n`);
-    }),
-  );
+  envOptions(program.command('environment').alias('env').description('Show the environment (bosh env)')).action(lazy(io, load, 'showEnv'));
 
-  envOptions(program.command('cloud-config').alias('cc').description('Show the current cloud-config')).action(async (o: EnvOptions & { json?: boolean }) =>
-    withStore(io, o, (store) => {
-      const cc = store.cloudConfigs.latest();
-      if (!cc) throw new DirectorError('No cloud-config: run create-env');
-      if (o.json) io.stdout.write(`${JSON.stringify({ version: cc.version, created_at: cc.createdAt, content: toPlain(parseYaml(cc.content, 'cloud-config')) }, null, 4)}\n`);
-      else io.stdout.write(cc.content);
-    }),
-  );
+  envOptions(program.command('cloud-config').alias('cc').description('Show the current cloud-config')).action(lazy(io, load, 'showCloudConfig'));
 
   varOptions(
     envOptions(
@@ -128,43 +37,7 @@ export function registerEnvironment(program: Command, io: CliIo): void {
         .argument('<path>', 'cloud-config file')
         .option('-n, --non-interactive', 'do not ask for confirmation'),
     ),
-  ).action(async (path: string, o: EnvOptions & VarFlagValues & { json?: boolean }) => {
-    const doc = await interpolateManifest({ manifest: path, opsFiles: o.opsFile, varFlags: varFlagsOf(o, io), expectAllKeys: true });
-    parseCloudConfig(toPlain(doc), `cloud-config '${path}'`);
-    const text = stringifyYaml(doc);
-    await withStore(io, o, async (store) => {
-      await runTask({ store, clock: systemClock, out: io.stdout, description: 'update cloud-config', locks: [ENVIRONMENT_LOCK] }, (task) =>
-        task.step('Updating cloud-config', path, async () => {
-          const latest = store.cloudConfigs.latest();
-          if (latest?.content === text) return;
-          store.cloudConfigs.update(text);
-        }),
-      );
-      const latest = store.cloudConfigs.latest()!;
-      if (o.json) io.stdout.write(`${JSON.stringify({ version: latest.version })}\n`);
-      else io.stdout.write(`\nCloud-config version ${latest.version}\n\nSucceeded\n`);
-    });
-  });
+  ).action(lazy(io, load, 'updateCloudConfig'));
 
-  envOptions(program.command('stemcells').description('List the stemcells of the environment')).action(async (o: EnvOptions & { json?: boolean }) =>
-    withStore(io, o, (store) => {
-      printListings(
-        io.stdout,
-        [
-          {
-            content: 'stemcells',
-            header: [
-              ['name', 'Name'],
-              ['version', 'Version'],
-              ['os', 'OS'],
-              ['cpi', 'CPI'],
-              ['cid', 'CID'],
-            ],
-            rows: store.stemcells.list().map((s) => ({ name: s.name, version: s.version, os: s.os, cpi: s.cpi, cid: s.cid })),
-          },
-        ],
-        Boolean(o.json),
-      );
-    }),
-  );
+  envOptions(program.command('stemcells').description('List the stemcells of the environment')).action(lazy(io, load, 'listStemcells'));
 }

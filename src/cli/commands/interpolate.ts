@@ -1,22 +1,9 @@
 import type { Command } from 'commander';
-import { text } from 'node:stream/consumers';
-import { formatInterpolated, interpolateManifest } from '../../manifest/interpolate.js';
-import type { VarFlags } from '../../manifest/variables/index.js';
 import type { CliIo } from '../io.js';
-import { varOptions, type VarFlagValues } from './options.js';
+import { lazy } from './lazy.js';
+import { varOptions } from './options.js';
 
-/** The bosh-cli variable flags as the variables stage takes them. */
-export function varFlagsOf(o: VarFlagValues, io: CliIo): VarFlags {
-  return {
-    varKVs: o.var,
-    varFiles: o.varFile,
-    varsFiles: o.varsFile,
-    varsEnv: o.varsEnv,
-    env: io.env,
-    cwd: io.cwd,
-    ...(io.env['HOME'] ? { home: io.env['HOME'] } : {}),
-  };
-}
+const load = () => import('../actions/interpolate.js');
 
 export function registerInterpolate(program: Command, io: CliIo): void {
   varOptions(
@@ -28,18 +15,5 @@ export function registerInterpolate(program: Command, io: CliIo): void {
       .option('--var-errs', 'expect all variables to be found, otherwise error')
       .option('--var-errs-unused', 'expect all variables to be used, otherwise error')
       .option('--path <op-path>', 'extract the value at this path (e.g. /private_key)'),
-  ).action(async (path: string, o: VarFlagValues & { varErrs?: boolean; varErrsUnused?: boolean; path?: string }) => {
-    const value = await interpolateManifest({
-      manifest: path,
-      ...(path === '-' ? { stdinText: await text(io.stdin) } : {}),
-      opsFiles: o.opsFile,
-      varFlags: varFlagsOf(o, io),
-      ...(o.varsStore !== undefined ? { varsStore: o.varsStore } : {}),
-      expectAllKeys: Boolean(o.varErrs),
-      expectAllVarsUsed: Boolean(o.varErrsUnused),
-      ...(o.path !== undefined ? { path: o.path } : {}),
-      ...(io.env['HOME'] ? { home: io.env['HOME'] } : {}),
-    });
-    io.stdout.write(formatInterpolated(value, o.path !== undefined));
-  });
+  ).action(lazy(io, load, 'interpolate'));
 }
