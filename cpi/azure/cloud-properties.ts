@@ -20,7 +20,7 @@ export interface VmProperties {
   readonly instanceType: string;
   /** Root disk size in GiB (root_disk.size is MiB) and storage account type. */
   readonly rootDisk: { readonly sizeGb: number | undefined; readonly type: string | undefined };
-  /** An ephemeral data disk at LUN 0 (ephemeral_disk.size in MiB), unless use_root_disk. */
+  /** The ephemeral data disk at LUN 0 (ephemeral_disk.size in MiB), absent with use_root_disk. */
   readonly ephemeralDisk: { readonly sizeGb: number; readonly type: string | undefined } | undefined;
   readonly loadBalancers: readonly LoadBalancerRef[];
   readonly securityGroup: NamedRef | undefined;
@@ -53,6 +53,8 @@ export interface DiskProperties {
 
 export const STORAGE_ACCOUNT_TYPES = ['Standard_LRS', 'Premium_LRS', 'StandardSSD_LRS', 'UltraSSD_LRS', 'Premium_ZRS', 'StandardSSD_ZRS', 'PremiumV2_LRS'] as const;
 const CACHING = ['None', 'ReadOnly', 'ReadWrite'] as const;
+/** The ephemeral disk size (GiB) when the vm_type does not say (bosh-azure-cpi's default for unknown sizes). */
+const DEFAULT_EPHEMERAL_GB = 30;
 /** Azure resource names: letters, digits, '.', '_' and '-', starting with a letter or digit. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
@@ -122,13 +124,20 @@ export function parseVmProperties(cp: CloudProperties): VmProperties {
     const r = cp.root_disk;
     rootDisk = { sizeGb: r.size === undefined ? undefined : sizeGb('cloud_properties.root_disk.size', r.size), type: storageType('cloud_properties.root_disk.type', r.type) };
   }
+  // bosh-azure-cpi: an ephemeral data disk unless use_root_disk; its size is ephemeral_disk.size
+  // (MiB, whole GiB) or a default; with use_root_disk the OS disk grows to 30 GiB unless sized.
+  const e = cp.ephemeral_disk ?? {};
+  if (!isPlainObject(e)) throw invalid(`cloud_properties.ephemeral_disk must be a map {size, type, use_root_disk}, found ${show(e)}`);
+  if (e.use_root_disk !== undefined && typeof e.use_root_disk !== 'boolean') throw invalid(`cloud_properties.ephemeral_disk.use_root_disk must be true or false, found ${show(e.use_root_disk)}`);
+  const ephemeralType = storageType('cloud_properties.ephemeral_disk.type', e.type);
   let ephemeralDisk: VmProperties['ephemeralDisk'];
-  if (cp.ephemeral_disk !== undefined && cp.ephemeral_disk !== null) {
-    if (!isPlainObject(cp.ephemeral_disk)) throw invalid(`cloud_properties.ephemeral_disk must be a map {size, type, use_root_disk}, found ${show(cp.ephemeral_disk)}`);
-    const e = cp.ephemeral_disk;
-    if (e.use_root_disk !== undefined && typeof e.use_root_disk !== 'boolean') throw invalid(`cloud_properties.ephemeral_disk.use_root_disk must be true or false, found ${show(e.use_root_disk)}`);
-    const type = storageType('cloud_properties.ephemeral_disk.type', e.type);
-    if (e.use_root_disk !== true && e.size !== undefined) ephemeralDisk = { sizeGb: sizeGb('cloud_properties.ephemeral_disk.size', e.size), type };
+  if (e.use_root_disk !== true) {
+    if (e.size !== undefined && (typeof e.size !== 'number' || !Number.isInteger(e.size) || e.size < 1024)) {
+      throw invalid(`cloud_properties.ephemeral_disk.size must be a whole number of MiB, at least 1024, found ${show(e.size)}`);
+    }
+    ephemeralDisk = { sizeGb: typeof e.size === 'number' ? Math.floor(e.size / 1024) : DEFAULT_EPHEMERAL_GB, type: ephemeralType };
+  } else if (rootDisk.sizeGb === undefined) {
+    rootDisk = { ...rootDisk, sizeGb: DEFAULT_EPHEMERAL_GB };
   }
   const zone = cp.availability_zone;
   if (zone !== undefined && zone !== null && !(typeof zone === 'string' && /^[1-3]$/.test(zone)) && !(typeof zone === 'number' && [1, 2, 3].includes(zone))) {

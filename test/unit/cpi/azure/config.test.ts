@@ -107,7 +107,7 @@ describe('Azure cloud properties', () => {
     assert.deepEqual(p, {
       instanceType: 'Standard_D2s_v3',
       rootDisk: { sizeGb: 50, type: 'Premium_LRS' },
-      ephemeralDisk: { sizeGb: 30, type: undefined },
+      ephemeralDisk: { sizeGb: 29, type: undefined },
       loadBalancers: [{ name: 'cfcr-lb', resourceGroupName: undefined, backendPoolName: undefined }],
       securityGroup: { name: 'cfcr-master', resourceGroupName: 'other' },
       availabilitySet: undefined,
@@ -117,7 +117,9 @@ describe('Azure cloud properties', () => {
       tags: { a: '1' },
       proximityPlacementGroup: undefined,
     });
-    assert.equal(parseVmProperties({ instance_type: 'Standard_B1ms', ephemeral_disk: { use_root_disk: true, size: 1024 } }).ephemeralDisk, undefined);
+    const rootOnly = parseVmProperties({ instance_type: 'Standard_B1ms', ephemeral_disk: { use_root_disk: true, size: 1024 } });
+    assert.deepEqual([rootOnly.ephemeralDisk, rootOnly.rootDisk.sizeGb], [undefined, 30]);
+    assert.deepEqual(parseVmProperties({ instance_type: 'Standard_B1ms' }).ephemeralDisk, { sizeGb: 30, type: undefined });
   });
 
   it('errors name the property and what was found', () => {
