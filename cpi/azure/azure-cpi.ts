@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isIPv4 } from 'node:net';
 import { promisify } from 'node:util';
 import type { Disk, VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
@@ -122,6 +123,13 @@ function validateEnv(env: VmEnv, agentId: string): { tags: ResourceTags; hostPub
     },
     hostPublicKey,
   };
+}
+
+function parseVip(name: string, settings: NetworkSettings): { name: string; ip: string; resourceGroupName: string | undefined } {
+  if (typeof settings.ip !== 'string' || !isIPv4(settings.ip)) throw invalid(`networks.${name}.ip must be the static public IPv4 address of a vip network, found ${show(settings.ip)}`);
+  const rg = isPlainObject(settings.cloud_properties) ? settings.cloud_properties.resource_group_name : undefined;
+  if (rg !== undefined && (typeof rg !== 'string' || rg === '')) throw invalid(`networks.${name}.cloud_properties.resource_group_name must be a resource group name, found ${show(rg)}`);
+  return { name, ip: settings.ip, resourceGroupName: rg };
 }
 
 /** Azure tag values are strings of at most 256 characters. */
@@ -308,10 +316,16 @@ export class AzureCpi implements Cpi {
       const { tags: identity, hostPublicKey } = validateEnv(env, agentId);
       if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
       const nets: { name: string; settings: NetworkSettings; props: NetworkProperties }[] = [];
+      const vips: { name: string; ip: string; resourceGroupName: string | undefined }[] = [];
       for (const [name, settings] of Object.entries(networks)) {
-        if (isPlainObject(settings) && settings.type === 'vip') continue;
+        if (isPlainObject(settings) && settings.type === 'vip') {
+          vips.push(parseVip(name, settings));
+          continue;
+        }
         nets.push({ name, settings, props: parseNetwork(name, settings) });
       }
+      if (vips.length > 1) throw invalid(`networks: at most one vip network, found ${vips.map((v) => `'${v.name}'`).join(', ')}`);
+      if (vips.length > 0 && props.assignDynamicPublicIp) throw invalid('cloud_properties.assign_dynamic_public_ip cannot be used with a vip network');
       if (nets.length === 0) throw invalid('networks: an Azure VM needs at least one manual or dynamic network');
       const primary = nets.find((n) => n.settings.default?.includes('gateway')) ?? nets[0]!;
       nets.sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
@@ -319,12 +333,13 @@ export class AzureCpi implements Cpi {
       const imageReference = await this.imageReference(stemcellCid);
       const tags = tagValues({ ...props.tags, ...identity });
       const pre = await this.preflight(props, nets);
+      const vipId = vips[0] === undefined ? undefined : await this.publicIpWithAddress(vips[0]);
       const names = vmNames(agentId);
       const rg = this.config.resourceGroupName;
       const made: Made[] = [];
       try {
         const availabilitySetId = props.availabilitySet === undefined ? undefined : await this.ensureAvailabilitySet(props.availabilitySet, tags);
-        let publicIpId: string | undefined;
+        let publicIpId = vipId;
         if (props.assignDynamicPublicIp) {
           made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
           const pip = await this.clients.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, names.publicIp, {
@@ -504,6 +519,18 @@ export class AzureCpi implements Cpi {
       proximityPlacementGroup = ppg.id;
     }
     return { subnets, securityGroups, asgs, pools, proximityPlacementGroup };
+  }
+
+  /** The static public IP a vip network names by its address (bosh-azure-cpi looks it up the same way). */
+  private async publicIpWithAddress(vip: { name: string; ip: string; resourceGroupName: string | undefined }): Promise<string> {
+    const rg = this.rg(vip.resourceGroupName);
+    for await (const pip of this.clients.network.publicIPAddresses.list(rg)) {
+      if (pip.ipAddress === vip.ip && pip.id !== undefined) {
+        if (pip.ipConfiguration?.id !== undefined) throw invalid(`networks.${vip.name}.ip: public IP ${vip.ip} ('${pip.name ?? ''}') is in use by ${pip.ipConfiguration.id}`);
+        return pip.id;
+      }
+    }
+    throw invalid(`networks.${vip.name}.ip: no public IP with address ${vip.ip} in resource group '${rg}'`);
   }
 
   /** bosh-azure-cpi creates a missing availability set (2 fault domains, 5 update domains, managed). */

@@ -230,6 +230,22 @@ describe('Azure CPI against the fake ARM', () => {
     await cpi.deleteVm(created.vmCid);
   });
 
+  it('a vip network attaches the static public IP with that address; delete_vm keeps it', async () => {
+    const pip = await cpi['clients'].network.publicIPAddresses.beginCreateOrUpdateAndWait(RG, 'director-vip', { location: 'westeurope', sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, { updateIntervalInMs: 5 });
+    const networks: Networks = { ...net('10.0.0.14'), public: { type: 'vip', ip: pip.ipAddress } };
+    const created = await cpi.createVm('agent-vip', stemcell, { instance_type: 'Standard_B1ms' }, networks, [], envFor('agent-vip'));
+    const nic = fake.state.get(id('Microsoft.Network/networkInterfaces', 'agent-vip-0'))!.body;
+    assert.equal(nic.properties.ipConfigurations[0].properties.publicIPAddress.id.toLowerCase(), pip.id!.toLowerCase());
+    await rejectsCpi(cpi.createVm('agent-vip2', stemcell, { instance_type: 'Standard_B1ms' }, { ...net('10.0.0.15'), public: { type: 'vip', ip: pip.ipAddress } }, [], envFor('agent-vip2')), (e) =>
+      assert.match(e.message, /networks\.public\.ip: public IP .* \('director-vip'\) is in use by/),
+    );
+    await cpi.deleteVm(created.vmCid);
+    assert.equal(exists('Microsoft.Network/publicIPAddresses', 'director-vip'), true);
+    await rejectsCpi(cpi.createVm('agent-vip3', stemcell, { instance_type: 'Standard_B1ms' }, { ...net('10.0.0.16'), public: { type: 'vip', ip: '203.0.113.77' } }, [], envFor('agent-vip3')), (e) =>
+      assert.equal(e.detail, "networks.public.ip: no public IP with address 203.0.113.77 in resource group 'unit-rg'"),
+    );
+  });
+
   it('a failed create_vm (the VM operation ends Failed) removes everything it made, by name, never by listing', async () => {
     const before = fake.requestLog.entries().length;
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/virtualMachines/agent-fail' });
