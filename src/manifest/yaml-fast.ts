@@ -458,7 +458,6 @@ class FastReader {
         case '"': return '"';
         case 'n': return '\n';
         case 't': return '\t';
-        case '/': return '/';
         case ' ': return ' ';
         case '0': return '\0';
         default: return unsupported();

@@ -23,6 +23,7 @@ import type { YamlKey, YamlMap, YamlValue } from './value.js';
 import { MERGE_TAG, resolvePlain, resolveTagged } from './yaml-resolve.js';
 import { emitYaml } from './yaml-emit.js';
 import { UNSUPPORTED, parseFast } from './yaml-fast.js';
+import { DoubleQuotedError, decodeDoubleQuoted } from './yaml-double-quoted.js';
 
 /** A YAML file that cannot be read: names the file and the 1-based line and column. */
 export class YamlSyntaxError extends DirectorError {
@@ -78,7 +79,8 @@ export function parseFull(text: string, file: string): YamlValue {
     break;
   }
   if (doc === undefined) return null;
-  const err = doc.errors[0];
+  // libyaml reads `\'` in a double-quoted scalar as an apostrophe; the Reader decodes those.
+  const err = doc.errors.find((e) => !(e.code === 'BAD_DQ_ESCAPE' && text.startsWith("\\'", e.pos[0])));
   if (err !== undefined) {
     const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
     throw new YamlSyntaxError(file, pos.line, pos.col, problemOf(err.message));
@@ -149,6 +151,7 @@ class Reader {
   private scalar(node: YNode & { type?: string; value: unknown }): YamlValue {
     let text = String(node.value ?? '');
     if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') text = this.blockAtEnd(node, text);
+    if (node.type === 'QUOTE_DOUBLE') text = this.doubleQuoted(node, text);
     const tag = node.tag;
     try {
       if (tag !== undefined && tag !== '!') return resolveTagged(tag, text);
@@ -156,6 +159,20 @@ class Reader {
       return text;
     } catch (e) {
       this.fail(node, (e as Error).message);
+    }
+  }
+
+  /** A double-quoted scalar with escapes, decoded with libyaml's escapes rather than YAML 1.2's. */
+  private doubleQuoted(node: YNode, text: string): string {
+    const [start, end] = node.range ?? [0, 0];
+    const source = this.text.slice(start, end);
+    if (!source.includes('\\')) return text;
+    try {
+      return decodeDoubleQuoted(source);
+    } catch (e) {
+      if (!(e instanceof DoubleQuotedError)) throw e;
+      const pos = lineCol(this.text, start + e.offset);
+      throw new YamlSyntaxError(this.file, pos.line, pos.col, e.message);
     }
   }
 

@@ -93,6 +93,25 @@ describe('parseYaml: documents', () => {
   });
 });
 
+describe('parseYaml: double-quoted scalars with libyaml escapes', () => {
+  const cases: [string, string][] = [
+    ['"it\\\'s"', "it's"],
+    ['"tab\\there \\x41\\u00e9\\U0001F600"', 'tab\there Aé😀'],
+    ['"\\N\\_\\L\\P\\e\\a\\v\\0\\ "', '\u0085\u00a0\u2028\u2029\x1b\x07\v\0 '],
+    ['"x\\\n   y"', 'xy'],
+    ['"x  \n\n   y  z "', 'x\ny  z '],
+    ['"a\n  b"', 'a b'],
+    ['"a\\\\b"', 'a\\b'],
+  ];
+  for (const [source, want] of cases) {
+    it(`v: ${source}`, () => assert.equal(scalar(source), want));
+  }
+  it('refuses escapes libyaml does not know', () => {
+    assert.throws(() => read('a: "\\/"\n'), { message: "Parsing YAML file 'test.yml': line 1, column 5: found unknown escape character" });
+    assert.throws(() => read('a: "\\uD800"\n'), { message: "Parsing YAML file 'test.yml': line 1, column 5: found invalid Unicode character escape code" });
+  });
+});
+
 describe('parseYaml: errors name the file, line and column', () => {
   const cases: [string, string][] = [
     ['a: b: c\n', "Parsing YAML file 'test.yml': line 1, column 4: Nested mappings are not allowed in compact mappings"],
