@@ -58,6 +58,7 @@ export class Deployer {
               store.instances.update(d.uuid, { index: d.index, az: d.az, bootstrap: d.bootstrap });
             }
             this.reserveAddresses(plan.deployment, d);
+            store.instances.setDesiredSpec(d.uuid, { vm_type: d.vmType ?? null, az: d.az, stemcell: stemcellKey(d.stemcell), vm_extensions: [...d.vmExtensions], lifecycle: d.lifecycle });
           }
         }
       });

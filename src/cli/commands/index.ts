@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { registerDeployment } from './deployment.js';
 import { registerEnvironment } from './environment.js';
 import { registerInterpolate } from './interpolate.js';
 import { registerTasks } from './tasks.js';
@@ -7,4 +8,4 @@ import { registerTasks } from './tasks.js';
 /** Each command file exports one `register` function; this list is the CLI's table of contents. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: readonly RegisterCommand[] = [registerInterpolate, registerEnvironment, registerTasks];
+export const commands: readonly RegisterCommand[] = [registerInterpolate, registerEnvironment, registerDeployment, registerTasks];

@@ -1,0 +1,261 @@
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DirectorError } from '../../errors.js';
+import { agentBundlePath, Director } from '../../deploy/director.js';
+import { SshAgents } from '../../deploy/ssh-agents.js';
+import type { AgentState } from '../../deploy/ports.js';
+import { environmentCpi } from '../../env/cpi-factory.js';
+import { manifestWithOps } from '../../manifest/interpolate.js';
+import { varsFromFlags } from '../../manifest/variables/index.js';
+import { toPlain } from '../../manifest/value.js';
+import { parseYaml } from '../../manifest/yaml.js';
+import { openBlobstore } from '../../release/blobstore.js';
+import { uploadRelease } from '../../release/upload-release.js';
+import { deploymentLock, ENVIRONMENT_LOCK, type StateStore } from '../../state/index.js';
+import { openExistingState, systemClock, type EnvOptions } from '../context.js';
+import type { CliIo } from '../io.js';
+import { printListings, type Listing } from '../table.js';
+import { runTask } from '../task-runner.js';
+import type { VarFlagValues } from '../commands/options.js';
+import { varFlagsOf } from './interpolate.js';
+
+/** The composition root of the deployment commands: state, CPI, agents, blobstore. */
+function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: SshAgents; close: () => void } {
+  const store = openExistingState(io, opts);
+  try {
+    const environment = store.environment.get();
+    if (!environment) throw new DirectorError(`State file '${store.path}' holds no environment: run create-env`);
+    const cpi = environmentCpi(environment, dirname(store.path));
+    const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+    const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
+    const director = new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), log: (l) => io.stderr.write(`${l}\n`) });
+    return { store, director, agents, close: () => store.close() };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+async function confirm(io: CliIo, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!io.interactive) throw new DirectorError('Refusing to change the deployment without confirmation: run with -n in a non-interactive shell');
+  const rl = createInterface({ input: io.stdin, output: io.stdout });
+  try {
+    const answer = await rl.question('Continue? [yN]: ');
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+type DeployFlags = EnvOptions &
+  VarFlagValues & {
+    deployment?: string;
+    nonInteractive?: boolean;
+    recreate?: boolean;
+    skipDrain?: boolean;
+    canaries?: string;
+    maxInFlight?: string;
+    dryRun?: boolean;
+  };
+
+function deploymentName(o: { deployment?: string }, io: CliIo): string {
+  const d = o.deployment ?? io.env['DIRECTOR_DEPLOYMENT'] ?? io.env['BOSH_DEPLOYMENT'];
+  if (!d) throw new DirectorError("Expected a deployment: use '-d NAME' or $DIRECTOR_DEPLOYMENT");
+  return d;
+}
+
+export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) => {
+  const name = deploymentName(o, io);
+  const varFlags = varFlagsOf(o, io);
+  const raw = manifestWithOps({ manifest, opsFiles: o.opsFile, varFlags });
+  const vars = varsFromFlags(varFlags);
+  const s = services(io, o);
+  try {
+    io.stdout.write(`Using deployment '${name}'\n\n`);
+    await s.director.ensureReleases(raw, io.cwd);
+    const prepared = await s.director.prepare(name, raw, vars, { recreate: Boolean(o.recreate) });
+    if (prepared.diff) io.stdout.write(`${prepared.diff}\n`);
+    io.stdout.write(prepared.planText);
+    if (o.dryRun) {
+      io.stdout.write('\nDry run: nothing was changed.\n\nSucceeded\n');
+      return;
+    }
+    if (!(await confirm(io, Boolean(o.nonInteractive)))) {
+      io.stdout.write('Stopped\n');
+      return;
+    }
+    io.stdout.write('\n');
+    const maxInFlight = o.maxInFlight === undefined ? undefined : o.maxInFlight.trim().endsWith('%') ? { percent: Number(o.maxInFlight.trim().slice(0, -1)) } : { count: Number(o.maxInFlight) };
+    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'create deployment', deployment: name, locks: [deploymentLock(name)] }, (task) =>
+      s.director.apply(prepared, task, {
+        ...(o.skipDrain ? { skipDrain: true } : {}),
+        ...(o.canaries !== undefined ? { canaries: Number(o.canaries) } : {}),
+        ...(maxInFlight ? { maxInFlight } : {}),
+      }),
+    );
+    io.stdout.write('\nSucceeded\n');
+  } finally {
+    s.close();
+  }
+};
+
+const STATE_TIMEOUT_MS = 10_000;
+
+async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
+  try {
+    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS).then(() => undefined)]);
+  } catch {
+    return undefined;
+  }
+}
+
+const pct = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)}%` : '-');
+
+export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
+  const s = services(io, o);
+  try {
+    const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
+    const listings: Listing[] = [];
+    for (const name of names) {
+      const instances = s.store.instances.list(name);
+      const rows = await Promise.all(
+        instances.map(async (i) => {
+          const vm = s.store.vms.listByInstance(i.uuid).find((v) => v.state === 'created' && v.cid);
+          if (!vm) return undefined;
+          const st = vm.hostPublicKey && vm.ips[0] ? await stateOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId }).getState({ vitals: Boolean(o.vitals) })) : undefined;
+          const vt = (st?.vitals ?? {}) as Record<string, Record<string, unknown> | undefined>;
+          const load = vt['load'] as unknown as number[] | undefined;
+          const vmType = (i.desiredSpec?.['vm_type'] as string | undefined) ?? (i.appliedSpec?.['vm_type'] as string | undefined) ?? '-';
+          return {
+            instance: `${i.group}/${i.uuid}`,
+            process_state: st ? st.state : 'unresponsive agent',
+            az: i.az ?? '-',
+            ips: vm.ips.join('\n'),
+            vm_cid: vm.cid!,
+            vm_type: vmType,
+            active: 'true',
+            vm_created_at: vm.createdAt,
+            load_1m_5m_15m: Array.isArray(load) ? load.map((x) => x.toFixed(2)).join(', ') : '-',
+            cpu_total: pct(vt['cpu']?.['total']),
+            memory_usage: pct(vt['mem']?.['percent']),
+            swap_usage: pct(vt['swap']?.['percent']),
+            system_disk_usage: pct(vt['disk']?.['system']),
+            ephemeral_disk_usage: pct(vt['disk']?.['ephemeral']),
+            persistent_disk_usage: pct(vt['disk']?.['persistent']),
+          };
+        }),
+      );
+      const header: [string, string][] = [
+        ['instance', 'Instance'],
+        ['process_state', 'Process State'],
+        ['az', 'AZ'],
+        ['ips', 'IPs'],
+        ['vm_cid', 'VM CID'],
+        ['vm_type', 'VM Type'],
+        ['active', 'Active'],
+      ];
+      if (o.vitals) {
+        header.push(
+          ['vm_created_at', 'VM Created At'],
+          ['load_1m_5m_15m', 'Load (1m, 5m, 15m)'],
+          ['cpu_total', 'CPU Total'],
+          ['memory_usage', 'Memory Usage'],
+          ['swap_usage', 'Swap Usage'],
+          ['system_disk_usage', 'System Disk Usage'],
+          ['ephemeral_disk_usage', 'Ephemeral Disk Usage'],
+          ['persistent_disk_usage', 'Persistent Disk Usage'],
+        );
+      }
+      listings.push({
+        content: 'vms',
+        title: `Deployment '${name}'`,
+        header,
+        rows: rows.filter((r): r is NonNullable<typeof r> => r !== undefined).sort((a, b) => a.instance.localeCompare(b.instance)),
+      });
+    }
+    await s.agents.closeAll();
+    printListings(io.stdout, listings, Boolean(o.json));
+  } finally {
+    s.close();
+  }
+};
+
+export const deployments = (io: CliIo) => async (o: EnvOptions & { json?: boolean }) => {
+  const s = services(io, o);
+  try {
+    const rows = s.store.deployments.list().map((d) => {
+      const instances = s.store.instances.list(d.name);
+      return { name: d.name, release_s: namesOf(d.manifest, 'releases'), stemcell_s: namesOf(d.manifest, 'stemcells'), instances: String(instances.length) };
+    });
+    printListings(
+      io.stdout,
+      [
+        {
+          content: 'deployments',
+          header: [
+            ['name', 'Name'],
+            ['release_s', 'Release(s)'],
+            ['stemcell_s', 'Stemcell(s)'],
+            ['instances', 'Instances'],
+          ],
+          rows,
+        },
+      ],
+      Boolean(o.json),
+    );
+  } finally {
+    s.close();
+  }
+};
+
+/** `name/version` of each release and stemcell a recorded manifest names. */
+function namesOf(manifest: string | null, key: 'releases' | 'stemcells'): string {
+  if (!manifest) return '-';
+  const doc = toPlain(parseYaml(manifest, 'recorded manifest')) as Record<string, { name?: string; os?: string; version?: string | number }[] | undefined>;
+  return (doc[key] ?? []).map((r) => `${r.name ?? r.os}/${String(r.version)}`).join('\n') || '-';
+}
+
+export const uploadReleaseAction = (io: CliIo) => async (dir: string, o: EnvOptions & { json?: boolean }) => {
+  const store = openExistingState(io, o);
+  try {
+    const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+    await runTask({ store, clock: systemClock, out: io.stdout, description: 'upload release', locks: [ENVIRONMENT_LOCK] }, (task) =>
+      task.step('Uploading release', dir, async () => {
+        const r = await uploadRelease(dir, store, blobstore, {
+          ...(io.env['DIRECTOR_RELEASE_SOURCES'] ? { sourcesDir: io.env['DIRECTOR_RELEASE_SOURCES'] } : {}),
+          log: (l) => io.stderr.write(`${l}\n`),
+        });
+        io.stdout.write(`Release ${r.record.name}/${r.record.version}${r.created ? ' uploaded' : ' already uploaded'}${r.fetched.length ? ` (${r.fetched.length} sources fetched)` : ''}\n`);
+      }),
+    );
+    io.stdout.write('\nSucceeded\n');
+  } finally {
+    store.close();
+  }
+};
+
+export const releases = (io: CliIo) => async (o: EnvOptions & { json?: boolean }) => {
+  const store = openExistingState(io, o);
+  try {
+    printListings(
+      io.stdout,
+      [
+        {
+          content: 'releases',
+          header: [
+            ['name', 'Name'],
+            ['version', 'Version'],
+            ['jobs', 'Jobs'],
+            ['packages', 'Packages'],
+          ],
+          rows: store.releases.list().map((r) => ({ name: r.name, version: r.version, jobs: String(r.jobs.length), packages: String(r.packages.length) })),
+        },
+      ],
+      Boolean(o.json),
+    );
+  } finally {
+    store.close();
+  }
+};

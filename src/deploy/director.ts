@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EnvironmentCpi } from '../env/cpi-factory.js';
+import { DirectorError } from '../errors.js';
+import { generateSshKeyPair } from '../crypto/ssh-keys.js';
+import { evaluateTemplate, type Variables } from '../manifest/variables/index.js';
+import { toPlain, type YamlValue } from '../manifest/value.js';
+import { parseYaml, stringifyYaml } from '../manifest/yaml.js';
+import { parseCloudConfig } from '../plan/cloud-config.js';
+import { parseDeploymentManifest, type DeploymentManifest } from '../plan/deployment-manifest.js';
+import { formatManifestDiff, formatPlan } from '../plan/plan-format.js';
+import { planDeployment, type DeploymentPlan, type ReleaseView } from '../plan/plan.js';
+import type { Blobstore } from '../release/blobstore.js';
+import { findReleaseView } from '../release/release-view.js';
+import { uploadRelease } from '../release/upload-release.js';
+import type { EnvironmentRecord, StateStore } from '../state/index.js';
+import { Deployer, type DeployOptions } from './deployer.js';
+import type { AgentDialer } from './ports.js';
+import { recordedInstances } from './recorded.js';
+import { StateVariableStore } from './state-variable-store.js';
+import type { Task } from './task.js';
+
+/** The path of the bundled agent, beside the compiled director. */
+export function agentBundlePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/deploy → dist/agent/agent.cjs
+  const fromDist = join(here, '..', '..', 'agent', 'agent.cjs');
+  if (existsSync(fromDist)) return fromDist;
+  return join(here, '..', '..', 'dist', 'agent', 'agent.cjs');
+}
+
+export interface DirectorServices {
+  readonly store: StateStore;
+  readonly environment: EnvironmentRecord;
+  readonly cpi: EnvironmentCpi;
+  readonly agents: AgentDialer;
+  readonly blobstore: Blobstore;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log?: (line: string) => void;
+}
+
+export interface PreparedDeploy {
+  readonly manifest: DeploymentManifest;
+  /** The manifest as recorded: ops applied, variables not resolved (no secret in it). */
+  readonly rawText: string;
+  readonly plan: DeploymentPlan;
+  readonly diff: string;
+  readonly planText: string;
+  readonly cloudConfigVersion: number | null;
+}
+
+/**
+ * The director's deployment operations, joining interpolation, planning, the state, the CPI and
+ * the agents. The CLI parses flags and prints; this does the work.
+ */
+export class Director {
+  constructor(private readonly s: DirectorServices) {}
+
+  /** Uploads releases the manifest names by a local `url` that are not uploaded yet. */
+  async ensureReleases(raw: YamlValue, cwd: string): Promise<void> {
+    const releases = toPlain(raw) as { releases?: { name?: string; version?: string | number; url?: string }[] };
+    for (const r of releases?.releases ?? []) {
+      if (!r.name) continue;
+      const version = r.version === undefined ? 'latest' : String(r.version);
+      const have = this.s.store.releases.list().filter((x) => x.name === r.name);
+      if (have.some((x) => version === 'latest' || x.version === version)) continue;
+      const local = r.url?.startsWith('file://') ? fileURLToPath(r.url) : r.url && !/^[a-z]+:\/\//.test(r.url) ? r.url : undefined;
+      if (!local) continue;
+      const dir = isAbsolute(local) ? local : resolve(cwd, local);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DirectorError(`Release '${r.name}' names '${r.url}', which is not a release folder`);
+      await uploadRelease(dir, this.s.store, this.s.blobstore, { ...(this.s.log ? { log: this.s.log } : {}) });
+    }
+  }
+
+  /** Interpolates (with the deployment's own generated variables), validates and plans. */
+  async prepare(name: string, raw: YamlValue, vars: Variables, opts: { recreate?: boolean }): Promise<PreparedDeploy> {
+    const { store } = this.s;
+    const cc = store.cloudConfigs.latest();
+    if (!cc) throw new DirectorError('No cloud-config: run create-env first');
+    const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
+    store.deployments.ensure(name);
+    const evaluated = await evaluateTemplate(raw, { vars, store: new StateVariableStore(store, name), expectAllKeys: true, defaultCertificateKeyLength: 2048 } as Parameters<typeof evaluateTemplate>[1]);
+    const plain = toPlain(evaluated) as Record<string, unknown>;
+    if (plain['name'] !== name) throw new DirectorError(`Manifest is for deployment '${String(plain['name'])}', not '${name}' (-d ${name})`);
+    const manifest = parseDeploymentManifest(plain, cloud);
+    const releases = new Map<string, ReleaseView>();
+    for (const r of manifest.releases) {
+      const version = r.version === 'latest' ? this.latestRelease(r.name) : r.version;
+      releases.set(r.name, findReleaseView(store, this.s.blobstore, r.name, version));
+    }
+    for (const s of manifest.stemcells) this.stemcellCid(s);
+    const recorded = recordedInstances(store, name);
+    const foreign = new Map<string, Map<string, string>>();
+    for (const ip of store.ips.list()) {
+      if (ip.deployment === name) continue;
+      if (!foreign.has(ip.network)) foreign.set(ip.network, new Map());
+      foreign.get(ip.network)!.set(ip.ip, ip.instance ?? ip.deployment);
+    }
+    const plan = planDeployment({ manifest, cloud, recorded, releases, newUuid: randomUUID, recreate: opts.recreate ?? false, foreignAddresses: foreign });
+    const rawText = stringifyYaml(raw);
+    const before = store.deployments.get(name)?.manifest ?? '';
+    return { manifest, rawText, plan, diff: formatManifestDiff(before, rawText), planText: formatPlan(plan), cloudConfigVersion: cc.version };
+  }
+
+  /** Applies a prepared plan and records the manifest as deployed. */
+  async apply(p: PreparedDeploy, task: Task, opts: DeployOptions): Promise<void> {
+    const deployer = new Deployer({
+      store: this.s.store,
+      cpi: this.s.cpi.cpi,
+      agents: this.s.agents,
+      hostKeys: { make: () => generateSshKeyPair('ed25519', 'vm-host') },
+      environment: this.s.environment,
+      stemcellCid: (s) => this.stemcellCid(s),
+      sleep: this.s.sleep,
+    });
+    try {
+      await deployer.apply(p.plan, task, opts);
+    } finally {
+      await this.s.agents.closeAll();
+    }
+    this.s.store.deployments.recordDeployed(p.plan.deployment, p.rawText, p.cloudConfigVersion);
+  }
+
+  private latestRelease(name: string): string {
+    const all = this.s.store.releases.list().filter((r) => r.name === name);
+    if (!all.length) throw new DirectorError(`Release '${name}' has not been uploaded`);
+    return all.map((r) => r.version).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop()!;
+  }
+
+  stemcellCid(s: { readonly os?: string; readonly name?: string; readonly version: string }): string {
+    const all = this.s.store.stemcells.list().filter((x) => (s.name ? x.name === s.name : x.os === s.os) && x.cpi === this.s.environment.cpiType);
+    const match = s.version === 'latest' ? all.sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true })).pop() : all.find((x) => x.version === s.version);
+    if (!match) throw new DirectorError(`Stemcell '${s.name ?? s.os}/${s.version}' has not been uploaded (stemcells: ${this.s.store.stemcells.list().map((x) => `${x.os}/${x.version}`).join(', ') || 'none'})`);
+    return match.cid;
+  }
+}
