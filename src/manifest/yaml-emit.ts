@@ -256,7 +256,9 @@ class Emitter {
     this.indention = this.indention && isIndention;
   }
 
-  private node(v: YamlValue, mapping: boolean, simpleKey: boolean): void {
+  private node(value: YamlValue | undefined, mapping: boolean, simpleKey: boolean): void {
+    // An undefined that slipped into a document prints as Go's nil would.
+    const v = value === undefined ? null : value;
     this.mappingContext = mapping;
     this.simpleKeyContext = simpleKey;
     if (Array.isArray(v)) {

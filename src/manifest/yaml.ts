@@ -52,7 +52,8 @@ export function parseYaml(text: string, file: string): YamlValue {
     const pos = lineCol(text, control.index);
     throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed');
   }
-  const fast = parseFast(text);
+  // libyaml reads a CRLF line break as a line feed, so the fast reader may see LF only.
+  const fast = parseFast(text.includes('\r\n') ? text.replaceAll('\r\n', '\n') : text);
   if (fast !== UNSUPPORTED) return fast;
   return parseFull(text, file);
 }

@@ -87,6 +87,10 @@ describe('parseYaml: documents', () => {
     assert.deepEqual(read('"<<": {a: 1}\n'), ymap([['<<', ymap({ a: 1 })]]));
   });
 
+  it('reads CRLF line breaks as line feeds, in block scalars too', () => {
+    assert.deepEqual(read('a: |\r\n  x\r\n  y\r\nb: "p\r\n  q"\r\nc: [1, 2]\r\n'), ymap({ a: 'x\ny\n', b: 'p q', c: [1, 2] }));
+  });
+
   it('drops the missing final line break of a block scalar that ends the file', () => {
     assert.deepEqual(read('a: |\n  x'), ymap({ a: 'x' }));
     assert.deepEqual(read('a: |\n  x\n'), ymap({ a: 'x\n' }));
