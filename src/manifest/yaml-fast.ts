@@ -10,7 +10,6 @@
  * every error message. Where it does answer, it must answer exactly what the full parser would;
  * the tests compare the two on every reference file and on a table of edge cases.
  */
-import { clone } from './value.js';
 import type { YamlKey, YamlMap, YamlValue } from './value.js';
 import { resolvePlain } from './yaml-resolve.js';
 
@@ -66,6 +65,7 @@ class FastReader {
   /** Index of the line being read. */
   private li = 0;
   private readonly anchors = new Map<string, YamlValue>();
+  private expanded = 0;
   /** The number of lines that belong to the first document. */
   private docEnd: number;
 
@@ -358,7 +358,7 @@ class FastReader {
       if (m === null) unsupported();
       const target = this.anchors.get(m[1] as string);
       if (target === undefined) unsupported();
-      value = clone(target);
+      value = this.expand(target);
       i = at + m[0].length;
     } else {
       if (!this.plainStart(at, end)) unsupported();
@@ -433,6 +433,23 @@ class FastReader {
       if (part.comment) break;
     }
     return out;
+  }
+
+  /**
+   * A copy of an anchored value for an alias. Past a budget of copied nodes the full reader
+   * takes over: it applies yaml.v2's limit on alias expansion (and its error).
+   */
+  private expand(target: YamlValue): YamlValue {
+    const copy = (v: YamlValue): YamlValue => {
+      if (++this.expanded > 20_000) unsupported();
+      if (v instanceof Map) {
+        const m: YamlMap = new Map();
+        for (const [k, x] of v) m.set(k, copy(x));
+        return m;
+      }
+      return Array.isArray(v) ? v.map(copy) : v;
+    };
+    return copy(target);
   }
 
   /** The next line that is not empty (comments included), without consuming anything. */

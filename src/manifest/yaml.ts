@@ -110,25 +110,63 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - start + 1 };
 }
 
+/** yaml.v2's guard against alias bombs (decode.go allowedAliasRatio). */
+function allowedAliasRatio(decodeCount: number): number {
+  const low = 400_000;
+  const high = 4_000_000;
+  if (decodeCount <= low) return 0.99;
+  if (decodeCount >= high) return 0.1;
+  return 0.99 - 0.89 * ((decodeCount - low) / (high - low));
+}
+
 /** Turns the syntax tree into YamlValues, as yaml.v2's decoder does into interface{}. */
 class Reader {
-  private readonly anchors = new Map<string, YNode>();
+  /** Each alias's node, bound in document order as libyaml's parser binds them. */
+  private readonly targets = new Map<YNode, YNode>();
   private readonly expanding = new Set<YNode>();
+  private decodeCount = 0;
+  private aliasCount = 0;
+  private aliasDepth = 0;
 
   constructor(
     private readonly text: string,
     private readonly file: string,
   ) {}
 
-  read(node: YNode): YamlValue {
-    if (isAlias(node)) return this.alias(node.source, node);
-    if (node.anchor) this.anchors.set(node.anchor, node);
-    return this.value(node);
+  read(root: YNode): YamlValue {
+    this.bind(root, new Map());
+    this.decodeCount++; // the document node
+    return this.node(root);
   }
 
-  private value(node: YNode): YamlValue {
+  /** Binds every alias to the last node anchored with its name before it. */
+  private bind(node: YNode | null, anchors: Map<string, YNode>): void {
+    if (node === null) return;
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      if (target === undefined) this.fail(node, `unknown anchor '${node.source}' referenced`);
+      this.targets.set(node, target);
+      return;
+    }
+    if (node.anchor) anchors.set(node.anchor, node);
+    if (isSeq(node)) for (const item of node.items) this.bind(item as YNode, anchors);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        this.bind(pair.key as YNode | null, anchors);
+        this.bind(pair.value as YNode | null, anchors);
+      }
+    }
+  }
+
+  private node(node: YNode): YamlValue {
+    this.decodeCount++;
+    if (this.aliasDepth > 0) this.aliasCount++;
+    if (this.aliasCount > 100 && this.decodeCount > 1000 && this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)) {
+      this.fail(node, 'document contains excessive aliasing');
+    }
+    if (isAlias(node)) return this.alias(node);
     if (isScalar(node)) return this.scalar(node);
-    if (isSeq(node)) return node.items.map((item) => this.read(item as YNode));
+    if (isSeq(node)) return node.items.map((item) => this.node(item as YNode));
     if (isMap(node)) {
       const out: YamlMap = new Map();
       this.mapping(node, out);
@@ -137,15 +175,16 @@ class Reader {
     return null;
   }
 
-  private alias(name: string, at: YNode): YamlValue {
-    const target = this.anchors.get(name);
-    if (target === undefined) this.fail(at, `unknown anchor '${name}' referenced`);
-    if (this.expanding.has(target)) this.fail(at, `anchor '${name}' value contains itself`);
-    this.expanding.add(target);
+  private alias(at: YNode & { source: string }): YamlValue {
+    const target = this.targets.get(at) as YNode;
+    if (this.expanding.has(at)) this.fail(at, `anchor '${at.source}' value contains itself`);
+    this.expanding.add(at);
+    this.aliasDepth++;
     try {
-      return this.value(target);
+      return this.node(target);
     } finally {
-      this.expanding.delete(target);
+      this.aliasDepth--;
+      this.expanding.delete(at);
     }
   }
 
@@ -197,9 +236,9 @@ class Reader {
         this.merge(valueNode, out, keyNode);
         continue;
       }
-      const key = keyNode === null ? null : this.read(keyNode);
+      const key = keyNode === null ? null : this.node(keyNode);
       if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goTypeName(key)}`);
-      out.set(key as YamlKey, valueNode === null ? null : this.read(valueNode));
+      out.set(key as YamlKey, valueNode === null ? null : this.node(valueNode));
     }
   }
 
@@ -208,25 +247,16 @@ class Reader {
     return node.tag === MERGE_TAG || (node.tag === undefined && node.type === 'PLAIN');
   }
 
+  /** A `<<` key: merges a map, an alias of one, or a sequence of them (earlier ones win). */
   private merge(node: YNode | null, out: YamlMap, at: YNode): void {
     const wantMap = 'map merge requires map or sequence of maps as the value';
     if (node === null) this.fail(at, wantMap);
-    if (node.anchor) this.anchors.set(node.anchor, node);
-    const mapNode = (n: YNode): YNode | undefined => {
-      if (isAlias(n)) {
-        const target = this.anchors.get(n.source);
-        if (target === undefined) this.fail(n, `unknown anchor '${n.source}' referenced`);
-        return isMap(target) ? target : undefined;
-      }
-      return isMap(n) ? n : undefined;
-    };
+    const isMapNode = (n: YNode): boolean => isMap(isAlias(n) ? (this.targets.get(n) as YNode) : n);
     const addFrom = (n: YNode): void => {
-      if (mapNode(n) === undefined) this.fail(n, wantMap);
-      const merged = this.read(n) as YamlMap;
-      for (const [k, v] of merged) out.set(k, v);
+      if (!isMapNode(n)) this.fail(n, wantMap);
+      for (const [k, v] of this.node(n) as YamlMap) out.set(k, v);
     };
     if (isSeq(node)) {
-      // Earlier maps take precedence: apply them last.
       const items = node.items as YNode[];
       for (let i = items.length - 1; i >= 0; i--) addFrom(items[i] as YNode);
     } else {

@@ -83,6 +83,20 @@ describe('parseYaml: documents', () => {
     assert.deepEqual(v.get('m'), ymap({ p: 'a', r: 'b', q: 'a' }));
   });
 
+  it('binds an alias to the last anchor of that name before it', () => {
+    assert.deepEqual(read('a: &x 1\nb: *x\nc: &x 2\nd: *x\n'), ymap({ a: 1, b: 1, c: 2, d: 2 }));
+    assert.deepEqual(read('m:\n  <<: [&p {k: 1}, *p]\n'), ymap({ m: ymap({ k: 1 }) }));
+  });
+
+  it('refuses an alias bomb as yaml.v2 does, quickly', () => {
+    const lines = ['a: &a', ...Array<string>(9).fill('- lol')];
+    for (let i = 1; i < 9; i++) {
+      const [p, c] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      lines.push(`${c}: &${c}`, ...Array<string>(9).fill(`- *${p}`));
+    }
+    assert.throws(() => read(lines.join('\n')), { message: "Parsing YAML file 'test.yml': line 15, column 3: document contains excessive aliasing" });
+  });
+
   it('treats a quoted "<<" as an ordinary key', () => {
     assert.deepEqual(read('"<<": {a: 1}\n'), ymap([['<<', ymap({ a: 1 })]]));
   });
