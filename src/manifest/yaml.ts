@@ -110,6 +110,11 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - start + 1 };
 }
 
+/** A plain scalar with no text, no tag and no anchor: what the `yaml` package makes of a missing key. */
+function isEmptyPlain(node: YNode): boolean {
+  return isScalar(node) && node.range !== undefined && node.range !== null && node.range[0] === node.range[1] && node.tag === undefined && !node.anchor;
+}
+
 /** yaml.v2's guard against alias bombs (decode.go allowedAliasRatio). */
 function allowedAliasRatio(decodeCount: number): number {
   const low = 400_000;
@@ -236,10 +241,30 @@ class Reader {
         this.merge(valueNode, out, keyNode);
         continue;
       }
+      if (valueNode !== null && (keyNode === null || isEmptyPlain(keyNode))) this.checkEmptyKey(node.flow === true, valueNode);
       const key = keyNode === null ? null : this.node(keyNode);
       if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goTypeName(key)}`);
       out.set(key as YamlKey, valueNode === null ? null : this.node(valueNode));
     }
+  }
+
+  /**
+   * A value with no key: libyaml accepts that only after an explicit `?`. The `yaml` package
+   * also reads `a: [x]: y` and `: y` as a pair with no key, where yaml.v2 fails.
+   */
+  private checkEmptyKey(flow: boolean, valueNode: YNode): void {
+    const t = this.text;
+    let i = (valueNode.range?.[0] ?? 0) - 1;
+    while (i >= 0 && t[i] === ' ') i--;
+    if (t[i] !== ':') return; // not a `: value` form; leave it to the parser
+    if (flow) this.fail(valueNode, 'did not find expected node content');
+    let j = i - 1;
+    while (j >= 0 && t[j] === ' ') j--;
+    if (j >= 0 && t[j] !== '\n') this.fail(valueNode, 'mapping values are not allowed in this context');
+    // The line holds only `: value`: fine after a `?` line, else there is no key.
+    const before = t.slice(0, Math.max(j, 0)).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const previous = before[before.length - 1] ?? '';
+    if (!(previous === '?' || previous.startsWith('? '))) this.fail(valueNode, 'did not find expected key');
   }
 
   private isMergeKey(node: YNode): boolean {

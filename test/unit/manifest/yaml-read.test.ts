@@ -97,6 +97,10 @@ describe('parseYaml: documents', () => {
     assert.throws(() => read(lines.join('\n')), { message: "Parsing YAML file 'test.yml': line 15, column 3: document contains excessive aliasing" });
   });
 
+  it('reads an explicit empty key `?` as the key null', () => {
+    assert.deepEqual(read('? \n: c\n'), ymap([[null, 'c']]));
+  });
+
   it('treats a quoted "<<" as an ordinary key', () => {
     assert.deepEqual(read('"<<": {a: 1}\n'), ymap([['<<', ymap({ a: 1 })]]));
   });
@@ -145,6 +149,10 @@ describe('parseYaml: errors name the file, line and column', () => {
     ['a: !!binary "!!"\n', "Parsing YAML file 'test.yml': line 1, column 13: !!binary value contains invalid base64 data"],
     ['? [1]\n: 2\n', "Parsing YAML file 'test.yml': line 1, column 3: invalid map key: []interface {}"],
     ['<<: 1\n', "Parsing YAML file 'test.yml': line 1, column 5: map merge requires map or sequence of maps as the value"],
+    ['a: [x, y]: z\n', "Parsing YAML file 'test.yml': line 1, column 12: mapping values are not allowed in this context"],
+    ['a: 1\n: c\n', "Parsing YAML file 'test.yml': line 2, column 3: did not find expected key"],
+    ['{: c}\n', "Parsing YAML file 'test.yml': line 1, column 4: did not find expected node content"],
+    ['a: "\\q"\n', "Parsing YAML file 'test.yml': line 1, column 5: found unknown escape character"],
     ['a: [1]\n<<: [*a]\n', "Parsing YAML file 'test.yml': line 2, column 6: unknown anchor 'a' referenced"],
   ];
   for (const [text, message] of cases) {
