@@ -80,8 +80,9 @@ export function parseFull(text: string, file: string): YamlValue {
     break;
   }
   if (doc === undefined) return null;
-  // libyaml reads `\'` in a double-quoted scalar as an apostrophe; the Reader decodes those.
-  const err = doc.errors.find((e) => !(e.code === 'BAD_DQ_ESCAPE' && text.startsWith("\\'", e.pos[0])));
+  // Escapes are libyaml's, not YAML 1.2's (`\'` is fine, `\/` is not): the Reader decodes
+  // double-quoted scalars itself and reports their problems.
+  const err = doc.errors.find((e) => e.code !== 'BAD_DQ_ESCAPE');
   if (err !== undefined) {
     const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
     throw new YamlSyntaxError(file, pos.line, pos.col, problemOf(err.message));
