@@ -4,7 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -327,6 +328,38 @@ describe('Azure CPI against the fake ARM', () => {
       assert.match(e.detail, /An internal execution error occurred/);
     });
     assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
+  });
+
+  it('a connection reset is retried by the SDK pipeline and counted', async () => {
+    // a TCP relay in front of the fake ARM that resets the first two connections it accepts
+    const armPort = Number(new URL(fake.endpoint).port);
+    let resets = 2;
+    const open = new Set<Socket>();
+    const relay = createServer((sock) => {
+      open.add(sock);
+      sock.on('close', () => open.delete(sock));
+      if (resets > 0) {
+        resets--;
+        sock.resetAndDestroy();
+        return;
+      }
+      const upstream = connect({ host: '127.0.0.1', port: armPort });
+      sock.on('error', () => upstream.destroy());
+      upstream.on('error', () => sock.destroy());
+      sock.pipe(upstream).pipe(sock);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (relay.address() as { port: number }).port;
+      const viaRelay = new AzureCpi({ ...config, resourceManagerEndpoint: `https://127.0.0.1:${port}` }, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 20 }, pollIntervalMs: 5 });
+      assert.equal(await viaRelay.hasDisk('disk_name:bosh-disk-data-none;resource_group_name:unit-rg'), false);
+      assert.equal(resets, 0);
+      assert.equal(viaRelay.stats().networkErrors, 2);
+      assert.equal(viaRelay.stats().retries, 2);
+    } finally {
+      for (const sock of open) sock.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
+    }
   });
 
   it('throttling that outlasts the retries is a Throttled CpiError', async () => {
