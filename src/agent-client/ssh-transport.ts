@@ -40,7 +40,7 @@ export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
       settled = true;
       resolve(new SshTransport(client, opts));
     });
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
       if (settled) return;
       settled = true;
       client.end();

@@ -67,6 +67,7 @@ export async function startSshd(): Promise<TestSshd> {
       'KbdInteractiveAuthentication no',
       'PubkeyAuthentication yes',
       'PermitRootLogin prohibit-password',
+      'Subsystem sftp internal-sftp',
       'MaxSessions 20',
       'MaxStartups 50',
       `SetEnv DIRECTOR_VM_ID=${marker}`,
