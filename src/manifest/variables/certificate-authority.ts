@@ -1,15 +1,14 @@
-import { createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { pemDecode } from '../../crypto/pem.js';
-import { parseCertificate } from '../../crypto/x509-certificate.js';
-import type { ParsedCertificate } from '../../crypto/x509-certificate.js';
 import { DirectorError } from '../../errors.js';
 import { goTypeName, isMap } from '../value.js';
 import type { YamlValue } from '../value.js';
 
 /** A certificate that signs others, with its private key (a secret). */
 export interface CertificateAuthority {
-  readonly certificate: ParsedCertificate;
+  /** Parsed by node (cheap); the X.509 library reads it only when a certificate is issued under it. */
+  readonly certificate: X509Certificate;
   readonly privateKey: KeyObject;
 }
 
@@ -28,9 +27,9 @@ export function parseCertificateAuthority(name: string, value: YamlValue): Certi
   const key = value.get('private_key');
   const certBlock = typeof cert === 'string' ? pemDecode(cert) : undefined;
   if (certBlock === undefined) throw new DirectorError('Certificate did not contain PEM formatted block');
-  let certificate: ParsedCertificate;
+  let certificate: X509Certificate;
   try {
-    certificate = parseCertificate(certBlock.der);
+    certificate = new X509Certificate(certBlock.der);
   } catch (err) {
     throw new DirectorError('Parsing certificate', { cause: err });
   }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { EXTENDED_KEY_USAGES, KEY_USAGES } from '../../crypto/certificate-template.js';
+import type { CertificateSigner, CertificateTemplate, ExtendedKeyUsage, KeyUsage } from '../../crypto/certificate-template.js';
 import { pemEncode } from '../../crypto/pem.js';
+import type * as X509Certificates from '../../crypto/x509-certificate.js';
 import { generateRsaKeyPair, modulusSha1, rsaPrivateKeyPem } from '../../crypto/rsa-keys.js';
-import { EXTENDED_KEY_USAGES, KEY_USAGES, createCertificate, encodeName } from '../../crypto/x509-certificate.js';
-import type { CertificateTemplate, ExtendedKeyUsage, KeyUsage } from '../../crypto/x509-certificate.js';
 import { DirectorError } from '../../errors.js';
 import type { YamlValue } from '../value.js';
 import type { CertificateAuthority } from './certificate-authority.js';
@@ -12,8 +13,9 @@ import type { GenerationContext, ValueGenerator } from './value-generator.js';
 
 /** config-server's parameters, then CredHub's `key_usage` and `key_length`. */
 const SUPPORTED = ['common_name', 'organization', 'alternative_names', 'is_ca', 'ca', 'extended_key_usage', 'duration', 'key_usage', 'key_length'];
-const KEY_LENGTHS = [2048, 3072, 4096];
-/** config-server's key size. */
+/** The RSA key sizes a certificate may ask for (config-server's `validKeyLengths`). */
+export const CERTIFICATE_KEY_LENGTHS: readonly number[] = [2048, 3072, 4096];
+/** config-server's key size (`DefaultKeyLength`); CredHub's is 2048. */
 export const DEFAULT_CERTIFICATE_KEY_LENGTH = 3072;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -52,7 +54,7 @@ interface CertParams {
   readonly keyLength: number;
 }
 
-function readParams(options: YamlValue): CertParams {
+function readParams(options: YamlValue, defaultKeyLength: number): CertParams {
   let params: GeneratorParams;
   let raw: Omit<CertParams, 'extendedKeyUsage' | 'keyUsage'> & { eku: string[]; ku: string[] | undefined };
   try {
@@ -66,14 +68,14 @@ function readParams(options: YamlValue): CertParams {
       eku: params.strings('extended_key_usage'),
       ku: params.has('key_usage') ? params.strings('key_usage') : undefined,
       durationDays: params.integer('duration'),
-      keyLength: params.has('key_length') ? params.integer('key_length') : DEFAULT_CERTIFICATE_KEY_LENGTH,
+      keyLength: params.has('key_length') ? params.integer('key_length') : defaultKeyLength,
     };
   } catch (err) {
     throw new DirectorError('Failed to generate certificate, parameters are invalid', { cause: err });
   }
   if (!raw.isCa && raw.caName === '') throw new DirectorError('Missing required CA name');
-  if (!KEY_LENGTHS.includes(raw.keyLength)) {
-    throw new DirectorError(`Unsupported key length: ${raw.keyLength} (expected one of ${KEY_LENGTHS.join(', ')})`);
+  if (!CERTIFICATE_KEY_LENGTHS.includes(raw.keyLength)) {
+    throw new DirectorError(`Unsupported key length: ${raw.keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`);
   }
   const extendedKeyUsage = raw.eku.map((u) => {
     if (!Object.hasOwn(EXTENDED_KEY_USAGES, u)) throw new DirectorError(`Unsupported extended key usage value: ${u}`);
@@ -95,20 +97,25 @@ function serialNumber(): Buffer {
   }
 }
 
+/** The X.509 library, loaded on the first certificate only (it is a large part of a CLI start-up). */
+function loadX509(): Promise<typeof X509Certificates> {
+  return import('../../crypto/x509-certificate.js');
+}
+
 /**
- * `type: certificate`, as config-server's CertificateGenerator: an RSA key (3072 bits, or
- * CredHub's `key_length`), subject `C=US, O=<organization or "Cloud Foundry">, CN=<common_name>`,
- * valid from now for `duration` days (365), subject key id = SHA-1 of the modulus, authority
- * key id = the signer's. A CA (`is_ca`) gets key usage cert sign + CRL sign, is self-signed
- * unless `ca` names its signer, and (like bosh-cli) takes no SANs or extended key usage.
- * A leaf needs `ca`; it gets key usage key encipherment + digital signature (or CredHub's
- * `key_usage`), extended key usage from `extended_key_usage` (server_auth when empty), and
- * SANs from `alternative_names` (IP addresses as IP SANs, everything else as DNS names).
- * The value is `{ca, certificate, private_key}`, where `ca` is the signer's certificate.
+ * `type: certificate`, as config-server's CertificateGenerator: an RSA key (3072 bits, the
+ * context's `defaultKeyLength`, or CredHub's `key_length`), subject `C=US, O=<organization or
+ * "Cloud Foundry">, CN=<common_name>`, valid from now for `duration` days (365), subject key id =
+ * SHA-1 of the modulus, authority key id = the signer's. A CA (`is_ca`) gets key usage cert sign +
+ * CRL sign, is self-signed unless `ca` names its signer, and (like bosh-cli) takes no SANs or
+ * extended key usage. A leaf needs `ca`; it gets key usage key encipherment + digital signature
+ * (or CredHub's `key_usage`), extended key usage from `extended_key_usage` (server_auth when
+ * empty), and SANs from `alternative_names` (IP addresses as IP SANs, everything else as DNS
+ * names). The value is `{ca, certificate, private_key}`, where `ca` is the signer's certificate.
  */
 export const certificateGenerator: ValueGenerator = {
   async generate(options: YamlValue, ctx: GenerationContext): Promise<YamlValue> {
-    const p = readParams(options);
+    const p = readParams(options, ctx.defaultKeyLength ?? DEFAULT_CERTIFICATE_KEY_LENGTH);
     const loadCa = async (): Promise<CertificateAuthority | undefined> => {
       if (p.caName === '') return undefined;
       try {
@@ -117,17 +124,29 @@ export const certificateGenerator: ValueGenerator = {
         throw new DirectorError('Loading certificates', { cause: err });
       }
     };
-    const [keys, ca] = await Promise.all([generateRsaKeyPair(p.keyLength), loadCa()]);
+    // The key (on libuv's pool), the CA (possibly generated first) and the library, concurrently.
+    const [keys, ca, x509] = await Promise.all([generateRsaKeyPair(p.keyLength), loadCa(), loadX509()]);
 
     const now = ctx.now();
     const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const days = p.durationDays > 0 ? p.durationDays : 365;
     const subject = { country: ['US'], organization: [p.organization === '' ? 'Cloud Foundry' : p.organization], commonName: p.commonName };
     const subjectKeyId = modulusSha1(keys.publicKey);
-    const signer =
-      ca === undefined
-        ? { subjectDer: encodeName(subject), privateKey: keys.privateKey, subjectKeyId }
-        : { subjectDer: ca.certificate.subjectDer, privateKey: ca.privateKey, subjectKeyId: ca.certificate.subjectKeyId };
+    let signer: CertificateSigner;
+    let authorityKeyId: Buffer;
+    if (ca === undefined) {
+      signer = { issuerDer: undefined, privateKey: keys.privateKey };
+      authorityKeyId = subjectKeyId;
+    } else {
+      let issuer;
+      try {
+        issuer = x509.issuerIdentity(ca.certificate.raw);
+      } catch (err) {
+        throw new DirectorError('Loading certificates', { cause: new DirectorError('Parsing certificate', { cause: err }) });
+      }
+      signer = { issuerDer: issuer.subjectDer, privateKey: ca.privateKey };
+      authorityKeyId = issuer.subjectKeyId;
+    }
 
     const dnsNames: string[] = [];
     const ipAddresses: Buffer[] = [];
@@ -152,18 +171,18 @@ export const certificateGenerator: ValueGenerator = {
       dnsNames,
       ipAddresses,
       subjectKeyId,
-      authorityKeyId: signer.subjectKeyId,
+      authorityKeyId,
       publicKey: keys.publicKey,
     };
     let der: Buffer;
     try {
-      der = createCertificate(template, signer);
+      der = await x509.createCertificate(template, signer);
     } catch (err) {
       throw new DirectorError(p.isCa ? 'Generating CA certificate' : 'Generating certificate', { cause: err });
     }
     const certificate = pemEncode('CERTIFICATE', der);
     return new Map<string, YamlValue>([
-      ['ca', ca === undefined ? certificate : pemEncode('CERTIFICATE', ca.certificate.der)],
+      ['ca', ca === undefined ? certificate : pemEncode('CERTIFICATE', ca.certificate.raw)],
       ['certificate', certificate],
       ['private_key', rsaPrivateKeyPem(keys.privateKey)],
     ]);

@@ -3,6 +3,7 @@ import { RemoveOp } from '../patch/remove-op.js';
 import { Pointer } from '../patch/pointer.js';
 import { rootToken } from '../patch/tokens.js';
 import type { YamlValue } from '../value.js';
+import { CERTIFICATE_KEY_LENGTHS } from './certificate-generator.js';
 import { interpolate } from './interpolation.js';
 import { variableDefinitions } from './variable-definitions.js';
 import type { VariableStore, Variables } from './variables.js';
@@ -19,6 +20,11 @@ export interface EvaluateOptions {
   readonly expectAllVarsUsed?: boolean | undefined;
   /** The clock certificates are dated by (default: the system clock). */
   readonly now?: (() => Date) | undefined;
+  /**
+   * The RSA key size of generated certificates whose options give no `key_length`: 2048, 3072
+   * or 4096 (default: bosh-cli's 3072; a CredHub-like config server would choose 2048).
+   */
+  readonly defaultCertificateKeyLength?: number | undefined;
 }
 
 function nameList(names: Iterable<string>): string {
@@ -39,13 +45,17 @@ function nameList(names: Iterable<string>): string {
  *    with `expectAllVarsUsed`, one lists every given or stored name never used.
  */
 export async function evaluateTemplate(doc: YamlValue, opts: EvaluateOptions): Promise<YamlValue> {
+  const keyLength = opts.defaultCertificateKeyLength;
+  if (keyLength !== undefined && !CERTIFICATE_KEY_LENGTHS.includes(keyLength)) {
+    throw new DirectorError(`Unsupported default certificate key length: ${keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`);
+  }
   let defs;
   try {
     defs = variableDefinitions(doc);
   } catch (err) {
     throw new DirectorError('Parsing variable definitions', { cause: err });
   }
-  const ctx = newEvaluationContext(opts.vars, opts.store, defs, opts.now ?? (() => new Date()));
+  const ctx = newEvaluationContext(opts.vars, opts.store, defs, opts.now ?? (() => new Date()), keyLength);
   const tracker = new VarsTracker(ctx);
 
   const typed = defs.filter((d) => d.type !== '');

@@ -12,6 +12,11 @@ export interface GenerationContext {
   loadCertificateAuthority(caName: string): Promise<CertificateAuthority>;
   /** The clock, for certificate validity. */
   now(): Date;
+  /**
+   * The RSA key size of a certificate whose options give no `key_length` (undefined:
+   * config-server's 3072; CredHub uses 2048).
+   */
+  readonly defaultKeyLength?: number | undefined;
 }
 
 /**

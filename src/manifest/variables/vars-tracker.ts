@@ -18,6 +18,8 @@ export interface EvaluationContext {
   readonly store: VariableStore | undefined;
   readonly defs: readonly VariableDefinition[];
   readonly now: () => Date;
+  /** The key size of certificates that do not ask for one (undefined: the generator's default). */
+  readonly defaultCertificateKeyLength: number | undefined;
   /** In-flight generations by name: a value is generated once even when asked for concurrently. */
   readonly generations: Map<string, Promise<YamlValue>>;
   /** Which variable's generation waits for which certificate authority (to refuse cycles). */
@@ -29,8 +31,9 @@ export function newEvaluationContext(
   store: VariableStore | undefined,
   defs: readonly VariableDefinition[],
   now: () => Date,
+  defaultCertificateKeyLength?: number,
 ): EvaluationContext {
-  return { vars, store, defs, now, generations: new Map(), waitsFor: new Map() };
+  return { vars, store, defs, now, defaultCertificateKeyLength, generations: new Map(), waitsFor: new Map() };
 }
 
 /**
@@ -106,6 +109,7 @@ export class VarsTracker {
       const value = await generatorFor(def.type).generate(def.options, {
         name: def.name,
         now: this.ctx.now,
+        defaultKeyLength: this.ctx.defaultCertificateKeyLength,
         loadCertificateAuthority: (caName) => this.loadCertificateAuthority(def.name, caName),
       });
       await store.put(def.name, value);

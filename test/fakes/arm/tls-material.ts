@@ -1,41 +1,7 @@
+// tsyringe (inside @peculiar/x509) needs the Reflect metadata API before it loads.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import type * as X509 from '@peculiar/x509';
-
-type MetadataReflect = typeof Reflect & {
-  getMetadata?: (key: unknown, target: object) => unknown;
-  getOwnMetadata?: (key: unknown, target: object) => unknown;
-  defineMetadata?: (key: unknown, value: unknown, target: object) => void;
-};
-
-let x509Module: Promise<typeof X509> | undefined;
-
-/**
- * @peculiar/x509 pulls in tsyringe, which refuses to load without a `reflect-metadata` polyfill
- * (not a dependency of this project). It only stores and reads decorator metadata, so a minimal
- * WeakMap-backed stand-in is installed before the first import.
- */
-function loadX509(): Promise<typeof X509> {
-  const r = Reflect as MetadataReflect;
-  if (!r.getMetadata) {
-    const store = new WeakMap<object, Map<unknown, unknown>>();
-    const own = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-    r.getOwnMetadata = own;
-    r.getMetadata = (key, target) => {
-      for (let t: object | null = target; t; t = Object.getPrototypeOf(t) as object | null) {
-        const v = own(key, t);
-        if (v !== undefined) return v;
-      }
-      return undefined;
-    };
-    r.defineMetadata = (key, value, target) => {
-      let m = store.get(target);
-      if (!m) store.set(target, (m = new Map()));
-      m.set(key, value);
-    };
-  }
-  x509Module ??= import('@peculiar/x509');
-  return x509Module;
-}
+import * as x509 from '@peculiar/x509';
 
 /** A throwaway CA and a server certificate it signed, all PEM. */
 export interface TlsMaterial {
@@ -61,7 +27,6 @@ function serial(): string {
  * a day. Generated per run: nothing is ever written to the repository.
  */
 export async function generateTlsMaterial(hosts: readonly string[] = []): Promise<TlsMaterial> {
-  const x509 = await loadX509();
   type X509Crypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1]>;
   const crypto = webcrypto as unknown as X509Crypto;
   const notBefore = new Date(Date.now() - 60_000);

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { formatErrorChain } from '../../../../src/errors.js';
@@ -273,6 +274,36 @@ describe('generation', () => {
     ]);
     assert.match(msg, /Detected a cycle of certificate authorities: (a -> b -> a|b -> a -> b)$/);
     assert.match(await failure([{ name: 'a', type: 'certificate', options: { key_length: 2048, is_ca: true, ca: 'a' } }]), /Detected a cycle of certificate authorities: a -> a$/);
+  });
+
+  it('defaultCertificateKeyLength: the key size of certificates that give no key_length', async () => {
+    const store = new RecordingStore();
+    const defs = [
+      { name: 'ca', type: 'certificate', options: { is_ca: true, common_name: 'ca' } },
+      { name: 'leaf', type: 'certificate', options: { ca: 'ca', common_name: 'leaf' } },
+      { name: 'big', type: 'certificate', options: { ca: 'ca', common_name: 'big', key_length: 3072 } },
+      { name: 'k', type: 'rsa' },
+    ];
+    await evaluateTemplate(fromPlain({ variables: defs }), { vars: none, store, now: () => NOW, defaultCertificateKeyLength: 2048 });
+    const bits = async (name: string) => createPrivateKey(field(await store.get(name), 'private_key')).asymmetricKeyDetails?.modulusLength;
+    assert.equal(await bits('ca'), 2048);
+    assert.equal(await bits('leaf'), 2048);
+    assert.equal(await bits('big'), 3072);
+    assert.equal(await bits('k'), 2048);
+    assert.ok(new X509Certificate(field(await store.get('big'), 'certificate')).verify(new X509Certificate(field(await store.get('ca'), 'certificate')).publicKey));
+    try {
+      await evaluateTemplate(fromPlain({ variables: [{ name: 'p', type: 'password' }] }), { vars: none, store: new RecordingStore(), defaultCertificateKeyLength: 1024 });
+      assert.fail('expected an invalid default key length to be refused');
+    } catch (err) {
+      assert.equal(formatErrorChain(err), 'Unsupported default certificate key length: 1024 (expected one of 2048, 3072, 4096)');
+    }
+  });
+
+  it('loads the X.509 library only when a certificate is generated', () => {
+    const here = fileURLToPath(import.meta.url);
+    const probe = join(here, '..', `x509-load-probe${extname(here)}`);
+    const out = execFileSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), probe], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { atStart: false, afterPasswords: false, afterCertificate: true });
   });
 
   it('password length, user (CredHub), and generation without a CA when is_ca', async () => {
