@@ -10,6 +10,7 @@ import type { Disk, VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
 import { parseSshPrivateKey, parseSshPublicKey, publicKeyOf } from '../../src/crypto/ssh-keys.js';
 import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, ResourceTags, VmEnv } from '../contract.js';
+import { CpiError } from '../cpi-error.js';
 import type { CpiMethod, CpiResource } from '../cpi-error.js';
 import { buildAzureClients } from './clients.js';
 import type { AzureCallStats, AzureClients, AzureRetryOptions } from './clients.js';
@@ -451,8 +452,10 @@ export class AzureCpi implements Cpi {
         return changed ? { vmCid: vmCid({ agentId, resourceGroupName: rg }), networks: assigned } : { vmCid: vmCid({ agentId, resourceGroupName: rg }) };
       } catch (err) {
         const leftovers = await this.undo(made);
-        if (leftovers.length > 0 && err instanceof Error) err.message += ` (and cleaning up failed, left: ${leftovers.join(', ')})`;
-        throw err;
+        if (leftovers.length === 0) throw err;
+        // the director must know: these still exist under the agent's names (findVmByAgentId finds them)
+        const mapped = toCpiError('create_vm', err);
+        throw new CpiError('create_vm', mapped.kind, `${mapped.detail} (cleaning up failed, left: ${leftovers.join(', ')})`, { okToRetry: false, cause: err });
       }
     });
   }

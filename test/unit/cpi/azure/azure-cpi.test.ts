@@ -275,6 +275,22 @@ describe('Azure CPI against the fake ARM', () => {
     assert.equal(await cpi.findVmByAgentId('agent-fail'), undefined);
   });
 
+  it('when cleaning up a failed create_vm fails too, the error names what is left, and findVmByAgentId finds it', async () => {
+    fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/virtualMachines/agent-left' });
+    fake.faults.enqueue({ kind: 'serverError', method: 'DELETE', pathIncludes: '/networkInterfaces/agent-left-0', count: 4, status: 500 });
+    await rejectsCpi(cpi.createVm('agent-left', stemcell, { instance_type: 'Standard_B1ms' }, net('10.0.0.17'), [], envFor('agent-left')), (e) => {
+      assert.equal(e.kind, 'VmCreationFailed');
+      assert.equal(e.okToRetry, false);
+      assert.match(e.detail, /^InternalExecutionError: .* \(cleaning up failed, left: nic 'agent-left-0'\)$/);
+    });
+    assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-left-0'), true);
+    assert.equal(exists('Microsoft.Compute/virtualMachines', 'agent-left'), false);
+    const cid = await cpi.findVmByAgentId('agent-left');
+    assert.equal(cid, `agent_id:agent-left;resource_group_name:${RG}`);
+    await cpi.deleteVm(cid!);
+    assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-left-0'), false);
+  });
+
   it('findVmByAgentId finds what a crashed create left by name, and delete_vm removes it', async () => {
     // a crash after the NIC was made and before the VM: only the NIC exists
     const subnet = await cpi['clients'].network.subnets.get(RG, 'vnet', 'bosh');
