@@ -71,8 +71,9 @@ function processCount(desired: SupervisorDesired): number {
 async function dispatch(command: AgentCommand, layout: AgentLayout, request: unknown, self: string): Promise<unknown> {
   switch (command) {
     case 'ping': {
-      const settings = readJsonFile<AgentSettingsFile>(layout.settingsFile);
-      return { pong: true, agentId: settings?.agentId ?? null, root: layout.root, node: process.version };
+      // The director writes `agentId`; the local CPI writes the same file BOSH-style (`agent_id`).
+      const settings = readJsonFile<AgentSettingsFile & { agent_id?: string }>(layout.settingsFile);
+      return { pong: true, agentId: settings?.agentId ?? settings?.agent_id ?? null, root: layout.root, node: process.version };
     }
     case 'apply': {
       const req = request as ApplyRequest;

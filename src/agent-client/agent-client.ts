@@ -283,14 +283,24 @@ export class AgentClient {
     return { path: rel, sha256, uploaded: true };
   }
 
-  /** Points `rel` (under the root) at a blob, unless it already does. */
-  private async link(rel: string, blob: UploadedBlob): Promise<void> {
+  /**
+   * Points each `rel` (under the root) at its blob, unless it already does. The links are made by
+   * `ln -s` + `mv` (atomic rename) over exec rather than SFTP SYMLINK, whose argument order
+   * differs between servers.
+   */
+  private async link(links: readonly (readonly [string, UploadedBlob])[]): Promise<void> {
     const transport = await this.transport();
-    const target = posix.relative(posix.dirname(rel), blob.path);
-    const link = this.remotePath(rel);
-    if ((await transport.readlink(link)) === target) return;
-    await transport.unlink(link);
-    await transport.symlink(target, link);
+    const steps: string[] = [];
+    for (const [rel, blob] of links) {
+      const target = posix.relative(posix.dirname(rel), blob.path);
+      if ((await transport.readlink(this.remotePath(rel))) === target) continue;
+      const tmp = `${posix.dirname(rel)}/.${posix.basename(rel)}.new`;
+      steps.push(`ln -sfn ${shellQuote(target)} ${shellQuote(tmp)}`, `mv -f ${shellQuote(tmp)} ${shellQuote(rel)}`);
+    }
+    if (steps.length === 0) return;
+    const cd = this.endpoint.root === undefined ? '' : `cd ${shellQuote(this.endpoint.root)} && `;
+    const outcome = await transport.exec(`${cd}${steps.join(' && ')}`, '', () => undefined, this.options.connectTimeoutMs ?? 20_000);
+    if (outcome.code !== 0) throw new AgentCommandError(this.vm, 'bootstrap', 'internal', `linking the agent's files failed (exit ${outcome.code ?? outcome.signal}): ${tail(outcome.stderr)}`);
   }
 
   /**
@@ -300,8 +310,10 @@ export class AgentClient {
   async bootstrap(agentBundle: Buffer, settings: AgentSettingsFile): Promise<BootstrapResult> {
     const agent = await this.uploadBlob(agentBundle);
     const settingsBlob = await this.uploadBlob(Buffer.from(`${JSON.stringify(settings, null, 2)}\n`));
-    await this.link('bosh/agent.cjs', agent);
-    await this.link('bosh/settings.json', settingsBlob);
+    await this.link([
+      ['bosh/agent.cjs', agent],
+      ['bosh/settings.json', settingsBlob],
+    ]);
     const pong = await this.ping();
     if (pong.agentId !== settings.agentId) {
       throw new AgentCommandError(this.vm, 'ping', 'internal', `the agent reports agent id '${pong.agentId}', expected '${settings.agentId}'`);

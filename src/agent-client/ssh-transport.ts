@@ -222,10 +222,6 @@ class SshTransport implements AgentTransport {
     }
   }
 
-  symlink(target: string, link: string): Promise<void> {
-    return this.call<void>(`Linking '${link}'`, (s, cb) => s.symlink(target, link, (e) => cb(e)));
-  }
-
   close(): void {
     this.isClosed = true;
     this.client.end();

@@ -29,8 +29,6 @@ export interface AgentTransport {
   readlink(path: string): Promise<string | undefined>;
   /** Removes a file or symlink; absent is fine. */
   unlink(path: string): Promise<void>;
-  /** Creates `link` pointing at `target`. */
-  symlink(target: string, link: string): Promise<void>;
   /** Whether the connection has closed (a pool then reconnects). */
   readonly closed: boolean;
   close(): void;
