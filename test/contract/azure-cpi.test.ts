@@ -159,10 +159,13 @@ export async function azureSubject(): Promise<CpiContractSubject> {
     },
     liveProcesses: () => findMarkedProcesses('DIRECTOR_CPI_ROOT', root).map((p) => `${p.pid}: ${p.cmdline}`),
     teardown: async () => {
-      await local.deleteLoadBalancers();
-      await killMarkedProcesses('DIRECTOR_CPI_ROOT', root);
-      await fake.stop();
-      await rm(root, { recursive: true, force: true });
+      try {
+        await local.deleteLoadBalancers();
+      } finally {
+        await killMarkedProcesses('DIRECTOR_CPI_ROOT', root);
+        await fake.stop();
+        await rm(root, { recursive: true, force: true });
+      }
     },
   };
 }
