@@ -3,7 +3,7 @@ import type { LoadBalancer, NetworkSecurityGroup, SecurityRule } from '@azure/ar
 import { DirectorError } from '../../src/errors.js';
 import type { AzureClients } from './clients.js';
 import { isAzureNotFound } from './error-mapper.js';
-import { ensureContainers } from './vhd-upload.js';
+import { deleteContainer, ensureContainers } from './vhd-upload.js';
 
 /** One NSG rule: allow TCP (default) to `port` from `source` (a CIDR, an IP or a service tag). */
 export interface FoundationRule {
@@ -426,8 +426,7 @@ export async function deleteFoundation(clients: AzureClients, recorded: readonly
           if (key === undefined) break; // the account is gone, and its containers with it
           const endpoint = (await options.blobEndpoint?.(account)) ?? (await clients.storage.storageAccounts.getProperties(rg, account)).primaryEndpoints?.blob;
           if (endpoint === undefined) break;
-          const { BlobServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-blob');
-          await new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, key)).getContainerClient(seg(id, 'containers')).deleteIfExists();
+          await deleteContainer({ blobEndpoint: endpoint, accountName: account, accountKey: key }, seg(id, 'containers'));
           break;
         }
         case 'loadbalancers':

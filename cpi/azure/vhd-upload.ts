@@ -33,6 +33,11 @@ export async function ensureContainers(t: BlobTarget, names: readonly string[]):
   return created;
 }
 
+/** Deletes a blob container if it exists. */
+export async function deleteContainer(t: BlobTarget, name: string): Promise<void> {
+  await blobService(t).getContainerClient(name).deleteIfExists();
+}
+
 /**
  * Uploads a VHD file as a page blob (Azure images are made from page blobs): the blob is sized
  * to the file rounded up to 512 bytes, and only chunks holding data are sent. Returns the blob URL.
