@@ -305,7 +305,8 @@ export class AzureCpi implements Cpi {
   /**
    * Creates the VM for `agentId`: a NIC per network (static IP, security group, the load
    * balancers' backend pools on the primary NIC), an optional dynamic public IP, the VM with a
-   * managed OS disk (and an ephemeral data disk at LUN 0 when asked) and cloud-init custom data.
+   * managed OS disk, an ephemeral data disk at LUN 0 (unless ephemeral_disk.use_root_disk) and
+   * cloud-init custom data.
    * Everything is named from the agent id and tagged. Everything is looked up before anything is
    * made; a failure deletes what this call made, by the names it chose.
    */
