@@ -17,7 +17,7 @@ import { EXTENDED_KEY_USAGES } from './certificate-template.js';
  */
 
 type X509Crypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
-const crypto = webcrypto as unknown as X509Crypto;
+const webCrypto = webcrypto as unknown as X509Crypto;
 const RSA_SHA256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 
 const KEY_USAGE_FLAGS: Readonly<Record<KeyUsage, x509.KeyUsageFlags>> = {
@@ -98,7 +98,7 @@ function extensions(t: CertificateTemplate): x509.Extension[] {
  */
 export async function createCertificate(template: CertificateTemplate, signer: CertificateSigner): Promise<Buffer> {
   const exts = extensions(template);
-  const signingKey = await crypto.subtle.importKey('pkcs8', signer.privateKey.export({ type: 'pkcs8', format: 'der' }), RSA_SHA256, false, ['sign']);
+  const signingKey = await webCrypto.subtle.importKey('pkcs8', signer.privateKey.export({ type: 'pkcs8', format: 'der' }), RSA_SHA256, false, ['sign']);
   const subject = nameOf(template.subject);
   const cert = await x509.X509CertificateGenerator.create(
     {
@@ -112,7 +112,7 @@ export async function createCertificate(template: CertificateTemplate, signer: C
       signingAlgorithm: RSA_SHA256,
       extensions: exts,
     },
-    crypto,
+    webCrypto,
   );
   return Buffer.from(cert.rawData);
 }

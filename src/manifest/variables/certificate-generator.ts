@@ -98,8 +98,12 @@ function serialNumber(): Buffer {
 }
 
 /** The X.509 library, loaded on the first certificate only (it is a large part of a CLI start-up). */
-function loadX509(): Promise<typeof X509Certificates> {
-  return import('../../crypto/x509-certificate.js');
+async function loadX509(): Promise<typeof X509Certificates> {
+  try {
+    return await import('../../crypto/x509-certificate.js');
+  } catch (err) {
+    throw new DirectorError('Loading the X.509 library', { cause: err });
+  }
 }
 
 /**
