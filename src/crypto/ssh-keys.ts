@@ -26,12 +26,18 @@ export interface SshPublicKey {
 
 /** Generates a key pair (ed25519 by default; RSA 3072 bits). */
 export function generateSshKeyPair(type: SshKeyType = 'ed25519', comment = ''): SshKeyPair {
-  const pair =
-    type === 'rsa'
-      ? ssh2.utils.generateKeyPairSync('rsa', { bits: 3072, comment })
-      : ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  const publicKey = pair.public.trim();
-  return { privateKey: pair.private, publicKey, fingerprint: sshFingerprint(publicKey) };
+  // ssh2's ed25519 writer drops a leading zero byte about once in 256 keys, and the key then
+  // does not parse (mscdex/ssh2 #1390): draw again until the pair reads back.
+  for (let attempt = 0; ; attempt++) {
+    const pair =
+      type === 'rsa'
+        ? ssh2.utils.generateKeyPairSync('rsa', { bits: 3072, comment })
+        : ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if ((parsed instanceof Error || Array.isArray(parsed)) && attempt < 16) continue;
+    const publicKey = pair.public.trim();
+    return { privateKey: pair.private, publicKey, fingerprint: sshFingerprint(publicKey) };
+  }
 }
 
 /** The OpenSSH SHA256 fingerprint (`SHA256:` + unpadded base64) of a public key line or blob. */

@@ -26,7 +26,7 @@ export interface OpDefinition {
  * Builds the op of one ops-file: `defs` is the parsed file (a sequence of
  * `{type, path, value, absent?, error?}`, or of RFC 6902 `{op, path, from?, value?}` — detected
  * per file), `source` its name for errors. Malformed definitions throw PatchError
- * ("Deserializing ops-file '<source>': ..." / "Building ops from ops-file '<source>': ..." with
+ * ("Deserializing ops file '<source>': ..." / "Building ops from ops-file '<source>': ..." with
  * go-patch's text). Applying the result fails with
  * "Applying ops-file '<source>': Error 'operation [N] in <source> failed': <go-patch's error>",
  * N counted from 0 as bosh-cli does.
@@ -156,7 +156,7 @@ function decodeOpDefinitions(items: readonly YamlValue[], source: string): OpDef
 
 function deserializingError(source: string, typeErrors: readonly string[]): PatchError {
   const cause = new PatchError(`yaml: unmarshal errors:\n  ${typeErrors.join('\n  ')}`);
-  return new PatchError(`Deserializing ops-file '${source}'`, { cause });
+  return new PatchError(`Deserializing ops file '${source}'`, { cause });
 }
 
 /** yaml.v2's short tag of a decoded value. */

@@ -179,7 +179,7 @@ describe('opsFromDefinitions', () => {
       ['- {type: test, path: {a: 1}, absent: "true"}', 'cannot unmarshal !!map into string cannot unmarshal !!str `true` into bool'],
     ];
     for (const [text, errors] of cases) {
-      assert.equal(failure(() => build(text, 'bad.yml')), `Deserializing ops-file 'bad.yml': yaml: unmarshal errors: ${errors}`);
+      assert.equal(failure(() => build(text, 'bad.yml')), `Deserializing ops file 'bad.yml': yaml: unmarshal errors: ${errors}`);
     }
   });
 
