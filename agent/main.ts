@@ -3,7 +3,7 @@
 // runs the supervisor instead (started by the agent itself, detached).
 import { readFileSync } from 'node:fs';
 import { collectGarbage, installJobs } from './apply.js';
-import { mountDisk, mountedDisks, unmountDisk } from './disks.js';
+import { migrateDisk, mountDisk, mountedDisks, unmountDisk } from './disks.js';
 import { AgentFailure } from './failure.js';
 import { readJsonFile } from './files.js';
 import type { AgentLayout } from './layout.js';
@@ -20,6 +20,7 @@ import type {
   FetchLogsRequest,
   GetStateRequest,
   JobStatus,
+  MigrateDiskRequest,
   MountDiskRequest,
   RunErrandRequest,
   RunScriptRequest,
@@ -34,7 +35,7 @@ import { overallState, Supervisor } from './supervisor.js';
 import { ensureSupervisor, readDesired, readSupervisorState, waitForSupervisor, writeDesired } from './supervisor-control.js';
 import { collectVitals } from './vitals.js';
 
-const COMMANDS: readonly AgentCommand[] = ['ping', 'apply', 'get_state', 'start', 'stop', 'drain', 'mount_disk', 'unmount_disk', 'run_errand', 'fetch_logs', 'run_script'];
+const COMMANDS: readonly AgentCommand[] = ['ping', 'apply', 'get_state', 'start', 'stop', 'drain', 'mount_disk', 'unmount_disk', 'migrate_disk', 'run_errand', 'fetch_logs', 'run_script'];
 
 function writeLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -61,7 +62,7 @@ export function composeState(desired: SupervisorDesired, sup: SupervisorState | 
 async function currentState(layout: AgentLayout, withVitals: boolean): Promise<AgentStateValue> {
   const state = composeState(readDesired(layout), readSupervisorState(layout));
   if (!withVitals) return state;
-  return { ...state, vitals: await collectVitals(layout, Object.keys(mountedDisks(layout)).length > 0) };
+  return { ...state, vitals: await collectVitals(layout, Object.values(mountedDisks(layout)).some((d) => d.mountPoint === 'store')) };
 }
 
 function processCount(desired: SupervisorDesired): number {
@@ -135,6 +136,8 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
       return mountDisk(layout, request as MountDiskRequest);
     case 'unmount_disk':
       return unmountDisk(layout, request as UnmountDiskRequest);
+    case 'migrate_disk':
+      return migrateDisk(layout, request as MigrateDiskRequest);
     case 'run_errand':
       return runErrand(layout, request as RunErrandRequest, (stream, data) => emit({ stream, data }));
     case 'fetch_logs':

@@ -19,6 +19,7 @@ export interface AgentCommands {
   readonly drain: { readonly request: DrainRequest; readonly value: DrainValue };
   readonly mount_disk: { readonly request: MountDiskRequest; readonly value: MountDiskValue };
   readonly unmount_disk: { readonly request: UnmountDiskRequest; readonly value: UnmountDiskValue };
+  readonly migrate_disk: { readonly request: MigrateDiskRequest; readonly value: MigrateDiskValue };
   readonly run_errand: { readonly request: RunErrandRequest; readonly value: RunErrandValue };
   readonly fetch_logs: { readonly request: FetchLogsRequest; readonly value: FetchLogsValue };
   readonly run_script: { readonly request: RunScriptRequest; readonly value: RunScriptValue };
@@ -178,7 +179,8 @@ export interface DrainValue {
 
 /**
  * The CPI's disk hint. `path` (local CPI): a folder under the root that holds the disk, made
- * visible at <root>/store. `device` (a real VM): not supported by this agent.
+ * visible at <root>/store — or at <root>/store_migration_target when another disk is already at
+ * store/ (BOSH's way of moving data to a new disk). `device` (a real VM): not supported here.
  */
 export interface MountDiskRequest {
   readonly diskCid: string;
@@ -186,6 +188,7 @@ export interface MountDiskRequest {
 }
 
 export interface MountDiskValue {
+  /** `store` or `store_migration_target`, relative to the root. */
   readonly mountPoint: string;
   readonly alreadyMounted: boolean;
 }
@@ -196,6 +199,16 @@ export interface UnmountDiskRequest {
 
 export interface UnmountDiskValue {
   readonly unmounted: boolean;
+}
+
+/** Copies store/ (disk `fromCid`) onto store_migration_target/ (disk `toCid`), then puts `toCid` at store/. */
+export interface MigrateDiskRequest {
+  readonly fromCid: string;
+  readonly toCid: string;
+}
+
+export interface MigrateDiskValue {
+  readonly copiedEntries: number;
 }
 
 export interface RunErrandRequest {

@@ -15,6 +15,7 @@ import type {
   DrainValue,
   FetchLogsValue,
   JobSpec,
+  MigrateDiskValue,
   MountDiskValue,
   PingValue,
   RunErrandValue,
@@ -222,6 +223,11 @@ export class AgentClient {
 
   unmountDisk(diskCid: string): Promise<UnmountDiskValue> {
     return this.call('unmount_disk', { diskCid });
+  }
+
+  /** Copies the data of `fromCid` (at store/) onto `toCid` (mounted second, at store_migration_target/) and puts `toCid` at store/. */
+  migrateDisk(fromCid: string, toCid: string): Promise<MigrateDiskValue> {
+    return this.call('migrate_disk', { fromCid, toCid }, { timeoutMs: 6 * 3600 * 1000 });
   }
 
   runScript(name: ScriptName, opts: { readonly timeoutSeconds?: number } = {}): Promise<RunScriptValue> {

@@ -45,7 +45,7 @@ describe('agent commands', { concurrency: false }, () => {
   it('answers unknown commands and malformed requests with bad_request', () => {
     assert.deepEqual(error('frobnicate', {}), {
       kind: 'bad_request',
-      message: "unknown command 'frobnicate' (expected one of ping, apply, get_state, start, stop, drain, mount_disk, unmount_disk, run_errand, fetch_logs, run_script)",
+      message: "unknown command 'frobnicate' (expected one of ping, apply, get_state, start, stop, drain, mount_disk, unmount_disk, migrate_disk, run_errand, fetch_logs, run_script)",
     });
     assert.deepEqual(error('apply', '{"jobs": ['), { kind: 'bad_request', message: 'apply: the request on stdin is not JSON' });
     assert.deepEqual(error('apply', { jobs: [job('a', { '../escape': 'x' })] }), {
@@ -98,7 +98,7 @@ describe('agent commands', { concurrency: false }, () => {
     assert.deepEqual(error('run_script', { name: 'pre-stop' }), { kind: 'bad_request', message: 'run_script: name must be pre-start, post-start or post-deploy' });
   });
 
-  it('mounts folder disks only, from inside the root, never over data', () => {
+  it('mounts folder disks only, from inside the root, never over data; migrates data to a second disk', () => {
     assert.deepEqual(error('mount_disk', { diskCid: 'd1', hint: { device: '/dev/sdc' } }), {
       kind: 'unsupported',
       message: "mount_disk: disk 'd1' has a device hint; this agent mounts folder disks only",
@@ -110,11 +110,19 @@ describe('agent commands', { concurrency: false }, () => {
     writeFileSync(join(root, 'store/precious'), 'x');
     assert.deepEqual(error('mount_disk', { diskCid: 'd1', hint: { path: 'store-disks/d1' } }), { kind: 'bad_request', message: 'mount_disk: store/ is a non-empty folder; refusing to hide its content' });
     rmSync(join(root, 'store/precious'));
-    assert.equal(run('mount_disk', { diskCid: 'd1', hint: { path: 'store-disks/d1' } }).ok, true);
+    assert.deepEqual(run('mount_disk', { diskCid: 'd1', hint: { path: 'store-disks/d1' } }), { ok: true, value: { mountPoint: 'store', alreadyMounted: false }, exit: 0 });
+    writeFileSync(join(root, 'store/data'), 'persisted');
     mkdirSync(join(root, 'store-disks/d2'));
-    assert.deepEqual(error('mount_disk', { diskCid: 'd2', hint: { path: 'store-disks/d2' } }), { kind: 'bad_request', message: "mount_disk: disk 'd1' is already mounted at store/; unmount it first" });
-    assert.deepEqual(run('unmount_disk', { diskCid: 'd2' }), { ok: true, value: { unmounted: false }, exit: 0 });
-    assert.deepEqual(run('unmount_disk', { diskCid: 'd1' }), { ok: true, value: { unmounted: true }, exit: 0 });
+    assert.deepEqual(run('mount_disk', { diskCid: 'd2', hint: { path: 'store-disks/d2' } }), { ok: true, value: { mountPoint: 'store_migration_target', alreadyMounted: false }, exit: 0 });
+    mkdirSync(join(root, 'store-disks/d3'));
+    assert.deepEqual(error('mount_disk', { diskCid: 'd3', hint: { path: 'store-disks/d3' } }), { kind: 'bad_request', message: 'mount_disk: two disks are mounted already (d1, d2); unmount one first' });
+    assert.deepEqual(error('migrate_disk', { fromCid: 'd2', toCid: 'd1' }), { kind: 'bad_request', message: "migrate_disk: disk 'd2' is not mounted at store/" });
+    assert.deepEqual(run('migrate_disk', { fromCid: 'd1', toCid: 'd2' }), { ok: true, value: { copiedEntries: 1 }, exit: 0 });
+    assert.equal(readFileSync(join(root, 'store-disks/d2/data'), 'utf8'), 'persisted', 'the data moved to the new disk');
+    assert.equal(readFileSync(join(root, 'store/data'), 'utf8'), 'persisted');
+    assert.equal(existsSync(join(root, 'store_migration_target')), false);
+    assert.deepEqual(run('unmount_disk', { diskCid: 'd1' }), { ok: true, value: { unmounted: false }, exit: 0 });
+    assert.deepEqual(run('unmount_disk', { diskCid: 'd2' }), { ok: true, value: { unmounted: true }, exit: 0 });
     assert.ok(statSync(join(root, 'store')).isDirectory());
   });
 
