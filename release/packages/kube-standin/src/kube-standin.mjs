@@ -12,10 +12,11 @@
 //   node-patch          one-shot client: cordon/uncordon a node (used by the drain script)
 // It accepts the real binaries' flags (--name=value) and ignores the ones it has no use for.
 // Plain Node, no dependencies.
-'use strict';
-const fs = require('node:fs');
-const http = require('node:http');
-const https = require('node:https');
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 
 const [, , role, ...argv] = process.argv;
 const flags = {};
@@ -156,7 +157,7 @@ function kubeconfig() {
   const server = /server:\s*"?([^"\s]+)"?/.exec(text)[1];
   const token = (/token:\s*"?([^"\s]+)"?/.exec(text) || [])[1];
   const caFile = (/certificate-authority:\s*"?([^"\s]+)"?/.exec(text) || [])[1];
-  return { server, token, ca: caFile ? fs.readFileSync(require('node:path').resolve(require('node:path').dirname(file), caFile)) : undefined };
+  return { server, token, ca: caFile ? fs.readFileSync(path.resolve(path.dirname(file), caFile)) : undefined };
 }
 
 function call(kc, method, path, body, contentType = 'application/json') {
@@ -180,7 +181,7 @@ function call(kc, method, path, body, contentType = 'application/json') {
 function kubelet() {
   const kc = kubeconfig();
   const address = flags.address || '0.0.0.0';
-  const nodeName = flags['hostname-override'] || require('node:os').hostname();
+  const nodeName = flags['hostname-override'] || os.hostname();
   const interval = Number(flags['node-status-update-frequency-seconds'] || 10) * 1000;
   healthServer(flags['healthz-port'] || 10248, flags['healthz-bind-address'] || address);
   const ready = () => ({ status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kube-standin kubelet is posting ready status', lastHeartbeatTime: new Date().toISOString() }], addresses: [{ type: 'InternalIP', address }], nodeInfo: { kubeletVersion: VERSION.gitVersion } } });
@@ -237,7 +238,7 @@ const roles = {
   get: getPath,
 };
 if (!roles[role]) {
-  process.stderr.write(`usage: kube-standin.cjs <${Object.keys(roles).join('|')}> [--flag=value ...]\n`);
+  process.stderr.write(`usage: kube-standin.mjs <${Object.keys(roles).join('|')}> [--flag=value ...]\n`);
   process.exit(2);
 }
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
