@@ -1,7 +1,6 @@
 // The agent: `node <root>/bosh/agent.cjs <command> [--root <root>]`, one JSON request on stdin,
 // one JSON response line on stdout (streaming commands write event lines first). `supervise`
 // runs the supervisor instead (started by the agent itself, detached).
-import { readFileSync } from 'node:fs';
 import { collectGarbage, installJobs } from './apply.js';
 import { migrateDisk, mountDisk, mountedDisks, unmountDisk } from './disks.js';
 import { AgentFailure } from './failure.js';
@@ -30,7 +29,7 @@ import type {
   SupervisorState,
   UnmountDiskRequest,
 } from './protocol.js';
-import { drainJobs, runErrand, runJobScripts } from './scripts.js';
+import { drainJobs, killRunningScripts, runErrand, runJobScripts } from './scripts.js';
 import { overallState, Supervisor } from './supervisor.js';
 import { ensureSupervisor, readDesired, readSupervisorState, waitForSupervisor, writeDesired } from './supervisor-control.js';
 import { collectVitals } from './vitals.js';
@@ -145,20 +144,58 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
   }
 }
 
-function parseArgs(argv: readonly string[]): { command: string | undefined; root: string } {
+/**
+ * The request: all of stdin, or with --cancel-on-eof its first line — the director then keeps
+ * stdin open, and its end before the response means the director gave up (timeout, lost
+ * connection): `abandon` stops what the command started.
+ */
+function readRequest(cancelOnEof: boolean, abandon: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    let done = false;
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      if (done) return;
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (cancelOnEof && nl !== -1) {
+        done = true;
+        resolve(text.slice(0, nl));
+      }
+    });
+    process.stdin.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(text);
+      } else if (cancelOnEof && !finished) abandon();
+    });
+    process.stdin.on('error', () => {
+      if (!done) {
+        done = true;
+        resolve(text);
+      }
+    });
+  });
+}
+
+let finished = false;
+
+function parseArgs(argv: readonly string[]): { command: string | undefined; root: string; cancelOnEof: boolean } {
   let root = process.cwd();
   let command: string | undefined;
+  let cancelOnEof = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a === '--root') root = argv[++i] ?? root;
+    if (a === '--cancel-on-eof') cancelOnEof = true;
+    else if (a === '--root') root = argv[++i] ?? root;
     else if (a.startsWith('--root=')) root = a.slice('--root='.length);
     else if (command === undefined) command = a;
   }
-  return { command, root };
+  return { command, root, cancelOnEof };
 }
 
 async function main(): Promise<void> {
-  const { command, root } = parseArgs(process.argv.slice(2));
+  const { command, root, cancelOnEof } = parseArgs(process.argv.slice(2));
   const layout = agentLayout(root);
   const self = process.argv[1] ?? __filename;
   if (command === 'supervise') {
@@ -166,17 +203,22 @@ async function main(): Promise<void> {
     if (!(await sup.run())) process.exit(0);
     return;
   }
+  // The director gave up (stdin closed early, a signal) or the connection is gone (stdout
+  // closed): stop the scripts this command started instead of leaving them running.
+  const abandon = (): void => {
+    killRunningScripts();
+    process.exit(143);
+  };
+  process.on('SIGTERM', abandon);
+  process.on('SIGHUP', abandon);
+  process.on('SIGINT', abandon);
+  process.stdout.on('error', abandon);
   let response: AgentResponse;
   try {
     if (command === undefined || !(COMMANDS as readonly string[]).includes(command)) {
       throw new AgentFailure('bad_request', `unknown command '${command ?? ''}' (expected one of ${COMMANDS.join(', ')})`);
     }
-    let text = '';
-    try {
-      text = readFileSync(0, 'utf8');
-    } catch {
-      text = '';
-    }
+    const text = await readRequest(cancelOnEof, abandon);
     let request: unknown = {};
     if (text.trim() !== '') {
       try {
@@ -192,8 +234,10 @@ async function main(): Promise<void> {
         ? { ok: false, error: { kind: err.kind, message: err.message } }
         : { ok: false, error: { kind: 'internal', message: (err as Error)?.message ?? String(err) } };
   }
+  finished = true;
   writeLine(response);
   process.exitCode = response.ok ? 0 : 1;
+  process.stdin.destroy();
 }
 
 void main();

@@ -8,6 +8,27 @@ import type { DrainRequest, DrainValue, RunErrandRequest, RunErrandValue, RunScr
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Process groups of the scripts running now, so that an interrupted command leaves none behind. */
+const liveGroups = new Set<number>();
+
+function track(pid: number | undefined): () => void {
+  if (pid === undefined) return () => undefined;
+  liveGroups.add(pid);
+  return () => liveGroups.delete(pid);
+}
+
+/** SIGKILLs every script process group this command started (on SIGTERM/SIGHUP or a closed stdout). */
+export function killRunningScripts(): void {
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  liveGroups.clear();
+}
+
 interface Finished {
   readonly code: number | null;
   readonly signal: string | null;
@@ -29,6 +50,7 @@ function runCaptured(
       detached: true,
       stdio: ['ignore', opts.stdoutFd ?? 'pipe', opts.stderrFd ?? 'pipe'],
     });
+    const untrack = track(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
@@ -44,6 +66,7 @@ function runCaptured(
     }, opts.timeoutMs);
     const finish = (code: number | null, signal: string | null): void => {
       clearTimeout(timer);
+      untrack();
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
     };
     child.on('error', (e) => {
@@ -148,6 +171,7 @@ export async function runErrand(
   const timeoutMs = (req.timeoutSeconds ?? 3600) * 1000;
   return new Promise((resolve) => {
     const child = spawn(script, [...(req.args ?? [])], { cwd: layout.jobDir(req.job), env: scriptEnv(layout, req.job), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const untrack = track(child.pid);
     child.stdout.setEncoding('utf8').on('data', (d: string) => emit('stdout', d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => emit('stderr', d));
     const timer = setTimeout(() => {
@@ -160,6 +184,7 @@ export async function runErrand(
     child.on('error', (e) => emit('stderr', `${e.message}\n`));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      untrack();
       resolve({ exitCode: code, signal });
     });
   });

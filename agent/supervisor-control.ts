@@ -71,7 +71,7 @@ export function readSupervisorState(layout: AgentLayout): SupervisorState | unde
 export function writeDesired(layout: AgentLayout, change: (current: SupervisorDesired) => Omit<SupervisorDesired, 'generation'>): SupervisorDesired {
   const current = readDesired(layout);
   const next: SupervisorDesired = { ...change(current), generation: current.generation + 1 };
-  writeFileAtomic(layout.desiredFile, JSON.stringify(next, null, 1));
+  writeFileAtomic(layout.desiredFile, JSON.stringify(next, null, 1), 0o600); // process env may hold secrets
   return next;
 }
 

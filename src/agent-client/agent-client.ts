@@ -146,7 +146,9 @@ export class AgentClient {
   private commandLine(command: AgentCommand): string {
     const node = this.options.nodeCommand ?? 'node';
     const root = this.endpoint.root;
-    return `${shellQuote(node)} ${shellQuote(this.remotePath('bosh/agent.cjs'))} ${command}${root === undefined ? '' : ` --root ${shellQuote(root)}`}`;
+    // --cancel-on-eof: the request is the first stdin line and stdin stays open; when the channel
+    // closes early (timeout, lost connection) the agent stops what the command started.
+    return `${shellQuote(node)} ${shellQuote(this.remotePath('bosh/agent.cjs'))} ${command} --cancel-on-eof${root === undefined ? '' : ` --root ${shellQuote(root)}`}`;
   }
 
   /** Runs one agent command; rejects with AgentCommandError carrying the agent's error. */
@@ -162,7 +164,7 @@ export class AgentClient {
       let garbage = '';
       const outcome = await transport.exec(
         this.commandLine(command),
-        JSON.stringify(request),
+        `${JSON.stringify(request)}\n`,
         (line) => {
           if (line.trim() === '') return;
           let parsed: unknown;

@@ -120,12 +120,7 @@ class SshTransport implements AgentTransport {
               if (done) return;
               done = true;
               this.client.off('close', onClientClose);
-              try {
-                stream.signal('KILL');
-              } catch {
-                // not supported
-              }
-              stream.close();
+              stream.close(); // the agent sees stdin end and stops what it started
               reject(new AgentTimeoutError(`Running a command on ${this.opts.vm}: no answer within ${Math.round(timeoutMs / 1000)} s`, this.opts.vm));
             }, timeoutMs);
             stream.setEncoding('utf8');
@@ -154,7 +149,7 @@ class SshTransport implements AgentTransport {
               if (pending !== '') onStdoutLine(pending);
               resolve({ code, signal, stderr: Buffer.concat(errs).toString('utf8') });
             });
-            stream.end(stdin);
+            stream.write(stdin);
           });
         }),
     );

@@ -16,7 +16,11 @@ export interface RemoteStat {
  * lines, and a handful of SFTP file operations. Implemented over ssh2 (ssh-transport.ts).
  */
 export interface AgentTransport {
-  /** Runs `command`, writes `stdin` and closes it; resolves when the channel closes. Rejects with AgentTimeoutError after `timeoutMs`. */
+  /**
+   * Runs `command` and writes `stdin`, keeping stdin open until the command ends (an agent run
+   * with --cancel-on-eof reads that as "still wanted"); resolves when the channel closes.
+   * After `timeoutMs` it closes the channel and rejects with AgentTimeoutError.
+   */
   exec(command: string, stdin: string, onStdoutLine: (line: string) => void, timeoutMs: number): Promise<ExecOutcome>;
   /** undefined when nothing is at `path`. */
   stat(path: string): Promise<RemoteStat | undefined>;

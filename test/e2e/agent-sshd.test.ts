@@ -238,7 +238,8 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     const failing = await eventually(
       'crashy failing',
       () => client.getState(),
-      (s) => (s.jobs.find((j) => j.name === 'crashy')?.processes[0]?.restarts ?? 0) >= 2,
+      // between two crashes the process is briefly `starting` again; most of the time it backs off
+      (s) => (s.jobs.find((j) => j.name === 'crashy')?.processes[0]?.restarts ?? 0) >= 2 && s.jobs.find((j) => j.name === 'crashy')?.state === 'failing',
     );
     const c = failing.jobs.find((j) => j.name === 'crashy');
     assert.equal(c?.state, 'failing');
@@ -290,6 +291,20 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     assert.equal(out.join(''), 'out-line a b c\n');
     assert.equal(err.join(''), 'err-line\n');
     await assert.rejects(client.runErrand('web'), (e: unknown) => e instanceof AgentCommandError && e.kind === 'not_found' && /no bin\/run/.test(e.message));
+  });
+
+  it('a command that outlives its timeout fails with AgentTimeoutError and leaves nothing running', async () => {
+    const sleeper = { name: 'sleeper', templates: { 'bin/run': '#!/bin/sh\necho started\nexec sleep 1000\n' }, packages: [], processes: [] };
+    assert.deepEqual((await client.apply([...baseJobs('v2'), sleeper])).changed, ['sleeper']);
+    const started: string[] = [];
+    await assert.rejects(
+      client.call('run_errand', { job: 'sleeper' }, { timeoutMs: 1500, onEvent: (e) => void (e.stream === 'stdout' && started.push(e.data)) }),
+      (e: unknown) => e instanceof AgentTimeoutError && e.message === 'Running a command on master/0: no answer within 2 s',
+    );
+    assert.deepEqual(started, ['started\n']);
+    await eventually('the errand is stopped', async () => findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).filter((p) => p.cmdline.includes('sleep 1000')), (l) => l.length === 0);
+    assert.equal((await client.getState()).state, 'running', 'the connection is still usable');
+    assert.deepEqual((await client.apply(baseJobs('v2'))).removed, ['sleeper']);
   });
 
   it('fetch_logs returns a .tgz that tar -tzf reads', async () => {
