@@ -24,12 +24,12 @@
 import { Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Node as YNode, Document } from 'yaml';
 import { DirectorError } from '../errors.js';
-import { goTypeName } from './value.js';
 import type { YamlKey, YamlMap, YamlValue } from './value.js';
 import { MERGE_TAG, resolvePlain, resolveTagged } from './yaml-resolve.js';
 import { emitYaml } from './yaml-emit.js';
 import { UNSUPPORTED, parseFast } from './yaml-fast.js';
 import { DoubleQuotedError, decodeDoubleQuoted } from './yaml-double-quoted.js';
+import { goSyntax, translateParseError, yamlV2Message } from './yaml-v2-errors.js';
 
 /** A YAML file that cannot be read: names the file and the 1-based line and column. */
 export class YamlSyntaxError extends DirectorError {
@@ -37,14 +37,20 @@ export class YamlSyntaxError extends DirectorError {
   readonly line: number;
   readonly column: number;
   readonly problem: string;
+  /**
+   * What bosh-cli (yaml.v2) says for this error, e.g. `yaml: line 2: did not find expected key`,
+   * when this reader knows it; undefined otherwise.
+   */
+  readonly yamlV2Message: string | undefined;
 
-  constructor(file: string, line: number, column: number, problem: string) {
+  constructor(file: string, line: number, column: number, problem: string, yamlV2Message?: string) {
     super(`Parsing YAML file '${file}': line ${line}, column ${column}: ${problem}`);
     this.name = 'YamlSyntaxError';
     this.file = file;
     this.line = line;
     this.column = column;
     this.problem = problem;
+    this.yamlV2Message = yamlV2Message;
   }
 }
 
@@ -56,7 +62,7 @@ export function parseYaml(text: string, file: string): YamlValue {
   const control = CONTROL.exec(text);
   if (control !== null) {
     const pos = lineCol(text, control.index);
-    throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed');
+    throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed', 'yaml: control characters are not allowed');
   }
   // libyaml reads a CRLF line break as a line feed, so the fast reader may see LF only.
   const fast = parseFast(text.includes('\r\n') ? text.replaceAll('\r\n', '\n') : text);
@@ -75,8 +81,10 @@ export function parseFull(text: string, file: string): YamlValue {
   const leadingEnd = LEADING_DOCUMENT_END.exec(text);
   if (leadingEnd !== null) {
     // libyaml wants a node before a document end marker; the `yaml` package reads null.
-    const pos = lineCol(text, leadingEnd[0].length - 3);
-    throw new YamlSyntaxError(file, pos.line, pos.col, 'did not find expected node content');
+    const at = leadingEnd[0].length - 3;
+    const pos = lineCol(text, at);
+    const problem = 'did not find expected node content';
+    throw new YamlSyntaxError(file, pos.line, pos.col, problem, yamlV2Message('parser', text, at, problem));
   }
   const parser = new Parser();
   const composer = new Composer({ schema: 'failsafe', uniqueKeys: false, merge: false, version: '1.1' });
@@ -91,7 +99,8 @@ export function parseFull(text: string, file: string): YamlValue {
   const err = doc.errors.find((e) => e.code !== 'BAD_DQ_ESCAPE');
   if (err !== undefined) {
     const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
-    throw new YamlSyntaxError(file, pos.line, pos.col, problemOf(err.message));
+    const problem = problemOf(err.message);
+    throw new YamlSyntaxError(file, pos.line, pos.col, problem, translateParseError(err.code, problem, err.pos[0], text));
   }
   if (doc.contents === null) return null;
   return new Reader(text, file).read(doc.contents as YNode);
@@ -224,7 +233,7 @@ class Reader {
     } catch (e) {
       if (!(e instanceof DoubleQuotedError)) throw e;
       const pos = lineCol(this.text, start + e.offset);
-      throw new YamlSyntaxError(this.file, pos.line, pos.col, e.message);
+      throw new YamlSyntaxError(this.file, pos.line, pos.col, e.message, yamlV2Message('scanner', this.text, start + e.offset, e.message));
     }
   }
 
@@ -250,7 +259,7 @@ class Reader {
       }
       if (valueNode !== null && (keyNode === null || isEmptyPlain(keyNode))) this.checkEmptyKey(node.flow === true, valueNode);
       const key = keyNode === null ? null : this.node(keyNode);
-      if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goTypeName(key)}`);
+      if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goSyntax(key)}`);
       out.set(key as YamlKey, valueNode === null ? null : this.node(valueNode));
     }
   }
@@ -264,14 +273,15 @@ class Reader {
     let i = (valueNode.range?.[0] ?? 0) - 1;
     while (i >= 0 && t[i] === ' ') i--;
     if (t[i] !== ':') return; // not a `: value` form; leave it to the parser
-    if (flow) this.fail(valueNode, 'did not find expected node content');
+    const v2 = (stage: 'scanner' | 'parser', problem: string): [string, string] => [problem, yamlV2Message(stage, t, i, problem)];
+    if (flow) this.fail(valueNode, ...v2('parser', 'did not find expected node content'));
     let j = i - 1;
     while (j >= 0 && t[j] === ' ') j--;
-    if (j >= 0 && t[j] !== '\n') this.fail(valueNode, 'mapping values are not allowed in this context');
+    if (j >= 0 && t[j] !== '\n') this.fail(valueNode, ...v2('scanner', 'mapping values are not allowed in this context'));
     // The line holds only `: value`: fine after a `?` line, else there is no key.
     const before = t.slice(0, Math.max(j, 0)).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     const previous = before[before.length - 1] ?? '';
-    if (!(previous === '?' || previous.startsWith('? '))) this.fail(valueNode, 'did not find expected key');
+    if (!(previous === '?' || previous.startsWith('? '))) this.fail(valueNode, ...v2('parser', 'did not find expected key'));
   }
 
   private isMergeKey(node: YNode): boolean {
@@ -296,8 +306,9 @@ class Reader {
     }
   }
 
-  private fail(node: YNode, problem: string): never {
+  /** Fails at `node`; by default the problem is one yaml.v2 finds while decoding (no line). */
+  private fail(node: YNode, problem: string, v2 = `yaml: ${problem}`): never {
     const pos = lineCol(this.text, node.range?.[0] ?? 0);
-    throw new YamlSyntaxError(this.file, pos.line, pos.col, problem);
+    throw new YamlSyntaxError(this.file, pos.line, pos.col, problem, v2);
   }
 }

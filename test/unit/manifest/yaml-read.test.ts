@@ -147,7 +147,7 @@ describe('parseYaml: errors name the file, line and column', () => {
     ['a: !!int x\n', "Parsing YAML file 'test.yml': line 1, column 10: cannot decode !!str `x` as a !!int"],
     ['a: !!float yes\n', "Parsing YAML file 'test.yml': line 1, column 12: cannot decode !!bool `yes` as a !!float"],
     ['a: !!binary "!!"\n', "Parsing YAML file 'test.yml': line 1, column 13: !!binary value contains invalid base64 data"],
-    ['? [1]\n: 2\n', "Parsing YAML file 'test.yml': line 1, column 3: invalid map key: []interface {}"],
+    ['? [1]\n: 2\n', "Parsing YAML file 'test.yml': line 1, column 3: invalid map key: []interface {}{1}"],
     ['<<: 1\n', "Parsing YAML file 'test.yml': line 1, column 5: map merge requires map or sequence of maps as the value"],
     ['a: [x, y]: z\n', "Parsing YAML file 'test.yml': line 1, column 12: mapping values are not allowed in this context"],
     ['a: 1\n: c\n', "Parsing YAML file 'test.yml': line 2, column 3: did not find expected key"],
@@ -169,6 +169,39 @@ describe('parseYaml: errors name the file, line and column', () => {
           assert.equal(e.column, Number(m?.[2]));
           return true;
         },
+      );
+    });
+  }
+});
+
+describe("YamlSyntaxError.yamlV2Message: bosh-cli's own words for the common errors", () => {
+  // Each row: an input and the error yaml.v2 v2.4.0 gave for it (pinned by running yaml.v2).
+  const cases: [string, string][] = [
+    ['a:\n  b: 1\n c: 2\n', 'yaml: line 2: did not find expected key'],
+    ['a:\n  - b\n  c: 1\n', "yaml: line 2: did not find expected '-' indicator"],
+    ['a: "unclosed\nb: 2\n', 'yaml: line 3: found unexpected end of stream'],
+    ['"half', 'yaml: found unexpected end of stream'],
+    ['a:\n\tb: 1\n', 'yaml: line 2: found character that cannot start any token'],
+    ['key: `x', 'yaml: found character that cannot start any token'],
+    ['a: [1, 2\nb: 3\n', "yaml: line 1: did not find expected ',' or ']'"],
+    ['x: [unclosed', "yaml: line 1: did not find expected ',' or ']'"],
+    ['a: {a: 1', "yaml: line 1: did not find expected ',' or '}'"],
+    ['- type: replace\n  path: /list/0\n   value: x\n', 'yaml: line 3: mapping values are not allowed in this context'],
+    ['a: b: c', 'yaml: mapping values are not allowed in this context'],
+    ['a: 1\n- b', 'yaml: line 1: did not find expected key'],
+    [': colon', 'yaml: did not find expected key'],
+    ['a: 1\n: c\n', 'yaml: line 1: did not find expected key'],
+    ['a: 1\nb: "\\q"\n', 'yaml: line 2: found unknown escape character'],
+    ['a: *x', "yaml: unknown anchor 'x' referenced"],
+    ['a: !!int x', 'yaml: cannot decode !!str `x` as a !!int'],
+    ['list_key:\n  ? [a, b]\n  : value\n', 'yaml: invalid map key: []interface {}{"a", "b"}'],
+    ['a: \u0001', 'yaml: control characters are not allowed'],
+  ];
+  for (const [text, want] of cases) {
+    it(JSON.stringify(text), () => {
+      assert.throws(
+        () => read(text),
+        (e: unknown) => e instanceof YamlSyntaxError && e.yamlV2Message === want,
       );
     });
   }
