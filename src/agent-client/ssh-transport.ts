@@ -46,6 +46,9 @@ export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
       client.end();
       if (presented !== undefined && !presented.equals(expected.blob)) {
         reject(new HostKeyMismatchError(opts.vm, expected.fingerprint, sshFingerprint(presented)));
+      } else if (presented === undefined && /no matching host key/i.test(err.message)) {
+        // The server has no key of the expected type: it cannot be the VM the director made.
+        reject(new HostKeyMismatchError(opts.vm, expected.fingerprint, `no ${expected.algorithm} host key`));
       } else if (err.level === 'client-authentication') {
         reject(new AgentAuthError(`Authenticating to ${opts.vm} as '${opts.username}': the VM refused the director's key`, opts.vm));
       } else if (err.level === 'client-timeout') {

@@ -135,6 +135,9 @@ describe('agent over a real sshd', { concurrency: false }, () => {
       assert.equal(err.expectedFingerprint, strangerKey.fingerprint);
       assert.equal(err.presentedFingerprint, sshd.hostKey.fingerprint);
       assert.equal(err.message, `Host key mismatch for master/0: expected ${strangerKey.fingerprint}, the server presented ${sshd.hostKey.fingerprint}`);
+      const rsa = generateSshKeyPair('rsa');
+      const wrongType = otherPool.client('master/1', { ...endpoint, hostPublicKey: rsa.publicKey });
+      await assert.rejects(wrongType.ping(), (e: unknown) => e instanceof HostKeyMismatchError && e.message === `Host key mismatch for master/1: expected ${rsa.fingerprint}, the server presented no ssh-rsa host key`);
     } finally {
       await otherPool.closeAll();
     }
