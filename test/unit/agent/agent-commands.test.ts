@@ -67,6 +67,8 @@ describe('agent commands', { concurrency: false }, () => {
     assert.equal(statSync(join(root, 'jobs/a/.bosh/properties.json')).mode & 0o777, 0o600);
     assert.equal(statSync(join(root, 'jobs/a/config/creds')).mode & 0o777, 0o640);
     assert.equal(statSync(join(root, 'jobs/a/bin/ctl')).mode & 0o777, 0o750);
+    assert.equal(statSync(join(root, 'sys/run/desired.json')).mode & 0o777, 0o600, 'process env may hold secrets');
+    assert.ok(!readFileSync(join(root, 'sys/log/supervisor.log'), 'utf8').includes(secret));
   });
 
   it('checks package blobs: missing is not_found, a wrong sha256 is bad_request', () => {
