@@ -7,7 +7,8 @@ import { unpackTar } from '../../../src/release/tar.js';
 
 /**
  * Lays rendered jobs and their packages out under an instance root the way the agent does
- * (jobs/<job>/..., bin/ executable; packages/<name>/ unpacked from its blob) and runs their
+ * (jobs/<job>/..., bin/ executable; packages/<name>/ unpacked from its blob; the agent's
+ * DIRECTOR_AGENT_ROOT and DIRECTOR_JOB in the environment) and runs their
  * processes and scripts — real processes, in their own process groups so that tests can end
  * every child they started.
  */
@@ -48,7 +49,7 @@ export function startProcesses(root: string, job: RenderedJob): Started[] {
     const log = join(logDir, `${p.name}.log`);
     const fd = openSync(log, 'a');
     const exe = p.executable.includes('/') ? join(root, p.executable) : p.executable;
-    const child = spawn(exe, [...p.args], { cwd: join(root, p.cwd ?? `jobs/${job.name}`), env: { ...process.env, ...p.env }, stdio: ['ignore', fd, fd], detached: true });
+    const child = spawn(exe, [...p.args], { cwd: join(root, p.cwd ?? `jobs/${job.name}`), env: { ...process.env, ...p.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job.name }, stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     return { name: `${job.name}/${p.name}`, child, log, exited };
@@ -58,7 +59,7 @@ export function startProcesses(root: string, job: RenderedJob): Started[] {
 /** Runs a job's script (bin/drain, bin/post-start, bin/run ...); resolves with its exit code and output. */
 export function runScript(root: string, job: string, script: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(join(root, 'jobs', job, script), [], { cwd: join(root, 'jobs', job), timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(join(root, 'jobs', job, script), [], { cwd: join(root, 'jobs', job), env: { ...process.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job }, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
