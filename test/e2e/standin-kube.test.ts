@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +38,7 @@ const ops = `
 - {type: replace, path: /instance_groups/name=worker/instances, value: 1}
 - {type: replace, path: /instance_groups/name=worker/networks/name=default/static_ips?, value: [${WORKER}]}
 - {type: replace, path: /variables/name=tls-kubernetes/options/alternative_names/-, value: ${MASTER}}
+- {type: replace, path: /variables/name=tls-etcd-v0-29-0/options/alternative_names?, value: [${MASTER}, 127.0.0.1]}
 `;
 
 interface Reply {
@@ -103,6 +105,10 @@ test('the stand-in control plane serves TLS and health, a stand-in kubelet regis
   const smoke = instance('smoke-tests');
   const addons = instance('apply-addons');
 
+  // The master's etcd first: the stand-in API server keeps its nodes there, as the real one does.
+  assert.equal((await runScript(master.root, 'etcd', 'bin/pre-start')).code, 0);
+  started.push(...startProcesses(master.root, master.job('etcd')));
+  assert.equal((await runScript(master.root, 'etcd', 'bin/post-start')).code, 0);
   for (const job of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) started.push(...startProcesses(master.root, master.job(job)));
   for (const job of ['kubelet', 'kube-proxy']) started.push(...startProcesses(worker.root, worker.job(job)));
 
@@ -129,7 +135,12 @@ test('the stand-in control plane serves TLS and health, a stand-in kubelet regis
   for (const [host, port] of [[MASTER, 10252], [MASTER, 10251], [WORKER, 10248], [WORKER, 10256]] as const) {
     assert.deepEqual(await healthz(host, port), { status: 200, body: 'ok' }, `${host}:${port}`);
   }
-  for (const s of started) assert.match(readLog(s), /running the STAND-IN .*kube-standin\.mjs/, s.name);
+  for (const s of started.filter((p) => p.name !== 'etcd/etcd')) assert.match(readLog(s), /running the STAND-IN .*kube-standin\.mjs/, s.name);
+  // The node lives in etcd, where every master's API server finds it.
+  const stored = await new Promise<string>((resolve, reject) =>
+    execFile(join(master.root, 'jobs/etcd/bin/etcdctl'), ['get', `/registry/minions/${worker.uuid}`, '--print-value-only'], (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  assert.equal(JSON.parse(stored).metadata.name, worker.uuid);
 
   // BOSH drain: cordon through the API server, print 0; post-start uncordons.
   const drain = await runScript(worker.root, 'kubelet', 'bin/drain');

@@ -4,7 +4,11 @@
 // It is NOT Kubernetes. It serves the same ports, TLS and health endpoints so that deploys,
 // load balancers, drain scripts and errands have something real to talk to:
 //   apiserver           HTTPS /healthz, /version, /api/v1/nodes (list, get, create, PATCH, DELETE)
-//                       with client-certificate, bearer-token (--token-auth-file) or basic auth
+//                       with client-certificate, bearer-token (--token-auth-file) or basic auth;
+//                       nodes are kept in etcd (--etcd-servers, through etcd's v3 JSON gateway
+//                       with the --etcd-certfile client certificate) under /registry/minions/,
+//                       so every master behind the load balancer sees the same nodes; in
+//                       memory when no etcd is given. Updates are read-modify-write (no CAS).
 //   controller-manager  HTTP /healthz on --port (10252) at --bind-address
 //   scheduler           HTTP /healthz on --port (10251) at --bind-address
 //   kubelet             registers its node with --server and heart-beats; HTTP /healthz on 10248
@@ -61,6 +65,76 @@ function merge(target, patch) {
   return target;
 }
 
+function memoryNodes() {
+  const map = new Map();
+  let revision = 1;
+  return {
+    get: async (name) => (map.has(name) ? structuredClone(map.get(name)) : undefined),
+    list: async () => ({ items: [...map.values()], revision }),
+    put: async (name, node) => {
+      node.metadata.resourceVersion = String(++revision);
+      map.set(name, structuredClone(node));
+    },
+    del: async (name) => void map.delete(name),
+  };
+}
+
+// etcd's v3 JSON gateway (POST /v3/kv/...), keys and values base64, over TLS with a client cert.
+function etcdNodes() {
+  const servers = flags['etcd-servers'].split(',').filter(Boolean);
+  const tls = {
+    ca: flags['etcd-cafile'] ? fs.readFileSync(flags['etcd-cafile']) : undefined,
+    cert: flags['etcd-certfile'] ? fs.readFileSync(flags['etcd-certfile']) : undefined,
+    key: flags['etcd-keyfile'] ? fs.readFileSync(flags['etcd-keyfile']) : undefined,
+  };
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  const prefix = '/registry/minions/';
+  const post = (server, path, body) =>
+    new Promise((resolve, reject) => {
+      const req = https.request(new URL(path, server), { method: 'POST', ...tls, headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`etcd ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.on('timeout', () => req.destroy(new Error(`etcd ${server}: timeout`)));
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  const call = async (path, body) => {
+    let last;
+    for (const server of servers) {
+      try {
+        return await post(server, path, body);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  };
+  const decode = (kv) => {
+    const node = JSON.parse(Buffer.from(kv.value, 'base64').toString('utf8'));
+    node.metadata = { ...node.metadata, resourceVersion: String(kv.mod_revision) };
+    return node;
+  };
+  return {
+    get: async (name) => {
+      const r = await call('/v3/kv/range', { key: b64(prefix + name) });
+      return r.kvs && r.kvs.length ? decode(r.kvs[0]) : undefined;
+    },
+    list: async () => {
+      // range_end: the prefix with its last byte incremented
+      const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+      const r = await call('/v3/kv/range', { key: b64(prefix), range_end: b64(end) });
+      return { items: (r.kvs || []).map(decode), revision: r.header.revision };
+    },
+    put: async (name, node) => {
+      const r = await call('/v3/kv/put', { key: b64(prefix + name), value: b64(JSON.stringify(node)) });
+      node.metadata.resourceVersion = String(r.header.revision);
+    },
+    del: async (name) => void (await call('/v3/kv/deleterange', { key: b64(prefix + name) })),
+  };
+}
+
 function apiserver() {
   const port = Number(flags['secure-port'] || 6443);
   const address = flags['bind-address'] || '0.0.0.0';
@@ -78,8 +152,7 @@ function apiserver() {
       if (password && user) basic.set(user.trim(), password.trim());
     }
   }
-  const nodes = new Map();
-  let resourceVersion = 1;
+  const nodes = flags['etcd-servers'] ? etcdNodes() : memoryNodes();
   const authenticate = (req) => {
     const cert = req.socket.getPeerCertificate && req.socket.getPeerCertificate();
     if (req.client.authorized && cert && cert.subject) return `cert:${cert.subject.CN}`;
@@ -110,43 +183,47 @@ function apiserver() {
       if (!m) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       const name = m[1] && decodeURIComponent(m[1]);
       try {
-        if (!name && req.method === 'GET') return json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(resourceVersion) }, items: [...nodes.values()] });
+        if (!name && req.method === 'GET') {
+          const { items, revision } = await nodes.list();
+          return json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(revision) }, items });
+        }
         if (!name && req.method === 'POST') {
           const node = JSON.parse(await readBody(req));
           const n = node.metadata && node.metadata.name;
           if (!n) return status(res, 422, 'Invalid', 'metadata.name is required');
-          if (nodes.has(n)) return status(res, 409, 'AlreadyExists', `nodes "${n}" already exists`);
+          if (await nodes.get(n)) return status(res, 409, 'AlreadyExists', `nodes "${n}" already exists`);
           node.kind = 'Node';
           node.apiVersion = 'v1';
-          node.metadata.resourceVersion = String(++resourceVersion);
           node.metadata.creationTimestamp = new Date().toISOString();
           node.spec = node.spec || {};
-          nodes.set(n, node);
+          await nodes.put(n, node);
           log(`node ${n} registered by ${user}`);
           return json(res, 201, node);
         }
         if (!name) return status(res, 405, 'MethodNotAllowed', 'method not allowed');
-        const node = nodes.get(name);
+        const node = await nodes.get(name);
         if (!node) return status(res, 404, 'NotFound', `nodes "${name}" not found`);
         if (req.method === 'GET') return json(res, 200, node);
         if (req.method === 'PATCH') {
           merge(node, JSON.parse(await readBody(req)));
-          node.metadata.resourceVersion = String(++resourceVersion);
+          await nodes.put(name, node);
           if (!m[2]) log(`node ${name} patched by ${user} (unschedulable=${Boolean(node.spec.unschedulable)})`);
           return json(res, 200, node);
         }
         if (req.method === 'DELETE') {
-          nodes.delete(name);
+          await nodes.del(name);
           log(`node ${name} deleted by ${user}`);
           return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
         }
         return status(res, 405, 'MethodNotAllowed', 'method not allowed');
       } catch (err) {
-        return status(res, 400, 'BadRequest', String(err && err.message));
+        if (err instanceof SyntaxError) return status(res, 400, 'BadRequest', err.message);
+        log(`storage: ${err && err.message}`);
+        return status(res, 500, 'InternalError', `storage: ${err && err.message}`);
       }
     },
   );
-  server.listen(port, address, () => log(`serving the Kubernetes API stand-in on https://${address}:${port}`));
+  server.listen(port, address, () => log(`serving the Kubernetes API stand-in on https://${address}:${port} (nodes in ${flags['etcd-servers'] ? `etcd ${flags['etcd-servers']}` : 'memory'})`));
   return server;
 }
 
