@@ -69,11 +69,11 @@ function memoryNodes() {
   const map = new Map();
   let revision = 1;
   return {
-    get: async (name) => (map.has(name) ? structuredClone(map.get(name)) : undefined),
+    get: async (name) => (map.has(name) ? JSON.parse(JSON.stringify(map.get(name))) : undefined),
     list: async () => ({ items: [...map.values()], revision }),
     put: async (name, node) => {
       node.metadata.resourceVersion = String(++revision);
-      map.set(name, structuredClone(node));
+      map.set(name, JSON.parse(JSON.stringify(node)));
     },
     del: async (name) => void map.delete(name),
   };
