@@ -6,9 +6,13 @@
  * typed: `yes:` is the boolean key `true`, `8080:` is the integer key 8080, and both print back
  * unquoted. A plain object would turn them into the strings "true" and "8080".
  */
-export type YamlKey = string | number | boolean | null;
+export type YamlKey = string | number | bigint | boolean | null;
 export type YamlMap = Map<YamlKey, YamlValue>;
-export type YamlValue = null | boolean | number | string | YamlValue[] | YamlMap;
+/**
+ * Integers are numbers while they fit in a double exactly; larger ones (yaml.v2 keeps int64 and
+ * uint64) are bigints, so `12345678901234567890` prints back as it was written.
+ */
+export type YamlValue = null | boolean | number | bigint | string | YamlValue[] | YamlMap;
 
 export function isMap(v: unknown): v is YamlMap {
   return v instanceof Map;
@@ -58,6 +62,7 @@ export function goTypeName(v: YamlValue | undefined): string {
   if (Array.isArray(v)) return '[]interface {}';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'bigint') return v > 9223372036854775807n ? 'uint64' : 'int';
   return 'string';
 }
 
@@ -73,6 +78,8 @@ export function toPlain(v: YamlValue): Plain {
     return o;
   }
   if (Array.isArray(v)) return v.map(toPlain);
+  // JSON has no bigints: a number as close as a double gets (templates and validation only).
+  if (typeof v === 'bigint') return Number(v);
   return v;
 }
 
@@ -84,7 +91,7 @@ export function fromPlain(v: unknown): YamlValue {
     for (const [k, val] of Object.entries(v as Record<string, unknown>)) m.set(k, fromPlain(val));
     return m;
   }
-  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
   return String(v);
 }
 

@@ -179,10 +179,11 @@ function formatNumber(n: number): string {
 }
 
 /** A scalar as yaml.v2's encoder hands it to the emitter: its text and the style it asks for. */
-function scalarOf(v: null | boolean | number | string): { text: string; style: Style } {
+function scalarOf(v: null | boolean | number | bigint | string): { text: string; style: Style } {
   if (v === null) return { text: 'null', style: 'plain' };
   if (typeof v === 'boolean') return { text: String(v), style: 'plain' };
   if (typeof v === 'number') return { text: formatNumber(v), style: 'plain' };
+  if (typeof v === 'bigint') return { text: v.toString(), style: 'plain' };
   if (v.includes('\n')) return { text: v, style: 'literal' };
   return { text: v, style: plainReadsAsString(v) ? 'plain' : 'double' };
 }

@@ -21,7 +21,7 @@ export const MERGE_TAG = `${TAG_PREFIX}merge`;
 export const MAP_TAG = `${TAG_PREFIX}map`;
 export const SEQ_TAG = `${TAG_PREFIX}seq`;
 
-export type ScalarValue = null | boolean | number | string;
+export type ScalarValue = null | boolean | number | bigint | string;
 
 /** A scalar typed by resolution: `tag` is the long tag it resolved to. */
 export interface Resolved {
@@ -118,7 +118,8 @@ export function isTimestamp(s: string): boolean {
 }
 
 function intResult(n: bigint): Resolved {
-  return { tag: INT_TAG, value: Number(n) };
+  const asNumber = Number(n);
+  return { tag: INT_TAG, value: Number.isSafeInteger(asNumber) ? asNumber : n };
 }
 
 /** How yaml.v2 reads an untagged plain scalar. */

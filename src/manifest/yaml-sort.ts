@@ -10,6 +10,7 @@ import type { YamlKey } from './value.js';
 function kind(k: YamlKey): number {
   if (typeof k === 'boolean') return 1;
   if (typeof k === 'number') return Number.isInteger(k) ? 2 : 14;
+  if (typeof k === 'bigint') return k > 9223372036854775807n ? 11 : 2;
   if (k === null) return 20; // a nil interface{} stays reflect.Interface
   return 24;
 }
@@ -65,8 +66,8 @@ function stringLess(a: string, b: string): boolean {
   return ar.length < br.length;
 }
 
-function numeric(k: YamlKey): number | undefined {
-  if (typeof k === 'number') return k;
+function numeric(k: YamlKey): number | bigint | undefined {
+  if (typeof k === 'number' || typeof k === 'bigint') return k;
   if (typeof k === 'boolean') return k ? 1 : 0;
   return undefined;
 }

@@ -89,7 +89,7 @@ function inSequenceAt(text: string, at: number): boolean {
 export function goSyntax(v: YamlValue): string {
   if (v === null) return 'interface {}(nil)';
   if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (typeof v === 'number') {
     if (Number.isNaN(v)) return 'NaN';
     if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';

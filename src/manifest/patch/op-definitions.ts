@@ -166,6 +166,7 @@ function yamlTag(v: YamlValue): string {
   if (isMap(v)) return '!!map';
   if (typeof v === 'boolean') return '!!bool';
   if (typeof v === 'number') return Number.isInteger(v) ? '!!int' : '!!float';
+  if (typeof v === 'bigint') return '!!int';
   return '!!str';
 }
 

@@ -25,7 +25,7 @@ export function isWholeReference(s: string): boolean {
 
 function isStringable(v: YamlValue): v is string | number {
   // Go's switch accepts string and the integer types; float64, bool, nil, maps and slices fail.
-  return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+  return typeof v === 'string' || typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
 }
 
 async function interpolateString(node: string, lookup: LookupFn): Promise<YamlValue> {
@@ -53,7 +53,7 @@ async function interpolateString(node: string, lookup: LookupFn): Promise<YamlVa
 }
 
 function asKey(v: YamlValue, original: YamlKey): YamlKey {
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return v;
   throw new DirectorError(`Invalid type '${goTypeName(v)}' for map key '${String(original)}' (a map key must be a scalar)`);
 }
 

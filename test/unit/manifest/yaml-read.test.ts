@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseYaml, YamlSyntaxError } from '../../../src/manifest/yaml.js';
+import { parseYaml, stringifyYaml, YamlSyntaxError } from '../../../src/manifest/yaml.js';
 import { DirectorError } from '../../../src/errors.js';
 import { deepEqual, ymap } from '../../../src/manifest/value.js';
 import type { YamlValue } from '../../../src/manifest/value.js';
@@ -205,4 +205,12 @@ describe("YamlSyntaxError.yamlV2Message: bosh-cli's own words for the common err
       );
     });
   }
+});
+
+it('integers beyond 2^53 keep every digit (bigints), as yaml.v2 keeps int64 and uint64', () => {
+  const doc = parseYaml('u: 12345678901234567890\ni: -9223372036854775808\ns: 9007199254740991\n', 'big.yml') as Map<string, unknown>;
+  assert.equal(doc.get('u'), 12345678901234567890n);
+  assert.equal(doc.get('i'), -9223372036854775808n);
+  assert.equal(doc.get('s'), 9007199254740991);
+  assert.equal(stringifyYaml(doc), 'i: -9223372036854775808\ns: 9007199254740991\nu: 12345678901234567890\n');
 });
