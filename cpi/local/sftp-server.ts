@@ -202,7 +202,8 @@ export function serveSftp(sftp: SFTPWrapper, root: string): void {
       sftp.name(reqId, [{ filename: target, longname: target, attrs: {} as Attributes }]);
     }),
   );
-  sftp.on('SYMLINK', (reqId: number, target: string, link: string) =>
+  // ssh2 hands the link path first, then its target (for OpenSSH clients and ssh2's own alike).
+  sftp.on('SYMLINK', (reqId: number, link: string, target: string) =>
     run(reqId, async () => void (await fs.symlink(target, real(link)), ok(reqId))),
   );
   sftp.on('EXTENDED', (reqId: number) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED));

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { AgentPool } from '../agent-client/agent-pool.js';
 import type { AgentClient } from '../agent-client/agent-client.js';
-import { DirectorError } from '../errors.js';
 import type { RenderedJob } from '../plan/plan.js';
 import type { AgentDialer, AgentSettings, AgentState, InstanceAgent } from './ports.js';
 
@@ -105,6 +104,6 @@ class SshInstanceAgent implements InstanceAgent {
   }
 
   async migrateDisk(fromCid: string, toCid: string): Promise<void> {
-    throw new DirectorError(`Migrating persistent data from disk '${fromCid}' to '${toCid}' needs the agent's migrate_disk command`);
+    await this.client.migrateDisk(fromCid, toCid);
   }
 }

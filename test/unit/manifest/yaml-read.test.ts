@@ -208,7 +208,7 @@ describe("YamlSyntaxError.yamlV2Message: bosh-cli's own words for the common err
 });
 
 it('integers beyond 2^53 keep every digit (bigints), as yaml.v2 keeps int64 and uint64', () => {
-  const doc = parseYaml('u: 12345678901234567890\ni: -9223372036854775808\ns: 9007199254740991\n', 'big.yml') as Map<string, unknown>;
+  const doc = parseYaml('u: 12345678901234567890\ni: -9223372036854775808\ns: 9007199254740991\n', 'big.yml') as Map<string, YamlValue>;
   assert.equal(doc.get('u'), 12345678901234567890n);
   assert.equal(doc.get('i'), -9223372036854775808n);
   assert.equal(doc.get('s'), 9007199254740991);
