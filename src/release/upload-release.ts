@@ -57,11 +57,12 @@ export function packageFingerprint(pkg: ReleaseDirPackage): string {
 
 /**
  * Uploads a release folder: packs each job and `files` package into a .tgz blob, fetches each
- * `sources` artifact once into the blobstore (verifying its sha256; a blob already present is
+ * `sources` artifact once into the blobstore (verifying its sha256 and/or sha512; a blob already present is
  * never fetched again; an unreachable URL falls back to `sourcesDir`, then to the package's
  * `fallback` folder, with a notice), and records the release in the state. Uploading a version
  * that is recorded with the same content changes nothing and fetches nothing; with different
- * content it is refused. A sha256 mismatch is always refused. Blobs written before a failure
+ * content it is refused. A hash mismatch is always refused; a source
+ * with no hash is never downloaded (its package takes its fallback). Blobs written before a failure
  * stay (content-addressed, harmless); the state records nothing then.
  */
 export async function uploadRelease(dir: string, store: { readonly releases: ReleaseState }, blobstore: Blobstore, opts: UploadReleaseOptions = {}): Promise<UploadReleaseResult> {
