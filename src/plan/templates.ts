@@ -86,16 +86,16 @@ export function effectiveProperties(spec: JobSpec, manifestProps: Plain): Record
 class PropertyMissing extends DirectorError {}
 
 function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefined) {
-  const get = (props: Plain, names: readonly string[], rest: unknown[], where: string) => {
+  const get = (props: Plain, names: readonly string[], rest: unknown[], where: string, only: ReadonlySet<string> | undefined) => {
     for (const n of names) {
-      if (declared && !declared.has(n) && ![...declared].some((d) => d.startsWith(`${n}.`))) continue;
+      if (only && !only.has(n) && ![...only].some((d) => d.startsWith(`${n}.`))) continue;
       const v = lookup(props, n);
       if (v !== undefined && v !== null) return v;
     }
     if (rest.length > 0) return rest[0];
     throw new PropertyMissing(`Can't find property '${JSON.stringify(names)}'${where}`);
   };
-  const p = (name: string | readonly string[], ...rest: unknown[]) => get(ctx.properties, typeof name === 'string' ? [name] : name, rest, '');
+  const p = (name: string | readonly string[], ...rest: unknown[]) => get(ctx.properties, typeof name === 'string' ? [name] : name, rest, '', declared);
   const if_p = (...args: unknown[]) => {
     const fn = args.pop() as (...vals: unknown[]) => void;
     const vals: unknown[] = [];
@@ -109,7 +109,8 @@ function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefine
   };
   const linkObject = (l: ResolvedLink) => ({
     ...l,
-    p: (name: string | readonly string[], ...rest: unknown[]) => get(l.properties, typeof name === 'string' ? [name] : name, rest, ` in link '${l.name}'`),
+    // A link's properties are what its provider shares, whatever the consumer declares.
+    p: (name: string | readonly string[], ...rest: unknown[]) => get(l.properties, typeof name === 'string' ? [name] : name, rest, ` in link '${l.name}'`, undefined),
     if_p: (...args: unknown[]) => {
       const fn = args.pop() as (...vals: unknown[]) => void;
       const vals = (args as string[]).map((n) => lookup(l.properties, n));

@@ -9,7 +9,7 @@ const spec = parseJobSpec(
     name: 'etcd',
     templates: { 'etcd.yml.ejs': 'config/etcd.yml', 'ctl.ejs': 'bin/ctl' },
     packages: ['etcd'],
-    properties: { 'etcd.port': { default: 2379 }, 'etcd.name': {}, 'tls.ca': { description: 'the CA' }, undeclared_default: null },
+    properties: { 'etcd.name': {}, 'tls.ca': { description: 'the CA' }, undeclared_default: null, port_override: {} },
     consumes: [{ name: 'etcd', type: 'etcd' }, { name: 'other', type: 'x', optional: true }],
     provides: [{ name: 'etcd', type: 'etcd', properties: ['etcd.port'] }],
   },
@@ -31,7 +31,7 @@ test('p() reads manifest values and spec defaults; if_p and links work; spec is 
     {
       'etcd.yml.ejs': [
         'name: <%= p("etcd.name") %>-<%= spec.index %>',
-        'port: <%= p("etcd.port") %>',
+        'port: <%= link("etcd").p("etcd.port") %>',
         'ca: <%= p("tls.ca", "none") %>',
         '<% if_p("tls.ca", (ca) => { %>has-ca<% }) %>',
         'peers: <%= link("etcd").instances.map((i) => `${i.address}:${link("etcd").p("etcd.port")}`).join(",") %>',
@@ -61,5 +61,5 @@ test('a missing property names the template, job, instance and property', () => 
 });
 
 test('only declared properties are visible, with defaults filled in', () => {
-  assert.deepEqual(effectiveProperties(spec, ctx.properties), { etcd: { port: 2379, name: 'node' } });
+  assert.deepEqual(effectiveProperties(spec, ctx.properties), { etcd: { name: 'node' } });
 });
