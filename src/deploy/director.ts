@@ -75,7 +75,13 @@ export class Director {
   }
 
   /** Interpolates (with the deployment's own generated variables), validates and plans. */
-  async prepare(name: string, raw: YamlValue, vars: Variables, opts: { recreate?: boolean }): Promise<PreparedDeploy> {
+  async prepare(name: string, raw: YamlValue, given: Variables, opts: { recreate?: boolean }): Promise<PreparedDeploy> {
+    // `-d NAME` also answers ((deployment_name)), as kubo-deployment's ops-files expect, unless
+    // the command line gives it.
+    const vars: Variables = {
+      get: (n) => given.get(n) ?? (n === 'deployment_name' ? name : undefined),
+      names: () => given.names(),
+    };
     const { store } = this.s;
     const cc = store.cloudConfigs.latest();
     if (!cc) throw new DirectorError('No cloud-config: run create-env first');

@@ -89,7 +89,7 @@ test('the stand-in control plane serves TLS and health, a stand-in kubelet regis
   const cfcr = parseYaml(readFileSync(join(root, 'manifests/cfcr.yml'), 'utf8'), 'manifests/cfcr.yml');
   const patched = opsFromDefinitions(parseYaml(ops, 'test-ops.yml'), 'test-ops.yml').apply(cfcr);
   const vars = new MemoryVariableStore();
-  const doc = await evaluateTemplate(patched, { vars: new StaticVariables(), store: vars });
+  const doc = await evaluateTemplate(patched, { vars: new StaticVariables([['deployment_name', 'cfcr']]), store: vars });
   let n = 0;
   const plan = planDeployment({ manifest: parseDeploymentManifest(toPlain(doc), cloud), cloud, recorded: [], releases: new Map([['kubo', view]]), newUuid: () => `id-${n++}` });
 

@@ -65,7 +65,7 @@ test('every documented ops-file combination applies and the result plans and ren
   let n = 0;
   for (const combo of combinations) {
     const label = combo.files.join(' ') || 'cfcr.yml alone';
-    const doc = await evaluateTemplate(withOps(combo.files), { vars: new StaticVariables(Object.entries(combo.vars ?? {})), store: variables, expectAllKeys: true });
+    const doc = await evaluateTemplate(withOps(combo.files), { vars: new StaticVariables([['deployment_name', 'cfcr'], ...Object.entries(combo.vars ?? {})]), store: variables, expectAllKeys: true });
     const manifest = parseDeploymentManifest(toPlain(doc), cloud);
     const plan = planDeployment({ manifest, cloud, recorded: [], releases: new Map([['kubo', view]]), newUuid: () => `uuid-${n++}` });
     const rendered = [...plan.rendered.values()].flat();
@@ -80,7 +80,7 @@ test('every documented ops-file combination applies and the result plans and ren
 
 test('cfcr.yml with local.yml: 3 masters and 3 workers, real certificates, cluster wiring through links', async (t) => {
   const view = await uploaded(t);
-  const doc = await evaluateTemplate(withOps(['ops-files/local.yml']), { vars: new StaticVariables(), store: variables, expectAllKeys: true });
+  const doc = await evaluateTemplate(withOps(['ops-files/local.yml']), { vars: new StaticVariables([['deployment_name', 'cfcr']]), store: variables, expectAllKeys: true });
   assert.ok(isMap(doc));
   const manifest = parseDeploymentManifest(toPlain(doc), cloud);
   let n = 0;
