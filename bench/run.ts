@@ -1,8 +1,9 @@
 // `npm run bench`: every benchmark, each printing its figures and ratios against a baseline
 // measured in the same run. Pass names to run only some: `npm run bench -- int`.
 import { benchInt } from './int.js';
+import { benchLocalVms } from './local-vms.js';
 
-const benches: Record<string, () => Promise<string[]>> = { int: benchInt };
+const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {
   if (only.length && !only.includes(name)) continue;
