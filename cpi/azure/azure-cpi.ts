@@ -50,6 +50,34 @@ export interface AzureCpiOptions {
   readonly onUploadProgress?: (stemcellCid: string, done: number, total: number) => void;
   /** Overrides the blob endpoint ARM reports for the storage account (e.g. Azurite). */
   readonly blobEndpoint?: (accountName: string) => string;
+  /**
+   * How often a CPI method is run again when one of its long-running operations ended Failed
+   * with a transient code (InternalExecutionError, RetryableError), as bosh-azure-cpi retries an
+   * AzureAsynInternalError (default 3). Every method is safe to repeat: a failure leaves nothing
+   * behind, and names are derived, so a repeat finds what the first attempt made.
+   */
+  readonly asyncRetries?: number;
+}
+
+/** What the director made in a resource group, found by its `director` tag (delete-env). */
+export interface AzureInventory {
+  /** VM cids (from VMs, NICs and OS disks tagged with an agent id: half-made VMs too). */
+  readonly vms: readonly string[];
+  /** Managed disks that are not a VM's own OS or ephemeral disk (persistent disks). */
+  readonly disks: readonly string[];
+  readonly snapshots: readonly string[];
+  /** Heavy stemcells (managed images). */
+  readonly stemcells: readonly string[];
+  /** Availability set names. */
+  readonly availabilitySets: readonly string[];
+}
+
+const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError']);
+
+/** Whether an SDK error is a long-running operation that ended Failed with a transient code. */
+function isTransientAsyncFailure(err: unknown): boolean {
+  const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(err instanceof Error ? err.message : '');
+  return m !== null && TRANSIENT_ASYNC_CODES.has(m[1] as string);
 }
 
 /** The container heavy stemcells are uploaded to, as bosh-azure-cpi names it. */
@@ -183,10 +211,17 @@ export class AzureCpi implements Cpi {
   }
 
   private async call<T>(method: CpiMethod, work: () => Promise<T>, about?: { resource: CpiResource; cid: string }): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      throw toCpiError(method, err, about);
+    const retries = this.options.asyncRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (attempt < retries && isTransientAsyncFailure(err)) {
+          this.clients.stats.asyncRetries++;
+          continue;
+        }
+        throw toCpiError(method, err, about);
+      }
     }
   }
 
@@ -621,6 +656,48 @@ export class AzureCpi implements Cpi {
     });
   }
 
+  /**
+   * Everything in the CPI's resource group tagged with `directorUuid`: the VMs (also half-made
+   * ones, found by their NIC or OS disk), persistent disks, snapshots, heavy stemcells and
+   * availability sets. Read-only; delete-env deletes what it lists, VMs first.
+   */
+  inventory(directorUuid: string): Promise<AzureInventory> {
+    return this.call('has_vm', async () => {
+      const rg = this.config.resourceGroupName;
+      if ((await orUndefined(this.clients.resources.resourceGroups.get(rg))) === undefined) return { vms: [], disks: [], snapshots: [], stemcells: [], availabilitySets: [] };
+      const ours = (r: { tags?: Record<string, string> }) => r.tags?.director === directorUuid;
+      const agents = new Set<string>();
+      const addAgent = (r: { tags?: Record<string, string> }) => {
+        const a = r.tags?.agent_id;
+        if (a !== undefined && isUsableAgentId(a)) agents.add(a);
+      };
+      for await (const vm of this.clients.compute.virtualMachines.list(rg)) if (ours(vm)) addAgent(vm);
+      for await (const nic of this.clients.network.networkInterfaces.list(rg)) if (ours(nic)) addAgent(nic);
+      const disks: string[] = [];
+      for await (const d of this.clients.compute.disks.listByResourceGroup(rg)) {
+        if (!ours(d) || d.name === undefined) continue;
+        const a = d.tags?.agent_id;
+        if (a !== undefined && isUsableAgentId(a) && (d.name === vmNames(a).osDisk || d.name === vmNames(a).ephemeralDisk)) {
+          agents.add(a);
+        } else disks.push(diskCid({ name: d.name, resourceGroupName: rg }));
+      }
+      const snapshots: string[] = [];
+      for await (const s of this.clients.compute.snapshots.listByResourceGroup(rg)) if (ours(s) && s.name !== undefined) snapshots.push(diskCid({ name: s.name, resourceGroupName: rg }));
+      const stemcells: string[] = [];
+      for await (const i of this.clients.compute.images.listByResourceGroup(rg)) if (ours(i) && i.name?.startsWith(`${STEMCELL_PREFIX}-`)) stemcells.push(i.name);
+      const availabilitySets: string[] = [];
+      for await (const a of this.clients.compute.availabilitySets.list(rg)) if (ours(a) && a.name !== undefined) availabilitySets.push(a.name);
+      return { vms: [...agents].sort().map((agentId) => vmCid({ agentId, resourceGroupName: rg })), disks, snapshots, stemcells, availabilitySets };
+    });
+  }
+
+  /** Deletes an availability set the CPI made (delete-env, after its VMs). Gone already is fine. */
+  deleteAvailabilitySet(name: string): Promise<void> {
+    return this.call('delete_vm', async () => {
+      await gone(this.clients.compute.availabilitySets.delete(this.config.resourceGroupName, name));
+    });
+  }
+
   hasVm(cid: string): Promise<boolean> {
     return this.call('has_vm', async () => {
       const id = parseVmCid(cid, this.config.resourceGroupName);
@@ -675,7 +752,10 @@ export class AzureCpi implements Cpi {
       const rg = this.config.resourceGroupName;
       const name = `bosh-disk-data-${randomUUID()}-${props.caching}`;
       const identity = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
-      const tags = Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => identity.includes(k)));
+      const tags = {
+        ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }),
+        ...Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => identity.includes(k))),
+      };
       const disk: Disk = {
         location: near?.location ?? this.config.location,
         tags: { ...tags, caching: props.caching },

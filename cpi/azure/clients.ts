@@ -30,6 +30,8 @@ export interface AzureCallStats {
   networkErrors: number;
   /** Milliseconds spent between a failed attempt and its retry. */
   waitMs: number;
+  /** CPI methods run again because a long-running operation ended Failed with a transient code. */
+  asyncRetries: number;
 }
 
 /** The subset of core-rest-pipeline's request/response that the counting policy reads. */
@@ -112,7 +114,7 @@ export function buildAzureClients(
   options: { readonly retry?: AzureRetryOptions; readonly credential?: TokenCredential; readonly now?: () => number } = {},
 ): AzureClients {
   const credential = options.credential ?? credentialFor(config);
-  const stats: AzureCallStats = { requests: 0, retries: 0, throttled: 0, serverErrors: 0, networkErrors: 0, waitMs: 0 };
+  const stats: AzureCallStats = { requests: 0, retries: 0, throttled: 0, serverErrors: 0, networkErrors: 0, waitMs: 0, asyncRetries: 0 };
   const retryOptions = {
     maxRetries: options.retry?.maxRetries ?? 4,
     retryDelayInMs: options.retry?.retryDelayInMs ?? 1000,

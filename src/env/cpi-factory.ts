@@ -5,6 +5,15 @@ import { parseLocalCpiConfig } from '../../cpi/local/config.js';
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
 import { DirectorError } from '../errors.js';
 import type { EnvironmentRecord } from '../state/index.js';
+import { azureEnvironmentCpi } from './azure-environment.js';
+
+/** What one `ensureFoundation` run did, by cloud id. */
+export interface FoundationOutcome {
+  /** Resources this run created: create-env records them so delete-env removes exactly those. */
+  readonly created: readonly string[];
+  /** Resources that existed but differed and were written again. */
+  readonly updated: readonly string[];
+}
 
 /**
  * A CPI as the environment uses it: the contract, plus what the director needs beyond BOSH's
@@ -19,7 +28,14 @@ export interface EnvironmentCpi {
   findVmByAgentId(agentId: string): Promise<string | undefined>;
   /** A stemcell already registered under this name and version (an interrupted create-env). */
   findStemcell(name: string, version: string): Promise<string | undefined>;
-  /** Removes everything the CPI made for the environment (delete-env). */
+  /**
+   * Makes the IaaS foundation the environment needs exist (Azure: resource group, network,
+   * security groups, load balancers, storage), reading before writing, so a run over an unchanged
+   * foundation writes nothing. Absent when the CPI needs none. A failure carries `created`
+   * (the ids made before it failed), to be recorded all the same.
+   */
+  readonly ensureFoundation?: () => Promise<FoundationOutcome>;
+  /** Removes everything the CPI made for the environment (delete-env), foundation last. */
   teardown(): Promise<void>;
 }
 
@@ -50,6 +66,8 @@ export function environmentCpi(env: EnvironmentRecord, stateDir: string): Enviro
         },
       };
     }
+    case 'azure':
+      return azureEnvironmentCpi(env);
     default:
       throw new DirectorError(`Environment '${env.name}' uses the '${env.cpiType}' CPI, which this build cannot drive yet`);
   }

@@ -5,6 +5,7 @@ import type { Task } from '../deploy/task.js';
 import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
 import type { EnvironmentCpi } from './cpi-factory.js';
 import type { EnvironmentManifest } from './environment-manifest.js';
+import { FOUNDATION_RECORD_KEY, manifestProperties, withRecordedFoundation } from './foundation-record.js';
 
 export interface CreateEnvDeps {
   readonly store: StateStore;
@@ -49,9 +50,14 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     if (existing.cpiType !== manifest.cpi.type) {
       throw new DirectorError(`Environment '${existing.name}' runs on the ${existing.cpiType} CPI; changing it to ${manifest.cpi.type} needs delete-env first`);
     }
-    if (JSON.stringify(existing.cpiProperties) !== JSON.stringify(manifest.cpi.properties)) {
+    if (FOUNDATION_RECORD_KEY in manifest.cpi.properties) {
+      throw new DirectorError(`cpi.properties.${FOUNDATION_RECORD_KEY} is recorded by create-env; a manifest cannot set it`);
+    }
+    if (JSON.stringify(manifestProperties(existing.cpiProperties)) !== JSON.stringify(manifest.cpi.properties)) {
       changes.push('cpi properties');
-      return store.environment.update({ cpiProperties: manifest.cpi.properties as JsonObject });
+      // what earlier runs created stays recorded: delete-env still removes it
+      const recorded = existing.cpiProperties[FOUNDATION_RECORD_KEY];
+      return store.environment.update({ cpiProperties: { ...(manifest.cpi.properties as JsonObject), ...(recorded === undefined ? {} : { [FOUNDATION_RECORD_KEY]: recorded }) } });
     }
     return existing;
   });
@@ -61,6 +67,27 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     await c.cpi.info();
     return c;
   });
+
+  const ensure = cpi.ensureFoundation;
+  if (ensure !== undefined) {
+    await task.step('Creating foundation', `${environment.cpiType} foundation`, async () => {
+      // Recorded as soon as known, also when the run fails half way, so delete-env finds it.
+      const record = (ids: readonly string[]) => {
+        if (ids.length === 0) return;
+        const current = store.environment.get() ?? environment;
+        store.environment.update({ cpiProperties: withRecordedFoundation(current.cpiProperties, ids) });
+        changes.push('foundation');
+      };
+      try {
+        const outcome = await ensure();
+        record(outcome.created);
+        if (outcome.updated.length > 0 && outcome.created.length === 0) changes.push('foundation');
+      } catch (err) {
+        record((err as { created?: readonly string[] }).created ?? []);
+        throw err;
+      }
+    });
+  }
 
   const s = manifest.stemcell;
   const stemcell = await task.step('Uploading stemcell', `${s.name}/${s.version}`, async () => {
@@ -79,5 +106,5 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     changes.push('cloud-config');
   });
 
-  return { environment, stemcell, changes };
+  return { environment: store.environment.get() ?? environment, stemcell, changes };
 }

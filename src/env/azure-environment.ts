@@ -1,0 +1,119 @@
+import { AzureCpi } from '../../cpi/azure/azure-cpi.js';
+import type { AzureCallStats } from '../../cpi/azure/clients.js';
+import { buildAzureClients } from '../../cpi/azure/clients.js';
+import { parseAzureCpiConfig } from '../../cpi/azure/config.js';
+import { deleteFoundation, ensureFoundation, parseFoundationProps } from '../../cpi/azure/foundation.js';
+import { DirectorError } from '../errors.js';
+import type { EnvironmentRecord, JsonObject } from '../state/index.js';
+import type { EnvironmentCpi, FoundationOutcome } from './cpi-factory.js';
+import { FOUNDATION_RECORD_KEY } from './foundation-record.js';
+
+/** The director's own Azure settings, read beside what the CPI itself validates. */
+export interface AzureDirectorSettings {
+  /** The port agents' SSH servers listen on (22 on Azure; a local VM host's port against the fake). */
+  readonly sshPort: number;
+  /** Poll interval of long-running operations without Retry-After (`poll_interval_ms`, default 2000). */
+  readonly pollIntervalMs: number;
+  /** The SDK pipelines' retries (`http_retry: {max_retries, retry_delay_ms, max_retry_delay_ms}`). */
+  readonly retry: { readonly maxRetries?: number; readonly retryDelayInMs?: number; readonly maxRetryDelayInMs?: number };
+  /** Repeats of a CPI method after a transient failed long-running operation (`async_retries`). */
+  readonly asyncRetries: number | undefined;
+  /** Foundation ids recorded by earlier create-env runs. */
+  readonly recorded: readonly string[];
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+
+/** Reads the director's settings from Azure CPI properties, every problem at once, each by name. */
+export function parseAzureDirectorSettings(properties: JsonObject): AzureDirectorSettings {
+  const problems: string[] = [];
+  const p = properties as Record<string, unknown>;
+  const sshPort = p['ssh_port'] ?? 22;
+  if (!isCount(sshPort, 1) || sshPort > 65535) problems.push(`'ssh_port' must be a port number, found ${JSON.stringify(sshPort)}`);
+  const poll = p['poll_interval_ms'] ?? 2000;
+  if (!isCount(poll, 1)) problems.push(`'poll_interval_ms' must be a positive whole number, found ${JSON.stringify(poll)}`);
+  const retryRaw = p['http_retry'] ?? {};
+  const retry: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } = {};
+  if (!isPlainObject(retryRaw)) problems.push(`'http_retry' must be a map {max_retries, retry_delay_ms, max_retry_delay_ms}, found ${JSON.stringify(retryRaw)}`);
+  else
+    for (const [key, field] of [
+      ['max_retries', 'maxRetries'],
+      ['retry_delay_ms', 'retryDelayInMs'],
+      ['max_retry_delay_ms', 'maxRetryDelayInMs'],
+    ] as const) {
+      const v = retryRaw[key];
+      if (v === undefined) continue;
+      if (!isCount(v)) problems.push(`'http_retry.${key}' must be a whole number, found ${JSON.stringify(v)}`);
+      else retry[field] = v;
+    }
+  const asyncRetries = p['async_retries'];
+  if (asyncRetries !== undefined && !isCount(asyncRetries)) problems.push(`'async_retries' must be a whole number, found ${JSON.stringify(asyncRetries)}`);
+  const recorded = p[FOUNDATION_RECORD_KEY] ?? [];
+  if (!Array.isArray(recorded) || !recorded.every((r) => typeof r === 'string')) problems.push(`'${FOUNDATION_RECORD_KEY}' must be a list of resource ids`);
+  if (problems.length > 0) throw new DirectorError(`Validating Azure CPI config: ${problems.join('; ')}`);
+  return {
+    sshPort: sshPort as number,
+    pollIntervalMs: poll as number,
+    retry,
+    asyncRetries: asyncRetries as number | undefined,
+    recorded: recorded as string[],
+  };
+}
+
+/** An Azure environment's CPI, with the call statistics of its SDK pipelines. */
+export interface AzureEnvironmentCpi extends EnvironmentCpi {
+  readonly cpi: AzureCpi;
+  stats(): Readonly<AzureCallStats>;
+}
+
+/**
+ * The Azure branch of `environmentCpi`: the Azure CPI on clients built from the recorded CPI
+ * properties (endpoint, authority host, CA, credentials), the foundation it builds on create-env,
+ * and the teardown of delete-env: every VM, disk, snapshot, stemcell and availability set tagged
+ * with the director's uuid, then exactly the foundation resources create-env recorded.
+ */
+export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi {
+  const config = parseAzureCpiConfig(env.cpiProperties);
+  const settings = parseAzureDirectorSettings(env.cpiProperties);
+  const clients = buildAzureClients(config, { retry: settings.retry });
+  const cpi = new AzureCpi(config, {
+    clients,
+    pollIntervalMs: settings.pollIntervalMs,
+    directorUuid: env.directorUuid,
+    ...(settings.asyncRetries === undefined ? {} : { asyncRetries: settings.asyncRetries }),
+  });
+  const lro = { pollIntervalMs: settings.pollIntervalMs };
+  const hasFoundation = isPlainObject(env.cpiProperties['foundation']);
+  return {
+    cpi,
+    sshPort: settings.sshPort,
+    stats: () => cpi.stats(),
+    findVmByAgentId: (agentId) => cpi.findVmByAgentId(agentId),
+    // Light stemcells create nothing (the cid names the image); heavy ones are uploaded anew.
+    findStemcell: async () => undefined,
+    ...(hasFoundation
+      ? {
+          ensureFoundation: async (): Promise<FoundationOutcome> => {
+            const props = parseFoundationProps(env.cpiProperties);
+            try {
+              const r = await ensureFoundation(clients, props, { ...lro, recorded: settings.recorded });
+              return { created: r.created, updated: r.updated };
+            } catch (err) {
+              const created = (err as { created?: readonly string[] }).created ?? [];
+              throw Object.assign(new DirectorError('Creating the Azure foundation', { cause: err }), { created });
+            }
+          },
+        }
+      : {}),
+    teardown: async () => {
+      const found = await cpi.inventory(env.directorUuid);
+      for (const vm of found.vms) await cpi.deleteVm(vm);
+      for (const d of found.disks) await cpi.deleteDisk(d);
+      for (const s of found.snapshots) await cpi.deleteSnapshot(s);
+      for (const s of found.stemcells) await cpi.deleteStemcell(s);
+      for (const a of found.availabilitySets) await cpi.deleteAvailabilitySet(a);
+      await deleteFoundation(clients, settings.recorded, lro);
+    },
+  };
+}
