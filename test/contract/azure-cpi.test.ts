@@ -1,13 +1,10 @@
 // The CPI contract on the Azure CPI, through the fake ARM server (HTTPS, real SDK clients). The
-// fake's VM hooks boot each Azure VM as a local VM host (cpi/local's machinery) from what the
-// Azure CPI put in the VM: its private IP, tags and cloud-init custom data (host key and the
-// director's authorized key). The load balancer is a local TCP proxy whose members follow the
-// Azure NIC's backend pool membership.
+// fake's VM hooks boot each Azure VM as a local VM host (test/fakes/local-hypervisor.ts). The load
+// balancer is a local TCP proxy whose members follow the Azure NIC's backend pool membership.
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { AzureCpi } from '../../cpi/azure/azure-cpi.js';
 import { parseVmCid, vmNames } from '../../cpi/azure/cids.js';
 import { buildAzureClients } from '../../cpi/azure/clients.js';
@@ -16,58 +13,10 @@ import { ensureFoundation, parseFoundationProps } from '../../cpi/azure/foundati
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
 import { startFakeArm } from '../fakes/arm/fake-arm.js';
 import type { FakeArm } from '../fakes/arm/fake-arm.js';
-import type { VmHookInfo } from '../fakes/arm/vm-hooks.js';
+import { LocalHypervisor } from '../fakes/local-hypervisor.js';
 import { findMarkedProcesses, isListening, killMarkedProcesses } from '../helpers/processes.js';
 import { registerCpiContract } from './cpi-contract.js';
 import type { CpiContractSubject } from './cpi-contract.js';
-
-interface CloudInit {
-  users?: { ssh_authorized_keys?: string[] }[];
-  ssh_keys?: Record<string, string>;
-}
-
-/** A local "hypervisor" for the fake: boots, reboots and deletes Azure VMs as local VM hosts. */
-class LocalHypervisor {
-  readonly byAzureId = new Map<string, string>();
-  readonly everBooted = new Map<string, string>();
-  private stemcell: string | undefined;
-
-  constructor(
-    readonly local: LocalCpi,
-    private readonly fake: FakeArm,
-  ) {}
-
-  async boot(vm: VmHookInfo): Promise<void> {
-    this.stemcell ??= await this.local.createStemcell('', { name: 'azure-hypervisor', version: '1' });
-    const init = parse((vm.customData ?? '').replace(/^#cloud-config\n/, '')) as CloudInit;
-    const hostPrivateKey = Object.entries(init.ssh_keys ?? {}).find(([k]) => k.endsWith('_private'))?.[1];
-    const authorizedKeys = init.users?.[0]?.ssh_authorized_keys ?? [];
-    if (hostPrivateKey === undefined || vm.privateIp === undefined) throw new Error('the VM has no host key or no private IP');
-    const nicIds: string[] = (this.fake.state.get(vm.id)?.body.properties.networkProfile?.networkInterfaces ?? []).map((n: { id: string }) => n.id);
-    const inPool = nicIds.some((id) =>
-      (this.fake.state.get(id)?.body.properties.ipConfigurations ?? []).some((c: { properties?: { loadBalancerBackendAddressPools?: unknown[] } }) => (c.properties?.loadBalancerBackendAddressPools ?? []).length > 0),
-    );
-    const t = vm.tags;
-    const created = await this.local.createVm(t.agent_id ?? vm.name, this.stemcell, inPool ? { load_balancer: 'web' } : {}, { default: { type: 'manual', ip: vm.privateIp } }, [], {
-      director: { uuid: t.director ?? '', deployment: t.deployment ?? '', instance: { group: t.instance_group ?? '', index: Number(t.instance_index), id: t.instance_id ?? '' }, agentId: t.agent_id ?? vm.name },
-      ssh: { hostPrivateKey, authorizedKeys },
-    });
-    this.byAzureId.set(vm.id.toLowerCase(), created.vmCid);
-    this.everBooted.set(vm.name, created.vmCid);
-  }
-
-  async remove(vm: VmHookInfo): Promise<void> {
-    const cid = this.byAzureId.get(vm.id.toLowerCase());
-    if (cid === undefined) return;
-    await this.local.deleteVm(cid);
-    this.byAzureId.delete(vm.id.toLowerCase());
-  }
-
-  async reboot(vm: VmHookInfo): Promise<void> {
-    const cid = this.byAzureId.get(vm.id.toLowerCase());
-    if (cid !== undefined) await this.local.rebootVm(cid);
-  }
-}
 
 /** The Azure CPI against a fresh fake ARM with a foundation built by ensureFoundation. */
 export async function azureSubject(): Promise<CpiContractSubject> {
@@ -79,10 +28,7 @@ export async function azureSubject(): Promise<CpiContractSubject> {
   const lbAddress = `${net}.250`;
   const fake = await startFakeArm();
   const local = new LocalCpi({ root, ssh_port: sshPort, load_balancers: { web: { address: lbAddress, ports: [{ frontend: lbPort, backend: backendPort }] } } }, { path: process.env.PATH });
-  const hv = new LocalHypervisor(local, fake);
-  fake.hooks.onVmCreated = (vm) => hv.boot(vm);
-  fake.hooks.onVmDeleted = (vm) => hv.remove(vm);
-  fake.hooks.onVmRestarted = (vm) => hv.reboot(vm);
+  const hv = new LocalHypervisor(local, fake, 'web').attach();
 
   const properties = {
     environment: 'AzureCloud',
