@@ -10,7 +10,7 @@ import { appliedSpecOf, type AppliedSpec } from './recorded.js';
 import { scheduleDeployment, type GroupSchedule } from './schedule.js';
 import type { Task } from './task.js';
 
-type WatchTime = { readonly min: number; readonly max: number };
+export type WatchTime = { readonly min: number; readonly max: number };
 
 export interface DeployerDeps {
   readonly store: StateStore;
@@ -22,6 +22,11 @@ export interface DeployerDeps {
   readonly stemcellCid: (s: DesiredInstance['stemcell']) => string;
   /** Sleeps `ms` (the clock's business: tests and benches pass their own). */
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Finds a VM the CPI made for an agent id that the state never confirmed (an intent row left
+   * by a crash between create_vm and its answer), so that it can be deleted rather than leaked.
+   */
+  readonly findVmByAgentId?: (agentId: string) => Promise<string | undefined>;
 }
 
 export interface DeployOptions {
@@ -201,8 +206,12 @@ export class Deployer {
     store.instances.update(d.uuid, { state: 'started' });
   }
 
+  private waitRunning(agent: InstanceAgent, d: DesiredInstance, w: WatchTime): Promise<void> {
+    return this.waitRunningLabel(agent, `${d.group}/${d.uuid} (${d.index})`, w);
+  }
+
   /** Polls the agent until every process runs, for at most the watch time's maximum. */
-  private async waitRunning(agent: InstanceAgent, d: DesiredInstance, w: WatchTime): Promise<void> {
+  private async waitRunningLabel(agent: InstanceAgent, label: string, w: WatchTime): Promise<void> {
     const start = Date.now();
     let last = 'unknown';
     for (;;) {
@@ -212,7 +221,7 @@ export class Deployer {
       if (Date.now() - start >= w.max) break;
       await this.deps.sleep(Math.min(1000, Math.max(50, w.min / 10)));
     }
-    throw new DirectorError(`'${d.group}/${d.uuid} (${d.index})' is not running after update. Review logs for failed jobs (state: ${last})`);
+    throw new DirectorError(`'${label}' is not running after update. Review logs for failed jobs (state: ${last})`);
   }
 
   /** Makes the instance's persistent disk what the plan wants: create, resize by migration, or remove. */
@@ -254,7 +263,7 @@ export class Deployer {
     store.disks.activate(cid);
   }
 
-  private async detachDisks(uuid: string): Promise<void> {
+  private async detachDisks(uuid: string, force = false): Promise<void> {
     const { store, cpi } = this.deps;
     const vm = store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
     if (!vm) return;
@@ -265,13 +274,18 @@ export class Deployer {
         } catch {
           // An unreachable agent cannot unmount; the VM is going away anyway.
         }
-        await cpi.detachDisk(vm.cid!, disk.cid);
+        try {
+          await cpi.detachDisk(vm.cid!, disk.cid);
+        } catch (err) {
+          if (!force && (await cpi.hasVm(vm.cid!).catch(() => true))) throw new DirectorError(`Detaching disk '${disk.cid}'`, { cause: err });
+          // The VM is gone (or --force): the disk is attached to nothing any more.
+        }
         store.disks.markDetached(disk.cid);
       }
     }
   }
 
-  private async deleteInstance(r: RecordedInstance, opts: DeployOptions): Promise<void> {
+  private async deleteInstance(r: RecordedInstance, opts: DeployOptions & { readonly force?: boolean }): Promise<void> {
     const { store } = this.deps;
     if (r.vm) {
       try {
@@ -283,9 +297,25 @@ export class Deployer {
         void err;
       }
     }
-    await this.detachDisks(r.uuid);
-    for (const vm of store.vms.listByInstance(r.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
-    for (const disk of store.disks.listByInstance(r.uuid)) if (disk.cid && disk.state !== 'orphaned') store.disks.orphan(disk.cid);
+    await this.detachDisks(r.uuid, Boolean(opts.force));
+    for (const vm of store.vms.listByInstance(r.uuid)) {
+      try {
+        await this.deleteVmRecord(vm.agentId, vm.cid);
+      } catch (err) {
+        if (!opts.force) throw err;
+        // --force: the VM is forgotten even though the CPI could not delete it.
+        if (vm.cid) store.vms.remove(vm.cid);
+        else store.vms.removeByAgentId(vm.agentId);
+      }
+    }
+    for (const disk of store.disks.listByInstance(r.uuid)) {
+      if (!disk.cid) {
+        store.disks.fail(disk.id);
+        continue;
+      }
+      if (disk.state === 'attached') store.disks.markDetached(disk.cid);
+      if (disk.state !== 'orphaned') store.disks.orphan(disk.cid);
+    }
     store.transaction(() => {
       store.ips.releaseForInstance(r.uuid);
       store.instances.delete(r.uuid);
@@ -299,9 +329,82 @@ export class Deployer {
       await cpi.deleteVm(cid);
       store.vms.remove(cid);
     } else {
-      // An intent without a cid: the CPI never answered. Nothing was confirmed, so nothing to delete by cid.
+      // An intent without a cid: the CPI may have made the VM before the crash; find it by the
+      // agent id it was given and delete it, so nothing leaks.
+      const found = await this.deps.findVmByAgentId?.(agentId);
+      if (found) await cpi.deleteVm(found);
       store.vms.removeByAgentId(agentId);
     }
+  }
+
+  /** Creates an instance's VM (an errand's, for run-errand) and returns its bootstrapped agent. */
+  async createInstanceVm(d: DesiredInstance, plan: DeploymentPlan): Promise<InstanceAgent> {
+    await this.createVm(d, plan);
+    return this.agentFor(d.uuid);
+  }
+
+  /** The agent of an instance's VM. */
+  instanceAgent(uuid: string): InstanceAgent {
+    return this.agentFor(uuid);
+  }
+
+  /** Detaches an instance's disks and deletes its VMs (the instance and its disks stay). */
+  async deleteInstanceVms(uuid: string): Promise<void> {
+    const { store } = this.deps;
+    await this.detachDisks(uuid);
+    for (const v of store.vms.listByInstance(uuid)) await this.deleteVmRecord(v.agentId, v.cid);
+    const applied = appliedSpecOf(store.instances.get(uuid)?.appliedSpec ?? null);
+    store.instances.setAppliedSpec(uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
+  }
+
+  /** Deletes the VM record (and the VM) with cid or intent `agentId`; the public face of the intent rule. */
+  deleteVm(agentId: string, cid: string | null): Promise<void> {
+    return this.deleteVmRecord(agentId, cid);
+  }
+
+  /**
+   * Stops an instance's jobs (drain first unless skipped). `hard`: also detaches its disks and
+   * deletes its VM, keeping the disks (state `detached`), as `bosh stop --hard` does.
+   */
+  async stopInstance(uuid: string, opts: { readonly hard?: boolean; readonly skipDrain?: boolean; readonly force?: boolean } = {}): Promise<void> {
+    const { store } = this.deps;
+    const vm = store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+    if (vm) {
+      try {
+        const agent = this.agentFor(uuid);
+        if (!opts.skipDrain) await agent.drain();
+        await agent.stop();
+      } catch (err) {
+        if (!opts.force && !opts.hard) throw err;
+      }
+    }
+    if (opts.hard) {
+      await this.detachDisks(uuid, Boolean(opts.force));
+      for (const v of store.vms.listByInstance(uuid)) await this.deleteVmRecord(v.agentId, v.cid);
+      const applied = appliedSpecOf(store.instances.get(uuid)?.appliedSpec ?? null);
+      store.instances.setAppliedSpec(uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
+      store.instances.update(uuid, { state: 'detached' });
+    } else {
+      store.instances.update(uuid, { state: 'stopped' });
+    }
+  }
+
+  /** Stops and starts an instance's jobs on the same VM, waiting for them to run again. */
+  async restartInstance(uuid: string, label: string, watch: WatchTime, opts: { readonly skipDrain?: boolean } = {}): Promise<void> {
+    const agent = this.agentFor(uuid);
+    if (!opts.skipDrain) await agent.drain();
+    await agent.stop();
+    await agent.start();
+    await this.waitRunningLabel(agent, label, watch);
+    this.deps.store.instances.update(uuid, { state: 'started' });
+  }
+
+  /**
+   * Deletes a recorded instance: drain and stop (an agent that does not answer is passed over),
+   * detach and orphan its disks, delete its VMs, release its addresses, forget it.
+   */
+  async deleteRecordedInstance(r: RecordedInstance, opts: DeployOptions & { readonly force?: boolean } = {}): Promise<void> {
+    await this.deleteInstance(r, opts);
   }
 
   private reserveAddresses(deployment: string, d: DesiredInstance): void {

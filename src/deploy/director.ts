@@ -112,7 +112,23 @@ export class Director {
 
   /** Applies a prepared plan and records the manifest as deployed. */
   async apply(p: PreparedDeploy, task: Task, opts: DeployOptions): Promise<void> {
-    const deployer = new Deployer({
+    const deployer = this.deployer();
+    try {
+      await deployer.apply(p.plan, task, opts);
+    } finally {
+      await this.s.agents.closeAll();
+    }
+    this.s.store.deployments.recordDeployed(p.plan.deployment, p.rawText, p.cloudConfigVersion);
+  }
+
+  /** The services this director was built with (state, CPI, agents), for the lifecycle commands. */
+  get services(): DirectorServices {
+    return this.s;
+  }
+
+  /** The executor over this director's state, CPI and agents. */
+  deployer(): Deployer {
+    return new Deployer({
       store: this.s.store,
       cpi: this.s.cpi.cpi,
       agents: this.s.agents,
@@ -120,13 +136,19 @@ export class Director {
       environment: this.s.environment,
       stemcellCid: (s) => this.stemcellCid(s),
       sleep: this.s.sleep,
+      findVmByAgentId: (agentId) => this.s.cpi.findVmByAgentId(agentId),
     });
-    try {
-      await deployer.apply(p.plan, task, opts);
-    } finally {
-      await this.s.agents.closeAll();
-    }
-    this.s.store.deployments.recordDeployed(p.plan.deployment, p.rawText, p.cloudConfigVersion);
+  }
+
+  /**
+   * Plans the deployment again from its recorded manifest (ops applied, variables from the
+   * deployment's own store) — what recreate, start and cloud-check's resurrection converge to.
+   */
+  async prepareRecorded(name: string, opts: { recreate?: boolean } = {}): Promise<PreparedDeploy> {
+    const rec = this.s.store.deployments.get(name);
+    if (!rec?.manifest) throw new DirectorError(`Deployment '${name}' has no deployed manifest`);
+    const none: Variables = { get: () => undefined, names: () => [] };
+    return this.prepare(name, parseYaml(rec.manifest, `deployment '${name}' manifest`), none, opts);
   }
 
   private latestRelease(name: string): string {

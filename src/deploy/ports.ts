@@ -45,6 +45,10 @@ export interface InstanceAgent {
   unmountDisk(diskCid: string): Promise<void>;
   /** Copies the persistent data of `fromCid` onto `toCid` (both mounted). */
   migrateDisk(fromCid: string, toCid: string): Promise<void>;
+  /** Runs a job's errand (bin/run), handing its output over as it arrives; resolves with its exit code. */
+  runErrand(job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void): Promise<{ readonly exitCode: number | null; readonly signal: string | null }>;
+  /** A .tgz of the VM's job logs (of `jobs` only when given). */
+  fetchLogs(jobs?: readonly string[]): Promise<Buffer>;
 }
 
 /** How the engine reaches a VM's agent: by address, verifying the host key it generated. */

@@ -106,4 +106,13 @@ class SshInstanceAgent implements InstanceAgent {
   async migrateDisk(fromCid: string, toCid: string): Promise<void> {
     await this.client.migrateDisk(fromCid, toCid);
   }
+
+  async runErrand(job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void): Promise<{ readonly exitCode: number | null; readonly signal: string | null }> {
+    const v = await this.client.runErrand(job, { onOutput });
+    return { exitCode: v.exitCode, signal: v.signal };
+  }
+
+  async fetchLogs(jobs?: readonly string[]): Promise<Buffer> {
+    return (await this.client.fetchLogs(jobs === undefined ? {} : { jobs })).tgz;
+  }
 }

@@ -2,10 +2,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectorError } from '../../errors.js';
-import { agentBundlePath, Director } from '../../deploy/director.js';
-import { SshAgents } from '../../deploy/ssh-agents.js';
-import type { AgentState } from '../../deploy/ports.js';
-import { environmentCpi } from '../../env/cpi-factory.js';
+import type { Director } from '../../deploy/director.js';
+import type { AgentDialer, AgentState } from '../../deploy/ports.js';
+import { directorFor } from '../../deploy/services.js';
 import { manifestWithOps } from '../../manifest/interpolate.js';
 import { varsFromFlags } from '../../manifest/variables/index.js';
 import { toPlain } from '../../manifest/value.js';
@@ -21,23 +20,18 @@ import type { VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
 
 /** The composition root of the deployment commands: state, CPI, agents, blobstore. */
-function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: SshAgents; close: () => void } {
+export function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
   const store = openExistingState(io, opts);
   try {
-    const environment = store.environment.get();
-    if (!environment) throw new DirectorError(`State file '${store.path}' holds no environment: run create-env`);
-    const cpi = environmentCpi(environment, dirname(store.path));
-    const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
-    const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
-    const director = new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), log: (l) => io.stderr.write(`${l}\n`) });
-    return { store, director, agents, close: () => store.close() };
+    const director = directorFor(store, { log: (l) => io.stderr.write(`${l}\n`) });
+    return { store, director, agents: director.services.agents, close: () => store.close() };
   } catch (err) {
     store.close();
     throw err;
   }
 }
 
-async function confirm(io: CliIo, yes: boolean): Promise<boolean> {
+export async function confirm(io: CliIo, yes: boolean): Promise<boolean> {
   if (yes) return true;
   if (!io.interactive) throw new DirectorError('Refusing to change the deployment without confirmation: run with -n in a non-interactive shell');
   const rl = createInterface({ input: io.stdin, output: io.stdout });
@@ -60,7 +54,7 @@ type DeployFlags = EnvOptions &
     dryRun?: boolean;
   };
 
-function deploymentName(o: { deployment?: string }, io: CliIo): string {
+export function deploymentName(o: { deployment?: string }, io: CliIo): string {
   const d = o.deployment ?? io.env['DIRECTOR_DEPLOYMENT'] ?? io.env['BOSH_DEPLOYMENT'];
   if (!d) throw new DirectorError("Expected a deployment: use '-d NAME' or $DIRECTOR_DEPLOYMENT");
   return d;
@@ -111,7 +105,24 @@ async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | und
   }
 }
 
-const pct = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)}%` : '-');
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+/** `12.3%`, as bosh-cli prints a vitals percentage. */
+const pct = (v: unknown) => (num(v) === undefined ? '' : `${num(v)!.toFixed(1)}%`);
+/** `12% (1.2 GB)` for memory and swap, from the agent's percent and kB. */
+const memUse = (m: Record<string, unknown> | undefined) => (m && num(m['percent']) !== undefined ? `${Math.round(num(m['percent'])!)}% (${((num(m['kb']) ?? 0) / 1024 / 1024).toFixed(1)} GB)` : '');
+/** `35% (12i%)` for a disk, from the agent's percent and inode percent. */
+const diskUse = (d: unknown) => {
+  const o = d as Record<string, unknown> | undefined;
+  return o && num(o['percent']) !== undefined ? `${Math.round(num(o['percent'])!)}% (${Math.round(num(o['inode_percent']) ?? 0)}i%)` : '';
+};
+const uptime = (u: unknown) => {
+  const secs = num((u as Record<string, unknown> | undefined)?.['secs']);
+  if (secs === undefined) return '';
+  const d = Math.floor(secs / 86400);
+  const h = Math.floor(secs / 3600) % 24;
+  const m = Math.floor(secs / 60) % 60;
+  return `${d}d ${h}h ${m}m ${Math.floor(secs % 60)}s`;
+};
 
 export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
   const s = services(io, o);
@@ -126,7 +137,9 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
           if (!vm) return undefined;
           const st = vm.hostPublicKey && vm.ips[0] ? await stateOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId }).getState({ vitals: Boolean(o.vitals) })) : undefined;
           const vt = (st?.vitals ?? {}) as Record<string, Record<string, unknown> | undefined>;
-          const load = vt['load'] as unknown as number[] | undefined;
+          const load = vt['load'] as unknown as unknown[] | undefined;
+          const cpu = vt['cpu'];
+          const disk = vt['disk'];
           const vmType = (i.desiredSpec?.['vm_type'] as string | undefined) ?? (i.appliedSpec?.['vm_type'] as string | undefined) ?? '-';
           return {
             instance: `${i.group}/${i.uuid}`,
@@ -137,13 +150,17 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
             vm_type: vmType,
             active: 'true',
             vm_created_at: vm.createdAt,
-            load_1m_5m_15m: Array.isArray(load) ? load.map((x) => x.toFixed(2)).join(', ') : '-',
-            cpu_total: pct(vt['cpu']?.['total']),
-            memory_usage: pct(vt['mem']?.['percent']),
-            swap_usage: pct(vt['swap']?.['percent']),
-            system_disk_usage: pct(vt['disk']?.['system']),
-            ephemeral_disk_usage: pct(vt['disk']?.['ephemeral']),
-            persistent_disk_usage: pct(vt['disk']?.['persistent']),
+            uptime: uptime(vt['uptime']),
+            load_1m_5m_15m: Array.isArray(load) ? load.map((x) => (num(x) ?? 0).toFixed(2)).join(', ') : '',
+            cpu_total: cpu ? pct((num(cpu['user']) ?? 0) + (num(cpu['sys']) ?? 0)) : '',
+            cpu_user: pct(cpu?.['user']),
+            cpu_sys: pct(cpu?.['sys']),
+            cpu_wait: pct(cpu?.['wait']),
+            memory_usage: memUse(vt['mem']),
+            swap_usage: memUse(vt['swap']),
+            system_disk_usage: diskUse(disk?.['system']),
+            ephemeral_disk_usage: diskUse(disk?.['ephemeral']),
+            persistent_disk_usage: diskUse(disk?.['persistent']),
           };
         }),
       );
@@ -159,8 +176,12 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
       if (o.vitals) {
         header.push(
           ['vm_created_at', 'VM Created At'],
+          ['uptime', 'Uptime'],
           ['load_1m_5m_15m', 'Load (1m, 5m, 15m)'],
           ['cpu_total', 'CPU Total'],
+          ['cpu_user', 'CPU User'],
+          ['cpu_sys', 'CPU Sys'],
+          ['cpu_wait', 'CPU Wait'],
           ['memory_usage', 'Memory Usage'],
           ['swap_usage', 'Swap Usage'],
           ['system_disk_usage', 'System Disk Usage'],

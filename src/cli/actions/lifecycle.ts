@@ -1,0 +1,423 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DirectorError } from '../../errors.js';
+import { resolveProblems, scanForProblems, type Problem } from '../../deploy/cloud-check.js';
+import { deleteDeployment } from '../../deploy/delete-deployment.js';
+import { runErrand } from '../../deploy/errand.js';
+import { formatSelector, parseInstanceSelector, selectInstances } from '../../deploy/instance-selector.js';
+import { formatKubeconfig, kubeconfigParts } from '../../deploy/kubeconfig.js';
+import { recreateInstances, restartInstances, startInstances, stopInstances } from '../../deploy/lifecycle.js';
+import type { AgentState } from '../../deploy/ports.js';
+import { execOnVm, shellOnVm, type VmEndpoint } from '../../deploy/vm-shell.js';
+import { environmentCpi } from '../../env/cpi-factory.js';
+import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
+import { stateDir, systemClock, type EnvOptions } from '../context.js';
+import type { CliIo } from '../io.js';
+import { printListings, type Listing } from '../table.js';
+import { runTask } from '../task-runner.js';
+import { confirm, deploymentName, services } from './deployment.js';
+
+type DeploymentFlags = EnvOptions & { deployment?: string; nonInteractive?: boolean; json?: boolean };
+
+const STATE_TIMEOUT_MS = 10_000;
+
+async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS, undefined, { signal: ac.signal })]);
+  } catch {
+    return undefined;
+  } finally {
+    ac.abort();
+  }
+}
+
+function liveVm(store: StateStore, uuid: string) {
+  return store.vms.listByInstance(uuid).find((v) => v.state === 'created' && v.cid);
+}
+
+function requireDeployment(store: StateStore, name: string): void {
+  if (!store.deployments.get(name)) throw new DirectorError(`Deployment '${name}' does not exist`);
+}
+
+// ---- listings -------------------------------------------------------------------------------
+
+export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean }) => {
+  const s = services(io, o);
+  try {
+    const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
+    if (o.deployment) requireDeployment(s.store, o.deployment);
+    const listings: Listing[] = [];
+    for (const name of names) {
+      const rows: Record<string, string>[] = [];
+      const all = s.store.instances.list(name);
+      const states = await Promise.all(
+        all.map(async (i) => {
+          const vm = liveVm(s.store, i.uuid);
+          return vm?.hostPublicKey && vm.ips[0] ? stateOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId }).getState()) : undefined;
+        }),
+      );
+      all.forEach((i, n) => {
+        const vm = liveVm(s.store, i.uuid);
+        const st = states[n];
+        const ips = s.store.ips.list({ deployment: name, instance: i.uuid }).map((r) => r.ip);
+        const disks = s.store.disks.listByInstance(i.uuid).filter((d) => d.cid && d.state !== 'orphaned');
+        rows.push({
+          instance: `${i.group}/${i.uuid}`,
+          process: '',
+          process_state: vm ? (st ? st.state : 'unresponsive agent') : '',
+          az: i.az ?? '',
+          ips: vm ? ips.join('\n') : '',
+          state: i.state,
+          vm_cid: vm?.cid ?? '',
+          vm_type: String(i.desiredSpec?.['vm_type'] ?? ''),
+          disk_cids: disks.map((d) => d.cid).join('\n'),
+          agent_id: vm?.agentId ?? '',
+          index: String(i.index),
+          bootstrap: String(i.bootstrap),
+          ignore: 'false',
+        });
+        if (o.ps && st) {
+          for (const j of st.jobs) for (const p of j.processes) rows.push({ instance: '', process: p.name, process_state: p.state });
+        }
+      });
+      const header: [string, string][] = [['instance', 'Instance']];
+      if (o.ps) header.push(['process', 'Process']);
+      header.push(['process_state', 'Process State'], ['az', 'AZ'], ['ips', 'IPs']);
+      if (o.details) header.push(['state', 'State'], ['vm_cid', 'VM CID'], ['vm_type', 'VM Type'], ['disk_cids', 'Disk CIDs'], ['agent_id', 'Agent ID'], ['index', 'Index'], ['bootstrap', 'Bootstrap'], ['ignore', 'Ignore']);
+      listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows });
+    }
+    await s.agents.closeAll();
+    printListings(io.stdout, listings, Boolean(o.json));
+  } finally {
+    s.close();
+  }
+};
+
+/** The manifest as deployed: ops-files applied, ((variables)) not resolved, so no secret in it. */
+export const manifest = (io: CliIo) => async (o: DeploymentFlags) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    const rec = s.store.deployments.get(name);
+    if (!rec) throw new DirectorError(`Deployment '${name}' does not exist`);
+    io.stdout.write(`Using deployment '${name}'\n\n${rec.manifest ?? ''}`);
+    if (rec.manifest && !rec.manifest.endsWith('\n')) io.stdout.write('\n');
+    io.stdout.write('\nSucceeded\n');
+  } finally {
+    s.close();
+  }
+};
+
+/** `Mon Nov 23 13:21:11 UTC 2026`, as bosh-cli prints event times. */
+function boshTime(iso: string): string {
+  const d = new Date(iso);
+  const [wd, mon, day, , time] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11), String(d.getUTCDate()).padStart(2, '0'), '', d.toISOString().slice(11, 19)];
+  return `${wd} ${mon} ${day} ${time} UTC ${d.getUTCFullYear()}`;
+}
+
+/** Task events, newest first, in `bosh events` columns. */
+export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string; instance?: string; action?: string }) => {
+  const s = services(io, o);
+  try {
+    const tasks = s.store.tasks.list({ ...(o.deployment ? { deployment: o.deployment } : {}) }).filter((t) => o.task === undefined || t.id === Number(o.task));
+    const rows: Record<string, string>[] = [];
+    for (const t of tasks) {
+      for (const e of s.store.tasks.events(t.id)) {
+        const instance = /^([\w-]+\/[0-9a-f-]{36})/.exec(e.task)?.[1] ?? '';
+        rows.push({ id: `${t.id}.${e.seq}`, time: boshTime(e.time), user: t.user, action: e.state, object_type: e.stage, object_name: e.task, task_id: String(t.id), deployment: t.deployment ?? '', instance, context: '', error: e.error ?? '', sort: `${e.time}|${String(t.id).padStart(9, '0')}|${String(e.seq).padStart(9, '0')}` });
+      }
+    }
+    const shown = rows
+      .filter((r) => (o.instance === undefined || r['instance']!.startsWith(o.instance)) && (o.action === undefined || r['action'] === o.action))
+      .sort((a, b) => b['sort']!.localeCompare(a['sort']!))
+      .map(({ sort, ...r }) => (void sort, r));
+    printListings(
+      io.stdout,
+      [
+        {
+          content: 'events',
+          header: [
+            ['id', 'ID'],
+            ['time', 'Time'],
+            ['user', 'User'],
+            ['action', 'Action'],
+            ['object_type', 'Object Type'],
+            ['object_name', 'Object Name'],
+            ['task_id', 'Task ID'],
+            ['deployment', 'Deployment'],
+            ['instance', 'Instance'],
+            ['context', 'Context'],
+            ['error', 'Error'],
+          ],
+          rows: shown,
+        },
+      ],
+      Boolean(o.json),
+    );
+  } finally {
+    s.close();
+  }
+};
+
+/** The deployment's generated variables: names and ids only, never values. */
+export const variables = (io: CliIo) => async (o: DeploymentFlags) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    requireDeployment(s.store, name);
+    const rows = s.store.variables.list(name).map((v) => ({ id: v.id, name: `/${name}/${v.name}` }));
+    printListings(
+      io.stdout,
+      [
+        {
+          content: 'variables',
+          title: `Deployment '${name}'`,
+          header: [
+            ['id', 'ID'],
+            ['name', 'Name'],
+          ],
+          rows,
+        },
+      ],
+      Boolean(o.json),
+    );
+  } finally {
+    s.close();
+  }
+};
+
+// ---- lifecycle tasks ------------------------------------------------------------------------
+
+type LifecycleFlags = DeploymentFlags & { hard?: boolean; skipDrain?: boolean; force?: boolean };
+
+const lifecycle =
+  (verb: 'start' | 'stop' | 'restart' | 'recreate') =>
+  (io: CliIo) =>
+  async (slug: string | undefined, o: LifecycleFlags) => {
+    const name = deploymentName(o, io);
+    const sel = parseInstanceSelector(slug);
+    const s = services(io, o);
+    try {
+      io.stdout.write(`Using deployment '${name}'\n\n`);
+      requireDeployment(s.store, name);
+      selectInstances(s.store.instances.list(name), sel, name);
+      if (!(await confirm(io, Boolean(o.nonInteractive)))) {
+        io.stdout.write('Stopped\n');
+        return;
+      }
+      const opts = { ...(o.hard ? { hard: true } : {}), ...(o.skipDrain ? { skipDrain: true } : {}) };
+      const what = sel.kind === 'all' ? 'deployment' : `instance ${formatSelector(sel)}`;
+      await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `${verb} ${what}`, deployment: name, locks: [deploymentLock(name)] }, (task) => {
+        switch (verb) {
+          case 'start':
+            return startInstances(s.director, name, sel, task, opts);
+          case 'stop':
+            return stopInstances(s.director, name, sel, task, opts);
+          case 'restart':
+            return restartInstances(s.director, name, sel, task, opts);
+          case 'recreate':
+            return recreateInstances(s.director, name, sel, task, opts);
+        }
+      });
+      io.stdout.write('\nSucceeded\n');
+    } finally {
+      s.close();
+    }
+  };
+
+export const start = lifecycle('start');
+export const stop = lifecycle('stop');
+export const restart = lifecycle('restart');
+export const recreate = lifecycle('recreate');
+
+export const deleteDeploymentAction = (io: CliIo) => async (o: LifecycleFlags) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    io.stdout.write(`Using deployment '${name}'\n\n`);
+    if (!s.store.deployments.get(name)) {
+      // bosh-cli succeeds when the deployment is already gone.
+      io.stdout.write('\nSucceeded\n');
+      return;
+    }
+    if (!(await confirm(io, Boolean(o.nonInteractive)))) {
+      io.stdout.write('Stopped\n');
+      return;
+    }
+    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `delete deployment ${name}`, deployment: name, locks: [deploymentLock(name)] }, (task) =>
+      deleteDeployment(s.director, name, task, { ...(o.force ? { force: true } : {}), ...(o.skipDrain ? { skipDrain: true } : {}) }),
+    );
+    io.stdout.write('\nSucceeded\n');
+  } finally {
+    s.close();
+  }
+};
+
+function problemListing(problems: readonly Problem[]): Listing {
+  return {
+    content: 'problems',
+    header: [
+      ['id', '#'],
+      ['type', 'Type'],
+      ['description', 'Description'],
+    ],
+    rows: problems.map((p) => ({ id: String(p.id), type: p.type, description: p.description })),
+  };
+}
+
+export const cloudCheck = (io: CliIo) => async (o: DeploymentFlags & { auto?: boolean; report?: boolean; resolution?: string[] }) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    io.stdout.write(`Using deployment '${name}'\n\n`);
+    requireDeployment(s.store, name);
+    let problems: Problem[] = [];
+    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `scan ${name}`, deployment: name, locks: [deploymentLock(name)] }, async (task) => {
+      problems = await task.step('Scanning VMs and disks', 'Checking VM states and disks', () => scanForProblems(s.director, name));
+    });
+    io.stdout.write('\n');
+    printListings(io.stdout, [problemListing(problems)], Boolean(o.json));
+    if (problems.length === 0 || o.report) {
+      if (problems.length) throw new DirectorError(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
+      return;
+    }
+    const choices = new Map<number, string>();
+    for (const p of problems) {
+      const wanted = (o.resolution ?? []).find((r) => p.resolutions.some((x) => x.name === r));
+      if (o.auto) choices.set(p.id, p.recommended);
+      else if (wanted) choices.set(p.id, wanted);
+      else if (io.interactive) choices.set(p.id, await askResolution(io, p));
+      else throw new DirectorError(`Problem ${p.id} (${p.type}) needs a resolution: run with --auto, --resolution NAME, or in a terminal`);
+    }
+    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `apply resolutions ${name}`, deployment: name, locks: [deploymentLock(name)] }, (task) =>
+      resolveProblems(s.director, name, problems, choices, task),
+    );
+    io.stdout.write('\nSucceeded\n');
+  } finally {
+    s.close();
+  }
+};
+
+async function askResolution(io: CliIo, p: Problem): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: io.stdin, output: io.stdout });
+  try {
+    io.stdout.write(`Problem ${p.id}: ${p.description}\n${p.resolutions.map((r, n) => `  ${n + 1}. ${r.plan}`).join('\n')}\n`);
+    const n = Number((await rl.question('Choose: ')).trim());
+    const r = p.resolutions[n - 1];
+    if (!r) throw new DirectorError(`Problem ${p.id}: '${n}' is not one of the ${p.resolutions.length} resolutions`);
+    return r.name;
+  } finally {
+    rl.close();
+  }
+}
+
+// ---- errands, ssh, logs, kubeconfig ---------------------------------------------------------
+
+export const runErrandAction = (io: CliIo) => async (errand: string, o: DeploymentFlags & { keepAlive?: boolean }) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    io.stdout.write(`Using deployment '${name}'\n\n`);
+    requireDeployment(s.store, name);
+    const results = await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `run errand ${errand}`, deployment: name, locks: [deploymentLock(name)] }, (task) =>
+      runErrand(s.director, name, errand, task, {
+        ...(o.keepAlive ? { keepAlive: true } : {}),
+        onOutput: (_instance, stream, data) => (stream === 'stdout' ? io.stdout : io.stderr).write(data),
+      }),
+    );
+    io.stdout.write('\n');
+    for (const r of results) {
+      io.stdout.write(`Instance   ${r.instance}\nExit Code  ${r.exitCode ?? `signal ${r.signal}`}\nStdout     ${r.stdout.trimEnd()}\nStderr     ${r.stderr.trimEnd()}\n\n`);
+    }
+    io.stdout.write(`${results.length} errand(s)\n\n`);
+    const failed = results.filter((r) => r.exitCode !== 0);
+    if (failed.length) throw new DirectorError(`Errand '${errand}' completed with error (exit code ${failed[0]!.exitCode ?? failed[0]!.signal})`);
+    io.stdout.write('Succeeded\n');
+  } finally {
+    s.close();
+  }
+};
+
+function oneInstance(store: StateStore, name: string, slug: string): InstanceRecord {
+  const sel = parseInstanceSelector(slug);
+  const picked = selectInstances(store.instances.list(name), sel, name);
+  if (picked.length !== 1) throw new DirectorError(`'${slug}' names ${picked.length} instances of '${name}': name one as GROUP/INDEX or GROUP/ID`);
+  return picked[0]!;
+}
+
+function endpointOf(store: StateStore, i: InstanceRecord): VmEndpoint {
+  const env = store.environment.get()!;
+  const vm = liveVm(store, i.uuid);
+  if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
+  return { host: vm.ips[0], port: environmentCpi(env, stateDir(store)).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}` };
+}
+
+export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & { command?: string }) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  let code: number;
+  try {
+    requireDeployment(s.store, name);
+    const endpoint = endpointOf(s.store, oneInstance(s.store, name, slug));
+    if (o.command !== undefined) {
+      code = await execOnVm(endpoint, o.command, io.stdout, io.stderr);
+    } else {
+      const out = io.stdout as NodeJS.WriteStream;
+      const stdin = io.stdin as NodeJS.ReadStream;
+      const tty = io.interactive && out.isTTY ? { rows: out.rows, cols: out.columns, term: io.env['TERM'] ?? 'xterm' } : undefined;
+      if (tty && stdin.setRawMode) stdin.setRawMode(true);
+      try {
+        code = await shellOnVm(endpoint, { stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, ...(tty ? { tty } : {}) });
+      } finally {
+        if (tty && stdin.setRawMode) stdin.setRawMode(false);
+        stdin.pause();
+      }
+    }
+  } finally {
+    s.close();
+  }
+  if (code !== 0) throw new DirectorError(`Running command on '${slug}' exited with ${code}`);
+};
+
+function stamp(d: Date): string {
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${String(d.getUTCMilliseconds() * 1_000_000).padStart(9, '0')}`;
+}
+
+export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & { job?: string[]; dir?: string }) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    io.stdout.write(`Using deployment '${name}'\n\n`);
+    requireDeployment(s.store, name);
+    const i = oneInstance(s.store, name, slug);
+    const vm = liveVm(s.store, i.uuid);
+    if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
+    const agent = s.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId });
+    const file = join(o.dir ?? io.cwd, `${name}.${i.group}.${i.uuid}-${stamp(systemClock.now())}.tgz`);
+    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'fetch logs', deployment: name, locks: [] }, (task) =>
+      task.step(`Fetching logs for ${i.group}/${i.uuid} (${i.index})`, 'Finding and packing log files', async () => {
+        const tgz = await agent.fetchLogs(o.job?.length ? o.job : undefined);
+        await writeFile(file, tgz, { mode: 0o600 });
+      }),
+    );
+    await s.agents.closeAll();
+    io.stdout.write(`\nDownloading resource to '${file}'...\n\nSucceeded\n`);
+  } finally {
+    s.close();
+  }
+};
+
+export const kubeconfig = (io: CliIo) => async (o: DeploymentFlags) => {
+  const name = deploymentName(o, io);
+  const s = services(io, o);
+  try {
+    const env = s.store.environment.get()!;
+    io.stdout.write(formatKubeconfig(name, kubeconfigParts(s.store, name, env.cpiProperties as Record<string, unknown>)));
+  } finally {
+    s.close();
+  }
+};

@@ -1,0 +1,39 @@
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cpi } from '../../cpi/contract.js';
+import { environmentCpi } from '../env/cpi-factory.js';
+import { DirectorError } from '../errors.js';
+import { openBlobstore } from '../release/blobstore.js';
+import type { StateStore } from '../state/index.js';
+import { agentBundlePath, Director } from './director.js';
+import type { AgentDialer } from './ports.js';
+import { SshAgents } from './ssh-agents.js';
+
+export interface DirectorWiring {
+  /** Receives progress lines (never secrets). */
+  readonly log?: (line: string) => void;
+  /** Wraps the CPI (a seam for counting or recording calls; no module is mocked). */
+  readonly wrapCpi?: (cpi: Cpi) => Cpi;
+  /** Wraps the agent dialer, likewise. */
+  readonly wrapAgents?: (agents: AgentDialer) => AgentDialer;
+}
+
+/**
+ * Builds the Director of an environment from its open state: its CPI, the SSH agent port with
+ * the environment's key and the bundled agent, the blobstore beside the state file.
+ */
+export function directorFor(store: StateStore, wiring: DirectorWiring = {}): Director {
+  const environment = store.environment.get();
+  if (!environment) throw new DirectorError(`State file '${store.path}' holds no environment: run create-env`);
+  const envCpi = environmentCpi(environment, dirname(store.path));
+  const cpi = wiring.wrapCpi ? { ...envCpi, cpi: wiring.wrapCpi(envCpi.cpi) } : envCpi;
+  const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+  const ssh = new SshAgents({
+    privateKey: environment.sshKey.privateKey,
+    port: envCpi.sshPort,
+    agentBundlePath: agentBundlePath(),
+    readBlob: async (id) => blobstore.get(id),
+  });
+  const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
+  return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });
+}
