@@ -389,6 +389,14 @@ export class Deployer {
     }
   }
 
+  /** Starts a stopped instance's jobs on its VM, waiting for them to run. */
+  async startInstance(uuid: string, label: string, watch: WatchTime): Promise<void> {
+    const agent = this.agentFor(uuid);
+    await agent.start();
+    await this.waitRunningLabel(agent, label, watch);
+    this.deps.store.instances.update(uuid, { state: 'started' });
+  }
+
   /** Stops and starts an instance's jobs on the same VM, waiting for them to run again. */
   async restartInstance(uuid: string, label: string, watch: WatchTime, opts: { readonly skipDrain?: boolean } = {}): Promise<void> {
     const agent = this.agentFor(uuid);

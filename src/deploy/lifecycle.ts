@@ -95,12 +95,31 @@ export async function restartInstances(director: Director, deployment: string, s
 export async function startInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
   const { store } = director.services;
   const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => i.state !== 'started');
-  if (!picked.length) return;
+  const stopped = picked.filter((i) => i.state === 'stopped' && store.vms.listByInstance(i.uuid).some((v) => v.state === 'created' && v.cid));
+  const detached = picked.filter((i) => !stopped.includes(i));
+  if (stopped.length) {
+    const deployer = director.deployer();
+    try {
+      for (const group of byGroup(stopped)) {
+        for (const i of group) {
+          await task.step(`Updating instance ${i.group}`, label(i), () =>
+            deployer.startInstance(i.uuid, label(i), RESTART_WATCH).catch((err: unknown) => {
+              throw new DirectorError(`Starting instance '${label(i)}'`, { cause: err });
+            }),
+          );
+        }
+      }
+    } finally {
+      await director.services.agents.closeAll();
+    }
+  }
+  if (!detached.length) return;
+  // A detached instance has no VM: marked started, the recorded manifest is converged for it alone.
   store.transaction(() => {
-    for (const i of picked) store.instances.update(i.uuid, { state: 'started' });
+    for (const i of detached) store.instances.update(i.uuid, { state: 'started' });
   });
   const prepared = await director.prepareRecorded(deployment);
-  await director.apply({ ...prepared, plan: restrictPlan(prepared.plan, new Set(picked.map((i) => i.uuid))) }, task, opts);
+  await director.apply({ ...prepared, plan: restrictPlan(prepared.plan, new Set(detached.map((i) => i.uuid))) }, task, opts);
 }
 
 /** `recreate`: new VMs for the selected instances, disks reattached, jobs applied again. */
