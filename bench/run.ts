@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark, each printing its figures and ratios against a baseline
 // measured in the same run. Pass names to run only some: `npm run bench -- int`.
+import { benchDeploy } from './deploy.js';
 import { benchInt } from './int.js';
 import { benchLocalVms } from './local-vms.js';
 
-const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms };
+const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms, deploy: benchDeploy };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {
   if (only.length && !only.includes(name)) continue;
