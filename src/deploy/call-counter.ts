@@ -24,9 +24,12 @@ export const MUTATING_AGENT_METHODS: ReadonlySet<string> = new Set(['bootstrap',
 /** Calls made through the counting ports, by `cpi.<method>` and `agent.<method>`. */
 export class CallCounter {
   readonly calls = new Map<string, number>();
+  /** Agent calls by `agent.<method>` → the addresses of the VMs they went to, in call order. */
+  readonly targets = new Map<string, string[]>();
 
-  add(key: string): void {
+  add(key: string, target?: string): void {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+    if (target !== undefined) this.targets.set(key, [...(this.targets.get(key) ?? []), target]);
   }
 
   /** How many calls that change the cloud or a VM were made (optionally only CPI or agent ones). */
@@ -42,16 +45,17 @@ export class CallCounter {
 
   reset(): void {
     this.calls.clear();
+    this.targets.clear();
   }
 }
 
-function counting<T extends object>(target: T, prefix: string, counter: CallCounter): T {
+function counting<T extends object>(target: T, prefix: string, counter: CallCounter, address?: string): T {
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver) as unknown;
       if (typeof v !== 'function' || typeof prop !== 'string') return v;
       return (...args: unknown[]) => {
-        counter.add(`${prefix}.${prop}`);
+        counter.add(`${prefix}.${prop}`, address);
         return (v as (...a: unknown[]) => unknown).apply(t, args);
       };
     },
@@ -66,7 +70,7 @@ export function countingCpi(cpi: Cpi, counter: CallCounter): Cpi {
 /** The agent dialer, counting every call to every agent it hands out. */
 export function countingAgents(dialer: AgentDialer, counter: CallCounter): AgentDialer {
   return {
-    agent: (vm) => counting<InstanceAgent>(dialer.agent(vm), 'agent', counter),
+    agent: (vm) => counting<InstanceAgent>(dialer.agent(vm), 'agent', counter, vm.address),
     closeAll: () => dialer.closeAll(),
   };
 }

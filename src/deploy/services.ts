@@ -2,6 +2,9 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cpi } from '../../cpi/contract.js';
 import { environmentCpi } from '../env/cpi-factory.js';
+import { manifestWithOps } from '../manifest/interpolate.js';
+import { evaluateTemplate, varsFromFlags, type VarFlags, type Variables } from '../manifest/variables/index.js';
+import type { YamlValue } from '../manifest/value.js';
 import { DirectorError } from '../errors.js';
 import { openBlobstore } from '../release/blobstore.js';
 import type { StateStore } from '../state/index.js';
@@ -36,4 +39,16 @@ export function directorFor(store: StateStore, wiring: DirectorWiring = {}): Dir
   });
   const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
   return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });
+}
+
+/**
+ * The manifest `deploy` hands the director, as bosh-cli prepares it: ops-files applied and the
+ * command line's variables filled in; the others stay ((placeholders)) for the deployment's own
+ * variable store. So the recorded manifest converges again later (recreate, start, cloud-check)
+ * without the flags.
+ */
+export async function deploymentManifest(manifest: string, opsFiles: readonly string[], varFlags: VarFlags): Promise<{ raw: YamlValue; vars: Variables }> {
+  const vars = varsFromFlags(varFlags);
+  const withOps = manifestWithOps({ manifest, opsFiles: [...opsFiles], varFlags });
+  return { raw: vars.names().length ? await evaluateTemplate(withOps, { vars }) : withOps, vars };
 }

@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer, AgentState } from '../../deploy/ports.js';
-import { directorFor } from '../../deploy/services.js';
-import { manifestWithOps } from '../../manifest/interpolate.js';
-import { varsFromFlags } from '../../manifest/variables/index.js';
+import { deploymentManifest, directorFor } from '../../deploy/services.js';
 import { toPlain } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
 import { openBlobstore } from '../../release/blobstore.js';
@@ -63,8 +61,7 @@ export function deploymentName(o: { deployment?: string }, io: CliIo): string {
 export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) => {
   const name = deploymentName(o, io);
   const varFlags = varFlagsOf(o, io);
-  const raw = manifestWithOps({ manifest, opsFiles: o.opsFile, varFlags });
-  const vars = varsFromFlags(varFlags);
+  const { raw, vars } = await deploymentManifest(manifest, o.opsFile, varFlags);
   const s = services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);

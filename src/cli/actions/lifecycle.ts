@@ -14,7 +14,7 @@ import { environmentCpi } from '../../env/cpi-factory.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
 import { stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { printListings, type Listing } from '../table.js';
+import { listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { confirm, deploymentName, services } from './deployment.js';
 
@@ -125,7 +125,7 @@ export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string
     const rows: Record<string, string>[] = [];
     for (const t of tasks) {
       for (const e of s.store.tasks.events(t.id)) {
-        const instance = /^([\w-]+\/[0-9a-f-]{36})/.exec(e.task)?.[1] ?? '';
+        const instance = /([\w-]+\/[0-9a-f]{8}-[0-9a-f-]{27})/.exec(`${e.task} ${e.stage}`)?.[1] ?? '';
         rows.push({ id: `${t.id}.${e.seq}`, time: boshTime(e.time), user: t.user, action: e.state, object_type: e.stage, object_name: e.task, task_id: String(t.id), deployment: t.deployment ?? '', instance, context: '', error: e.error ?? '', sort: `${e.time}|${String(t.id).padStart(9, '0')}|${String(e.seq).padStart(9, '0')}` });
       }
     }
@@ -278,9 +278,10 @@ export const cloudCheck = (io: CliIo) => async (o: DeploymentFlags & { auto?: bo
       problems = await task.step('Scanning VMs and disks', 'Checking VM states and disks', () => scanForProblems(s.director, name));
     });
     io.stdout.write('\n');
-    printListings(io.stdout, [problemListing(problems)], Boolean(o.json));
+    io.stdout.write(o.json ? listingsJson([problemListing(problems)]) : renderTable(problemListing(problems)));
+    if (problems.length && o.report) throw new DirectorError(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
     if (problems.length === 0 || o.report) {
-      if (problems.length) throw new DirectorError(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
+      io.stdout.write('\nSucceeded\n');
       return;
     }
     const choices = new Map<number, string>();
