@@ -12,7 +12,6 @@ import { parseAzureCpiConfig } from '../../cpi/azure/config.js';
 import { ensureFoundation, parseFoundationProps } from '../../cpi/azure/foundation.js';
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
 import { startFakeArm } from '../fakes/arm/fake-arm.js';
-import type { FakeArm } from '../fakes/arm/fake-arm.js';
 import { LocalHypervisor } from '../fakes/local-hypervisor.js';
 import { findMarkedProcesses, isListening, killMarkedProcesses } from '../helpers/processes.js';
 import { registerCpiContract } from './cpi-contract.js';
