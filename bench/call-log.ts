@@ -8,11 +8,15 @@ export class CallLog<M extends string> {
     try {
       return await work();
     } finally {
-      const ms = performance.now() - t0;
-      const e = this.entries.get(method) ?? { calls: 0, totalMs: 0, maxMs: 0 };
-      this.entries.set(method, { calls: e.calls + 1, totalMs: e.totalMs + ms, maxMs: Math.max(e.maxMs, ms) });
+      this.record(method, performance.now() - t0);
       await sleep(delayMs);
     }
+  }
+
+  /** Counts one call of `method` that took `ms`. */
+  record(method: M, ms: number): void {
+    const e = this.entries.get(method) ?? { calls: 0, totalMs: 0, maxMs: 0 };
+    this.entries.set(method, { calls: e.calls + 1, totalMs: e.totalMs + ms, maxMs: Math.max(e.maxMs, ms) });
   }
 
   /** Calls of `methods` so far. */

@@ -16,17 +16,30 @@ export type AgentDelays = { readonly other: number } & Partial<Readonly<Record<A
 export class DelayingAgentDialer implements AgentDialer {
   /** Every call (scripts by name), with the time the inner agent took (the delay excluded). */
   readonly log = new CallLog<AgentMethod | `runScript ${string}`>();
+  /** The same calls keyed `<tag> <method>`, for agents `tagOf` names (e.g. by instance group). */
+  readonly tagged = new CallLog<string>();
 
   constructor(
     private readonly inner: AgentDialer,
     private readonly delays: AgentDelays,
     private readonly sleep: (ms: number) => Promise<void>,
+    private readonly tagOf: (address: string) => string | undefined = () => undefined,
   ) {}
 
   agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string }): InstanceAgent {
     const agent = this.inner.agent(vm);
-    const call = <T>(method: AgentMethod, work: () => Promise<T>, key: AgentMethod | `runScript ${string}` = method): Promise<T> =>
-      this.log.call(key, work, this.delays[method] ?? this.delays.other, this.sleep);
+    const tag = this.tagOf(vm.address);
+    const call = async <T>(method: AgentMethod, work: () => Promise<T>, key: AgentMethod | `runScript ${string}` = method): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        const ms = performance.now() - t0;
+        this.log.record(key, ms);
+        if (tag !== undefined) this.tagged.record(`${tag} ${key}`, ms);
+        await this.sleep(this.delays[method] ?? this.delays.other);
+      }
+    };
     // Not returned as a literal, so this builds against the port with or without its newest members.
     const wrapped = {
       bootstrap: (settings: AgentSettings) => call('bootstrap', () => agent.bootstrap(settings)),

@@ -57,7 +57,7 @@ interface RunFigures {
   readonly pathMs: number;
   readonly phases: readonly { stage: string; ms: number; pathMs: number; boundMs: number }[];
   /** The real work under the injected latency: calls and mean time of each CPI and agent method. */
-  readonly work: string;
+  readonly work: readonly string[];
   readonly noop: { readonly wallMs: number; readonly prepareMs: number; readonly mutatingCpiCalls: number; readonly agentApplies: number; readonly agentCalls: number };
 }
 
@@ -81,7 +81,7 @@ export async function benchDeploy(): Promise<string[]> {
       `deploy: ${r.label.padEnd(19)} wall ${fmt(r.wallMs / 1000, 2)} s, critical-path bound ${fmt(r.boundMs / 1000, 2)} s, ratio ${fmt(r.wallMs / r.boundMs, 3)} (aim <= 1.10); interpolate+plan ${fmt(r.prepareMs / 1000, 2)} s before it`,
       `deploy: ${r.label.padEnd(19)} steps' own critical path ${fmt(r.pathMs / 1000, 2)} s (injected latency ${fmt(r.boundMs / 1000, 2)} s + local work ${fmt((r.pathMs - r.boundMs) / 1000, 2)} s); engine time between steps ${fmt((r.wallMs - r.pathMs) / 1000, 2)} s (wall/path ${fmt(r.wallMs / r.pathMs, 3)})`,
       `deploy: ${r.label.padEnd(19)} phases (wall / steps' path / bound): ${r.phases.filter((p) => p.ms >= 10).map((p) => `${p.stage} ${fmt(p.ms / 1000, 2)}/${fmt(p.pathMs / 1000, 2)}/${fmt(p.boundMs / 1000, 2)} s`).join(', ')}`,
-      `deploy: ${r.label.padEnd(19)} real work per call beyond the injected latency (calls x mean ms): ${r.work}`,
+      ...r.work.map((w) => `deploy: ${r.label.padEnd(19)} real work beyond the injected latency (calls x mean ms), ${w}`),
       `deploy: ${r.label.padEnd(19)} no-op redeploy: ${r.noop.mutatingCpiCalls} mutating CPI calls, ${r.noop.agentApplies} agent applies (${r.noop.agentCalls} agent calls), wall ${fmt((r.noop.prepareMs + r.noop.wallMs) / 1000, 2)} s (interpolate+plan ${fmt(r.noop.prepareMs / 1000, 2)} s, apply ${fmt(r.noop.wallMs / 1000, 2)} s) (aim 0, 0, < 2 s)`,
     );
   }
@@ -99,7 +99,6 @@ const quiet: TaskListener = { started: () => undefined, finished: () => undefine
 async function deployOnce(label: string, updateOps: string): Promise<RunFigures> {
   const box = await openSandbox('bench-deploy');
   const statePath = join(box.dir, 'state.db');
-  const root = join(box.dir, 'local');
   const store = openStateStore(statePath);
   try {
     const environment = await createEnvironment(box, store, statePath);
@@ -110,7 +109,8 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     const ecpi = environmentCpi(environment, dirname(statePath));
     const cpi = new DelayingCpi(ecpi.cpi, CPI_DELAYS, (ms) => sleep(ms));
     const ssh = new SshAgents({ privateKey: environment.sshKey.privateKey, port: ecpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
-    const agents = new DelayingAgentDialer(ssh, AGENT_DELAYS, (ms) => sleep(ms));
+    const groupOfAddress = new Map<string, string>();
+    const agents = new DelayingAgentDialer(ssh, AGENT_DELAYS, (ms) => sleep(ms), (address) => groupOfAddress.get(address));
     const director = new Director({ store, environment, cpi: { ...ecpi, cpi }, agents, blobstore, sleep: (ms) => sleep(ms) });
 
     const flags = varFlags(box);
@@ -129,6 +129,7 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     const t0 = performance.now();
     const prepared = await director.prepare('cfcr', raw, vars, {});
     const prepareMs = performance.now() - t0;
+    for (const g of prepared.plan.groups) for (const p of g.plans) for (const n of p.desired?.networks ?? []) if (n.ip) groupOfAddress.set(n.ip, g.group.name);
     const { schedule, missing } = scheduleOf(prepared);
     const steps = new StepRecorder();
     const first = newTask(store, 'cfcr', steps);
@@ -176,24 +177,31 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
       work,
     };
   } finally {
-    await teardown(box, store, statePath, root);
+    await teardown(box, store, statePath);
   }
 }
 
-function realWork(cpi: DelayingCpi, agents: DelayingAgentDialer): string {
-  const show = <M extends string>(log: ReadonlyMap<M, { calls: number; totalMs: number }>) =>
-    [...log].map(([m, e]) => `${m} ${e.calls}x${fmt(e.totalMs / e.calls, 0)}`);
-  return [...show(cpi.log.snapshot()), ...show(agents.log.snapshot())].join(', ');
+/** The time the local CPI and agents took per call, the injected latency excluded: CPI calls, then agent calls by group. */
+function realWork(cpi: DelayingCpi, agents: DelayingAgentDialer): string[] {
+  const show = (entries: Iterable<readonly [string, { calls: number; totalMs: number }]>) => [...entries].map(([m, e]) => `${m} ${e.calls}x${fmt(e.totalMs / e.calls, 0)}`).join(', ');
+  const lines = [`CPI: ${show(cpi.log.snapshot())}`];
+  const byGroup = new Map<string, [string, { calls: number; totalMs: number }][]>();
+  for (const [key, e] of agents.tagged.snapshot()) {
+    const [group, ...method] = key.split(' ');
+    byGroup.set(group!, [...(byGroup.get(group!) ?? []), [method.join(' '), e]]);
+  }
+  for (const [group, entries] of byGroup) lines.push(`${group} agents: ${show(entries)}`);
+  return lines;
 }
 
 /** Deletes every VM, disk and proxy through the CPI, then stops whatever is left and removes the sandbox. */
-async function teardown(box: Sandbox, store: StateStore, statePath: string, root: string): Promise<void> {
+async function teardown(box: Sandbox, store: StateStore, statePath: string): Promise<void> {
   try {
     const environment = store.environment.get();
     if (environment) await environmentCpi(environment, dirname(statePath)).teardown();
   } finally {
     store.close();
-    await box.cleanup([root]);
+    await box.cleanup();
   }
 }
 

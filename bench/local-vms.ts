@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { VmEnv } from '../cpi/contract.js';
 import { LocalCpi } from '../cpi/local/local-cpi.js';
 import { generateSshKeyPair } from '../src/crypto/ssh-keys.js';
@@ -24,8 +23,7 @@ interface Round {
  */
 export async function benchLocalVms(): Promise<string[]> {
   const box = await openSandbox('bench-local-vms');
-  const root = join(box.dir, 'local');
-  const cpi = new LocalCpi({ root, ssh_port: box.sshPort, load_balancers: {} }, { directorUuid: 'bench-director', path: process.env['PATH'] ?? '/usr/bin:/bin' });
+  const cpi = new LocalCpi({ root: box.root, ssh_port: box.sshPort, load_balancers: {} }, { directorUuid: 'bench-director', path: process.env['PATH'] ?? '/usr/bin:/bin' });
   try {
     const stemcell = await cpi.createStemcell('', { name: 'bosh-local-ubuntu-jammy', version: '1.0', os: 'ubuntu-jammy' });
     const hostKey = generateSshKeyPair('ed25519', 'bench-vm-host');
@@ -71,13 +69,14 @@ export async function benchLocalVms(): Promise<string[]> {
       `local-vms: idle VM host RSS (median of ${VMS})                      ${fmt(host / 1024)} MB (max ${fmt(Math.max(...parallel.hostRssKb) / 1024)} MB); bare node -e setInterval ${fmt(bare / 1024)} MB (baseline), ratio ${fmt(host / bare, 2)}`,
     ];
   } finally {
-    await box.cleanup([root]);
+    await box.cleanup();
   }
 }
 
 /** VmRSS of `node -e "setInterval(()=>{},1e9)"` once settled; the process is stopped after. */
 async function bareNodeRssKb(box: Sandbox): Promise<number> {
-  const child = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore', cwd: box.dir });
+  // Marked like the sandbox's VMs, so that an interrupted bench stops it too.
+  const child = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore', cwd: box.dir, env: { ...process.env, DIRECTOR_CPI_ROOT: box.root } });
   try {
     if (child.pid === undefined) throw new Error('could not start a bare node process');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

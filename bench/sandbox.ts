@@ -11,27 +11,40 @@ import { findProcesses, terminateAll } from '../cpi/local/processes.js';
  */
 export interface Sandbox {
   readonly dir: string;
+  /** The local CPI's root (`<dir>/local`): every process it starts carries it in DIRECTOR_CPI_ROOT. */
+  readonly root: string;
   /** `127.a.b` — append `.N` for an address. */
   readonly net: string;
   readonly sshPort: number;
-  /** Stops every process the local CPI started under `root` (VM hosts, agents, jobs, proxies). */
-  killAll(root: string): Promise<void>;
-  /** Stops what is left and removes the folder. */
-  cleanup(roots: readonly string[]): Promise<void>;
+  /** Stops what is left of the local CPI's processes (VM hosts, agents, jobs, proxies) and removes the folder. */
+  cleanup(): Promise<void>;
 }
 
 export async function openSandbox(prefix: string): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   const net = `127.${randomInt(100, 250)}.${randomInt(1, 250)}`;
   const sshPort = randomInt(20_000, 40_000);
-  const killAll = (root: string) => terminateAll(() => findProcesses('DIRECTOR_CPI_ROOT', root), 1500);
+  const root = join(dir, 'local');
+  const killAll = (graceMs: number) => terminateAll(() => findProcesses('DIRECTOR_CPI_ROOT', root), graceMs);
+  // Interrupted (Ctrl-C), the bench still leaves nothing running: every VM, agent and job
+  // process of the sandbox carries DIRECTOR_CPI_ROOT under `dir`.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void killAll(500)
+      .catch(() => undefined)
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
     dir,
     net,
+    root,
     sshPort,
-    killAll,
-    cleanup: async (roots) => {
-      for (const root of roots) await killAll(root);
+    cleanup: async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await killAll(1500);
       await rm(dir, { recursive: true, force: true });
     },
   };
