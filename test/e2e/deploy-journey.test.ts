@@ -200,6 +200,45 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   rows = await vmRows();
   assert.ok(rows.every((r) => r['process_state'] === 'running'), JSON.stringify(rows));
 
+  // The listings: processes per instance, variable names (never values), the manifest with its
+  // ((placeholders)), task events newest first.
+  const listed = JSON.parse((await director(['instances', '-d', NAME, '--ps', '--details', '--json'])).stdout).Tables[0].Rows as Record<string, string>[];
+  assert.equal(listed.filter((r) => r['process'] === 'etcd' && r['process_state'] === 'running').length, 3);
+  const vars = (await director(['variables', '-d', NAME, '--json'])).stdout;
+  assert.match(vars, /"name": "\/my-cluster\/tls-kubernetes"/);
+  assert.doesNotMatch(vars, /BEGIN|sekret|private/i);
+  const man = (await director(['manifest', '-d', NAME])).stdout;
+  assert.match(man, /\(\(kubo-admin-password\)\)/);
+  assert.doesNotMatch(man, /PRIVATE KEY/);
+  const evs = JSON.parse((await director(['events', '-d', NAME, '--json'])).stdout).Tables[0].Rows as Record<string, string>[];
+  assert.ok(evs.length > 10);
+  assert.ok(Number(evs[0]!['task_id']) >= Number(evs.at(-1)!['task_id']));
+
+  // ssh -c, logs, run-errand.
+  const sshRun = await director(['ssh', '-d', NAME, 'master/0', '-c', 'ls jobs']);
+  assert.match(sshRun.stdout, /^etcd$/m);
+  await director(['logs', '-d', NAME, 'master/0', '--dir', home]);
+  assert.equal(readdirSync(home).filter((f) => /^my-cluster\.master\.[0-9a-f-]{36}-\d{8}-\d{6}-\d{9}\.tgz$/.test(f)).length, 1);
+  const errand = await director(['run-errand', 'smoke-tests', '-d', NAME]);
+  assert.match(errand.stdout, /^Exit Code {2}0$/m);
+  assert.match(errand.stdout, /smoke tests passed/);
+
+  // stop / start; stop --hard deletes the VM and keeps the disk, start brings it back.
+  await director(['stop', '-d', NAME, 'worker/0', '-n']);
+  assert.equal((await vmRows()).find((r) => r['instance']!.startsWith('worker/') && r['ips'] === workerIps.sort()[0])?.['process_state'], 'stopped');
+  await director(['start', '-d', NAME, 'worker/0', '-n']);
+  await director(['stop', '-d', NAME, 'master/1', '--hard', '-n']);
+  assert.equal((await vmRows()).length, 5);
+  withStore((s) => {
+    const m1 = s.instances.list(NAME).find((i) => i.group === 'master' && i.index === 1)!;
+    assert.equal(m1.state, 'detached');
+    assert.deepEqual(s.disks.listByInstance(m1.uuid).map((d) => d.state), ['detached']);
+  });
+  await director(['start', '-d', NAME, 'master/1', '-n']);
+  rows = await vmRows();
+  assert.equal(rows.length, 6);
+  assert.ok(rows.every((r) => r['process_state'] === 'running'), JSON.stringify(rows));
+
   // Resurrection: a master's VM host dies; cloud-check --auto brings it back, etcd data intact.
   await etcdPut(MASTERS[0]!, '/director/journey', 'written before the kill');
   const victim = rows.find((r) => r['ips'] === MASTERS[2])!;
