@@ -13,7 +13,7 @@ npm run --silent lint
 only_unit=0
 [ "${1:-}" = "--only-unit" ] && only_unit=1
 
-mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+mapfile -t files < <(find dist/test dist/bench -name '*.test.js' | sort)
 if [ "$only_unit" = 1 ]; then
   mapfile -t files < <(printf '%s\n' "${files[@]}" | grep '^dist/test/unit/')
 fi
