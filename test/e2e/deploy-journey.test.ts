@@ -157,6 +157,14 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   assert.deepEqual(rows.map((r) => r['instance']!.split('/')[0]).sort(), ['master', 'master', 'master', 'worker', 'worker', 'worker']);
   for (const r of rows) assert.equal(r['process_state'], 'running', JSON.stringify(r));
 
+  const vitals = JSON.parse((await director(['vms', '-d', NAME, '--vitals', '--json'])).stdout).Tables[0].Rows as Record<string, string>[];
+  for (const r of vitals) {
+    assert.match(r['load_1m_5m_15m']!, /^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/);
+    assert.match(r['memory_usage']!, /^\d+% \(\d+\.\d GB\)$/);
+    assert.match(r['system_disk_usage']!, /^\d+% \(\d+i%\)$/);
+  }
+  assert.ok(vitals.filter((r) => r['instance']!.startsWith('master/')).every((r) => /^\d+% /.test(r['persistent_disk_usage']!)));
+
   // etcd: a healthy three-member cluster over TLS, with the generated certificates.
   for (const ip of MASTERS) {
     const h = await httpsCall(`https://${ip}:2379/health`, etcdTls());
@@ -248,6 +256,8 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   assert.ok(pid, `no host process for ${victim['vm_cid']}`);
   process.kill(pid, 'SIGKILL');
   await eventually('the VM host to be gone', async () => ((await cpi.hasVm(victim['vm_cid']!)) ? undefined : true));
+  const dead = JSON.parse((await director(['vms', '-d', NAME, '--json'])).stdout).Tables[0].Rows as Record<string, string>[];
+  assert.equal(dead.find((r) => r['vm_cid'] === victim['vm_cid'])?.['process_state'], 'unresponsive agent');
   const report = await runDirector(['cloud-check', '-d', NAME, '--report'], env);
   assert.equal(report.code, 1, report.stdout);
   assert.match(report.stdout, new RegExp(`missing_vm +VM for 'master/[0-9a-f-]{36} \\(2\\)' with cloud ID '${victim['vm_cid']}' missing\\.`));

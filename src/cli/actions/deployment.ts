@@ -95,10 +95,14 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
 const STATE_TIMEOUT_MS = 10_000;
 
 async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
+  // The timer is cancelled once the agent answers, so it does not hold the process open.
+  const ac = new AbortController();
   try {
-    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS).then(() => undefined)]);
+    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS, undefined, { signal: ac.signal })]);
   } catch {
     return undefined;
+  } finally {
+    ac.abort();
   }
 }
 
