@@ -57,6 +57,10 @@ export class Deployer {
         for (const g of plan.groups) {
           for (const p of g.plans) {
             const d = p.desired!;
+            // A service instance the plan leaves unchanged keeps its record and addresses as they
+            // are (a plan restricted to some instances, as start/recreate/cloud-check make, must
+            // not touch the others).
+            if (p.action === 'unchanged' && d.lifecycle === 'service' && store.instances.get(d.uuid)) continue;
             if (!store.instances.get(d.uuid)) {
               store.instances.create({ deployment: plan.deployment, group: d.group, index: d.index, uuid: d.uuid, az: d.az, bootstrap: d.bootstrap, state: 'started' });
             } else {

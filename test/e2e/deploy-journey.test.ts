@@ -231,6 +231,14 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   assert.match(errand.stdout, /^Exit Code {2}0$/m);
   assert.match(errand.stdout, /smoke tests passed/);
 
+  // recreate one instance: a new VM, the same address, running again.
+  const w0 = (await vmRows()).find((r) => r['ips'] === '127.10.0.41')!;
+  const recreated = await director(['recreate', '-d', NAME, 'worker/0', '-n']);
+  assert.match(recreated.stdout, /Updating instance worker: worker\/[0-9a-f-]{36} \(0\) \(canary\)/);
+  const w0After = (await vmRows()).find((r) => r['ips'] === '127.10.0.41')!;
+  assert.notEqual(w0After['vm_cid'], w0['vm_cid']);
+  assert.equal(w0After['process_state'], 'running');
+
   // stop / start; stop --hard deletes the VM and keeps the disk, start brings it back.
   await director(['stop', '-d', NAME, 'worker/0', '-n']);
   assert.equal((await vmRows()).find((r) => r['instance']!.startsWith('worker/') && r['ips'] === workerIps.sort()[0])?.['process_state'], 'stopped');
