@@ -79,7 +79,7 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
           ignore: 'false',
         });
         if (o.ps && st) {
-          for (const j of st.jobs) for (const p of j.processes) rows.push({ instance: '', process: p.name, process_state: p.state });
+          for (const j of st.jobs) for (const p of j.processes) rows.push({ instance: '~', process: p.name, process_state: p.state });
         }
       });
       const header: [string, string][] = [['instance', 'Instance']];
