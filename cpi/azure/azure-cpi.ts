@@ -31,7 +31,7 @@ import type { NamedRef, NetworkProperties } from './cloud-properties.js';
 import type { AzureCpiConfig } from './config.js';
 import { AZURE_SCSI_HOST_DEVICE_ID, cloudConfig } from './custom-data.js';
 import type { AgentSettings } from './custom-data.js';
-import { AzureFault, invalid, isAzureNotFound, notFound, toCpiError } from './error-mapper.js';
+import { AzureFault, invalid, isAzureNotFound, isTransientAsyncFailure, notFound, toCpiError } from './error-mapper.js';
 import { deleteBlob, uploadVhd } from './vhd-upload.js';
 import type { BlobTarget, UploadProgress } from './vhd-upload.js';
 
@@ -72,13 +72,6 @@ export interface AzureInventory {
   readonly availabilitySets: readonly string[];
 }
 
-const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError']);
-
-/** Whether an SDK error is a long-running operation that ended Failed with a transient code. */
-function isTransientAsyncFailure(err: unknown): boolean {
-  const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(err instanceof Error ? err.message : '');
-  return m !== null && TRANSIENT_ASYNC_CODES.has(m[1] as string);
-}
 
 /** The container heavy stemcells are uploaded to, as bosh-azure-cpi names it. */
 export const STEMCELL_CONTAINER = 'stemcell';
@@ -160,6 +153,9 @@ function parseVip(name: string, settings: NetworkSettings): { name: string; ip: 
   if (rg !== undefined && (typeof rg !== 'string' || rg === '')) throw invalid(`networks.${name}.cloud_properties.resource_group_name must be a resource group name, found ${show(rg)}`);
   return { name, ip: settings.ip, resourceGroupName: rg };
 }
+
+/** The tags create_vm writes from the VM env: how the director finds what it made. */
+const IDENTITY_TAGS: readonly string[] = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
 
 /** Azure tag values are strings of at most 256 characters. */
 function tagValues(tags: Readonly<Record<string, unknown>>): Record<string, string> {
@@ -590,11 +586,17 @@ export class AzureCpi implements Cpi {
   /** Deletes what create_vm made, newest first, by name; returns what could not be deleted. */
   private async undo(made: readonly Made[]): Promise<string[]> {
     const left: string[] = [];
+    const retries = this.options.asyncRetries ?? 3;
     for (const m of [...made].reverse()) {
-      try {
-        await this.deleteNamed(m);
-      } catch {
-        left.push(`${m.kind} '${m.name}'`);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.deleteNamed(m);
+          break;
+        } catch (err) {
+          if (attempt < retries && isTransientAsyncFailure(err)) continue;
+          left.push(`${m.kind} '${m.name}'`);
+          break;
+        }
       }
     }
     return left;
@@ -732,7 +734,10 @@ export class AzureCpi implements Cpi {
       async () => {
         if (!isPlainObject(metadata)) throw invalid(`metadata must be a map of strings, found ${show(metadata)}`);
         const { id, vm } = await this.vm(cid);
-        await this.clients.compute.virtualMachines.update(id.resourceGroupName, vmNames(id.agentId).vm, { tags: { ...(vm.tags ?? {}), ...tagValues(metadata) } }, this.lro);
+        // The identity create_vm wrote wins: BOSH's `director` metadata is the director's name and
+        // would replace the uuid that delete-env finds the VM by.
+        const identity = Object.fromEntries(Object.entries(vm.tags ?? {}).filter(([k]) => IDENTITY_TAGS.includes(k)));
+        await this.clients.compute.virtualMachines.update(id.resourceGroupName, vmNames(id.agentId).vm, { tags: { ...(vm.tags ?? {}), ...tagValues(metadata), ...identity } }, this.lro);
       },
       { resource: 'vm', cid },
     );
@@ -751,10 +756,9 @@ export class AzureCpi implements Cpi {
       const near = vmCidHint === undefined || vmCidHint === null ? undefined : (await this.vm(vmCidHint)).vm;
       const rg = this.config.resourceGroupName;
       const name = `bosh-disk-data-${randomUUID()}-${props.caching}`;
-      const identity = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
       const tags = {
         ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }),
-        ...Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => identity.includes(k))),
+        ...Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => IDENTITY_TAGS.includes(k))),
       };
       const disk: Disk = {
         location: near?.location ?? this.config.location,

@@ -85,3 +85,17 @@ export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly r
   if (method === 'create_vm') return new CpiError(method, 'VmCreationFailed', detail, { okToRetry: transient && !(code !== undefined && QUOTA_CODES.has(code)) });
   return new CpiError(method, 'Unknown', detail, { okToRetry: transient });
 }
+
+const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError']);
+
+/**
+ * Whether an error (or one of its causes) is a long-running operation that ended Failed with a
+ * transient code: the operation may be issued again (bosh-azure-cpi's AzureAsynInternalError).
+ */
+export function isTransientAsyncFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(e.message);
+    if (m !== null) return TRANSIENT_ASYNC_CODES.has(m[1] as string);
+  }
+  return false;
+}

@@ -269,10 +269,24 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
   const note = (existed: boolean, id: string | undefined): void => {
     if (id !== undefined) (existed ? updated : created).push(id);
   };
+  // A create whose answer was an error may still have made the resource (a long-running operation
+  // that ended Failed, a lost response): its id is reported with what was created, so that a
+  // recorded deletion covers it (deleting what does not exist is fine).
+  const maybeCreated: string[] = [];
+  const sub = clients.network.subscriptionId;
+  const armId = (type: string, name: string) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/${type}/${name}`;
+  const creating = async <T>(existed: boolean, id: string, put: () => Promise<T>): Promise<T> => {
+    try {
+      return await put();
+    } catch (err) {
+      if (!existed) maybeCreated.push(id);
+      throw err;
+    }
+  };
   try {
     const group = await orUndefined(clients.resources.resourceGroups.get(rg));
     if (group === undefined) {
-      const g = await clients.resources.resourceGroups.createOrUpdate(rg, { location: props.location, tags: { ...tags } });
+      const g = await creating(false, `/subscriptions/${sub}/resourceGroups/${rg}`, () => clients.resources.resourceGroups.createOrUpdate(rg, { location: props.location, tags: { ...tags } }));
       note(false, g.id);
     } else if (!sameLocation(group.location, props.location)) {
       throw new DirectorError(`resource group '${rg}' exists in '${group.location}', not in '${props.location}'`);
@@ -286,7 +300,9 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
         nsgIds.set(sg.name, have.id as string);
         continue;
       }
-      const put = await net.networkSecurityGroups.beginCreateOrUpdateAndWait(rg, sg.name, { location: props.location, tags: { ...tags }, securityRules: sg.rules.map(ruleBody) }, lro);
+      const put = await creating(have !== undefined, armId('Microsoft.Network/networkSecurityGroups', sg.name), () =>
+        net.networkSecurityGroups.beginCreateOrUpdateAndWait(rg, sg.name, { location: props.location, tags: { ...tags }, securityRules: sg.rules.map(ruleBody) }, lro),
+      );
       note(have !== undefined, put.id);
       nsgIds.set(sg.name, put.id as string);
     }
@@ -296,15 +312,19 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     const spaceMatches = vnet !== undefined && [...(vnet.addressSpace?.addressPrefixes ?? [])].sort().join(',') === [...props.addressSpace].sort().join(',');
     if (vnet === undefined || !spaceMatches) {
       const subnets = (vnet?.subnets ?? []).filter((s) => s.name !== props.subnetName).map((s) => ({ name: s.name, addressPrefix: s.addressPrefix }));
-      const put = await net.virtualNetworks.beginCreateOrUpdateAndWait(
-        rg,
-        props.virtualNetworkName,
-        { location: props.location, tags: { ...tags }, addressSpace: { addressPrefixes: [...props.addressSpace] }, subnets: [...subnets, { name: props.subnetName, addressPrefix: props.internalCidr }] },
-        lro,
+      const put = await creating(vnet !== undefined, armId('Microsoft.Network/virtualNetworks', props.virtualNetworkName), () =>
+        net.virtualNetworks.beginCreateOrUpdateAndWait(
+          rg,
+          props.virtualNetworkName,
+          { location: props.location, tags: { ...tags }, addressSpace: { addressPrefixes: [...props.addressSpace] }, subnets: [...subnets, { name: props.subnetName, addressPrefix: props.internalCidr }] },
+          lro,
+        ),
       );
       note(vnet !== undefined, put.id);
     } else if (subnetOf === undefined || subnetOf.addressPrefix !== props.internalCidr) {
-      const put = await net.subnets.beginCreateOrUpdateAndWait(rg, props.virtualNetworkName, props.subnetName, { addressPrefix: props.internalCidr }, lro);
+      const put = await creating(subnetOf !== undefined, `${armId('Microsoft.Network/virtualNetworks', props.virtualNetworkName)}/subnets/${props.subnetName}`, () =>
+        net.subnets.beginCreateOrUpdateAndWait(rg, props.virtualNetworkName, props.subnetName, { addressPrefix: props.internalCidr }, lro),
+      );
       note(subnetOf !== undefined, put.id);
       unchanged.push(vnet.id as string);
     } else unchanged.push(vnet.id as string);
@@ -314,7 +334,9 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
       let pipId = pip?.id;
       if (pip !== undefined && eqi(pip.sku?.name, 'Standard') && eqi(pip.publicIPAllocationMethod, 'Static') && sameTags(pip.tags, tags)) unchanged.push(pip.id as string);
       else {
-        const put = await net.publicIPAddresses.beginCreateOrUpdateAndWait(rg, lb.publicIpName, { location: props.location, tags: { ...tags }, sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, lro);
+        const put = await creating(pip !== undefined, armId('Microsoft.Network/publicIPAddresses', lb.publicIpName), () =>
+          net.publicIPAddresses.beginCreateOrUpdateAndWait(rg, lb.publicIpName, { location: props.location, tags: { ...tags }, sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, lro),
+        );
         note(pip !== undefined, put.id);
         pipId = put.id;
       }
@@ -325,7 +347,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
       }
       const lbId = `/subscriptions/${clients.network.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Network/loadBalancers/${lb.name}`;
       const child = (kind: string, n: string) => ({ id: `${lbId}/${kind}/${n}` });
-      const put = await net.loadBalancers.beginCreateOrUpdateAndWait(
+      const put = await creating(have !== undefined, lbId, () => net.loadBalancers.beginCreateOrUpdateAndWait(
         rg,
         lb.name,
         {
@@ -349,7 +371,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
           })),
         },
         lro,
-      );
+      ));
       note(have !== undefined, put.id);
     }
 
@@ -359,11 +381,13 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
       let accountId = have?.id;
       const accountCreated = have === undefined;
       if (have === undefined) {
-        const put = await clients.storage.storageAccounts.create(
-          rg,
-          account,
-          { location: props.location, tags: { ...tags }, sku: { name: 'Standard_LRS' }, kind: 'StorageV2', enableHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false },
-          lro,
+        const put = await creating(false, armId('Microsoft.Storage/storageAccounts', account), () =>
+          clients.storage.storageAccounts.create(
+            rg,
+            account,
+            { location: props.location, tags: { ...tags }, sku: { name: 'Standard_LRS' }, kind: 'StorageV2', enableHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false },
+            lro,
+          ),
         );
         accountId = put.id;
         note(false, accountId);
@@ -384,7 +408,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     }
   } catch (err) {
     const e = new DirectorError(`Ensuring the Azure foundation in resource group '${rg}'${created.length > 0 ? ` (created so far: ${created.join(', ')})` : ''}`, { cause: err });
-    (e as DirectorError & { created?: readonly string[] }).created = created;
+    (e as DirectorError & { created?: readonly string[] }).created = [...created, ...maybeCreated.filter((m) => !created.some((c) => c.toLowerCase() === m.toLowerCase()))];
     throw e;
   }
   return { created, unchanged, updated };

@@ -2,6 +2,7 @@ import { AzureCpi } from '../../cpi/azure/azure-cpi.js';
 import type { AzureCallStats } from '../../cpi/azure/clients.js';
 import { buildAzureClients } from '../../cpi/azure/clients.js';
 import { parseAzureCpiConfig } from '../../cpi/azure/config.js';
+import { isTransientAsyncFailure } from '../../cpi/azure/error-mapper.js';
 import { deleteFoundation, ensureFoundation, parseFoundationProps } from '../../cpi/azure/foundation.js';
 import { DirectorError } from '../errors.js';
 import type { EnvironmentRecord, JsonObject } from '../state/index.js';
@@ -84,6 +85,7 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
     ...(settings.asyncRetries === undefined ? {} : { asyncRetries: settings.asyncRetries }),
   });
   const lro = { pollIntervalMs: settings.pollIntervalMs };
+  const retries = settings.asyncRetries ?? 3;
   const hasFoundation = isPlainObject(env.cpiProperties['foundation']);
   return {
     cpi,
@@ -96,12 +98,18 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
       ? {
           ensureFoundation: async (): Promise<FoundationOutcome> => {
             const props = parseFoundationProps(env.cpiProperties);
-            try {
-              const r = await ensureFoundation(clients, props, { ...lro, recorded: settings.recorded });
-              return { created: r.created, updated: r.updated };
-            } catch (err) {
-              const created = (err as { created?: readonly string[] }).created ?? [];
-              throw Object.assign(new DirectorError('Creating the Azure foundation', { cause: err }), { created });
+            // Reads before it writes, so it can run again after a failed async operation; what a
+            // failed attempt created is kept, as a repeat finds it "unchanged".
+            const created: string[] = [];
+            for (let attempt = 0; ; attempt++) {
+              try {
+                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created] });
+                return { created: [...created, ...r.created], updated: r.updated };
+              } catch (err) {
+                created.push(...((err as { created?: readonly string[] }).created ?? []));
+                if (attempt < retries && isTransientAsyncFailure(err)) continue;
+                throw Object.assign(new DirectorError('Creating the Azure foundation', { cause: err }), { created });
+              }
             }
           },
         }
@@ -113,7 +121,16 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
       for (const s of found.snapshots) await cpi.deleteSnapshot(s);
       for (const s of found.stemcells) await cpi.deleteStemcell(s);
       for (const a of found.availabilitySets) await cpi.deleteAvailabilitySet(a);
-      await deleteFoundation(clients, settings.recorded, lro);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await deleteFoundation(clients, settings.recorded, lro);
+          return;
+        } catch (err) {
+          // deleting what is already gone succeeds, so the whole deletion can run again
+          if (attempt < retries && isTransientAsyncFailure(err)) continue;
+          throw err;
+        }
+      }
     },
   };
 }

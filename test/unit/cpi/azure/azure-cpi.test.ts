@@ -139,7 +139,8 @@ describe('Azure CPI against the fake ARM', () => {
     config = parseAzureCpiConfig(properties);
     const clients = buildAzureClients(config, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 } });
     await ensureFoundation(clients, parseFoundationProps(properties), { pollIntervalMs: 5, blobEndpoint });
-    cpi = new AzureCpi(config, { clients, pollIntervalMs: 5, blobEndpoint: () => azurite?.url ?? '' });
+    // one attempt per method: these tests look at what a single failed operation leaves and says
+    cpi = new AzureCpi(config, { clients, pollIntervalMs: 5, blobEndpoint: () => azurite?.url ?? '', asyncRetries: 0 });
     stemcell = await cpi.createStemcell('', LIGHT);
   });
   after(async () => {
@@ -343,6 +344,19 @@ describe('Azure CPI against the fake ARM', () => {
       assert.match(e.detail, /InternalExecutionError/);
       assert.match(e.detail, /An internal execution error occurred/);
     });
+    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
+  });
+
+  it('a method whose long-running operation failed with a transient code runs again, leaving one disk', async () => {
+    const retrying = new AzureCpi(config, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 }, pollIntervalMs: 5, asyncRetries: 2 });
+    const before = retrying.stats().asyncRetries;
+    fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 2 });
+    const cid = await retrying.createDisk(2048, {});
+    assert.equal(retrying.stats().asyncRetries - before, 2);
+    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')).map((d) => cid.includes(d.name)), [true]);
+    await retrying.deleteDisk(cid);
+    fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 3 });
+    await rejectsCpi(retrying.createDisk(2048, {}), (e) => assert.match(e.detail, /InternalExecutionError/));
     assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
   });
 

@@ -1,0 +1,139 @@
+// The Azure journey end to end through the CLI: create-env with manifests/env.yml and
+// ops-files/azure.yml against the fake ARM (HTTPS, its own CA and authority; Azurite for blobs),
+// upload-release, deploy of cfcr.yml with the Azure cloud provider and the master in the load
+// balancer's backend pool, vms, delete-env. Every Azure VM is booted by the fake's hooks as a local
+// VM host, so the agents really run. A second run on a fresh environment injects faults (30%
+// throttling, 10% server errors, 5% failed async operations) and must converge all the same,
+// leaving nothing in the fake that the state does not record.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { openStateStore } from '../../src/state/index.js';
+import type { StoredResource } from '../fakes/arm/arm-state.js';
+import { runDirector, type DirectorRun } from '../helpers/director-process.js';
+import { RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
+
+const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05 };
+
+const ok = (r: DirectorRun, what: string): DirectorRun => {
+  assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
+  return r;
+};
+
+interface VmRow {
+  readonly instance: string;
+  readonly process_state: string;
+  readonly vm_cid: string;
+}
+
+async function vms(w: AzureWorld): Promise<VmRow[]> {
+  const r = ok(await runDirector(['vms', '-d', 'my-cluster', '--json'], w.env), 'vms');
+  return JSON.parse(r.stdout).Tables[0].Rows as VmRow[];
+}
+
+const agentOf = (vmCid: string): string => /agent_id:([^;]+)/.exec(vmCid)?.[1] ?? vmCid;
+
+function recorded(w: AzureWorld): { uuid: string; foundation: string[] } {
+  const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
+  try {
+    const env = store.environment.get();
+    assert.ok(env, 'the environment is recorded');
+    return { uuid: env.directorUuid, foundation: (env.cpiProperties['foundation_created'] ?? []) as string[] };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Every resource in the fake is either foundation the state recorded (or a child of it), or
+ * tagged with the director's uuid and belonging to a VM the director lists: nothing orphaned.
+ */
+function assertNothingOrphaned(w: AzureWorld, rows: readonly VmRow[]): void {
+  const { uuid, foundation } = recorded(w);
+  const agents = new Set(rows.map((r) => agentOf(r.vm_cid)));
+  const foundationIds = foundation.map((id) => id.toLowerCase());
+  for (const id of foundationIds.filter((id) => !id.includes('/blobservices/'))) {
+    const group = /\/resourcegroups\/([^/]+)$/.exec(id)?.[1];
+    assert.ok(group === undefined ? w.fake.state.get(id) : w.fake.state.group(group), `recorded foundation resource ${id} exists`);
+  }
+  const orphans = w.fake.state.all().filter((r: StoredResource) => {
+    const tags = (r.body.tags ?? {}) as Record<string, string>;
+    if (tags['director'] === uuid) return !agents.has(tags['agent_id'] ?? '');
+    const id = r.id.toLowerCase();
+    // a child of a recorded resource (a subnet of the vnet) is foundation too; the group is not a parent here
+    return !foundationIds.some((f) => id === f || (!/\/resourcegroups\/[^/]+$/.test(f) && id.startsWith(`${f}/`)));
+  });
+  assert.deepEqual(
+    orphans.map((r) => r.id),
+    [],
+  );
+  const ourVms = w.fake.state.list('Microsoft.Compute/virtualMachines').filter((r) => r.body.tags?.director === uuid);
+  assert.deepEqual(ourVms.map((r) => r.name).sort(), [...agents].sort(), `the fake runs exactly the VMs the director lists (director ${uuid}; VM tags: ${JSON.stringify(w.fake.state.list('Microsoft.Compute/virtualMachines').map((r) => r.body.tags))})`);
+}
+
+async function journey(w: AzureWorld): Promise<VmRow[]> {
+  const created = ok(await runDirector(w.createEnvArgs, w.env), 'create-env');
+  assert.match(created.stdout, /Creating foundation: azure foundation/);
+  assert.match(created.stdout, /identity, foundation, stemcell, cloud-config recorded/);
+  assert.ok(w.fake.state.group(RESOURCE_GROUP), 'the resource group exists');
+  ok(await runDirector(['upload-release', 'release'], w.env), 'upload-release');
+  ok(await runDirector(w.deployArgs, w.env), 'deploy');
+  const rows = await vms(w);
+  assert.deepEqual(rows.map((r) => r.instance.split('/')[0]).sort(), ['master', 'master', 'master', 'worker', 'worker', 'worker']);
+  for (const r of rows) assert.equal(r.process_state, 'running', `${r.instance} is running`);
+  // The masters, and only they, are members of cfcr-lb's backend pool (the vm_extension).
+  const lb = w.fake.state.list('Microsoft.Network/loadBalancers', RESOURCE_GROUP).find((r) => r.name === 'cfcr-lb');
+  assert.ok(lb, 'the foundation made cfcr-lb');
+  const poolId = `${lb.id}/backendAddressPools/cfcr-lb-pool`.toLowerCase();
+  type IpConfig = { properties?: { loadBalancerBackendAddressPools?: { id: string }[] } };
+  const members = w.fake.state
+    .list('Microsoft.Network/networkInterfaces', RESOURCE_GROUP)
+    .filter((nic) => ((nic.body.properties.ipConfigurations ?? []) as IpConfig[]).some((c) => (c.properties?.loadBalancerBackendAddressPools ?? []).some((p) => p.id.toLowerCase() === poolId)))
+    .map((nic) => nic.name.replace(/-0$/, ''))
+    .sort();
+  assert.deepEqual(members, rows.filter((r) => r.instance.startsWith('master/')).map((r) => agentOf(r.vm_cid)).sort());
+  assertNothingOrphaned(w, rows);
+  return rows;
+}
+
+async function deleteEnvLeavesNothing(w: AzureWorld): Promise<void> {
+  ok(await runDirector(['delete-env', '-n', '--force'], w.env), 'delete-env');
+  assert.deepEqual(w.fake.state.all().map((r) => r.id), [], 'no resource left in the fake');
+  assert.deepEqual(w.fake.state.listGroups().map((g) => g.name), [], 'no resource group left');
+  assert.equal(w.liveVmHosts(), 0, 'no VM host process left');
+}
+
+describe('Azure journey through the CLI against the fake ARM', () => {
+  let w: AzureWorld | undefined;
+  after(async () => {
+    await w?.stop();
+  });
+
+  test('create-env builds and records the foundation; a second run writes nothing; deploy, vms, delete-env', async () => {
+    w = await startAzureWorld();
+    try {
+      await journey(w);
+      const writes = w.armWrites();
+      const again = ok(await runDirector(w.createEnvArgs, w.env), 'second create-env');
+      assert.match(again.stdout, /: no changes/);
+      assert.equal(w.armWrites(), writes, 'the second create-env made no ARM write');
+      await deleteEnvLeavesNothing(w);
+    } finally {
+      await w.stop();
+      w = undefined;
+    }
+  });
+
+  test('the same journey with 30% throttling, 10% server errors and 5% failed async operations converges and leaks nothing', async () => {
+    w = await startAzureWorld(FAULTS);
+    try {
+      await journey(w);
+      const faults = w.fake.requestLog.entries().filter((e) => e.fault === 'throttle' || e.fault === 'serverError');
+      assert.ok(faults.some((e) => e.fault === 'throttle') && faults.some((e) => e.fault === 'serverError'), 'the fake did throttle and fail requests');
+      await deleteEnvLeavesNothing(w);
+    } finally {
+      await w.stop();
+      w = undefined;
+    }
+  });
+});
