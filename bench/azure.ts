@@ -97,6 +97,6 @@ export async function benchAzure(): Promise<string[]> {
   return [
     line('deploy without faults (baseline):         ', base),
     line('deploy, 30% 429 / 10% 5xx / 5% async fail:', faulted),
-    `azure: faults cost ${fmt(perVm(faulted) / perVm(base), 2)}x the requests per VM and ${fmt(faulted.ms / base.ms, 2)}x the deploy time (${fmt((faulted.ms - base.ms) / 1000)} s more, ${fmt(faulted.stats.waitMs / 1000)} s of it waiting for retries)`,
+    `azure: faults cost ${fmt(perVm(faulted) / perVm(base), 2)}x the requests per VM and ${fmt(faulted.ms / base.ms, 2)}x the deploy time (${fmt((faulted.ms - base.ms) / 1000)} s more; the ${fmt(faulted.stats.waitMs / 1000)} s of retry waits are summed over calls running in parallel)`,
   ];
 }

@@ -91,6 +91,8 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
   let local: LocalCpi | undefined;
   const stop = async () => {
     try {
+      // a VM host's agent and jobs outlive its host process: delete_vm stops them all
+      for (const vm of (await local?.listVms()) ?? []) await local?.deleteVm(vm.cid);
       await local?.deleteLoadBalancers();
     } finally {
       await killMarkedProcesses('DIRECTOR_CPI_ROOT', root);
