@@ -198,6 +198,9 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** A resource whose last write failed is not in place, whatever its properties say: it is written again. */
+const failed = (r: { provisioningState?: string } | undefined): boolean => r?.provisioningState === 'Failed';
+
 function sameTags(have: Readonly<Record<string, string>> | undefined, want: Readonly<Record<string, string>>): boolean {
   return Object.entries(want).every(([k, v]) => have?.[k] === v);
 }
@@ -295,7 +298,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     const nsgIds = new Map<string, string>();
     for (const sg of props.securityGroups) {
       const have = await orUndefined(net.networkSecurityGroups.get(rg, sg.name));
-      if (have !== undefined && nsgMatches(have, sg, tags)) {
+      if (have !== undefined && !failed(have) && nsgMatches(have, sg, tags)) {
         unchanged.push(have.id as string);
         nsgIds.set(sg.name, have.id as string);
         continue;
@@ -310,7 +313,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     const vnet = await orUndefined(net.virtualNetworks.get(rg, props.virtualNetworkName));
     const subnetOf = vnet?.subnets?.find((s) => s.name === props.subnetName);
     const spaceMatches = vnet !== undefined && [...(vnet.addressSpace?.addressPrefixes ?? [])].sort().join(',') === [...props.addressSpace].sort().join(',');
-    if (vnet === undefined || !spaceMatches) {
+    if (vnet === undefined || !spaceMatches || failed(vnet)) {
       const subnets = (vnet?.subnets ?? []).filter((s) => s.name !== props.subnetName).map((s) => ({ name: s.name, addressPrefix: s.addressPrefix }));
       const put = await creating(vnet !== undefined, armId('Microsoft.Network/virtualNetworks', props.virtualNetworkName), () =>
         net.virtualNetworks.beginCreateOrUpdateAndWait(
@@ -321,7 +324,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
         ),
       );
       note(vnet !== undefined, put.id);
-    } else if (subnetOf === undefined || subnetOf.addressPrefix !== props.internalCidr) {
+    } else if (subnetOf === undefined || subnetOf.addressPrefix !== props.internalCidr || failed(subnetOf)) {
       const put = await creating(subnetOf !== undefined, `${armId('Microsoft.Network/virtualNetworks', props.virtualNetworkName)}/subnets/${props.subnetName}`, () =>
         net.subnets.beginCreateOrUpdateAndWait(rg, props.virtualNetworkName, props.subnetName, { addressPrefix: props.internalCidr }, lro),
       );
@@ -332,7 +335,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     for (const lb of props.loadBalancers) {
       const pip = await orUndefined(net.publicIPAddresses.get(rg, lb.publicIpName));
       let pipId = pip?.id;
-      if (pip !== undefined && eqi(pip.sku?.name, 'Standard') && eqi(pip.publicIPAllocationMethod, 'Static') && sameTags(pip.tags, tags)) unchanged.push(pip.id as string);
+      if (pip !== undefined && !failed(pip) && eqi(pip.sku?.name, 'Standard') && eqi(pip.publicIPAllocationMethod, 'Static') && sameTags(pip.tags, tags)) unchanged.push(pip.id as string);
       else {
         const put = await creating(pip !== undefined, armId('Microsoft.Network/publicIPAddresses', lb.publicIpName), () =>
           net.publicIPAddresses.beginCreateOrUpdateAndWait(rg, lb.publicIpName, { location: props.location, tags: { ...tags }, sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, lro),
@@ -341,7 +344,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
         pipId = put.id;
       }
       const have = await orUndefined(net.loadBalancers.get(rg, lb.name));
-      if (have !== undefined && lbMatches(have, lb, pipId as string, tags)) {
+      if (have !== undefined && !failed(have) && lbMatches(have, lb, pipId as string, tags)) {
         unchanged.push(have.id as string);
         continue;
       }

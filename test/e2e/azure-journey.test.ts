@@ -97,7 +97,8 @@ async function journey(w: AzureWorld): Promise<VmRow[]> {
 }
 
 async function deleteEnvLeavesNothing(w: AzureWorld): Promise<void> {
-  ok(await runDirector(['delete-env', '-n', '--force'], w.env), 'delete-env');
+  // named explicitly: a create-env that failed did not make itself the current environment
+  ok(await runDirector(['delete-env', '-e', 'azure', '-n', '--force'], w.env), 'delete-env');
   assert.deepEqual(w.fake.state.all().map((r) => r.id), [], 'no resource left in the fake');
   assert.deepEqual(w.fake.state.listGroups().map((g) => g.name), [], 'no resource group left');
   assert.equal(w.liveVmHosts(), 0, 'no VM host process left');
@@ -117,6 +118,25 @@ describe('Azure journey through the CLI against the fake ARM', () => {
       const again = ok(await runDirector(w.createEnvArgs, w.env), 'second create-env');
       assert.match(again.stdout, /: no changes/);
       assert.equal(w.armWrites(), writes, 'the second create-env made no ARM write');
+      await deleteEnvLeavesNothing(w);
+    } finally {
+      await w.stop();
+      w = undefined;
+    }
+  });
+
+  test('a create-env whose foundation fails half way records what it made, and delete-env removes exactly that', async () => {
+    w = await startAzureWorld();
+    try {
+      // the load balancer's creation keeps failing (more often than async_retries allows)
+      w.fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/loadBalancers/cfcr-lb', count: 6 });
+      const failed = await runDirector(w.createEnvArgs, w.env);
+      assert.equal(failed.code, 1, failed.stdout);
+      assert.match(failed.stderr, /^Error: Creating the Azure foundation: Ensuring the Azure foundation in resource group 'cfcr-rg'.*InternalExecutionError/);
+      assert.doesNotMatch(failed.stdout + failed.stderr, new RegExp(w.fake.clientSecret.replace(/[^A-Za-z0-9]/g, '.')), 'the client secret is never printed');
+      const { foundation } = recorded(w);
+      const kinds = foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '')).sort();
+      assert.deepEqual(kinds, ['Microsoft.Network/loadBalancers', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/virtualNetworks', 'resourceGroups']);
       await deleteEnvLeavesNothing(w);
     } finally {
       await w.stop();
