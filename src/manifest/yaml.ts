@@ -21,8 +21,19 @@
  * are the `yaml` package's where libyaml's are not reproduced; junk after a root scalar or flow
  * collection is an error here, while yaml.v2 stops reading at the root node's end.
  */
-import { Composer, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { Node as YNode, Document } from 'yaml';
+
+// The `yaml` package is loaded on first use: the fast reader answers for the block style that
+// manifests use, so `director int` usually never pays its import (about 25 ms).
+type YamlLib = typeof Yaml;
+let lib: YamlLib | undefined;
+const yamlLib = (): YamlLib => (lib ??= createRequire(import.meta.url)('yaml') as YamlLib);
+const isAlias = ((n: unknown) => yamlLib().isAlias(n)) as YamlLib['isAlias'];
+const isMap = ((n: unknown) => yamlLib().isMap(n)) as YamlLib['isMap'];
+const isScalar = ((n: unknown) => yamlLib().isScalar(n)) as YamlLib['isScalar'];
+const isSeq = ((n: unknown) => yamlLib().isSeq(n)) as YamlLib['isSeq'];
 import { DirectorError } from '../errors.js';
 import type { YamlKey, YamlMap, YamlValue } from './value.js';
 import { MERGE_TAG, resolvePlain, resolveTagged } from './yaml-resolve.js';
@@ -86,6 +97,7 @@ export function parseFull(text: string, file: string): YamlValue {
     const problem = 'did not find expected node content';
     throw new YamlSyntaxError(file, pos.line, pos.col, problem, yamlV2Message('parser', text, at, problem));
   }
+  const { Parser, Composer } = yamlLib();
   const parser = new Parser();
   const composer = new Composer({ schema: 'failsafe', uniqueKeys: false, merge: false, version: '1.1' });
   let doc: Document.Parsed | undefined;
