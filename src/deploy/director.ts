@@ -87,7 +87,7 @@ export class Director {
     if (!cc) throw new DirectorError('No cloud-config: run create-env first');
     const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
     store.deployments.ensure(name);
-    const evaluated = await evaluateTemplate(raw, { vars, store: new StateVariableStore(store, name), expectAllKeys: true, defaultCertificateKeyLength: 2048 } as Parameters<typeof evaluateTemplate>[1]);
+    const evaluated = await evaluateTemplate(raw, { vars, store: new StateVariableStore(store, name), expectAllKeys: true, defaultCertificateKeyLength: 2048 });
     const plain = toPlain(evaluated) as Record<string, unknown>;
     if (plain['name'] !== name) throw new DirectorError(`Manifest is for deployment '${String(plain['name'])}', not '${name}' (-d ${name})`);
     const manifest = parseDeploymentManifest(plain, cloud);
