@@ -33,11 +33,13 @@ export const createEnv =
     const cloudConfigDoc: YamlValue = isMap(doc) ? (doc.get('cloud_config') ?? null) : null;
     const statePath = o.state || o.environment ? resolveStatePath(io, o) : defaultStatePath(io, env.name);
     const store = openStateStore(statePath);
+    // Current from the moment it has a state file: after a failed run, the next command (a rerun,
+    // or delete-env) finds it without -e.
+    setCurrentEnvironment(io, statePath);
     try {
       const result = await runTask({ store, clock: systemClock, out: io.stdout, description: 'create environment', locks: [ENVIRONMENT_LOCK] }, (task) =>
         createEnvironment(env, { store, cpiFor: (e) => environmentCpi(e, dirname(statePath)), cloudConfigText: stringifyYaml(cloudConfigDoc) }, task),
       );
-      setCurrentEnvironment(io, statePath);
       io.stdout.write(
         `\nEnvironment '${result.environment.name}' (${result.environment.cpiType} CPI, director ${result.environment.directorUuid})${result.changes.length ? `: ${result.changes.join(', ')} recorded` : ': no changes'}\nState: ${statePath}\n\nSucceeded\n`,
       );
