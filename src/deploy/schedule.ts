@@ -22,10 +22,10 @@ export interface Schedule {
 }
 
 export function scheduleGroup(group: string, policy: UpdatePolicy, plans: readonly InstancePlan[], groupSize: number): GroupSchedule {
-  const todo = plans.filter((p) => p.action !== 'unchanged' && p.action !== 'delete').sort((a, b) => (a.desired?.index ?? 0) - (b.desired?.index ?? 0));
-  const canaries = todo.slice(0, Math.min(policy.canaries, todo.length));
+  const changing = plans.filter((p) => p.action !== 'unchanged' && p.action !== 'delete').sort((a, b) => (a.desired?.index ?? 0) - (b.desired?.index ?? 0));
+  const canaries = changing.slice(0, Math.min(policy.canaries, changing.length));
   const size = maxInFlightFor(policy, groupSize);
-  return { group, policy, canaries: chunk(canaries, size), batches: chunk(todo.slice(canaries.length), size) };
+  return { group, policy, canaries: chunk(canaries, size), batches: chunk(changing.slice(canaries.length), size) };
 }
 
 function chunk<T>(xs: readonly T[], size: number): T[][] {

@@ -1,9 +1,8 @@
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
-import type { AgentDialer, AgentState } from '../../deploy/ports.js';
+import type { AgentDialer } from '../../deploy/ports.js';
 import { deploymentManifest, directorFor } from '../../deploy/services.js';
 import { toPlain } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
@@ -16,6 +15,7 @@ import { printListings, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import type { VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
+import { stateOf } from './agent-state.js';
 
 /** The composition root of the deployment commands: state, CPI, agents, blobstore. */
 export function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
@@ -92,19 +92,6 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   }
 };
 
-const STATE_TIMEOUT_MS = 10_000;
-
-async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
-  // The timer is cancelled once the agent answers, so it does not hold the process open.
-  const ac = new AbortController();
-  try {
-    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS, undefined, { signal: ac.signal })]);
-  } catch {
-    return undefined;
-  } finally {
-    ac.abort();
-  }
-}
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
 /** `12.3%`, as bosh-cli prints a vitals percentage. */

@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectorError } from '../../errors.js';
 import { resolveProblems, scanForProblems, type Problem } from '../../deploy/cloud-check.js';
 import { deleteDeployment } from '../../deploy/delete-deployment.js';
@@ -8,7 +7,6 @@ import { runErrand } from '../../deploy/errand.js';
 import { formatSelector, parseInstanceSelector, selectInstances } from '../../deploy/instance-selector.js';
 import { formatKubeconfig, kubeconfigParts } from '../../deploy/kubeconfig.js';
 import { recreateInstances, restartInstances, startInstances, stopInstances } from '../../deploy/lifecycle.js';
-import type { AgentState } from '../../deploy/ports.js';
 import { execOnVm, shellOnVm, type VmEndpoint } from '../../deploy/vm-shell.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
@@ -17,21 +15,10 @@ import type { CliIo } from '../io.js';
 import { listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { confirm, deploymentName, services } from './deployment.js';
+import { stateOf } from './agent-state.js';
 
 type DeploymentFlags = EnvOptions & { deployment?: string; nonInteractive?: boolean; json?: boolean };
 
-const STATE_TIMEOUT_MS = 10_000;
-
-async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
-  const ac = new AbortController();
-  try {
-    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS, undefined, { signal: ac.signal })]);
-  } catch {
-    return undefined;
-  } finally {
-    ac.abort();
-  }
-}
 
 function liveVm(store: StateStore, uuid: string) {
   return store.vms.listByInstance(uuid).find((v) => v.state === 'created' && v.cid);

@@ -1,0 +1,20 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentState } from '../../deploy/ports.js';
+
+const STATE_TIMEOUT_MS = 10_000;
+
+/**
+ * An agent's state for a listing, or undefined when it does not answer in time (shown as
+ * `unresponsive agent`). The timer is cancelled once the agent answers, so it does not hold the
+ * process open.
+ */
+export async function stateOf(get: () => Promise<AgentState>): Promise<AgentState | undefined> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([get(), sleep(STATE_TIMEOUT_MS, undefined, { signal: ac.signal })]);
+  } catch {
+    return undefined;
+  } finally {
+    ac.abort();
+  }
+}
