@@ -180,11 +180,14 @@ export interface DrainValue {
 /**
  * The CPI's disk hint. `path` (local CPI): a folder under the root that holds the disk, made
  * visible at <root>/store — or at <root>/store_migration_target when another disk is already at
- * store/ (BOSH's way of moving data to a new disk). `device` (a real VM): not supported here.
+ * store/ (BOSH's way of moving data to a new disk). `lun` (Azure CPI, with `host_device_id`): the
+ * folder store-disks/lun<N> under the root if there is one (a VM a local hypervisor booted), else
+ * the device /dev/disk/azure/scsi1/lun<N>, formatted ext4 if blank and mounted there. `device`
+ * alone: not supported.
  */
 export interface MountDiskRequest {
   readonly diskCid: string;
-  readonly hint: { readonly path?: string; readonly device?: string };
+  readonly hint: { readonly path?: string; readonly device?: string; readonly lun?: string | number; readonly host_device_id?: string };
 }
 
 export interface MountDiskValue {

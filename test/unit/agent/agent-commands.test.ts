@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -103,7 +103,7 @@ describe('agent commands', { concurrency: false }, () => {
   it('mounts folder disks only, from inside the root, never over data; migrates data to a second disk', () => {
     assert.deepEqual(error('mount_disk', { diskCid: 'd1', hint: { device: '/dev/sdc' } }), {
       kind: 'unsupported',
-      message: "mount_disk: disk 'd1' has a device hint; this agent mounts folder disks only",
+      message: "mount_disk: disk 'd1' has a device hint; this agent mounts folder and LUN disks only",
     });
     assert.deepEqual(error('mount_disk', { diskCid: 'd1', hint: { path: 'store-disks/d1' } }), { kind: 'not_found', message: "mount_disk: disk 'd1' is not attached (no folder at 'store-disks/d1')" });
     assert.deepEqual(error('mount_disk', { diskCid: 'd1', hint: { path: '../../etc' } }), { kind: 'bad_request', message: "mount_disk: hint path '../../etc' is outside the agent root" });
@@ -126,6 +126,34 @@ describe('agent commands', { concurrency: false }, () => {
     assert.deepEqual(run('unmount_disk', { diskCid: 'd1' }), { ok: true, value: { unmounted: false }, exit: 0 });
     assert.deepEqual(run('unmount_disk', { diskCid: 'd2' }), { ok: true, value: { unmounted: true }, exit: 0 });
     assert.ok(statSync(join(root, 'store')).isDirectory());
+  });
+
+  it('resolves an Azure LUN hint to the folder store-disks/lun<N> a local hypervisor provides, keeping data across remounts', () => {
+    const lunHint = (lun: unknown) => ({ lun, host_device_id: '{f8b3781b-1e82-4818-a1c3-63d806ec15bb}' });
+    assert.deepEqual(error('mount_disk', { diskCid: 'a1', hint: lunHint('../1') }), { kind: 'bad_request', message: "mount_disk: disk 'a1': hint.lun must be a LUN from 0 to 63, found \"../1\"" });
+    assert.deepEqual(error('mount_disk', { diskCid: 'a1', hint: lunHint('64') }), { kind: 'bad_request', message: "mount_disk: disk 'a1': hint.lun must be a LUN from 0 to 63, found \"64\"" });
+    // this machine is no Azure VM: neither the folder nor /dev/disk/azure/scsi1/lun5 exists
+    assert.deepEqual(error('mount_disk', { diskCid: 'a1', hint: lunHint('5') }), {
+      kind: 'not_found',
+      message: "mount_disk: disk 'a1' is not attached (no folder at 'store-disks/lun5', no device at /dev/disk/azure/scsi1/lun5)",
+    });
+    // the hypervisor's link: store-disks/lun5 -> a managed disk's folder outside the VM root
+    const managed = mkdtempSync(join(tmpdir(), 'agent-unit-managed-'));
+    try {
+      symlinkSync(managed, join(root, 'store-disks/lun5'));
+      assert.deepEqual(run('mount_disk', { diskCid: 'a1', hint: lunHint('5') }), { ok: true, value: { mountPoint: 'store', alreadyMounted: false }, exit: 0 });
+      assert.deepEqual(run('mount_disk', { diskCid: 'a1', hint: lunHint(5) }), { ok: true, value: { mountPoint: 'store', alreadyMounted: true }, exit: 0 });
+      writeFileSync(join(root, 'store/etcd-member'), 'on the managed disk');
+      assert.equal(readFileSync(join(managed, 'etcd-member'), 'utf8'), 'on the managed disk');
+      assert.deepEqual(run('unmount_disk', { diskCid: 'a1' }), { ok: true, value: { unmounted: true }, exit: 0 });
+      assert.equal(existsSync(join(root, 'store/etcd-member')), false, 'store/ no longer shows the disk');
+      assert.deepEqual(run('mount_disk', { diskCid: 'a1', hint: lunHint('5') }), { ok: true, value: { mountPoint: 'store', alreadyMounted: false }, exit: 0 });
+      assert.equal(readFileSync(join(root, 'store/etcd-member'), 'utf8'), 'on the managed disk');
+      assert.deepEqual(run('unmount_disk', { diskCid: 'a1' }), { ok: true, value: { unmounted: true }, exit: 0 });
+      rmSync(join(root, 'store-disks/lun5'));
+    } finally {
+      rmSync(managed, { recursive: true, force: true });
+    }
   });
 
   it('runs one supervisor per VM: a second one exits at once', async () => {
