@@ -2,14 +2,19 @@
 // ops-files/azure.yml against the fake ARM (HTTPS, its own CA and authority; Azurite for blobs),
 // upload-release, deploy of cfcr.yml with the Azure cloud provider and the master in the load
 // balancer's backend pool, vms, delete-env. Every Azure VM is booted by the fake's hooks as a local
-// VM host, so the agents really run. A second run on a fresh environment injects faults (30%
+// VM host, so the agents really run; the masters' persistent disks are managed disks the
+// hypervisor gives each VM at its LUN, and etcd keeps its data there. A second run on a fresh environment injects faults (30%
 // throttling, 10% server errors, 5% failed async operations) and must converge all the same,
 // leaving nothing in the fake that the state does not record.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openStateStore } from '../../src/state/index.js';
 import type { StoredResource } from '../fakes/arm/arm-state.js';
+import { fakeArmToken, rawRequest } from '../fakes/arm/raw-client.js';
 import { runDirector, type DirectorRun } from '../helpers/director-process.js';
 import { RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
 
@@ -71,6 +76,74 @@ function assertNothingOrphaned(w: AzureWorld, rows: readonly VmRow[]): void {
   assert.deepEqual(ourVms.map((r) => r.name).sort(), [...agents].sort(), `the fake runs exactly the VMs the director lists (director ${uuid}; VM tags: ${JSON.stringify(w.fake.state.list('Microsoft.Compute/virtualMachines').map((r) => r.body.tags))})`);
 }
 
+/** A GET of the fake's ARM surface as the SDK sees it, through the throttling and 5xx it injects. */
+async function armGet(w: AzureWorld, id: string, apiVersion: string): Promise<Record<string, unknown>> {
+  let last = '';
+  for (let i = 0; i < 40; i++) {
+    try {
+      const r = await rawRequest(w.fake, 'GET', `${id}?api-version=${apiVersion}`, { token: await fakeArmToken(w.fake) });
+      if (r.status === 200) return r.body as Record<string, unknown>;
+      assert.ok(r.status === 429 || r.status >= 500, `GET ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      last = String(r.status);
+    } catch (err) {
+      if (err instanceof assert.AssertionError) throw err;
+      last = String(err);
+    }
+    await sleep(50);
+  }
+  throw new Error(`GET ${id} kept failing: ${last}`);
+}
+
+/** etcd's /health over TLS with the etcdctl root client certificate the deploy generated. */
+function etcdHealth(w: AzureWorld, ip: string): Promise<string> {
+  const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
+  let tls: { ca: string; cert: string; key: string };
+  try {
+    const root = store.variables.get('my-cluster', 'tls-etcdctl-root')?.value as Record<string, string>;
+    const client = store.variables.get('my-cluster', 'tls-etcdctl-v0-29-0')?.value as Record<string, string>;
+    tls = { ca: client['ca'] as string, cert: root['certificate'] as string, key: root['private_key'] as string };
+  } finally {
+    store.close();
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(`https://${ip}:2379/health`, { ...tls, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${ip}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Each master has one persistent managed disk besides its ephemeral one, Attached and managed by
+ * its VM as ARM reports it; its folder (what the VM sees at that LUN) holds etcd's data, and etcd
+ * answers healthy on every master. Workers have no persistent disk.
+ */
+async function assertMastersKeepEtcdOnTheirDisks(w: AzureWorld, rows: readonly VmRow[]): Promise<void> {
+  for (const r of rows) {
+    const vm = w.fake.state.list('Microsoft.Compute/virtualMachines', RESOURCE_GROUP).find((v) => v.name === agentOf(r.vm_cid));
+    assert.ok(vm, `${r.instance}: its VM is in the fake`);
+    const persistent = ((vm.body.properties.storageProfile?.dataDisks ?? []) as { lun: number; name: string; managedDisk: { id: string } }[]).filter((d) => !d.name.endsWith('-ephemeral-disk'));
+    if (!r.instance.startsWith('master/')) {
+      assert.deepEqual(persistent, [], `${r.instance} has no persistent disk`);
+      continue;
+    }
+    assert.equal(persistent.length, 1, `${r.instance} has one persistent disk: ${JSON.stringify(persistent)}`);
+    const disk = await armGet(w, (persistent[0] as { managedDisk: { id: string } }).managedDisk.id, '2025-01-02');
+    assert.equal((disk['properties'] as Record<string, unknown>)['diskState'], 'Attached', `${r.instance}'s disk is Attached`);
+    assert.equal(String(disk['managedBy']).toLowerCase(), vm.id.toLowerCase(), `${r.instance}'s disk is managed by its VM`);
+    const etcdData = readdirSync(join(w.hypervisor.diskFolder(disk['id'] as string), 'etcd'));
+    assert.ok(etcdData.length > 0, `${r.instance}: etcd's data is on the disk`);
+  }
+  for (const i of [10, 11, 12]) {
+    const health = await etcdHealth(w, `${w.net}.${i}`);
+    assert.equal((JSON.parse(health) as { health: string }).health, 'true', `etcd at ${w.net}.${i}: ${health}`);
+  }
+}
+
 async function journey(w: AzureWorld): Promise<VmRow[]> {
   const created = ok(await runDirector(w.createEnvArgs, w.env), 'create-env');
   assert.match(created.stdout, /Creating foundation: azure foundation/);
@@ -92,6 +165,7 @@ async function journey(w: AzureWorld): Promise<VmRow[]> {
     .map((nic) => nic.name.replace(/-0$/, ''))
     .sort();
   assert.deepEqual(members, rows.filter((r) => r.instance.startsWith('master/')).map((r) => agentOf(r.vm_cid)).sort());
+  await assertMastersKeepEtcdOnTheirDisks(w, rows);
   assertNothingOrphaned(w, rows);
   return rows;
 }

@@ -108,7 +108,7 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
       storageAccountKeys: (account) => (account === STORAGE_ACCOUNT ? keys : undefined),
     });
     local = new LocalCpi({ root, ssh_port: sshPort, load_balancers: { 'cfcr-lb': { address: `${net}.250`, ports: [{ frontend: 8443, backend: 8443 }] } } }, { path: process.env['PATH'] });
-    const hypervisor = new LocalHypervisor(local, fake, 'cfcr-lb').attach();
+    const hypervisor = new LocalHypervisor(local, fake, 'cfcr-lb', { root }).attach();
     const vars = {
       env_name: 'azure',
       internal_cidr: `${net}.0/24`,

@@ -2,11 +2,22 @@
 // (cpi/local's machinery) from what the Azure CPI put in the VM: its private IP, tags and
 // cloud-init custom data (host key and the director's authorized key). A VM whose primary NIC is
 // in a load balancer's backend pool joins the local TCP proxy named `loadBalancer`, so the
-// Azure pool membership is what makes traffic reach it.
+// Azure pool membership is what makes traffic reach it. Given the local CPI's root, it also plays
+// the VM's SCSI controller: each managed disk is a folder under <root>/azure-disks/ (kept when the
+// VM goes, so its data survives VM recreation), and a disk at LUN N of a VM is the link
+// store-disks/lun<N> in the VM's root, where the agent looks for an Azure LUN hint.
+import { mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { LocalLayout } from '../../cpi/local/layout.js';
 import type { LocalCpi } from '../../cpi/local/local-cpi.js';
 import type { FakeArm } from './arm/fake-arm.js';
 import type { VmHookInfo } from './arm/vm-hooks.js';
+
+export interface LocalHypervisorOptions {
+  /** The local CPI's root: without it, data disks are not given to the VMs. */
+  readonly root?: string;
+}
 
 interface CloudInit {
   users?: { ssh_authorized_keys?: string[] }[];
@@ -20,19 +31,51 @@ export class LocalHypervisor {
   /** Local VM cid by Azure VM name, of every VM ever booted. */
   readonly everBooted = new Map<string, string>();
   private stemcell: string | undefined;
+  private readonly layout: LocalLayout | undefined;
 
   constructor(
     readonly local: LocalCpi,
     private readonly fake: FakeArm,
     private readonly loadBalancer: string,
-  ) {}
+    options: LocalHypervisorOptions = {},
+  ) {
+    this.layout = options.root === undefined ? undefined : new LocalLayout(options.root);
+  }
 
   /** Installs the hooks on the fake. */
   attach(): this {
     this.fake.hooks.onVmCreated = (vm) => this.boot(vm);
     this.fake.hooks.onVmDeleted = (vm) => this.remove(vm);
     this.fake.hooks.onVmRestarted = (vm) => this.reboot(vm);
+    if (this.layout !== undefined) this.fake.hooks.onDataDisksChanged = (vm) => this.linkDisks(vm);
     return this;
+  }
+
+  /** The folder holding a managed disk's data (by its resource id), whichever VM it is attached to. */
+  diskFolder(diskId: string): string {
+    if (this.layout === undefined) throw new Error('the hypervisor was given no root');
+    const m = /\/resourcegroups\/([^/]+)\/providers\/microsoft\.compute\/disks\/([^/]+)$/.exec(diskId.toLowerCase());
+    if (m === null) throw new Error(`not a managed disk id: ${diskId}`);
+    return join(this.layout.root, 'azure-disks', `${m[1]}--${m[2]}`);
+  }
+
+  /** Makes the VM's store-disks/lun<N> links match its data disks. */
+  async linkDisks(vm: VmHookInfo): Promise<void> {
+    const cid = this.byAzureId.get(vm.id.toLowerCase());
+    if (cid === undefined || this.layout === undefined) return; // not booted yet: boot links them
+    const dir = join(this.layout.vmRoot(cid), 'store-disks');
+    await mkdir(dir, { recursive: true });
+    const wanted = new Map(vm.dataDisks.map((d) => [`lun${d.lun}`, this.diskFolder(d.diskId)]));
+    for (const entry of await readdir(dir)) {
+      if (!/^lun\d+$/.test(entry)) continue;
+      const to = await readlink(join(dir, entry)).catch(() => undefined);
+      if (wanted.get(entry) !== to) await rm(join(dir, entry), { force: true });
+    }
+    for (const [entry, folder] of wanted) {
+      await mkdir(folder, { recursive: true });
+      const to = await readlink(join(dir, entry)).catch(() => undefined);
+      if (to !== folder) await symlink(folder, join(dir, entry));
+    }
   }
 
   async boot(vm: VmHookInfo): Promise<void> {
@@ -52,6 +95,7 @@ export class LocalHypervisor {
     });
     this.byAzureId.set(vm.id.toLowerCase(), created.vmCid);
     this.everBooted.set(vm.name, created.vmCid);
+    await this.linkDisks(vm);
   }
 
   async remove(vm: VmHookInfo): Promise<void> {

@@ -40,7 +40,8 @@ type PowerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'deallocated
 /**
  * Microsoft.Compute: virtual machines (create with managed OS disk and data disks, update,
  * attach/detach, restart, delete, instanceView), managed disks (diskState/managedBy, resize),
- * snapshots, images and availability sets. VM create/delete/restart call the VM hooks.
+ * snapshots, images and availability sets. VM create/delete/restart and data disk changes call
+ * the VM hooks.
  */
 export class ComputeProvider {
   readonly namespace = NS;
@@ -222,6 +223,7 @@ export class ComputeProvider {
       adminUsername: p.osProfile?.adminUsername,
       tags: { ...(vm.body.tags ?? {}) },
       zones: vm.body.zones ?? [],
+      dataDisks: (p.storageProfile?.dataDisks ?? []).map((d: Json) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? ''), name: String(d.name ?? '') })),
     };
   }
 
@@ -428,6 +430,7 @@ export class ComputeProvider {
     cur.provisioningState = 'Updating';
     vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
     vm.inputKey = inputKey;
+    if (p.storageProfile?.dataDisks !== undefined) await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
     const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
       onSuccess: () => (cur.provisioningState = 'Succeeded'),
       onFailure: () => (cur.provisioningState = 'Failed'),
@@ -479,6 +482,7 @@ export class ComputeProvider {
         vm.body.properties.provisioningState = 'Updating';
         vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
         vm.inputKey = '';
+        await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
         const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
           onSuccess: () => (vm.body.properties.provisioningState = 'Succeeded'),
           onFailure: () => (vm.body.properties.provisioningState = 'Failed'),

@@ -16,6 +16,16 @@ export interface VmHookInfo {
   readonly adminUsername: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
   readonly zones: readonly string[];
+  /** The VM's data disks (storageProfile.dataDisks), by LUN. */
+  readonly dataDisks: readonly VmHookDataDisk[];
+}
+
+/** A data disk as the VM sees it: at a LUN of its SCSI controller. */
+export interface VmHookDataDisk {
+  readonly lun: number;
+  /** The managed disk's resource id. */
+  readonly diskId: string;
+  readonly name: string;
 }
 
 /**
@@ -30,4 +40,10 @@ export interface VmHooks {
   onVmDeleted?: (vm: VmHookInfo) => Promise<void> | void;
   /** When a restart is accepted. */
   onVmRestarted?: (vm: VmHookInfo) => Promise<void> | void;
+  /**
+   * When a VM's data disks change (attachDetachDataDisks, or an update that sets them), with the
+   * VM as it is now. Called before the operation starts, since the change is made whether or not
+   * the operation then reports failure; a rejected promise fails the request.
+   */
+  onDataDisksChanged?: (vm: VmHookInfo) => Promise<void> | void;
 }
