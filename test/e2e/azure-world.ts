@@ -2,12 +2,9 @@
 // and Entra ID authority), Azurite for the storage account's blobs, and a local hypervisor that
 // boots every Azure VM the fake is asked for as a local VM host on its private IP. The CLI runs as
 // a child process and reaches all of it through the CPI properties of a vars file.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -15,41 +12,13 @@ import { LocalCpi } from '../../cpi/local/local-cpi.js';
 import { startFakeArm, type FakeArm } from '../fakes/arm/fake-arm.js';
 import type { FaultConfig } from '../fakes/arm/faults.js';
 import { LocalHypervisor } from '../fakes/local-hypervisor.js';
-import { findMarkedProcesses, isListening, killMarkedProcesses } from '../helpers/processes.js';
+import { findMarkedProcesses, killMarkedProcesses } from '../helpers/processes.js';
 import { repoRoot } from '../helpers/director-process.js';
+import { startAzurite } from '../helpers/azurite.js';
 
 export const STORAGE_ACCOUNT = 'cfcrstore01';
 export const RESOURCE_GROUP = 'cfcr-rg';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-/** Azurite's blob service on a loopback port, in memory, knowing one account's keys. */
-async function startAzurite(account: string, keys: { key1: string; key2: string }): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const main = createRequire(import.meta.url).resolve('azurite/dist/src/blob/main.js');
-  const child: ChildProcess = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--disableTelemetry', '--silent', '--skipApiVersionCheck'], {
-    env: { ...process.env, AZURITE_ACCOUNTS: `${account}:${keys.key1}:${keys.key2}` },
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  for (let i = 0; !(await isListening('127.0.0.1', port)); i++) {
-    if (i > 500 || child.exitCode !== null) throw new Error('Azurite did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    url: `http://127.0.0.1:${port}/${account}`,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** ARM write requests the fake has answered so far (token requests excluded). */
 export function armWrites(fake: FakeArm): number {
