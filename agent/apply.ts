@@ -140,7 +140,7 @@ export interface ApplyOutcome extends ApplyValue {
   readonly livePackages: ReadonlySet<string>;
 }
 
-/** Installs everything; the caller hands the supervisor the new desired state, then collects garbage. */
+/** Installs everything; the caller hands the supervisor the new desired state, then calls removeStale. */
 export function installJobs(layout: AgentLayout, req: ApplyRequest, previousJobs: readonly string[]): ApplyOutcome {
   validateApply(req);
   const changed: string[] = [];
@@ -163,12 +163,21 @@ export function installJobs(layout: AgentLayout, req: ApplyRequest, previousJobs
   const wanted = new Set(req.jobs.map((j) => j.name));
   const onDisk = existsSync(layout.jobsDir) ? readdirSync(layout.jobsDir).filter((n) => !n.startsWith('.')) : [];
   const removed = [...new Set([...previousJobs, ...onDisk])].filter((n) => !wanted.has(n) && !n.includes('.tmp-'));
-  for (const name of removed) rmSync(layout.jobDir(name), { recursive: true, force: true });
+  return { changed, unchanged, removed, hashes, livePackages };
+}
+
+/**
+ * Removes what the applied spec no longer has: the links of removed jobs and unused packages, then
+ * the stored versions nothing points at. Called once the supervisor has stopped the removed jobs'
+ * processes, so that none of them is restarted from a folder that is already gone.
+ */
+export function removeStale(layout: AgentLayout, outcome: ApplyOutcome): void {
+  for (const name of outcome.removed) rmSync(layout.jobDir(name), { recursive: true, force: true });
   for (const name of existsSync(layout.packagesDir) ? readdirSync(layout.packagesDir) : []) {
     if (name.startsWith('.')) continue;
     const link = join(layout.packagesDir, name);
     const target = lstatSync(link).isSymbolicLink() ? readlinkSync(link).replace(/^\.store\//, '') : undefined;
-    if (target === undefined || !livePackages.has(target)) rmSync(link, { recursive: true, force: true });
+    if (target === undefined || !outcome.livePackages.has(target)) rmSync(link, { recursive: true, force: true });
   }
-  return { changed, unchanged, removed, hashes, livePackages };
+  collectGarbage(layout, new Set(outcome.hashes.values()), outcome.livePackages);
 }

@@ -1,7 +1,7 @@
 // The agent: `node <root>/bosh/agent.cjs <command> [--root <root>]`, one JSON request on stdin,
 // one JSON response line on stdout (streaming commands write event lines first). `supervise`
 // runs the supervisor instead (started by the agent itself, detached).
-import { collectGarbage, installJobs } from './apply.js';
+import { installJobs, removeStale } from './apply.js';
 import { migrateDisk, mountDisk, mountedDisks, unmountDisk } from './disks.js';
 import { AgentFailure } from './failure.js';
 import { readJsonFile } from './files.js';
@@ -91,7 +91,7 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
         const next = writeDesired(layout, (cur) => ({ graceSeconds: cur.graceSeconds, jobs: nextJobs }));
         await waitForSupervisor(layout, self, next.generation, () => true, 60_000 + processCount(previous) * previous.graceSeconds * 1000, 'Applying');
       }
-      collectGarbage(layout, new Set(outcome.hashes.values()), outcome.livePackages);
+      removeStale(layout, outcome);
       return { changed: outcome.changed, unchanged: outcome.unchanged, removed: outcome.removed };
     }
     case 'get_state': {

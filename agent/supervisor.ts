@@ -5,7 +5,7 @@
 // the process group), and records what it sees in sys/run/state.json.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAlive, readJsonFile, writeFileAtomic } from './files.js';
 import type { AgentLayout } from './layout.js';
@@ -251,7 +251,12 @@ export class Supervisor {
       m.pid = child.pid ?? null;
       if (m.pid !== null) this.startTimes.set(m.pid, processStartTime(m.pid));
       child.on('error', (e) => {
-        writeFileSync(err, `supervisor: cannot start ${m.key}: ${e.message}\n`);
+        // the log descriptors are closed by now (they belong to the child): append by path
+        try {
+          appendFileSync(`${logDir}/${m.spec.name}.stderr.log`, `supervisor: cannot start ${m.key}: ${e.message}\n`);
+        } catch {
+          // the log folder went away; the exit below is still recorded
+        }
         onExit(127, null);
       });
       child.on('exit', (code, signal) => onExit(code, signal));

@@ -156,6 +156,33 @@ describe('agent commands', { concurrency: false }, () => {
     }
   });
 
+  it('keeps the supervisor alive when a process cannot be spawned, and when its job is removed mid-backoff', async () => {
+    const pidFile = join(root, 'sys/run/supervisor.pid');
+    const ghost: JobSpec = { ...job('ghost', { 'bin/ctl': '#!/bin/sh\n' }), processes: [{ name: 'ghost', executable: 'jobs/ghost/bin/not-there', args: [], env: {} }] };
+    assert.equal(run('apply', { jobs: [ghost] }).ok, true);
+    const supervisor = Number(readFileSync(pidFile, 'utf8'));
+    const started = run('start', { timeoutSeconds: 20 });
+    assert.equal(started.ok, true);
+    let state = run('get_state', {});
+    for (let i = 0; i < 100 && ((state as { value?: { jobs: { processes: { restarts: number }[] }[] } }).value?.jobs[0]?.processes[0]?.restarts ?? 0) < 2; i++) {
+      await sleep(50);
+      state = run('get_state', {});
+    }
+    const ghostState = (state as { value: { jobs: { name: string; state: string; processes: { restarts: number; lastExit: unknown }[] }[] } }).value.jobs[0];
+    assert.equal(ghostState?.state, 'failing');
+    assert.ok((ghostState?.processes[0]?.restarts ?? 0) >= 2);
+    assert.deepEqual(ghostState?.processes[0]?.lastExit, { code: 127, signal: null });
+    assert.match(readFileSync(join(root, 'sys/log/ghost/ghost.stderr.log'), 'utf8'), /supervisor: cannot start ghost\/ghost: spawn .*ENOENT/);
+    // removed while it waits to be restarted: the supervisor stops it before its folder goes
+    const removed = run('apply', { jobs: [] });
+    assert.equal(removed.ok, true);
+    assert.equal(existsSync(join(root, 'jobs/ghost')), false);
+    await sleep(400); // longer than the backoff it was in
+    assert.equal(Number(readFileSync(pidFile, 'utf8')), supervisor, 'the same supervisor');
+    assert.ok(findMarkedProcesses('DIRECTOR_VM_ID', marker).some((p) => p.pid === supervisor), 'and it is alive');
+    assert.doesNotMatch(readFileSync(join(root, 'sys/log/supervisor.log'), 'utf8'), /EBADF|Error:/);
+  });
+
   it('runs one supervisor per VM: a second one exits at once', async () => {
     const pidFile = join(root, 'sys/run/supervisor.pid');
     const first = Number(readFileSync(pidFile, 'utf8'));
