@@ -267,6 +267,15 @@ export class Supervisor {
     m.startedAt = Date.now();
     m.state = 'starting';
     this.stateDirty = true;
+    // healthy on time, not at the next poll: `start` waits for exactly this
+    const pid = m.pid;
+    if (pid !== null) setTimeout(() => this.markHealthy(m, pid), this.timings.healthyAfterMs).unref();
+  }
+
+  private markHealthy(m: Managed, pid: number): void {
+    if (this.quitting || m.state !== 'starting' || m.pid !== pid || this.procs.get(m.key) !== m) return;
+    m.state = 'running';
+    this.writeState();
   }
 
   private onExit(m: Managed, code: number | null, signal: string | null): void {
