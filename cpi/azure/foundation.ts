@@ -65,6 +65,12 @@ export interface FoundationOptions {
   readonly blobEndpoint?: (accountName: string) => string | Promise<string>;
   /** Ids recorded by earlier runs: a recorded container is trusted without a data-plane call. */
   readonly recorded?: readonly string[];
+  /**
+   * Called with a resource's id just before the request that would create it (it was read and
+   * found missing), so that the caller can record the intent first: a process killed during
+   * the request then still knows what it may have made.
+   */
+  readonly onIntent?: (id: string) => void;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -279,6 +285,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
   const sub = clients.network.subscriptionId;
   const armId = (type: string, name: string) => `/subscriptions/${sub}/resourceGroups/${rg}/providers/${type}/${name}`;
   const creating = async <T>(existed: boolean, id: string, put: () => Promise<T>): Promise<T> => {
+    if (!existed) options.onIntent?.(id);
     try {
       return await put();
     } catch (err) {

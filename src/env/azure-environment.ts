@@ -7,7 +7,7 @@ import { deleteFoundation, ensureFoundation, parseFoundationProps } from '../../
 import { DirectorError } from '../errors.js';
 import type { EnvironmentRecord, JsonObject } from '../state/index.js';
 import type { EnvironmentCpi, FoundationOutcome } from './cpi-factory.js';
-import { FOUNDATION_RECORD_KEY } from './foundation-record.js';
+import { FOUNDATION_INTENT_KEY, FOUNDATION_RECORD_KEY } from './foundation-record.js';
 
 /** The director's own Azure settings, read beside what the CPI itself validates. */
 export interface AzureDirectorSettings {
@@ -21,6 +21,8 @@ export interface AzureDirectorSettings {
   readonly asyncRetries: number | undefined;
   /** Foundation ids recorded by earlier create-env runs. */
   readonly recorded: readonly string[];
+  /** Foundation ids a run was about to create when it stopped (see FOUNDATION_INTENT_KEY). */
+  readonly intended: readonly string[];
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -52,6 +54,8 @@ export function parseAzureDirectorSettings(properties: JsonObject): AzureDirecto
   if (asyncRetries !== undefined && !isCount(asyncRetries)) problems.push(`'async_retries' must be a whole number, found ${JSON.stringify(asyncRetries)}`);
   const recorded = p[FOUNDATION_RECORD_KEY] ?? [];
   if (!Array.isArray(recorded) || !recorded.every((r) => typeof r === 'string')) problems.push(`'${FOUNDATION_RECORD_KEY}' must be a list of resource ids`);
+  const intended = p[FOUNDATION_INTENT_KEY] ?? [];
+  if (!Array.isArray(intended) || !intended.every((r) => typeof r === 'string')) problems.push(`'${FOUNDATION_INTENT_KEY}' must be a list of resource ids`);
   if (problems.length > 0) throw new DirectorError(`Validating Azure CPI config: ${problems.join('; ')}`);
   return {
     sshPort: sshPort as number,
@@ -59,6 +63,7 @@ export function parseAzureDirectorSettings(properties: JsonObject): AzureDirecto
     retry,
     asyncRetries: asyncRetries as number | undefined,
     recorded: recorded as string[],
+    intended: intended as string[],
   };
 }
 
@@ -96,14 +101,14 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
     findStemcell: async () => undefined,
     ...(hasFoundation
       ? {
-          ensureFoundation: async (): Promise<FoundationOutcome> => {
+          ensureFoundation: async (onIntent?: (id: string) => void): Promise<FoundationOutcome> => {
             const props = parseFoundationProps(env.cpiProperties);
             // Reads before it writes, so it can run again after a failed async operation; what a
             // failed attempt created is kept, as a repeat finds it "unchanged".
             const created: string[] = [];
             for (let attempt = 0; ; attempt++) {
               try {
-                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created] });
+                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created], ...(onIntent ? { onIntent } : {}) });
                 return { created: [...created, ...r.created], updated: r.updated };
               } catch (err) {
                 created.push(...((err as { created?: readonly string[] }).created ?? []));
@@ -123,7 +128,7 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
       for (const a of found.availabilitySets) await cpi.deleteAvailabilitySet(a);
       for (let attempt = 0; ; attempt++) {
         try {
-          await deleteFoundation(clients, settings.recorded, lro);
+          await deleteFoundation(clients, [...settings.recorded, ...settings.intended.filter((i) => !settings.recorded.some((r) => r.toLowerCase() === i.toLowerCase()))], lro);
           return;
         } catch (err) {
           // deleting what is already gone succeeds, so the whole deletion can run again

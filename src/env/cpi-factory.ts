@@ -34,7 +34,7 @@ export interface EnvironmentCpi {
    * foundation writes nothing. Absent when the CPI needs none. A failure carries `created`
    * (the ids made before it failed), to be recorded all the same.
    */
-  readonly ensureFoundation?: () => Promise<FoundationOutcome>;
+  readonly ensureFoundation?: (onIntent?: (id: string) => void) => Promise<FoundationOutcome>;
   /** Removes everything the CPI made for the environment (delete-env), foundation last. */
   teardown(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import type { Task } from '../deploy/task.js';
 import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
 import type { EnvironmentCpi } from './cpi-factory.js';
 import type { EnvironmentManifest } from './environment-manifest.js';
-import { FOUNDATION_RECORD_KEY, manifestProperties, withRecordedFoundation } from './foundation-record.js';
+import { FOUNDATION_INTENT_KEY, manifestProperties, RECORDED_KEYS, recordedPart, withIntentsSettled, withRecordedFoundation } from './foundation-record.js';
 
 export interface CreateEnvDeps {
   readonly store: StateStore;
@@ -32,6 +32,9 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
   const { store } = deps;
   const changes: string[] = [];
   const environment = await task.step('Preparing environment', `Director identity for '${manifest.name}'`, async () => {
+    for (const key of RECORDED_KEYS) {
+      if (key in manifest.cpi.properties) throw new DirectorError(`cpi.properties.${key} is recorded by create-env; a manifest cannot set it`);
+    }
     const existing = store.environment.get();
     if (!existing) {
       const key = generateSshKeyPair('ed25519', `director@${manifest.name}`);
@@ -50,14 +53,10 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     if (existing.cpiType !== manifest.cpi.type) {
       throw new DirectorError(`Environment '${existing.name}' runs on the ${existing.cpiType} CPI; changing it to ${manifest.cpi.type} needs delete-env first`);
     }
-    if (FOUNDATION_RECORD_KEY in manifest.cpi.properties) {
-      throw new DirectorError(`cpi.properties.${FOUNDATION_RECORD_KEY} is recorded by create-env; a manifest cannot set it`);
-    }
     if (JSON.stringify(manifestProperties(existing.cpiProperties)) !== JSON.stringify(manifest.cpi.properties)) {
       changes.push('cpi properties');
       // what earlier runs created stays recorded: delete-env still removes it
-      const recorded = existing.cpiProperties[FOUNDATION_RECORD_KEY];
-      return store.environment.update({ cpiProperties: { ...(manifest.cpi.properties as JsonObject), ...(recorded === undefined ? {} : { [FOUNDATION_RECORD_KEY]: recorded }) } });
+      return store.environment.update({ cpiProperties: { ...(manifest.cpi.properties as JsonObject), ...recordedPart(existing.cpiProperties) } });
     }
     return existing;
   });
@@ -78,9 +77,16 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
         store.environment.update({ cpiProperties: withRecordedFoundation(current.cpiProperties, ids) });
         changes.push('foundation');
       };
+      // Recorded before each create request: a kill during it leaves the id for delete-env.
+      const intend = (id: string) => {
+        const current = store.environment.get() ?? environment;
+        store.environment.update({ cpiProperties: withRecordedFoundation(current.cpiProperties, [id], FOUNDATION_INTENT_KEY) });
+      };
       try {
-        const outcome = await ensure();
+        const outcome = await ensure(intend);
         record(outcome.created);
+        const current = store.environment.get() ?? environment;
+        if (FOUNDATION_INTENT_KEY in current.cpiProperties) store.environment.update({ cpiProperties: withIntentsSettled(current.cpiProperties) });
         if (outcome.updated.length > 0 && outcome.created.length === 0) changes.push('foundation');
       } catch (err) {
         record((err as { created?: readonly string[] }).created ?? []);

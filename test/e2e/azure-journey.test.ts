@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openStateStore } from '../../src/state/index.js';
 import type { StoredResource } from '../fakes/arm/arm-state.js';
 import { fakeArmToken, rawRequest } from '../fakes/arm/raw-client.js';
-import { runDirector, type DirectorRun } from '../helpers/director-process.js';
+import { runDirector, startDirector, type DirectorRun } from '../helpers/director-process.js';
 import { RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
 
 const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05 };
@@ -38,12 +38,12 @@ async function vms(w: AzureWorld): Promise<VmRow[]> {
 
 const agentOf = (vmCid: string): string => /agent_id:([^;]+)/.exec(vmCid)?.[1] ?? vmCid;
 
-function recorded(w: AzureWorld): { uuid: string; foundation: string[] } {
+function recorded(w: AzureWorld): { uuid: string; foundation: string[]; intended: string[] | undefined } {
   const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
   try {
     const env = store.environment.get();
     assert.ok(env, 'the environment is recorded');
-    return { uuid: env.directorUuid, foundation: (env.cpiProperties['foundation_created'] ?? []) as string[] };
+    return { uuid: env.directorUuid, foundation: (env.cpiProperties['foundation_created'] ?? []) as string[], intended: env.cpiProperties['foundation_intended'] as string[] | undefined };
   } finally {
     store.close();
   }
@@ -211,6 +211,38 @@ describe('Azure journey through the CLI against the fake ARM', () => {
       const { foundation } = recorded(w);
       const kinds = foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '')).sort();
       assert.deepEqual(kinds, ['Microsoft.Network/loadBalancers', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/virtualNetworks', 'resourceGroups']);
+      await deleteEnvLeavesNothing(w);
+    } finally {
+      await w.stop();
+      w = undefined;
+    }
+  });
+
+  test('a create-env killed while ARM creates the foundation leaks nothing: delete-env removes it, or the next run completes it', async () => {
+    w = await startAzureWorld();
+    try {
+      const killWhen = async (what: string, made: () => boolean): Promise<void> => {
+        const run = startDirector(w!.createEnvArgs, w!.env);
+        for (let i = 0; i < 3000 && !made(); i++) await sleep(5);
+        assert.ok(made(), `${what} was created before the kill`);
+        run.child.kill('SIGKILL');
+        await run.done;
+      };
+      // killed right after ARM accepted the virtual network: nothing of the run's own record yet but its intents
+      await killWhen('the virtual network', () => w!.fake.state.list('Microsoft.Network/virtualNetworks').length > 0);
+      const { foundation, intended } = recorded(w);
+      assert.ok((intended ?? []).some((id) => /\/virtualNetworks\/[^/]+$/i.test(id)), `the vnet is recorded as intended before its PUT (intended: ${JSON.stringify(intended)}, created: ${JSON.stringify(foundation)})`);
+      await deleteEnvLeavesNothing(w);
+
+      // killed at the load balancer, then run again: it completes, and what it intended is now recorded as created
+      await killWhen('the load balancer', () => w!.fake.state.list('Microsoft.Network/loadBalancers').length > 0);
+      ok(await runDirector(w.createEnvArgs, w.env), 'create-env after the kill');
+      const after = recorded(w);
+      assert.equal(after.intended, undefined, 'no intent left once the run completed');
+      const kinds = after.foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '').toLowerCase());
+      for (const kind of ['resourcegroups', 'microsoft.network/virtualnetworks', 'microsoft.network/publicipaddresses', 'microsoft.network/loadbalancers', 'microsoft.storage/storageaccounts']) {
+        assert.ok(kinds.includes(kind), `${kind} recorded as created (recorded: ${JSON.stringify(after.foundation)})`);
+      }
       await deleteEnvLeavesNothing(w);
     } finally {
       await w.stop();
