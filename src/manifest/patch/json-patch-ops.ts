@@ -16,7 +16,9 @@ interface JsonPatchOperation {
   readonly value?: Plain;
 }
 
-const jsonpatch = createRequire(import.meta.url)('json-patch') as JsonPatchLibrary;
+// Loaded on the first JSON Patch ops-file: go-patch files, the usual kind, never need it.
+let library: JsonPatchLibrary | undefined;
+const jsonpatch = (): JsonPatchLibrary => (library ??= createRequire(import.meta.url)('json-patch') as JsonPatchLibrary);
 
 const OPERATIONS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
@@ -70,7 +72,7 @@ class JsonPatchOps implements Op {
     let plain = toPlain(doc);
     this.operations.forEach((operation, i) => {
       try {
-        plain = jsonpatch.compile([toPlainOperation(operation)])(plain);
+        plain = jsonpatch().compile([toPlainOperation(operation)])(plain);
         // json-patch's copy puts the very same object at both places; RFC 6902 wants a copy
         if (operation.op === 'copy') plain = toPlain(fromPlain(plain));
       } catch (err) {
@@ -104,7 +106,7 @@ function decodeOperation(item: YamlValue): StoredOperation {
     value: item.has('value') ? (item.get('value') ?? null) : undefined,
   };
   // let the library reject what it would reject (pointers, moves into their own children)
-  jsonpatch.compile([toPlainOperation(stored)]);
+  jsonpatch().compile([toPlainOperation(stored)]);
   return stored;
 }
 

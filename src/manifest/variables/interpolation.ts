@@ -6,6 +6,8 @@ import type { YamlKey, YamlMap, YamlValue } from '../value.js';
 const NAME = String.raw`!?[-/.\w\p{L}]+`;
 const REFERENCE = String.raw`\(\( ?(${NAME}) ?\)\)`;
 const ANCHORED = new RegExp(`^${REFERENCE}$`, 'u');
+/** Global, so its `lastIndex` is state: only `referencedNames` uses it, from 0 to the end, synchronously. */
+const REFERENCES = new RegExp(REFERENCE, 'gu');
 
 /** The result of looking a name up: `found: false` leaves the reference in place. */
 export type Lookup = { readonly found: true; readonly value: YamlValue } | { readonly found: false };
@@ -15,7 +17,15 @@ export type LookupFn = (name: string) => Promise<Lookup>;
 
 /** The names referenced in a string, in order, with a leading `!` removed (duplicates kept). */
 export function referencedNames(s: string): string[] {
-  return [...s.matchAll(new RegExp(REFERENCE, 'gu'))].map((m) => (m[1] ?? '').replace(/^!/, ''));
+  // Most strings of a manifest hold no reference: skip the (Unicode) regular expression for them.
+  if (!s.includes('((')) return [];
+  const names: string[] = [];
+  REFERENCES.lastIndex = 0;
+  for (let m = REFERENCES.exec(s); m !== null; m = REFERENCES.exec(s)) {
+    const name = m[1] ?? '';
+    names.push(name.startsWith('!') ? name.slice(1) : name);
+  }
+  return names;
 }
 
 /** Whether the whole string is exactly one reference (then the value keeps its type). */
@@ -57,26 +67,61 @@ function asKey(v: YamlValue, original: YamlKey): YamlKey {
   throw new DirectorError(`Invalid type '${goTypeName(v)}' for map key '${String(original)}' (a map key must be a scalar)`);
 }
 
+/** A string of the document that holds `((`, in the order bosh-cli's walk reaches it. */
+interface Occurrence {
+  readonly text: string;
+  /** A map key: its result must be a scalar. */
+  readonly key: boolean;
+}
+
+/**
+ * The strings that may hold references, in the order bosh-cli's interpolator visits them: depth
+ * first, each map value before its key.
+ */
+function collect(node: YamlValue, into: Occurrence[]): void {
+  if (isMap(node)) {
+    for (const [k, v] of node) {
+      collect(v, into);
+      if (typeof k === 'string' && k.includes('((')) into.push({ text: k, key: true });
+    }
+  } else if (isArray(node)) {
+    for (const item of node) collect(item, into);
+  } else if (typeof node === 'string' && node.includes('((')) {
+    into.push({ text: node, key: false });
+  }
+}
+
+/** A copy of `node` with the strings that held `((` replaced, in `collect`'s order, by `next()`. */
+function rebuild(node: YamlValue, next: () => YamlValue): YamlValue {
+  if (isMap(node)) {
+    const out: YamlMap = new Map();
+    for (const [k, v] of node) {
+      const value = rebuild(v, next);
+      out.set(typeof k === 'string' && k.includes('((') ? (next() as YamlKey) : k, value);
+    }
+    return out;
+  }
+  if (isArray(node)) return node.map((item) => rebuild(item, next));
+  if (typeof node === 'string' && node.includes('((')) return next();
+  return node;
+}
+
 /**
  * bosh-cli's interpolator: replaces `((name))` references everywhere in `node`, map keys
  * included (each value is interpolated before its key). Returns a new value; `node` is not
  * modified. A reference whose name is not found stays as it is.
+ *
+ * The lookups (and their failures) happen one at a time in the order of bosh-cli's walk; only
+ * the strings that hold `((` are looked at, and the copy is then built without awaiting per node.
  */
 export async function interpolate(node: YamlValue, lookup: LookupFn): Promise<YamlValue> {
-  if (isMap(node)) {
-    const out: YamlMap = new Map();
-    for (const [k, v] of node) {
-      const value = await interpolate(v, lookup);
-      const key = typeof k === 'string' ? asKey(await interpolateString(k, lookup), k) : k;
-      out.set(key, value);
-    }
-    return out;
+  const occurrences: Occurrence[] = [];
+  collect(node, occurrences);
+  const results: YamlValue[] = [];
+  for (const o of occurrences) {
+    const value = await interpolateString(o.text, lookup);
+    results.push(o.key ? asKey(value, o.text) : value);
   }
-  if (isArray(node)) {
-    const out: YamlValue[] = [];
-    for (const item of node) out.push(await interpolate(item, lookup));
-    return out;
-  }
-  if (typeof node === 'string') return interpolateString(node, lookup);
-  return node;
+  let i = 0;
+  return rebuild(node, () => results[i++] as YamlValue);
 }
