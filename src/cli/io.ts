@@ -19,9 +19,15 @@ export function processIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // process.stdin builds its stream (for a pipe: net, child_process, readline) on first use:
+    // only commands that read it, or ask whether it is a terminal, pay for that.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
-    interactive: Boolean(process.stdin.isTTY),
+    get interactive() {
+      return Boolean(process.stdin.isTTY);
+    },
   };
 }

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { formatErrorChain } from '../errors.js';
+import type { CliIo } from './io.js';
+import type { RegisterCommand } from './commands/index.js';
+
+/** Thrown by commands that have printed their own message and only need an exit code. */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+/** The `director` program with the given commands registered. */
+export function buildProgramWith(io: CliIo, registers: readonly RegisterCommand[]): Command {
+  const program = new Command('director')
+    .description('A BOSH-style deployment engine: create-env, interpolate, deploy, vms.')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  for (const register of registers) register(program, io);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Runs `argv` (without node and script) on a program of `registers`; returns the exit code. */
+export async function runProgram(argv: readonly string[], io: CliIo, registers: readonly RegisterCommand[]): Promise<number> {
+  const program = buildProgramWith(io, registers);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof ExitCode) return err.code;
+    if (err instanceof CommanderError) {
+      // commander has already printed usage errors; --help and --version end with code 0.
+      return err.exitCode;
+    }
+    io.stderr.write(`Error: ${formatErrorChain(err)}\n`);
+    return 1;
+  }
+}
