@@ -61,7 +61,11 @@ export interface AgentClientOptions {
 }
 
 /** Makes the transport to one endpoint (ssh2 in production: see ssh-transport.ts). */
-export type AgentConnector = (endpoint: AgentEndpoint, opts: Required<Pick<AgentClientOptions, 'privateKey' | 'connectTimeoutMs' | 'maxChannels'>> & { vm: string }) => Promise<AgentTransport>;
+export type AgentConnector = (
+  endpoint: AgentEndpoint,
+  /** `signal` aborts a connection still in its handshake (the client was closed meanwhile). */
+  opts: Required<Pick<AgentClientOptions, 'privateKey' | 'connectTimeoutMs' | 'maxChannels'>> & { vm: string; signal?: AbortSignal },
+) => Promise<AgentTransport>;
 
 export interface UploadedBlob {
   /** Path relative to the agent root, e.g. `bosh/blobs/<sha256>`. */
@@ -96,6 +100,8 @@ function tail(text: string): string {
 /** One VM's agent. Reuses one SSH connection (reconnecting if it drops) until `close()`. */
 export class AgentClient {
   private connection: Promise<AgentTransport> | undefined;
+  /** Aborts the connection being made, if any (a VM that accepts TCP but never answers). */
+  private connecting: AbortController | undefined;
   private counters = { connections: 0, uploads: 0, bytesUploaded: 0, commands: 0 };
   readonly vm: string;
 
@@ -125,14 +131,21 @@ export class AgentClient {
       });
     }
     this.counters.connections++;
+    const ac = new AbortController();
     const made = this.connector(this.endpoint, {
       privateKey: this.options.privateKey,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 20_000,
       maxChannels: this.options.maxChannels ?? 4,
       vm: this.vm,
+      signal: ac.signal,
     });
     this.connection = made;
-    made.catch(() => {
+    this.connecting = ac;
+    const settled = () => {
+      if (this.connecting === ac) this.connecting = undefined;
+    };
+    made.then(settled, () => {
+      settled();
       if (this.connection === made) this.connection = undefined;
     });
     return made;
@@ -333,6 +346,9 @@ export class AgentClient {
   async close(): Promise<void> {
     const conn = this.connection;
     this.connection = undefined;
+    // A handshake still under way ends now rather than at its timeout.
+    this.connecting?.abort();
+    this.connecting = undefined;
     if (conn === undefined) return;
     try {
       (await conn).close();

@@ -21,6 +21,7 @@ export const sshConnector: AgentConnector = (endpoint, opts) =>
     connectTimeoutMs: opts.connectTimeoutMs,
     maxChannels: opts.maxChannels,
     vm: opts.vm,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
 
 /**

@@ -20,6 +20,8 @@ export interface SshTransportOptions {
   readonly maxChannels: number;
   /** How the VM is named in errors. */
   readonly vm: string;
+  /** Aborts the handshake (AgentSocketError); a connection already made is not affected. */
+  readonly signal?: AbortSignal;
 }
 
 const SFTP_NO_SUCH_FILE = 2;
@@ -62,6 +64,14 @@ export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
       settled = true;
       reject(new AgentSocketError(`Connecting to ${opts.vm}: the connection closed during the handshake`, opts.vm));
     });
+    const abort = (): void => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
+      reject(new AgentSocketError(`Connecting to ${opts.vm}: abandoned during the handshake`, opts.vm));
+    };
+    if (opts.signal?.aborted) return abort();
+    opts.signal?.addEventListener('abort', abort, { once: true });
     client.connect({
       host: opts.host,
       port: opts.port,
