@@ -13,11 +13,15 @@ import type { VariableStore } from './variables.js';
  * once; every `put` rewrites it whole — names sorted, as yaml.v2 prints a map — to a temporary
  * file in the same folder (mode 0600, fsynced) that is then renamed over it, so the store is
  * always either the old or the new content, and always 0600 (also when it existed with a
- * wider mode: it holds private keys). Writes are serialized.
+ * wider mode: it holds private keys). Writes are serialized; puts made while one is under way
+ * are written together by the next, and each put resolves once a write holding it is done.
  */
 export class FileVarsStore implements VariableStore {
   private loaded: Promise<Map<string, YamlValue>> | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Values put but not yet written, and the write that will take them (not started yet). */
+  private pending = new Map<string, YamlValue>();
+  private next: Promise<void> | undefined;
 
   /** `path` is used as given; see `fromFlag` for `~` and relative paths. */
   constructor(readonly path: string) {}
@@ -37,15 +41,22 @@ export class FileVarsStore implements VariableStore {
   }
 
   put(name: string, value: YamlValue): Promise<void> {
-    const write = this.writing.then(async () => {
-      const vars = await this.load();
-      const next = new Map(vars);
-      next.set(name, value);
-      await this.save(next);
-      vars.set(name, value);
-    });
+    this.pending.set(name, value);
+    // Puts made while a write is under way (or waiting) share the next write: a whole-file
+    // rewrite each, as bosh-cli does, would cost one fsync per generated variable.
+    this.next ??= this.writing.then(() => this.writePending());
+    const write = this.next;
     this.writing = write.catch(() => undefined);
     return write;
+  }
+
+  private async writePending(): Promise<void> {
+    this.next = undefined;
+    const batch = this.pending;
+    this.pending = new Map();
+    const vars = await this.load();
+    await this.save(new Map([...vars, ...batch]));
+    for (const [name, value] of batch) vars.set(name, value);
   }
 
   private load(): Promise<Map<string, YamlValue>> {

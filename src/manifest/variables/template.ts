@@ -6,8 +6,8 @@ import type { YamlValue } from '../value.js';
 import { CERTIFICATE_KEY_LENGTHS } from './certificate-generator.js';
 import { interpolate } from './interpolation.js';
 import { variableDefinitions } from './variable-definitions.js';
-import type { VariableStore, Variables } from './variables.js';
-import { VarsTracker, newEvaluationContext } from './vars-tracker.js';
+import type { VariableDefinition, VariableStore, Variables } from './variables.js';
+import { VarsTracker, newEvaluationContext, type EvaluationContext } from './vars-tracker.js';
 
 export interface EvaluateOptions {
   /** Values from the command line; they win over the store. */
@@ -32,13 +32,37 @@ function nameList(names: Iterable<string>): string {
 }
 
 /**
+ * Puts every value generated so far, in definition order: all puts are asked for at once (a file
+ * store writes them together), each after the one before, so the store ends the same whatever
+ * order the keys were made in. A value whose generation failed is not there; the others are
+ * stored all the same, so that a second run does not make them again. Returns each definition's
+ * put failure (undefined: stored or nothing to store).
+ */
+async function storeGenerated(ctx: EvaluationContext, typed: readonly VariableDefinition[]): Promise<unknown[]> {
+  const store = ctx.store;
+  if (store === undefined) return [];
+  return Promise.all(
+    typed.map((d) => {
+      const value = ctx.unstored.get(d.name);
+      if (value === undefined) return undefined;
+      ctx.unstored.delete(d.name);
+      return store.put(d.name, value).then(
+        () => undefined,
+        (err: unknown) => new DirectorError(`Generating variable '${d.name}'`, { cause: err }),
+      );
+    }),
+  );
+}
+
+/**
  * bosh-cli's Template.Evaluate after ops-files: interpolates every `((name))` in `doc` and
  * returns the new document (`doc` is not modified).
  *
  * 1. Every declared variable with a `type` is looked up first, in definition order; with a
- *    store, one without a value is generated and stored (existing values are never
- *    regenerated). Independent generations run concurrently; a certificate waits for the CA
- *    its `ca` option names, generating it first when needed.
+ *    store, one without a value is generated (existing values are never regenerated).
+ *    Independent generations run concurrently (keys on libuv's thread pool); a certificate
+ *    waits for the CA its `ca` option names, generating it first when needed. The new values
+ *    are then stored in definition order.
  * 2. The document is interpolated (values, then map keys; see `interpolate`).
  * 3. Every declared variable that has a value is removed from the `variables:` section.
  * 4. With `expectAllKeys`, one error lists every name not found (declared ones included);
@@ -60,8 +84,9 @@ export async function evaluateTemplate(doc: YamlValue, opts: EvaluateOptions): P
 
   const typed = defs.filter((d) => d.type !== '');
   const settled = await Promise.allSettled(typed.map((d) => tracker.get(d.name)));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed !== undefined) throw new DirectorError('Getting all variables from variable definitions sections', { cause: failed.reason });
+  const storing = await storeGenerated(ctx, typed);
+  const failure = typed.map((_, i) => (settled[i]!.status === 'rejected' ? (settled[i] as PromiseRejectedResult).reason : storing[i])).find((e) => e !== undefined);
+  if (failure !== undefined) throw new DirectorError('Getting all variables from variable definitions sections', { cause: failure });
 
   let result = await interpolate(doc, tracker.lookup);
 

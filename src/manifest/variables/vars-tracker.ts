@@ -24,6 +24,12 @@ export interface EvaluationContext {
   readonly generations: Map<string, Promise<YamlValue>>;
   /** Which variable's generation waits for which certificate authority (to refuse cycles). */
   readonly waitsFor: Map<string, string>;
+  /**
+   * Generated values not yet put in the store. The evaluation stores them in definition order
+   * once every generation has settled (see `evaluateTemplate`), so that the order in which keys
+   * happen to come out of the thread pool never shows in the store.
+   */
+  readonly unstored: Map<string, YamlValue>;
 }
 
 export function newEvaluationContext(
@@ -33,7 +39,7 @@ export function newEvaluationContext(
   now: () => Date,
   defaultCertificateKeyLength?: number,
 ): EvaluationContext {
-  return { vars, store, defs, now, defaultCertificateKeyLength, generations: new Map(), waitsFor: new Map() };
+  return { vars, store, defs, now, defaultCertificateKeyLength, generations: new Map(), waitsFor: new Map(), unstored: new Map() };
 }
 
 /**
@@ -98,13 +104,13 @@ export class VarsTracker {
     if (def.type === '') return NOT_FOUND;
     let generation = this.ctx.generations.get(def.name);
     if (generation === undefined) {
-      generation = this.generate(def, store);
+      generation = this.generate(def);
       this.ctx.generations.set(def.name, generation);
     }
     return { found: true, value: await generation };
   }
 
-  private async generate(def: VariableDefinition, store: VariableStore): Promise<YamlValue> {
+  private async generate(def: VariableDefinition): Promise<YamlValue> {
     try {
       const value = await generatorFor(def.type).generate(def.options, {
         name: def.name,
@@ -112,7 +118,7 @@ export class VarsTracker {
         defaultKeyLength: this.ctx.defaultCertificateKeyLength,
         loadCertificateAuthority: (caName) => this.loadCertificateAuthority(def.name, caName),
       });
-      await store.put(def.name, value);
+      this.ctx.unstored.set(def.name, value);
       return value;
     } catch (err) {
       throw new DirectorError(`Generating variable '${def.name}'`, { cause: err });

@@ -66,6 +66,17 @@ describe('FileVarsStore', () => {
     assert.equal(doc.v13, 13);
   });
 
+  it('resolves each of many puts made together only once the file holds its value', async () => {
+    const path = join(freshDir(), 'creds.yml');
+    const store = new FileVarsStore(path);
+    const onDisk = () => toPlain(parseYaml(readFileSync(path, 'utf8'), path)) as Record<string, number>;
+    const puts = Array.from({ length: 10 }, (_, i) => store.put(`v${i}`, i).then(() => assert.equal(onDisk()[`v${i}`], i)));
+    await Promise.all(puts);
+    // A put made after the others were written is written by a write of its own.
+    await store.put('v3', 33);
+    assert.deepEqual(onDisk(), { v0: 0, v1: 1, v2: 2, v3: 33, v4: 4, v5: 5, v6: 6, v7: 7, v8: 8, v9: 9 });
+  });
+
   it('a failed write leaves the old file and no temporary file', async () => {
     const dir = freshDir();
     const path = join(dir, 'creds.yml');

@@ -174,6 +174,22 @@ jobs:
 });
 
 describe('generation', () => {
+  it('stores new values in definition order, whichever key is made first, and keeps the ones made before a failure', async () => {
+    const defs = [
+      { name: 'leaf', type: 'certificate', options: { key_length: 2048, ca: 'late_ca', common_name: 'leaf' } },
+      { name: 'pw', type: 'password' },
+      { name: 'ssh', type: 'ssh' },
+      { name: 'user', type: 'user' },
+      { name: 'late_ca', type: 'certificate', options: { key_length: 2048, is_ca: true, common_name: 'late' } },
+    ];
+    // The password and user come out first, the CA before its leaf: the store sees none of that.
+    assert.deepEqual((await generate(defs)).puts, ['leaf', 'pw', 'ssh', 'user', 'late_ca']);
+    const stored = new RecordingStore([['pw', 'kept']]);
+    await assert.rejects(generate([...defs, { name: 'broken', type: 'bogus' }], none, stored));
+    assert.deepEqual(stored.puts, ['leaf', 'ssh', 'user', 'late_ca']);
+    assert.equal(await stored.get('pw'), 'kept');
+  });
+
   it('generates a CA declared after the certificate that needs it, first', async () => {
     const store = await generate([
       { name: 'leaf', type: 'certificate', options: { key_length: 2048, ca: 'late_ca', common_name: 'leaf', alternative_names: ['::1', 'a.example', '10.0.0.1'] } },
