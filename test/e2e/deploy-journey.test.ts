@@ -225,6 +225,12 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   // ssh -c, logs, run-errand.
   const sshRun = await director(['ssh', '-d', NAME, 'master/0', '-c', 'ls jobs']);
   assert.match(sshRun.stdout, /^etcd$/m);
+  // without -c: a shell reading the commands from stdin; its exit status is the command's failure
+  const shell = await runDirector(['ssh', '-d', NAME, 'master/0'], env, repoRoot, 'echo "six times seven is $((6*7))"\nls jobs\nexit 3\n');
+  assert.equal(shell.code, 1, shell.stderr);
+  assert.match(shell.stdout, /^six times seven is 42$/m);
+  assert.match(shell.stdout, /^etcd$/m);
+  assert.match(shell.stderr, /exited with 3/);
   await director(['logs', '-d', NAME, 'master/0', '--dir', home]);
   assert.equal(readdirSync(home).filter((f) => /^my-cluster\.master\.[0-9a-f-]{36}-\d{8}-\d{6}-\d{9}\.tgz$/.test(f)).length, 1);
   const errand = await director(['run-errand', 'smoke-tests', '-d', NAME]);

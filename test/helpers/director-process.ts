@@ -21,8 +21,9 @@ export interface DirectorRun {
 }
 
 /** Starts the CLI as a child process (its own process group, so it can be killed whole). */
-export function startDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot): { child: ChildProcess; done: Promise<DirectorRun>; stdout: () => string } {
-  const child = spawn(process.execPath, directorArgv(args), { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot, input?: string): { child: ChildProcess; done: Promise<DirectorRun>; stdout: () => string } {
+  const child = spawn(process.execPath, directorArgv(args), { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (input !== undefined) child.stdin!.end(input);
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -31,6 +32,7 @@ export function startDirector(args: readonly string[], env: Record<string, strin
   return { child, done, stdout: () => out };
 }
 
-export async function runDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot): Promise<DirectorRun> {
-  return startDirector(args, env, cwd).done;
+/** Runs the CLI to its end; `input`, when given, is its stdin (then closed). */
+export async function runDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot, input?: string): Promise<DirectorRun> {
+  return startDirector(args, env, cwd, input).done;
 }
