@@ -134,22 +134,7 @@ export const updateCloudConfig =
 export const listStemcells =
   (io: CliIo) =>
   async (o: EnvOptions & { json?: boolean }) =>
-    withStore(io, o, (store) => {
-      printListings(
-        io.stdout,
-        [
-          {
-            content: 'stemcells',
-            header: [
-              ['name', 'Name'],
-              ['version', 'Version'],
-              ['os', 'OS'],
-              ['cpi', 'CPI'],
-              ['cid', 'CID'],
-            ],
-            rows: store.stemcells.list().map((s) => ({ name: s.name, version: s.version, os: s.os, cpi: s.cpi, cid: s.cid })),
-          },
-        ],
-        Boolean(o.json),
-      );
+    withStore(io, o, async (store) => {
+      const { stemcellsListing } = await import('./housekeeping.js');
+      printListings(io.stdout, [stemcellsListing(store, store.environment.get()?.cpiType ?? '')], Boolean(o.json));
     });
