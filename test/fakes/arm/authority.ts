@@ -108,24 +108,40 @@ export class Authority {
     };
   }
 
-  private issue(expiresIn: number): string {
+  /**
+   * Signs a token for a principal (the service principal by default; a managed identity's ids
+   * when its endpoint asks), valid for `expiresIn` seconds, for `audience`.
+   */
+  issue(expiresIn: number, principal: { readonly appId: string; readonly objectId: string } = { appId: this.config.clientId, objectId: this.config.clientId }, audience = 'https://management.azure.com/'): string {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256' }));
     const payload = b64url(
       JSON.stringify({
-        aud: 'https://management.azure.com/',
+        aud: audience,
         iss: `https://sts.windows.net/${this.config.tenantId}/`,
         iat: now,
         nbf: now,
         exp: now + expiresIn,
-        appid: this.config.clientId,
+        appid: principal.appId,
         tid: this.config.tenantId,
-        sub: this.config.clientId,
-        oid: this.config.clientId,
+        sub: principal.objectId,
+        oid: principal.objectId,
       }),
     );
     const sig = createHmac('sha256', this.key).update(`${header}.${payload}`).digest('base64url');
     return `${header}.${payload}.${sig}`;
+  }
+
+  /** The object id (`oid`) of the principal a token accepted by `check` was issued to. */
+  callerOf(authorization: string | undefined): string | undefined {
+    const payload = /^Bearer\s+[^.\s]+\.([^.\s]+)\./i.exec(authorization ?? '')?.[1];
+    if (payload === undefined) return undefined;
+    try {
+      const oid = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { oid?: unknown }).oid;
+      return typeof oid === 'string' ? oid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Checks an Authorization header; returns the ARM error code and message when it is not acceptable. */

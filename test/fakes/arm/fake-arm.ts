@@ -11,6 +11,7 @@ import { ArmState, type Json } from './arm-state.js';
 import { Authority } from './authority.js';
 import { ComputeProvider } from './compute-provider.js';
 import { Faults, type FaultConfig, type ScriptedFault } from './faults.js';
+import { ManagedIdentityEndpoint, type ManagedIdentityOptions } from './managed-identity.js';
 import { NetworkProvider } from './network-provider.js';
 import { Operations, type LroConfig } from './operations.js';
 import { RequestLog } from './request-log.js';
@@ -43,6 +44,8 @@ export interface FakeArmOptions {
   readonly blobEndpoint?: (account: string) => string;
   /** Keys for a storage account (default: random); e.g. the keys an Azurite instance accepts. */
   readonly storageAccountKeys?: (account: string) => { key1: string; key2: string } | undefined;
+  /** The host's managed identities (default: system-assigned and one user-assigned). */
+  readonly managedIdentity?: ManagedIdentityOptions;
 }
 
 /** A running fake ARM. */
@@ -59,6 +62,11 @@ export interface FakeArm {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly subscriptionId: string;
+  /**
+   * The managed identity endpoints (App Service and IMDS protocols, plain HTTP on the same host):
+   * `environment('app_service' | 'imds')` gives the variables a process needs to use them.
+   */
+  readonly managedIdentity: ManagedIdentityEndpoint;
   readonly requestLog: RequestLog;
   readonly faults: Faults;
   /** Long-running operation behaviour, changeable at runtime. */
@@ -113,6 +121,13 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
   const storage = new StorageProvider(ctx, opts.storageAccountKeys);
   const resources = new ResourcesProvider(ctx, compute);
   const authority = new Authority({ tenantId, clientId, clientSecret, host: endpoint });
+  const managedIdentity = new ManagedIdentityEndpoint(authority, requestLog, opts.managedIdentity);
+  try {
+    await managedIdentity.listen(host);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   const providers = [network, compute, storage];
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -124,6 +139,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       const raw = Buffer.concat(chunks).toString('utf8');
       let logType = 'unknown';
       let fault: string | undefined;
+      let caller: string | undefined;
       const send = (r: ArmResponse) => {
         const headers: Record<string, string> = {
           'x-ms-request-id': randomUUID(),
@@ -147,9 +163,10 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
           resourceType: logType,
           ...(fault ? { fault } : {}),
+          ...(caller ? { caller } : {}),
         });
       };
-      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f))
+      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f), (c) => (caller = c))
         .then(send, (err: unknown) => {
           if (err instanceof ArmError) send({ status: err.status, body: err.body(), headers: { ...err.headers } });
           else send({ status: 500, body: { error: { code: 'InternalServerError', message: `The fake failed: ${err instanceof Error ? err.message : String(err)}` } } });
@@ -164,6 +181,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     authorization: string | undefined,
     setType: (t: string) => void,
     setFault: (f: string) => void,
+    setCaller: (oid: string | undefined) => void,
   ): Promise<ArmResponse> {
     const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
     const lower = segments.map((s) => s.toLowerCase());
@@ -187,6 +205,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
         'WWW-Authenticate': `Bearer authorization_uri="${endpoint}/${tenantId}", error="invalid_token", error_description="${authError.message.replace(/"/g, "'")}"`,
       });
     }
+    setCaller(authority.callerOf(authorization));
     const decision = faults.decide(method, url.pathname);
     if (decision.latencyMs > 0) {
       setFault('latency');
@@ -358,6 +377,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     clientId,
     clientSecret,
     subscriptionId,
+    managedIdentity,
     requestLog,
     faults,
     lro,
@@ -366,6 +386,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     storageAccountKeys: (name) => storage.accountKeys(name),
     stop: async () => {
       operations.dispose();
+      await managedIdentity.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();
       server.closeAllConnections();

@@ -8,10 +8,12 @@ export interface RequestLogEntry {
   readonly apiVersion: string | null;
   readonly status: number;
   readonly durationMs: number;
-  /** e.g. 'Microsoft.Compute/virtualMachines', 'Microsoft.Compute/operations', 'auth', 'admin'. */
+  /** e.g. 'Microsoft.Compute/virtualMachines', 'Microsoft.Compute/operations', 'auth', 'admin', 'managedIdentity'. */
   readonly resourceType: string;
   /** 'throttle' | 'serverError' | 'lostResponse' when the fault injector answered, 'latency' when it only delayed. */
   readonly fault?: string;
+  /** The object id (`oid`) of the principal whose token an ARM request carried. */
+  readonly caller?: string;
 }
 
 /** Reads and writes per resource type. */
@@ -53,8 +55,8 @@ export class RequestLog {
     return out;
   }
 
-  /** ARM requests (not auth/admin) so far. */
+  /** ARM requests (not auth/admin/managedIdentity) so far. */
   armRequestCount(): number {
-    return this.list.filter((e) => e.resourceType !== 'auth' && e.resourceType !== 'admin').length;
+    return this.list.filter((e) => e.resourceType !== 'auth' && e.resourceType !== 'admin' && e.resourceType !== 'managedIdentity').length;
   }
 }

@@ -100,7 +100,8 @@ describe('fake ARM on the wire', () => {
     const lines = readFileSync(fake.requestLog.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, fake.requestLog.entries().length);
     const put = lines.find((l) => l['method'] === 'PUT' && String(l['path']).endsWith('/virtualNetworks/v'))!;
-    assert.deepEqual(Object.keys(put).sort(), ['apiVersion', 'durationMs', 'method', 'path', 'resourceType', 'status', 'time']);
+    assert.deepEqual(Object.keys(put).sort(), ['apiVersion', 'caller', 'durationMs', 'method', 'path', 'resourceType', 'status', 'time']);
+    assert.equal(put['caller'], fake.clientId); // the token's oid: the service principal
     assert.equal(put['apiVersion'], '2025-05-01');
     assert.equal(put['status'], 201);
     const counters = fake.requestLog.counters();
