@@ -1,14 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { formatErrorChain } from '../errors.js';
 import type { CliIo } from './io.js';
 import type { RegisterCommand } from './commands/index.js';
+import { failed } from './exit-code.js';
 
-/** Thrown by commands that have printed their own message and only need an exit code. */
-export class ExitCode extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+export { ExitCode } from './exit-code.js';
 
 /** The `director` program with the given commands registered. */
 export function buildProgramWith(io: CliIo, registers: readonly RegisterCommand[]): Command {
@@ -33,12 +28,11 @@ export async function runProgram(argv: readonly string[], io: CliIo, registers: 
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof ExitCode) return err.code;
     if (err instanceof CommanderError) {
       // commander has already printed usage errors; --help and --version end with code 0.
       return err.exitCode;
     }
-    io.stderr.write(`Error: ${formatErrorChain(err)}\n`);
-    return 1;
+    return failed(err, io);
   }
 }
+
