@@ -195,6 +195,19 @@ function scalarOf(v: null | boolean | number | bigint | string): { text: string;
  */
 const SIMPLE = /^[A-Za-z0-9_./()=+$^~][A-Za-z0-9_./()=+$^~-]{0,59}$/;
 
+// Map keys repeat across a manifest (name, properties, jobs, ...): whether each prints as is.
+const plainSimple = new Map<string, boolean>();
+
+/** A SIMPLE string that reads back as a string: written plain, as it is, in any context. */
+function isPlainSimple(s: string): boolean {
+  let known = plainSimple.get(s);
+  if (known === undefined) {
+    known = SIMPLE.test(s) && !s.startsWith('...') && plainReadsAsString(s);
+    if (plainSimple.size < 10_000) plainSimple.set(s, known);
+  }
+  return known;
+}
+
 /** The emitter's state, as libyaml keeps it. */
 class Emitter {
   private out = '';
@@ -268,6 +281,8 @@ class Emitter {
     } else if (v instanceof Map) {
       if (v.size === 0 || this.flowLevel > 0) this.emptyFlow('{', '}');
       else this.blockMapping(v);
+    } else if (typeof v === 'string' && isPlainSimple(v)) {
+      this.simpleScalar(v, 'plain');
     } else {
       const { text, style } = scalarOf(v);
       if (SIMPLE.test(text) && !text.startsWith('...')) this.simpleScalar(text, style);
@@ -297,7 +312,13 @@ class Emitter {
     for (const key of sortKeys(map.keys())) {
       const value = map.get(key) as YamlValue;
       this.writeIndent();
-      if (this.isSimpleKey(key)) {
+      if (typeof key === 'string' && isPlainSimple(key)) {
+        // What node(key, true, true) and the ':' indicator write for such a key, in one step.
+        this.out += key + ':';
+        this.column += key.length + 1;
+        this.whitespace = false;
+        this.indention = false;
+      } else if (this.isSimpleKey(key)) {
         this.node(key, true, true);
         this.writeIndicator(':', false, false, false);
       } else {

@@ -76,52 +76,66 @@ interface Occurrence {
 
 /**
  * The strings that may hold references, in the order bosh-cli's interpolator visits them: depth
- * first, each map value before its key.
+ * first, each map value before its key. Adds to `holding` every map and array that has one
+ * inside; returns whether `node` has one.
  */
-function collect(node: YamlValue, into: Occurrence[]): void {
+function collect(node: YamlValue, into: Occurrence[], holding: Set<YamlValue>): boolean {
+  let found = false;
   if (isMap(node)) {
     for (const [k, v] of node) {
-      collect(v, into);
-      if (typeof k === 'string' && k.includes('((')) into.push({ text: k, key: true });
+      if (collect(v, into, holding)) found = true;
+      if (typeof k === 'string' && k.includes('((')) {
+        into.push({ text: k, key: true });
+        found = true;
+      }
     }
   } else if (isArray(node)) {
-    for (const item of node) collect(item, into);
+    for (const item of node) if (collect(item, into, holding)) found = true;
   } else if (typeof node === 'string' && node.includes('((')) {
     into.push({ text: node, key: false });
+    return true;
   }
+  if (found) holding.add(node);
+  return found;
 }
 
-/** A copy of `node` with the strings that held `((` replaced, in `collect`'s order, by `next()`. */
-function rebuild(node: YamlValue, next: () => YamlValue): YamlValue {
+/**
+ * `node` with the strings that held `((` replaced, in `collect`'s order, by `next()`. Maps and
+ * arrays with nothing to replace inside are shared, not copied (documents are immutable values).
+ */
+function rebuild(node: YamlValue, holding: ReadonlySet<YamlValue>, next: () => YamlValue): YamlValue {
   if (isMap(node)) {
+    if (!holding.has(node)) return node;
     const out: YamlMap = new Map();
     for (const [k, v] of node) {
-      const value = rebuild(v, next);
+      const value = rebuild(v, holding, next);
       out.set(typeof k === 'string' && k.includes('((') ? (next() as YamlKey) : k, value);
     }
     return out;
   }
-  if (isArray(node)) return node.map((item) => rebuild(item, next));
+  if (isArray(node)) return holding.has(node) ? node.map((item) => rebuild(item, holding, next)) : node;
   if (typeof node === 'string' && node.includes('((')) return next();
   return node;
 }
 
 /**
  * bosh-cli's interpolator: replaces `((name))` references everywhere in `node`, map keys
- * included (each value is interpolated before its key). Returns a new value; `node` is not
- * modified. A reference whose name is not found stays as it is.
+ * included (each value is interpolated before its key). Returns the new value, which shares
+ * the maps and arrays that hold no reference with `node`; `node` is not modified. A reference
+ * whose name is not found stays as it is.
  *
  * The lookups (and their failures) happen one at a time in the order of bosh-cli's walk; only
  * the strings that hold `((` are looked at, and the copy is then built without awaiting per node.
  */
 export async function interpolate(node: YamlValue, lookup: LookupFn): Promise<YamlValue> {
   const occurrences: Occurrence[] = [];
-  collect(node, occurrences);
+  const holding = new Set<YamlValue>();
+  collect(node, occurrences, holding);
   const results: YamlValue[] = [];
   for (const o of occurrences) {
     const value = await interpolateString(o.text, lookup);
     results.push(o.key ? asKey(value, o.text) : value);
   }
   let i = 0;
-  return rebuild(node, () => results[i++] as YamlValue);
+  return rebuild(node, holding, () => results[i++] as YamlValue);
 }
