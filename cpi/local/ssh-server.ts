@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel, Session } from 'ssh2';
@@ -60,16 +61,35 @@ function runCommand(channel: ServerChannel, args: readonly string[], opts: VmSsh
   return child;
 }
 
+/** util-linux's script(1): runs a command on a new pseudo-terminal (Node has no pty of its own). */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+
+/**
+ * The arguments of /bin/sh for an interactive shell: on a pty of its own when the client asked
+ * for one and script(1) exists (so the terminal echoes, turns Enter into a newline and Ctrl-C
+ * into SIGINT, as a real VM's sshd does), sized as the client said; else a plain `sh -i`.
+ */
+function shellArgs(pty: { rows: number; cols: number } | undefined): string[] {
+  if (pty === undefined || SCRIPT === undefined) return ['-i'];
+  const size = pty.rows > 0 && pty.cols > 0 ? `stty rows ${Math.floor(pty.rows)} cols ${Math.floor(pty.cols)} 2>/dev/null; ` : '';
+  return ['-c', `exec ${SCRIPT} -qfec '${size}exec /bin/sh -i' /dev/null`];
+}
+
 function serveSession(session: Session, opts: VmSshServerOptions): void {
   const env: Record<string, string> = {};
   let child: ChildProcess | undefined;
+  let pty: { rows: number; cols: number } | undefined;
   session.on('env', (accept, reject, info) => {
     if (ACCEPTED_ENV.test(info.key) && !(info.key in opts.env) && info.key !== 'HOME') {
       env[info.key] = info.val;
       accept?.();
     } else reject?.();
   });
-  session.on('pty', (accept) => accept?.());
+  session.on('pty', (accept, _reject, info) => {
+    pty = { rows: info.rows, cols: info.cols };
+    if (typeof info.term === 'string' && info.term !== '') env['TERM'] = info.term;
+    accept?.();
+  });
   session.on('window-change', (accept) => accept?.());
   session.on('signal', (accept, reject, info) => {
     if (child === undefined) return reject?.();
@@ -85,7 +105,7 @@ function serveSession(session: Session, opts: VmSshServerOptions): void {
     child = runCommand(accept(), ['-c', info.command], opts, env);
   });
   session.on('shell', (accept) => {
-    child = runCommand(accept(), [], opts, env);
+    child = runCommand(accept(), shellArgs(pty), opts, env);
   });
   session.on('sftp', (accept) => serveSftp(accept(), opts.root));
 }

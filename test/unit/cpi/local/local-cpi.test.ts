@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Networks, VmEnv } from '../../../../cpi/contract.js';
 import { CpiError } from '../../../../cpi/cpi-error.js';
 import { LocalCpi } from '../../../../cpi/local/local-cpi.js';
-import { generateSshKeyPair } from '../../../../src/crypto/ssh-keys.js';
+import ssh2 from 'ssh2';
+import { generateSshKeyPair, parseSshPublicKey } from '../../../../src/crypto/ssh-keys.js';
 import type { SshKeyPair } from '../../../../src/crypto/ssh-keys.js';
 import { findMarkedProcesses, isListening, killMarkedProcesses } from '../../../helpers/processes.js';
 import { sshConnect } from '../../../contract/ssh-probe.js';
@@ -206,6 +207,55 @@ describe('local CPI specifics', { concurrency: false }, () => {
     assert.deepEqual(findMarkedProcesses('DIRECTOR_LB', 'web').filter((p) => p.cmdline.includes(root)), []);
     await cpi.deleteVm(cid);
     assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', cid), []);
+  });
+
+  it('an interactive shell with a pty: sized as asked, echoing, Enter runs a line, Ctrl-C interrupts, exit status kept', async () => {
+    const vm = await create();
+    const expected = parseSshPublicKey(vm.hostKey.publicKey).blob;
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', reject);
+      client.connect({ host: vm.ip, port: sshPort, username: 'vcap', privateKey: director.privateKey, hostVerifier: (key: Buffer) => key.equals(expected) });
+    });
+    try {
+      const { out, code } = await new Promise<{ out: string; code: number | null }>((resolve, reject) => {
+        client.shell({ rows: 33, cols: 101, term: 'xterm' }, (err, stream) => {
+          if (err) return reject(err);
+          let out = '';
+          let code: number | null = null;
+          let step = 0;
+          stream.on('data', (d: Buffer) => {
+            out += d.toString();
+            // typed as a terminal sends it: CR for Enter, ETX for Ctrl-C
+            if (step === 0 && /[$#] $/.test(out)) {
+              step = 1;
+              stream.write('stty size; echo "term=$TERM"\r');
+            } else if (step === 1 && /term=xterm/.test(out)) {
+              step = 2;
+              stream.write('sleep 30; echo slept\r');
+              setTimeout(() => stream.write('\x03'), 300);
+            } else if (step === 2 && /\^C/.test(out)) {
+              step = 3;
+              stream.write('exit 7\r');
+            }
+          });
+          stream.on('exit', (c: number | null) => (code = c));
+          const stuck = setTimeout(() => stream.close(), 20_000); // a hang fails below with what was seen
+          stream.on('close', () => {
+            clearTimeout(stuck);
+            resolve({ out, code });
+          });
+        });
+      });
+      assert.match(out, /^33 101\r?$/m, out);
+      assert.match(out, /stty size; echo "term=\$TERM"/, 'the pty echoes what was typed');
+      assert.doesNotMatch(out, /^slept/m, 'Ctrl-C interrupted the sleep');
+      assert.equal(code, 7);
+    } finally {
+      client.end();
+      await cpi.deleteVm(vm.cid);
+    }
   });
 
   it('leaves no process behind', async () => {
