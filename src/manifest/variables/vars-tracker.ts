@@ -58,8 +58,22 @@ export class VarsTracker {
   ) {}
 
   /** The value of a top-level name. */
-  async get(name: string): Promise<Lookup> {
+  get(name: string): Promise<Lookup> {
     this.visitedAll.add(name);
+    if (this.visited.size > 0) return this.evaluate(name);
+    // A top-level name answers the same every time it is asked for (values and generations do
+    // not change during an evaluation): a manifest that uses it a hundred times looks it up once.
+    let answer = this.answers.get(name);
+    if (answer === undefined) {
+      answer = this.evaluate(name);
+      this.answers.set(name, answer);
+    }
+    return answer;
+  }
+
+  private readonly answers = new Map<string, Promise<Lookup>>();
+
+  private async evaluate(name: string): Promise<Lookup> {
     if (this.visited.has(name)) throw new DirectorError('Detected recursion');
     const scoped = new VarsTracker(this.ctx, new Set([...this.visited, name]));
     const def = this.ctx.defs.find((d) => d.name === name) ?? { name, type: '', options: null };
