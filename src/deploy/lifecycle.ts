@@ -1,9 +1,15 @@
 import { DirectorError } from '../errors.js';
+import { evaluateTemplate } from '../manifest/variables/index.js';
+import { isMap, toPlain, type YamlMap, type YamlValue } from '../manifest/value.js';
+import { parseYaml } from '../manifest/yaml.js';
+import { updatePolicies, type GroupUpdatePolicy, type UpdatePolicy } from '../plan/deployment-manifest.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import type { InstanceRecord } from '../state/index.js';
 import type { DeployOptions } from './deployer.js';
 import type { Director } from './director.js';
 import { selectInstances, type InstanceSelector } from './instance-selector.js';
+import { runSchedule, scheduleStages, withOverrides } from './schedule.js';
+import { StateVariableStore } from './state-variable-store.js';
 import type { Task } from './task.js';
 
 /** What `start`, `stop`, `restart` and `recreate` may be asked to do. */
@@ -11,8 +17,6 @@ export interface LifecycleOptions extends DeployOptions {
   /** stop --hard: delete the VM, keep the persistent disk (state `detached`). */
   readonly hard?: boolean;
 }
-
-const RESTART_WATCH = { min: 1000, max: 300_000 };
 
 function label(i: InstanceRecord): string {
   return `${i.group}/${i.uuid} (${i.index})`;
@@ -23,6 +27,67 @@ function serviceInstances(director: Director, deployment: string): InstanceRecor
   const { store } = director.services;
   if (!store.deployments.get(deployment)) throw new DirectorError(`Deployment '${deployment}' does not exist`);
   return store.instances.list(deployment).filter((i) => i.desiredSpec?.['lifecycle'] !== 'errand');
+}
+
+/**
+ * The update policy of each group of the deployment as deployed: read from its recorded manifest
+ * (the group's `update` over the deployment's, as a deploy merges them), without planning it
+ * again. A ((variable)) in an update block is resolved from the deployment's own variables.
+ */
+export async function recordedUpdatePolicies(director: Director, deployment: string): Promise<GroupUpdatePolicy[]> {
+  const { store } = director.services;
+  const text = store.deployments.get(deployment)?.manifest;
+  if (!text) throw new DirectorError(`Deployment '${deployment}' has no deployed manifest`);
+  const what = `deployment '${deployment}' manifest`;
+  const raw = parseYaml(text, what);
+  if (!isMap(raw)) throw new DirectorError(`Reading ${what}: expected a map at the top`);
+  // Only what the policies are made of; the rest of the manifest (and its secrets) is left alone.
+  const part: YamlMap = new Map();
+  for (const key of ['update', 'instance_groups', 'variables'] as const) if (raw.has(key)) part.set(key, raw.get(key)!);
+  const groups = part.get('instance_groups');
+  if (Array.isArray(groups)) {
+    part.set(
+      'instance_groups',
+      groups.map((g) => (isMap(g) ? new Map([...g].filter(([k]) => k === 'name' || k === 'instances' || k === 'lifecycle' || k === 'update')) : g)),
+    );
+  }
+  const wanted: YamlValue = new Map([...part].filter(([k]) => k !== 'variables'));
+  const needsVars = JSON.stringify(toPlain(wanted)).includes('((');
+  const doc = needsVars
+    ? await evaluateTemplate(part, { vars: { get: () => undefined, names: () => [] }, store: new StateVariableStore(store, deployment), expectAllKeys: true })
+    : wanted;
+  return updatePolicies(toPlain(doc), what);
+}
+
+/**
+ * Runs `fn` over the picked instances as a deploy updates them: groups in manifest order
+ * (consecutive `serial: false` groups at once), canaries first, then batches of max_in_flight,
+ * each under the deployment's recorded update policy with the command line's overrides. Each
+ * instance is one step of `Updating instance GROUP`, its canaries marked `(canary)`; the first
+ * failure stops the run.
+ */
+async function inUpdateOrder(
+  director: Director,
+  deployment: string,
+  picked: readonly InstanceRecord[],
+  task: Task,
+  opts: LifecycleOptions,
+  fn: (i: InstanceRecord, policy: UpdatePolicy, canary: boolean) => Promise<void>,
+): Promise<void> {
+  if (!picked.length) return;
+  const policies = await recordedUpdatePolicies(director, deployment);
+  const known = new Set(policies.map((p) => p.name));
+  const orphans = [...new Set(picked.filter((i) => !known.has(i.group)).map((i) => i.group))];
+  if (orphans.length) throw new DirectorError(`Instance group${orphans.length === 1 ? '' : 's'} ${orphans.map((g) => `'${g}'`).join(', ')} not in the deployed manifest of '${deployment}'`);
+  const schedule = scheduleStages(
+    policies.map((g) => ({
+      name: g.name,
+      policy: withOverrides(g.update, opts),
+      size: g.instances,
+      changing: picked.filter((i) => i.group === g.name).sort((a, b) => a.index - b.index),
+    })),
+  );
+  await runSchedule(schedule, (i, { group, canary }) => task.step(`Updating instance ${i.group}`, `${label(i)}${canary ? ' (canary)' : ''}`, () => fn(i, group.policy, canary)));
 }
 
 /** The plan with every instance outside `uuids` left as it is, and nothing deleted. */
@@ -37,60 +102,43 @@ export function restrictPlan(plan: DeploymentPlan, uuids: ReadonlySet<string>): 
   };
 }
 
-/** Groups in manifest order, each with its selected instances by index. */
-function byGroup(instances: readonly InstanceRecord[]): InstanceRecord[][] {
-  const groups = new Map<string, InstanceRecord[]>();
-  for (const i of instances) {
-    if (!groups.has(i.group)) groups.set(i.group, []);
-    groups.get(i.group)!.push(i);
-  }
-  return [...groups.values()].map((g) => g.sort((a, b) => a.index - b.index));
-}
-
 /**
- * `stop [--hard]`: drains and stops the jobs of the selected instances, one at a time per group
+ * `stop [--hard]`: drains and stops the jobs of the selected instances under the update policy
  * (state `stopped`); `--hard` also deletes their VMs and keeps their disks (state `detached`).
  */
 export async function stopInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
   const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => (opts.hard ? i.state !== 'detached' : i.state === 'started'));
   const deployer = director.deployer();
   try {
-    for (const group of byGroup(picked)) {
-      for (const i of group) {
-        await task.step(`Updating instance ${i.group}`, label(i), () =>
-          deployer.stopInstance(i.uuid, { ...(opts.hard ? { hard: true } : {}), ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
-            throw new DirectorError(`Stopping instance '${label(i)}'`, { cause: err });
-          }),
-        );
-      }
-    }
+    await inUpdateOrder(director, deployment, picked, task, opts, (i) =>
+      deployer.stopInstance(i.uuid, { ...(opts.hard ? { hard: true } : {}), ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
+        throw new DirectorError(`Stopping instance '${label(i)}'`, { cause: err });
+      }),
+    );
   } finally {
     await director.services.agents.closeAll();
   }
 }
 
-/** `restart`: stops and starts the selected running instances' jobs, one at a time per group. */
+/** `restart`: stops and starts the selected running instances' jobs under the update policy. */
 export async function restartInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
   const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => i.state === 'started');
   const deployer = director.deployer();
   try {
-    for (const group of byGroup(picked)) {
-      for (const i of group) {
-        await task.step(`Updating instance ${i.group}`, label(i), () =>
-          deployer.restartInstance(i.uuid, label(i), RESTART_WATCH, { ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
-            throw new DirectorError(`Restarting instance '${label(i)}'`, { cause: err });
-          }),
-        );
-      }
-    }
+    await inUpdateOrder(director, deployment, picked, task, opts, (i, policy, canary) =>
+      deployer.restartInstance(i.uuid, label(i), canary ? policy.canaryWatchTime : policy.updateWatchTime, { ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
+        throw new DirectorError(`Restarting instance '${label(i)}'`, { cause: err });
+      }),
+    );
   } finally {
     await director.services.agents.closeAll();
   }
 }
 
 /**
- * `start`: the selected stopped or detached instances become `started` and the recorded manifest
- * is converged for them alone (a detached instance gets a new VM with its disk reattached).
+ * `start`: the selected stopped or detached instances become `started`. A stopped one's jobs are
+ * started on its VM under the update policy; then the recorded manifest is converged for the
+ * detached ones alone (a new VM with the disk reattached), which a deploy orders by the same policy.
  */
 export async function startInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
   const { store } = director.services;
@@ -100,15 +148,11 @@ export async function startInstances(director: Director, deployment: string, sel
   if (stopped.length) {
     const deployer = director.deployer();
     try {
-      for (const group of byGroup(stopped)) {
-        for (const i of group) {
-          await task.step(`Updating instance ${i.group}`, label(i), () =>
-            deployer.startInstance(i.uuid, label(i), RESTART_WATCH).catch((err: unknown) => {
-              throw new DirectorError(`Starting instance '${label(i)}'`, { cause: err });
-            }),
-          );
-        }
-      }
+      await inUpdateOrder(director, deployment, stopped, task, opts, (i, policy, canary) =>
+        deployer.startInstance(i.uuid, label(i), canary ? policy.canaryWatchTime : policy.updateWatchTime).catch((err: unknown) => {
+          throw new DirectorError(`Starting instance '${label(i)}'`, { cause: err });
+        }),
+      );
     } finally {
       await director.services.agents.closeAll();
     }

@@ -170,6 +170,31 @@ export function maxInFlightFor(policy: UpdatePolicy, size: number): number {
   return Math.max(1, n);
 }
 
+const policiesSchema = z.object({
+  update: updateSchema,
+  instance_groups: z.array(z.object({ name, instances: z.number().int().nonnegative(), lifecycle: z.enum(['service', 'errand']).default('service'), update: updateSchema.optional() })),
+});
+
+/** An instance group's update policy and size, as `updatePolicies` reads them. */
+export interface GroupUpdatePolicy {
+  readonly name: string;
+  readonly instances: number;
+  readonly lifecycle: 'service' | 'errand';
+  readonly update: UpdatePolicy;
+}
+
+/**
+ * Each instance group's update policy (its `update` merged over the deployment's), in manifest
+ * order, reading nothing else of the manifest: what stop, start and restart take from the
+ * recorded manifest, with the same merge a deploy uses.
+ */
+export function updatePolicies(doc: unknown, what = 'deployment manifest'): GroupUpdatePolicy[] {
+  const r = policiesSchema.safeParse(doc ?? {});
+  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
+  const update = mergeUpdate(DEFAULT_UPDATE, r.data.update);
+  return r.data.instance_groups.map((g) => ({ name: g.name, instances: g.instances, lifecycle: g.lifecycle, update: mergeUpdate(update, g.update) }));
+}
+
 /**
  * Validates a deployment manifest (already interpolated) against its own references and the
  * cloud-config. Every problem is reported at once, each with its path.

@@ -7,6 +7,7 @@ import { runErrand } from '../../deploy/errand.js';
 import { formatSelector, parseInstanceSelector, selectInstances } from '../../deploy/instance-selector.js';
 import { formatKubeconfig, kubeconfigParts } from '../../deploy/kubeconfig.js';
 import { recreateInstances, restartInstances, startInstances, stopInstances } from '../../deploy/lifecycle.js';
+import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { execOnVm, shellOnVm, type VmEndpoint } from '../../deploy/vm-shell.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
@@ -177,7 +178,7 @@ export const variables = (io: CliIo) => async (o: DeploymentFlags) => {
 
 // ---- lifecycle tasks ------------------------------------------------------------------------
 
-type LifecycleFlags = DeploymentFlags & { hard?: boolean; skipDrain?: boolean; force?: boolean };
+type LifecycleFlags = DeploymentFlags & { hard?: boolean; skipDrain?: boolean; force?: boolean; canaries?: string; maxInFlight?: string };
 
 const lifecycle =
   (verb: 'start' | 'stop' | 'restart' | 'recreate') =>
@@ -185,6 +186,7 @@ const lifecycle =
   async (slug: string | undefined, o: LifecycleFlags) => {
     const name = deploymentName(o, io);
     const sel = parseInstanceSelector(slug);
+    const overrides = parseUpdateOverrides(o);
     const s = services(io, o);
     try {
       io.stdout.write(`Using deployment '${name}'\n\n`);
@@ -194,7 +196,7 @@ const lifecycle =
         io.stdout.write('Stopped\n');
         return;
       }
-      const opts = { ...(o.hard ? { hard: true } : {}), ...(o.skipDrain ? { skipDrain: true } : {}) };
+      const opts = { ...(o.hard ? { hard: true } : {}), ...(o.skipDrain ? { skipDrain: true } : {}), ...overrides };
       const what = sel.kind === 'all' ? 'deployment' : `instance ${formatSelector(sel)}`;
       await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: `${verb} ${what}`, deployment: name, locks: [deploymentLock(name)] }, (task) => {
         switch (verb) {

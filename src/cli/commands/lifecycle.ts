@@ -37,7 +37,9 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     const cmd = deploymentCommand(program, verb, text)
       .argument('[instance]', 'GROUP, GROUP/INDEX or GROUP/ID (default: every instance)')
       .option('-n, --non-interactive', 'do not ask for confirmation')
-      .option('--skip-drain', 'do not run drain scripts');
+      .option('--skip-drain', 'do not run drain scripts')
+      .option('--canaries <n>', "override the manifest's canaries")
+      .option('--max-in-flight <n|n%>', "override the manifest's max_in_flight");
     if (verb === 'stop') cmd.option('--hard', 'delete the VM, keep the persistent disk (state detached)');
     cmd.action(lazy(io, load, verb));
   }
