@@ -124,6 +124,39 @@ function freeze(vmCid: string): number {
   return pid;
 }
 
+/**
+ * The update steps of the deployment's newest task, in order: `+keeper/0*` started (`*`: a
+ * canary), `-keeper/0*` finished, from the task's recorded events.
+ */
+function updateSteps(): string[] {
+  return withStore((s) => {
+    const t = s.tasks.list({ deployment: NAME, recent: 1 })[0]!;
+    return s.tasks
+      .events(t.id)
+      .filter((e) => e.stage.startsWith('Updating instance '))
+      .map((e) => {
+        const m = /^([\w-]+)\/[0-9a-f-]{36} \((\d+)\)( \(canary\))?$/.exec(e.task);
+        assert.ok(m, e.task);
+        return `${e.state === 'started' ? '+' : e.state === 'finished' ? '-' : '!'}${m[1]}/${m[2]}${m[3] ? '*' : ''}`;
+      });
+  });
+}
+
+/** Each group's batches in a run of `updateSteps`: the instances that started before any of them finished. */
+function batchesOf(steps: readonly string[]): Record<string, string[][]> {
+  const out: Record<string, string[][]> = {};
+  const open: Record<string, boolean> = {};
+  for (const x of steps) {
+    const group = x.slice(1).split('/')[0]!;
+    if (x.startsWith('+')) {
+      if (!open[group]) (out[group] ??= []).push([]);
+      out[group]!.at(-1)!.push(x.slice(1));
+    }
+    open[group] = x.startsWith('+');
+  }
+  return out;
+}
+
 let before0: Map<string, Row>;
 const data = new Map<string, string>();
 
@@ -167,6 +200,8 @@ test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on t
   const k0 = before0.get('keeper/0')!;
   const pid = keeperPids(k0.vm_cid);
   await director(['stop', '-d', NAME, 'keeper/0', '-n']);
+  // One instance is its group's canary, as a deploy would update it.
+  assert.deepEqual(updateSteps(), ['+keeper/0*', '-keeper/0*']);
   const rows = await instances();
   assert.equal(rows.get('keeper/0')!.process_state, 'stopped');
   assert.equal(rows.get('keeper/0')!.state, 'stopped');
@@ -178,6 +213,7 @@ test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on t
   for (const k of ['keeper/1', 'idler/0']) assert.equal(rows.get(k)!.process_state, 'running', k);
 
   await director(['start', '-d', NAME, 'keeper/0', '-n']);
+  assert.deepEqual(updateSteps(), ['+keeper/0*', '-keeper/0*']);
   const back = (await instances()).get('keeper/0')!;
   assert.deepEqual([back.process_state, back.state, back.vm_cid], ['running', 'started', k0.vm_cid]);
   assert.equal(keeperPids(k0.vm_cid).length, 1);
@@ -210,10 +246,16 @@ test('stop --hard GROUP/ID deletes the VM and keeps the disk; start GROUP gives 
   assert.deepEqual(keeperPids(after.get('keeper/0')!.vm_cid), k0pids);
 });
 
-test('restart: the whole deployment, then one instance; processes get new pids, VMs stay', async () => {
+test('restart: the whole deployment under its update policy, a group with --canaries/--max-in-flight, one instance; new pids, same VMs', async () => {
   const rows = await instances();
   const pids = new Map([...rows].map(([k, r]) => [k, keeperPids(r.vm_cid)]));
-  await director(['restart', '-d', NAME, '-n']);
+  const whole = await director(['restart', '-d', NAME, '-n']);
+  // canaries: 1, max_in_flight: 2, serial: false: each group's canary first, then the rest;
+  // keeper and idler side by side (idler's canary starts before keeper's has finished).
+  assert.match(whole.stdout, /Updating instance keeper: keeper\/[0-9a-f-]{36} \(0\) \(canary\)/);
+  const steps = updateSteps();
+  assert.deepEqual(batchesOf(steps), { keeper: [['keeper/0*'], ['keeper/1']], idler: [['idler/0*']] });
+  assert.ok(steps.indexOf('+idler/0*') < steps.indexOf('-keeper/0*'), steps.join(' '));
   const all = await instances();
   for (const [k, r] of all) {
     assert.deepEqual([r.process_state, r.vm_cid], ['running', rows.get(k)!.vm_cid], k);
@@ -221,10 +263,21 @@ test('restart: the whole deployment, then one instance; processes get new pids, 
     assert.notDeepEqual(keeperPids(r.vm_cid), pids.get(k), k);
   }
   const again = new Map([...all].map(([k, r]) => [k, keeperPids(r.vm_cid)]));
+  // The flags override the manifest: no canary, both keepers in one batch; idler left alone.
+  await director(['restart', '-d', NAME, 'keeper', '--canaries', '0', '--max-in-flight', '100%', '-n']);
+  assert.deepEqual(batchesOf(updateSteps()), { keeper: [['keeper/0', 'keeper/1']] });
+  const group = await instances();
+  for (const k of ['keeper/0', 'keeper/1']) assert.notDeepEqual(keeperPids(group.get(k)!.vm_cid), again.get(k), k);
+  assert.deepEqual(keeperPids(group.get('idler/0')!.vm_cid), again.get('idler/0'));
+  const bad = await cli(['restart', '-d', NAME, 'keeper', '--max-in-flight', 'lots', '-n']);
+  assert.deepEqual([bad.code, bad.stderr], [1, "Error: Expected --max-in-flight to be a positive number or a percentage such as '25%', found 'lots'\n"]);
+
+  const before1 = new Map([...group].map(([k, r]) => [k, keeperPids(r.vm_cid)]));
   await director(['restart', '-d', NAME, 'idler/0', '-n']);
+  assert.deepEqual(updateSteps(), ['+idler/0*', '-idler/0*']);
   const one = await instances();
-  assert.notDeepEqual(keeperPids(one.get('idler/0')!.vm_cid), again.get('idler/0'));
-  for (const k of ['keeper/0', 'keeper/1']) assert.deepEqual(keeperPids(one.get(k)!.vm_cid), again.get(k), k);
+  assert.notDeepEqual(keeperPids(one.get('idler/0')!.vm_cid), before1.get('idler/0'));
+  for (const k of ['keeper/0', 'keeper/1']) assert.deepEqual(keeperPids(one.get(k)!.vm_cid), before1.get(k), k);
 });
 
 test('recreate: a group, one instance by id, the deployment; new VMs, same instances, addresses and data', async () => {
