@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DirectorError } from '../errors.js';
 import { FindOp, Ops, opsFromDefinitions, parsePointer, type Op } from './patch/index.js';
-import { evaluateTemplate, FileVarsStore, varsFromFlags, type VariableStore, type VarFlags } from './variables/index.js';
+// The variables stage's own modules, not its index: the index also exports the generators, which
+// (with node:crypto) load only when a value is generated.
+import { FileVarsStore } from './variables/file-vars-store.js';
+import { evaluateTemplate } from './variables/template.js';
+import { varsFromFlags, type VarFlags } from './variables/var-flags.js';
+import type { VariableStore } from './variables/variables.js';
 import type { YamlValue } from './value.js';
 import { parseYaml, stringifyYaml } from './yaml.js';
 

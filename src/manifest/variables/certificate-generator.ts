@@ -9,14 +9,12 @@ import { DirectorError } from '../../errors.js';
 import type { YamlValue } from '../value.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 import { GeneratorParams } from './generator-params.js';
+import { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH } from './key-lengths.js';
 import type { GenerationContext, ValueGenerator } from './value-generator.js';
 
 /** config-server's parameters, then CredHub's `key_usage` and `key_length`. */
 const SUPPORTED = ['common_name', 'organization', 'alternative_names', 'is_ca', 'ca', 'extended_key_usage', 'duration', 'key_usage', 'key_length'];
-/** The RSA key sizes a certificate may ask for (config-server's `validKeyLengths`). */
-export const CERTIFICATE_KEY_LENGTHS: readonly number[] = [2048, 3072, 4096];
-/** config-server's key size (`DefaultKeyLength`); CredHub's is 2048. */
-export const DEFAULT_CERTIFICATE_KEY_LENGTH = 3072;
+export { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH };
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Go's net.ParseIP as the bytes x509 writes: 4 for IPv4 (also `::ffff:a.b.c.d`), else 16. */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DirectorError } from '../../errors.js';
@@ -94,6 +93,7 @@ export class FileVarsStore implements VariableStore {
       throw new DirectorError('Serializing variables', { cause: err });
     }
     const dir = dirname(this.path);
+    const { randomBytes } = await import('node:crypto'); // not at start-up: int without a store needs none
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       await mkdir(dir, { recursive: true });

@@ -9,5 +9,5 @@ export { MemoryVariableStore } from './memory-variable-store.js';
 export { interpolate, referencedNames, isWholeReference } from './interpolation.js';
 export { variableDefinitions } from './variable-definitions.js';
 export { generatorFor } from './generators.js';
-export { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH } from './certificate-generator.js';
+export { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH } from './key-lengths.js';
 export type { VariableDefinition, VariableStore, Variables } from './variables.js';

@@ -3,7 +3,7 @@ import { RemoveOp } from '../patch/remove-op.js';
 import { Pointer } from '../patch/pointer.js';
 import { rootToken } from '../patch/tokens.js';
 import type { YamlValue } from '../value.js';
-import { CERTIFICATE_KEY_LENGTHS } from './certificate-generator.js';
+import { CERTIFICATE_KEY_LENGTHS } from './key-lengths.js';
 import { interpolate } from './interpolation.js';
 import { variableDefinitions } from './variable-definitions.js';
 import type { VariableDefinition, VariableStore, Variables } from './variables.js';

@@ -3,14 +3,18 @@ import { FindOp } from '../patch/find-op.js';
 import { Pointer, parsePointer } from '../patch/pointer.js';
 import type { Token } from '../patch/tokens.js';
 import type { YamlValue } from '../value.js';
-import { parseCertificateAuthority } from './certificate-authority.js';
 import type { CertificateAuthority } from './certificate-authority.js';
-import { generatorFor } from './generators.js';
 import { interpolate } from './interpolation.js';
 import type { Lookup } from './interpolation.js';
 import type { VariableDefinition, VariableStore, Variables } from './variables.js';
 
 const NOT_FOUND: Lookup = { found: false };
+
+/** certificate-authority.ts (and node:crypto) load with the first certificate that needs a CA. */
+async function parseCertificateAuthority(name: string, value: YamlValue): Promise<CertificateAuthority> {
+  const ca = await import('./certificate-authority.js');
+  return ca.parseCertificateAuthority(name, value);
+}
 
 /** What every tracker of one evaluation shares. */
 export interface EvaluationContext {
@@ -126,6 +130,8 @@ export class VarsTracker {
 
   private async generate(def: VariableDefinition): Promise<YamlValue> {
     try {
+      // Loaded on the first generation (with node:crypto): `int` without a store never needs them.
+      const { generatorFor } = await import('./generators.js');
       const value = await generatorFor(def.type).generate(def.options, {
         name: def.name,
         now: this.ctx.now,
@@ -162,7 +168,7 @@ export class VarsTracker {
         if (stored !== undefined) result = { found: true, value: stored };
       }
       if (!result.found) throw new DirectorError(`Expected to find variable '${caName}' with a certificate`);
-      return parseCertificateAuthority(caName, result.value);
+      return await parseCertificateAuthority(caName, result.value);
     } finally {
       this.ctx.waitsFor.delete(requester);
     }
