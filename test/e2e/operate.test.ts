@@ -271,6 +271,8 @@ test('restart: the whole deployment under its update policy, a group with --cana
   assert.deepEqual(keeperPids(group.get('idler/0')!.vm_cid), again.get('idler/0'));
   const bad = await cli(['restart', '-d', NAME, 'keeper', '--max-in-flight', 'lots', '-n']);
   assert.deepEqual([bad.code, bad.stderr], [1, "Error: Expected --max-in-flight to be a positive number or a percentage such as '25%', found 'lots'\n"]);
+  const badDeploy = await cli(['deploy', '-d', NAME, join(FIXTURES, 'manifest.yml'), '--canaries', 'x', '-n']);
+  assert.deepEqual([badDeploy.code, badDeploy.stderr], [1, "Error: Expected --canaries to be a whole number, found 'x'\n"]);
 
   const before1 = new Map([...group].map(([k, r]) => [k, keeperPids(r.vm_cid)]));
   await director(['restart', '-d', NAME, 'idler/0', '-n']);

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer } from '../../deploy/ports.js';
+import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { deploymentManifest, directorFor } from '../../deploy/services.js';
 import { toPlain } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
@@ -60,6 +61,7 @@ export function deploymentName(o: { deployment?: string }, io: CliIo): string {
 
 export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) => {
   const name = deploymentName(o, io);
+  const overrides = parseUpdateOverrides(o); // a bad value stops here, before anything is read or planned
   const varFlags = varFlagsOf(o, io);
   const { raw, vars } = await deploymentManifest(manifest, o.opsFile, varFlags);
   const s = services(io, o);
@@ -78,13 +80,8 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
       return;
     }
     io.stdout.write('\n');
-    const maxInFlight = o.maxInFlight === undefined ? undefined : o.maxInFlight.trim().endsWith('%') ? { percent: Number(o.maxInFlight.trim().slice(0, -1)) } : { count: Number(o.maxInFlight) };
     await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'create deployment', deployment: name, locks: [deploymentLock(name)] }, (task) =>
-      s.director.apply(prepared, task, {
-        ...(o.skipDrain ? { skipDrain: true } : {}),
-        ...(o.canaries !== undefined ? { canaries: Number(o.canaries) } : {}),
-        ...(maxInFlight ? { maxInFlight } : {}),
-      }),
+      s.director.apply(prepared, task, { ...(o.skipDrain ? { skipDrain: true } : {}), ...overrides }),
     );
     io.stdout.write('\nSucceeded\n');
   } finally {
