@@ -7,7 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { CliIo } from '../../../src/cli/io.js';
-import { main as intMain, plainCall } from '../../../src/cli/int-main.js';
+import { main as intMain } from '../../../src/cli/int-main.js';
 import { main as fullMain } from '../../../src/cli/main.js';
 import { repoRoot } from '../../helpers/director-process.js';
 
@@ -68,17 +68,6 @@ describe('director int, run by its own CLI (what bin/director.js bundles)', () =
       assert.deepEqual(only, full);
     });
   }
-
-  it('runs plain argvs without commander, and hands every other form to it', () => {
-    assert.deepEqual(plainCall(['int', '-o', 'a.yml', 'm.yml', '-v', 'k=v', '--vars-store', 's1', '--vars-store', 's2', '--var-errs', '-o', '-b.yml']), {
-      path: 'm.yml',
-      options: { opsFile: ['a.yml', '-b.yml'], var: ['k=v'], varFile: [], varsFile: [], varsEnv: [], varsStore: 's2', varErrs: true },
-    });
-    assert.deepEqual(plainCall(['interpolate', '-']), { path: '-', options: { opsFile: [], var: [], varFile: [], varsFile: [], varsEnv: [] } });
-    for (const argv of [['int'], ['int', 'a', 'b'], ['int', 'm', '--help'], ['int', 'm', '-o'], ['int', '--path=/x', 'm'], ['int', 'm', '--'], ['deploy', 'm'], ['int', '-5']]) {
-      assert.equal(plainCall(argv), undefined, argv.join(' '));
-    }
-  });
 
   it('bin/director.js runs int from the bundle: no package and no module of dist/src is loaded', () => {
     // Every ESM module (hooked) and every CommonJS one (require.cache) the process loaded.
