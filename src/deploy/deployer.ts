@@ -7,7 +7,7 @@ import type { EnvironmentRecord, JsonObject, StateStore } from '../state/index.j
 import type { AgentDialer, HostKeyMaker, InstanceAgent } from './ports.js';
 import { inPool } from './pool.js';
 import { appliedSpecOf, type AppliedSpec } from './recorded.js';
-import { scheduleDeployment, type GroupSchedule } from './schedule.js';
+import { runSchedule, scheduleDeployment, withOverrides } from './schedule.js';
 import type { Task } from './task.js';
 
 export type WatchTime = { readonly min: number; readonly max: number };
@@ -91,37 +91,22 @@ export class Deployer {
     const schedule = scheduleDeployment(
       service.map((g) => ({
         name: g.group.name,
-        policy: {
-          ...g.group.update,
-          ...(opts.canaries !== undefined ? { canaries: opts.canaries } : {}),
-          ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
-        },
+        policy: withOverrides(g.group.update, opts),
         size: g.group.instances,
         plans: g.plans,
       })),
     );
-    for (const stage of schedule.stages) {
-      await Promise.all(stage.map((g) => this.updateGroup(g, plan, created, task, opts)));
-    }
+    // A batch settles whole before a failure stops the deploy: nothing is left running behind it.
+    await runSchedule(schedule, (p, { group: g, canary }) =>
+      task.step(`Updating instance ${g.group}`, `${p.label}${canary ? ' (canary)' : ''}`, () =>
+        this.updateInstance(p, plan, created.has(p.desired!.uuid), canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime, opts),
+      ),
+    );
 
     const changed = service.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged'));
     if (changed.length) {
       const withPostDeploy = service.flatMap((g) => g.plans).filter((p) => (plan.rendered.get(p.desired!.uuid) ?? []).some((j) => 'bin/post-deploy' in j.templates));
       await inPool(withPostDeploy, 8, (p) => task.step('Running post-deploy', p.label, () => this.agentFor(p.desired!.uuid).runScript('post-deploy')));
-    }
-  }
-
-  private async updateGroup(g: GroupSchedule, plan: DeploymentPlan, created: ReadonlySet<string>, task: Task, opts: DeployOptions): Promise<void> {
-    const stage = `Updating instance ${g.group}`;
-    const turns = [...g.canaries.map((b) => ({ batch: b, canary: true })), ...g.batches.map((b) => ({ batch: b, canary: false }))];
-    for (const { batch, canary } of turns) {
-      await Promise.all(
-        batch.map((p) =>
-          task.step(stage, `${p.label}${canary ? ' (canary)' : ''}`, () =>
-            this.updateInstance(p, plan, created.has(p.desired!.uuid), canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime, opts),
-          ),
-        ),
-      );
     }
   }
 
