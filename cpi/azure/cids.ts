@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * Cloud ids as bosh-azure-cpi writes them (`key:value;key:value`), so that a cid alone says
  * where the resource lives. Names are derived from the agent id (VMs and what they own) or a
@@ -91,13 +93,19 @@ export interface MarketplaceImage {
   readonly version: string;
 }
 
-export function lightStemcellCid(image: MarketplaceImage): string {
-  return [LIGHT_STEMCELL_PREFIX, image.publisher, image.offer, image.sku, image.version].join(':');
+/**
+ * The cid of a light stemcell: its marketplace image, plus an id of its own (as bosh-azure-cpi
+ * gives each light stemcell a uuid), so that two stemcell versions naming one image (say
+ * `version: latest`) are two stemcells.
+ */
+export function lightStemcellCid(image: MarketplaceImage, id: string = randomUUID()): string {
+  return [LIGHT_STEMCELL_PREFIX, image.publisher, image.offer, image.sku, image.version, id].join(':');
 }
 
+/** The marketplace image of a light stemcell cid (with or without the id cids recorded before it had one). */
 export function parseLightStemcellCid(cid: string): MarketplaceImage | undefined {
   const parts = typeof cid === 'string' ? cid.split(':') : [];
-  if (parts.length !== 5 || parts[0] !== LIGHT_STEMCELL_PREFIX || parts.some((p) => p === '')) return undefined;
+  if ((parts.length !== 5 && parts.length !== 6) || parts[0] !== LIGHT_STEMCELL_PREFIX || parts.some((p) => p === '')) return undefined;
   const [, publisher, offer, sku, version] = parts as [string, string, string, string, string];
   return { publisher, offer, sku, version };
 }

@@ -91,6 +91,12 @@ test('a light Azure stemcell names its marketplace image; a format the CPI lacks
   const listed = await cli('stemcells', '--json');
   const row = (JSON.parse(listed.stdout).Tables[0].Rows as Record<string, string>[]).find((x) => x['version'] === '1.507');
   assert.ok(row && row['cid'] !== undefined && row['cid'].includes('Canonical'), JSON.stringify(row));
+  // another version naming the same marketplace image is a stemcell of its own
+  const same = mf('1.509', 'azure-light', '  image: {publisher: Canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts, version: 22.04.202411010}', empty);
+  const second = await cli('upload-stemcell', await stemcellTgz('light-bosh-stemcell-1.509-azure.tgz', same, empty));
+  assert.equal(second.code, 0, second.stderr);
+  const both = (JSON.parse((await cli('stemcells', '--json')).stdout).Tables[0].Rows as Record<string, string>[]).filter((x) => x['version'] === '1.507' || x['version'] === '1.509');
+  assert.equal(new Set(both.map((x) => x['cid'])).size, 2, JSON.stringify(both));
 
   const vsphere = mf('1.508', 'vsphere-ovf', '', empty);
   const refused = await cli('upload-stemcell', await stemcellTgz('bosh-stemcell-1.508-vsphere.tgz', vsphere, empty));

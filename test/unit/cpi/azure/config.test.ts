@@ -77,8 +77,10 @@ describe('Azure cids and names (bosh-azure-cpi shapes)', () => {
   it('a light stemcell cid is its marketplace image', () => {
     const image = { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' };
     const cid = lightStemcellCid(image);
-    assert.equal(cid, 'bosh-light-stemcell:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest');
+    assert.match(cid, /^bosh-light-stemcell:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest:[0-9a-f-]{36}$/);
+    assert.notEqual(lightStemcellCid(image), cid, 'each light stemcell has a cid of its own');
     assert.deepEqual(parseLightStemcellCid(cid), image);
+    assert.deepEqual(parseLightStemcellCid('bosh-light-stemcell:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest'), image, 'a cid recorded before the id');
     assert.equal(parseLightStemcellCid('bosh-stemcell-1234'), undefined);
   });
 });
