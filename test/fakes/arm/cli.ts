@@ -70,6 +70,10 @@ const lines = [
   `  subscription id: ${fake.subscriptionId}`,
   `  request log:     ${fake.requestLog.path}`,
   `  admin:           ${fake.endpoint}/_fake/faults  ${fake.endpoint}/_fake/lro  ${fake.endpoint}/_fake/counters`,
+  // managed identity instead of the service principal: IMDS's protocol needs no secret
+  `  managed identity: AZURE_POD_IDENTITY_AUTHORITY_HOST=${fake.managedIdentity.imdsHost} (IMDS protocol; CPI property managed_identity: true${
+    fake.managedIdentity.userAssigned.length > 0 ? `, or {client_id: ${fake.managedIdentity.userAssigned.map((i) => i.clientId).join(' | ')}}` : ''
+  })`,
 ];
 process.stdout.write(lines.join('\n') + '\n');
 if (!values['client-secret']) {
