@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DirectorError, formatErrorChain } from '../errors.js';
 import { parseStemcellManifest, StemcellManifestError, type StemcellManifest } from './stemcell-manifest.js';
-import { extractTar, TarFormatError } from './tar-stream.js';
+import { extractTar, TarFormatError } from './tarball.js';
 
 /** A stemcell read from a tarball or folder: its manifest and where its image now is. */
 export interface StemcellArchive {

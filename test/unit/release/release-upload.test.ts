@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -61,6 +62,34 @@ test('tar: deterministic pack, and unpack gives back paths, modes and bytes', ()
     unpackTar(one).map((e) => [e.path, e.mode, e.data?.length]),
     [['a/', 0o755, undefined], ['b.txt', 0o644, 1], [`${'d/'.repeat(60)}deep.txt`, 0o755, 1000]],
   );
+});
+
+test('tar: GNU tar lists and extracts what packTgz writes (long paths as PAX records), and unpackTar reads what GNU tar writes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'release-tar-'));
+  try {
+    const longName = `${'n'.repeat(180)}.txt`;
+    const file = join(dir, 'blob.tgz');
+    writeFileSync(file, packTgz([
+      { path: 'bin/', mode: 0o755 },
+      { path: 'bin/run', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
+      { path: longName, mode: 0o600, data: Buffer.from('long\n') },
+    ]));
+    assert.deepEqual(execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n'), ['bin/', 'bin/run', longName]);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    execFileSync('tar', ['-xzf', file, '-C', out]);
+    assert.equal(statSync(join(out, 'bin/run')).mode & 0o777, 0o755);
+    assert.equal(readFileSync(join(out, longName), 'utf8'), 'long\n');
+    writeFileSync(join(out, 'bin/run'), 'changed\n');
+    execFileSync('tar', ['--format=gnu', '-czf', join(dir, 'gnu.tgz'), '-C', out, '.']);
+    const back = new Map(unpackTar(readFileSync(join(dir, 'gnu.tgz'))).map((e) => [e.path, e]));
+    assert.equal(back.get('bin/run')?.data?.toString(), 'changed\n');
+    assert.equal(back.get('bin/run')?.mode, 0o755);
+    assert.equal(back.get(longName)?.data?.toString(), 'long\n');
+    assert.ok(back.has('bin/'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('blobstore: 0700 folder, 0600 blobs named by sha256, corruption detected', (t) => {
