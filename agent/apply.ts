@@ -1,13 +1,12 @@
 // apply: installs packages and rendered job templates (content-addressed, so the same spec twice
 // changes nothing) and hands the supervisor the new processes. Only changed jobs restart.
-import { gunzipSync } from 'node:zlib';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { AgentFailure } from './failure.js';
 import { canonicalJson, replaceSymlink, sha256 } from './files.js';
 import type { AgentLayout } from './layout.js';
 import type { ApplyRequest, ApplyValue, JobSpec, PackageSpec } from './protocol.js';
-import { extractTar, readTar } from './tar.js';
+import { extractTar } from './tar.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -80,9 +79,8 @@ function installPackage(layout: AgentLayout, pkg: PackageSpec): void {
     } else {
       const raw = readFileSync(source);
       if (sha256(raw) !== pkg.sha256) throw new AgentFailure('bad_request', `package '${pkg.name}': blob '${pkg.path}' does not have sha256 ${pkg.sha256}`);
-      const tarBytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
       try {
-        extractTar(readTar(tarBytes), tmp);
+        extractTar(raw, tmp);
       } catch (err) {
         rmSync(tmp, { recursive: true, force: true });
         throw new AgentFailure('bad_request', `package '${pkg.name}': ${(err as Error).message}`);

@@ -1,7 +1,14 @@
-// A small ustar writer and reader (POSIX.1-1988 headers, PAX `path`/`linkpath` records for long
-// names), because the agent may use Node's own modules only.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, posix, resolve, sep } from 'node:path';
+// Tar archives for the agent, through node-tar (bundled into the agent's one file): headers
+// encoded by its Header/Pax (PAX `path`/`linkpath` records for long names), archives read by its
+// Parser and unpacked by its extractor, which refuses `..`, absolute paths and links that escape,
+// and never writes through a symlink.
+import { mkdirSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { Header } from 'tar/header';
+import { Parser } from 'tar/parse';
+import { Pax } from 'tar/pax';
+import type { ReadEntry } from 'tar/read-entry';
+import { UnpackSync } from 'tar/unpack';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink';
 
@@ -17,78 +24,19 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
-const TYPEFLAG: Record<TarEntryType, string> = { file: '0', dir: '5', symlink: '2' };
-
-function octal(value: number, width: number): string {
-  // width includes the terminating NUL
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
-
-function header(name: string, prefix: string, type: string, mode: number, size: number, mtime: number, linkname: string): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  h.write(name, 0, 100, 'utf8');
-  h.write(octal(mode & 0o7777, 8), 100, 'ascii');
-  h.write(octal(0, 8), 108, 'ascii');
-  h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(size, 12), 124, 'ascii');
-  h.write(octal(Math.max(0, Math.floor(mtime)), 12), 136, 'ascii');
-  h.write('        ', 148, 'ascii');
-  h.write(type, 156, 'ascii');
-  h.write(linkname, 157, 100, 'utf8');
-  h.write('ustar\u000000', 257, 'ascii');
-  h.write('root', 265, 'ascii');
-  h.write('root', 297, 'ascii');
-  h.write(prefix, 345, 155, 'utf8');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return h;
-}
-
-function padding(size: number): Buffer {
-  const rest = size % BLOCK;
-  return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
-}
-
-/** Splits a path into ustar's prefix (≤155 bytes) and name (≤100 bytes), or undefined if it cannot. */
-function splitUstar(path: string): [string, string] | undefined {
-  if (Buffer.byteLength(path) <= 100) return ['', path];
-  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) {
-    const prefix = path.slice(0, i);
-    const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name !== '') return [prefix, name];
-  }
-  return undefined;
-}
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return `${len}${body}`;
-}
+const HEADER_TYPE = { file: 'File', dir: 'Directory', symlink: 'SymbolicLink' } as const;
 
 /** The blocks of one entry (a PAX header first when a name does not fit ustar). */
 export function tarEntryBlocks(entry: TarEntry): Buffer[] {
   const path = entry.type === 'dir' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
   const data = entry.type === 'file' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
-  const linkname = entry.linkname ?? '';
+  const mtime = new Date(Math.max(0, Math.floor(entry.mtime)) * 1000);
+  const linkpath = entry.type === 'symlink' ? (entry.linkname ?? '') : undefined;
+  const header = new Header({ path, mode: entry.mode & 0o7777, uid: 0, gid: 0, uname: 'root', gname: 'root', size: data.length, mtime, type: HEADER_TYPE[entry.type], linkpath });
   const out: Buffer[] = [];
-  let split = splitUstar(path);
-  let link = linkname;
-  if (split === undefined || Buffer.byteLength(linkname) > 100) {
-    let records = '';
-    if (split === undefined) records += paxRecord('path', path);
-    if (Buffer.byteLength(linkname) > 100) {
-      records += paxRecord('linkpath', linkname);
-      link = linkname.slice(0, 100);
-    }
-    const body = Buffer.from(records, 'utf8');
-    out.push(header(`PaxHeader/${posix.basename(path).slice(0, 80)}`, '', 'x', 0o644, body.length, entry.mtime, ''), body, padding(body.length));
-    split = split ?? ['', path.slice(-100)];
-  }
-  out.push(header(split[1], split[0], TYPEFLAG[entry.type], entry.mode, data.length, entry.mtime, link));
-  if (data.length > 0) out.push(data, padding(data.length));
+  if (header.encode()) out.push(new Pax({ path, linkpath, mtime }).encode());
+  out.push(header.block!);
+  if (data.length > 0) out.push(data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK));
   return out;
 }
 
@@ -105,101 +53,65 @@ export function writeTar(entries: Iterable<TarEntry>): Buffer {
   return Buffer.concat(parts);
 }
 
-function readString(buf: Buffer, offset: number, length: number): string {
-  const raw = buf.subarray(offset, offset + length);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end === -1 ? raw.length : end).toString('utf8');
+/** A plain tar, gunzipped first when it starts with gzip's magic bytes. */
+function plain(archive: Buffer): Buffer {
+  return archive[0] === 0x1f && archive[1] === 0x8b ? gunzipSync(archive) : archive;
 }
 
-function readNumber(buf: Buffer, offset: number, length: number): number {
-  const field = buf.subarray(offset, offset + length);
-  if ((field[0] ?? 0) & 0x80) {
-    let n = 0;
-    for (let i = 1; i < field.length; i++) n = n * 256 + (field[i] ?? 0);
-    return n;
-  }
-  const text = readString(buf, offset, length).trim();
-  return text === '' ? 0 : parseInt(text, 8);
+interface TarError extends Error {
+  readonly code?: string;
+  readonly tarCode?: string;
+  readonly entry?: { readonly path?: string };
+  readonly path?: string;
 }
 
-function parsePax(body: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let pos = 0;
-  while (pos < body.length) {
-    const space = body.indexOf(0x20, pos);
-    if (space === -1) break;
-    const len = parseInt(body.subarray(pos, space).toString('ascii'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = body.subarray(space + 1, pos + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq !== -1) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += len;
-  }
-  return out;
+/**
+ * Feeds a plain tar to a node-tar parser one block at a time (it parses synchronously), so that
+ * the first error is known with the offset of the block that caused it. Throws that error as
+ * `tar: ...`, an extractor's refusals as "points outside the destination".
+ */
+function feed(parser: Parser, tar: Buffer): void {
+  let failure: { err: TarError; offset: number } | undefined;
+  let offset = 0;
+  parser.on('error', (err: TarError) => (failure ??= { err, offset }));
+  for (; offset < tar.length && failure === undefined; offset += BLOCK) parser.write(tar.subarray(offset, offset + BLOCK));
+  if (failure === undefined) parser.end();
+  if (failure === undefined) return;
+  const { err, offset: at } = failure;
+  const what = err.message.replace(/^TAR_[A-Z_]+: /, '');
+  // node-tar strips a leading '/' from entry.path before refusing it: the original is err.path.
+  const path = err.code === 'TAR_SYMLINK_ERROR' ? err.entry?.path : (err.path ?? err.entry?.path);
+  if (/checksum/.test(what)) throw new Error(`tar: bad header checksum at offset ${at}`);
+  if (/Truncated input/.test(what)) throw new Error(`tar: truncated entry '${path ?? ''}'`);
+  if (err.code === 'TAR_SYMLINK_ERROR' || /'\.\.'|escape|absolute/.test(what)) throw new Error(`tar: entry '${path ?? ''}' points outside the destination (${what})`);
+  throw new Error(`tar: ${what}${path === undefined ? '' : ` (entry '${path}')`}`);
 }
 
-/** Reads a ustar/PAX/GNU archive's files, folders and symlinks (other types are skipped). */
+/** Reads a (gzipped or plain) ustar/PAX/GNU archive's files, folders and symlinks (other types are skipped). */
 export function readTar(archive: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
-  let pos = 0;
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  while (pos + BLOCK <= archive.length) {
-    const h = archive.subarray(pos, pos + BLOCK);
-    if (h.every((b) => b === 0)) break;
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
-    if (sum !== readNumber(h, 148, 8)) throw new Error(`tar: bad header checksum at offset ${pos}`);
-    const size = readNumber(h, 124, 12);
-    const type = String.fromCharCode(h[156] ?? 0);
-    const body = archive.subarray(pos + BLOCK, pos + BLOCK + size);
-    if (body.length < size) throw new Error(`tar: truncated entry at offset ${pos}`);
-    pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x') {
-      pax = parsePax(body);
-      continue;
+  const onReadEntry = (e: ReadEntry) => {
+    const base = { path: e.path.replace(/^\.\//, '').replace(/\/$/, ''), mode: e.mode ?? 0, mtime: Math.floor((e.mtime?.getTime() ?? 0) / 1000) };
+    if (e.type === 'File' || e.type === 'OldFile' || e.type === 'ContiguousFile') {
+      const chunks: Buffer[] = [];
+      e.on('data', (c: Buffer) => chunks.push(c));
+      e.on('end', () => entries.push({ ...base, type: 'file', data: Buffer.concat(chunks) }));
+      return;
     }
-    if (type === 'g') continue;
-    if (type === 'L') {
-      longName = readString(body, 0, body.length);
-      continue;
-    }
-    if (type === 'K') {
-      longLink = readString(body, 0, body.length);
-      continue;
-    }
-    const prefix = readString(h, 345, 155);
-    const name = readString(h, 0, 100);
-    const path = pax.path ?? longName ?? (prefix === '' ? name : `${prefix}/${name}`);
-    const linkname = pax.linkpath ?? longLink ?? readString(h, 157, 100);
-    pax = {};
-    longName = undefined;
-    longLink = undefined;
-    const base = { path: path.replace(/^\.\//, '').replace(/\/$/, ''), mode: readNumber(h, 100, 8), mtime: readNumber(h, 136, 12) };
-    if (type === '0' || type === '\0' || type === '7') entries.push({ ...base, type: 'file', data: Buffer.from(body) });
-    else if (type === '5') entries.push({ ...base, type: 'dir' });
-    else if (type === '2') entries.push({ ...base, type: 'symlink', linkname });
-  }
+    if (e.type === 'Directory') entries.push({ ...base, type: 'dir' });
+    else if (e.type === 'SymbolicLink') entries.push({ ...base, type: 'symlink', linkname: e.linkpath ?? '' });
+    e.resume();
+  };
+  feed(new Parser({ strict: true, zstd: false, onReadEntry }), plain(archive));
   return entries;
 }
 
-/** Extracts entries under `dest`; refuses any path that would land outside it. */
-export function extractTar(entries: readonly TarEntry[], dest: string): void {
-  const root = resolve(dest);
-  mkdirSync(root, { recursive: true });
-  for (const e of entries) {
-    if (e.path === '' || e.path === '.') continue;
-    const target = resolve(root, e.path);
-    if (target !== root && !target.startsWith(root + sep)) throw new Error(`tar: entry '${e.path}' points outside the destination`);
-    if (e.type === 'dir') {
-      mkdirSync(target, { recursive: true, mode: e.mode || 0o755 });
-    } else if (e.type === 'symlink') {
-      mkdirSync(dirname(target), { recursive: true });
-      symlinkSync(e.linkname ?? '', target);
-    } else {
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, e.data ?? Buffer.alloc(0), { mode: e.mode || 0o644 });
-    }
-  }
+/**
+ * Extracts a (gzipped or plain) archive under `dest`, keeping modes and symlinks, owned by the
+ * agent. Refuses any entry that would land outside it (`..`, an absolute path, a link that
+ * escapes, a path through a symlink); the caller removes what was extracted before the refusal.
+ */
+export function extractTar(archive: Buffer, dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  feed(new UnpackSync({ cwd: dest, strict: true, zstd: false, preserveOwner: false }), plain(archive));
 }

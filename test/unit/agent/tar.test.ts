@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -66,13 +66,29 @@ describe('agent tar writer and reader', () => {
     assert.equal(byPath.get(longestName)?.data?.toString(), 'long\n');
     assert.equal(byPath.get('run')?.linkname, 'bin/serve');
     const dest = join(dir, 'extracted');
-    extractTar(got, dest);
+    extractTar(readFileSync(file), dest);
     assert.equal(readFileSync(join(dest, 'run'), 'utf8'), '#!/bin/sh\necho hi\n');
   });
 
-  it('refuses entries that would land outside the destination, and damaged headers', () => {
+  it('refuses entries that would land outside the destination (`..`, absolute paths, escaping links, paths through a link), and damaged headers', () => {
     const evil = writeTar([{ path: '../escape', type: 'file', mode: 0o644, mtime: 0, data: Buffer.from('x') }]);
-    assert.throws(() => extractTar(readTar(evil), join(dir, 'evil')), /tar: entry '..\/escape' points outside the destination/);
+    assert.throws(() => extractTar(evil, join(dir, 'evil')), /tar: entry '..\/escape' points outside the destination/);
+    const outside = join(dir, 'outside');
+    const refused: TarEntry[][] = [
+      [{ path: `${outside}/absolute`, type: 'file', mode: 0o644, mtime: 0, data: Buffer.from('x') }],
+      [{ path: 'up', type: 'symlink', mode: 0o777, mtime: 0, linkname: '../../outside' }],
+      [{ path: 'abs', type: 'symlink', mode: 0o777, mtime: 0, linkname: outside }],
+      [
+        { path: 'real', type: 'dir', mode: 0o755, mtime: 0 },
+        { path: 'via', type: 'symlink', mode: 0o777, mtime: 0, linkname: 'real' },
+        { path: 'via/through-a-link', type: 'file', mode: 0o644, mtime: 0, data: Buffer.from('x') },
+      ],
+    ];
+    for (const [i, archive] of refused.entries()) {
+      assert.throws(() => extractTar(writeTar(archive), join(dir, `refused-${i}`, 'dest')), /^Error: tar: entry '.+' points outside the destination/, String(i));
+    }
+    assert.equal(existsSync(outside), false);
+    assert.equal(existsSync(join(dir, 'refused-3', 'dest', 'real', 'through-a-link')), false);
     const damaged = Buffer.from(writeTar(entries));
     damaged[10] = 0x41;
     assert.throws(() => readTar(damaged), /tar: bad header checksum at offset 0/);
