@@ -84,3 +84,25 @@ export function isCpiError(err: unknown, kind?: CpiErrorKind, resource?: CpiReso
     err instanceof CpiError && (kind === undefined || err.kind === kind) && (resource === undefined || err.resource === resource)
   );
 }
+
+/**
+ * A failure a CPI detected itself, already knowing its kind; each CPI's error mapper turns it
+ * into the CpiError of the method that failed.
+ */
+export class CpiFault extends Error {
+  constructor(
+    readonly kind: CpiErrorKind,
+    message: string,
+    readonly resource?: CpiResource,
+    readonly okToRetry?: boolean,
+  ) {
+    super(message);
+    this.name = 'CpiFault';
+  }
+}
+
+/** `NotFound` for a resource, in one wording for every CPI. */
+export function notFound(resource: CpiResource, cid: string): CpiFault {
+  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[resource];
+  return new CpiFault('NotFound', `${noun} '${cid}' not found`, resource);
+}

@@ -1,24 +1,8 @@
-import { CpiError } from '../cpi-error.js';
-import type { CpiErrorKind, CpiMethod, CpiResource } from '../cpi-error.js';
+import { CpiError, CpiFault as AzureFault } from '../cpi-error.js';
+import type { CpiMethod, CpiResource } from '../cpi-error.js';
 
-/** A failure the Azure CPI detected itself, already knowing its kind. */
-export class AzureFault extends Error {
-  constructor(
-    readonly kind: CpiErrorKind,
-    message: string,
-    readonly resource?: CpiResource,
-    readonly okToRetry?: boolean,
-  ) {
-    super(message);
-    this.name = 'AzureFault';
-  }
-}
-
-/** `NotFound` for a resource, in one wording. */
-export function notFound(resource: CpiResource, cid: string): AzureFault {
-  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[resource];
-  return new AzureFault('NotFound', `${noun} '${cid}' not found`, resource);
-}
+/** A failure the Azure CPI detected itself (one class for every CPI). */
+export { CpiFault as AzureFault, notFound } from '../cpi-error.js';
 
 /** `InvalidCloudProperties`, the message naming the property. */
 export function invalid(message: string): AzureFault {

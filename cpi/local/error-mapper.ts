@@ -1,24 +1,8 @@
-import { CpiError } from '../cpi-error.js';
-import type { CpiErrorKind, CpiMethod, CpiResource } from '../cpi-error.js';
+import { CpiError, CpiFault as LocalFault } from '../cpi-error.js';
+import type { CpiMethod } from '../cpi-error.js';
 
-/** A failure the local CPI detected itself, already knowing its kind. */
-export class LocalFault extends Error {
-  constructor(
-    readonly kind: CpiErrorKind,
-    message: string,
-    readonly resource?: CpiResource,
-    readonly okToRetry?: boolean,
-  ) {
-    super(message);
-    this.name = 'LocalFault';
-  }
-}
-
-/** `NotFound` for a resource, in one wording. */
-export function notFound(resource: CpiResource, cid: string): LocalFault {
-  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[resource];
-  return new LocalFault('NotFound', `${noun} '${cid}' not found`, resource);
-}
+/** A failure the local CPI detected itself (one class for every CPI). */
+export { CpiFault as LocalFault, notFound } from '../cpi-error.js';
 
 /**
  * The local CPI's one error mapper: every method's failure goes through here on its way out.
