@@ -8,8 +8,7 @@ import { isIPv4 } from 'node:net';
 import { promisify } from 'node:util';
 import type { Disk, VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
-import { parseSshPrivateKey, parseSshPublicKey, publicKeyOf } from '../../src/crypto/ssh-keys.js';
-import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, ResourceTags, VmEnv } from '../contract.js';
+import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, VmEnv } from '../contract.js';
 import { CpiError } from '../cpi-error.js';
 import type { CpiMethod, CpiResource } from '../cpi-error.js';
 import { buildAzureClients } from './clients.js';
@@ -34,6 +33,7 @@ import type { AgentSettings } from './custom-data.js';
 import { AzureFault, invalid, isAzureNotFound, isTransientAsyncFailure, notFound, toCpiError } from './error-mapper.js';
 import { deleteBlob, uploadVhd } from './vhd-upload.js';
 import type { BlobTarget, UploadProgress } from './vhd-upload.js';
+import { checkVmEnv } from '../vm-env.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -102,49 +102,6 @@ async function gone(p: PromiseLike<unknown>): Promise<void> {
 function idParts(id: string | undefined): { name: string; resourceGroupName: string } | undefined {
   const m = /\/resourceGroups\/([^/]+)\/providers\/[^/]+\/[^/]+\/([^/]+)$/i.exec(id ?? '');
   return m === null ? undefined : { resourceGroupName: m[1] as string, name: m[2] as string };
-}
-
-function validateEnv(env: VmEnv, agentId: string): { tags: ResourceTags; hostPublicKey: string } {
-  if (!isPlainObject(env)) throw invalid(`env must be a map, found ${show(env)}`);
-  const d = env.director as unknown;
-  if (!isPlainObject(d)) throw invalid('env.director must be a map with uuid, deployment, instance and agentId');
-  for (const key of ['uuid', 'deployment', 'agentId'] as const) {
-    if (typeof d[key] !== 'string' || d[key] === '') throw invalid(`env.director.${key} must be a non-empty string, found ${show(d[key])}`);
-  }
-  if (d.agentId !== agentId) throw invalid(`env.director.agentId '${String(d.agentId)}' differs from the agent id '${agentId}'`);
-  const inst = d.instance;
-  if (!isPlainObject(inst) || typeof inst.group !== 'string' || typeof inst.id !== 'string' || typeof inst.index !== 'number') {
-    throw invalid('env.director.instance must be {group: string, index: number, id: string}');
-  }
-  const ssh = env.ssh as unknown;
-  if (!isPlainObject(ssh)) throw invalid('env.ssh must be a map with hostPrivateKey and authorizedKeys');
-  let hostPublicKey: string;
-  try {
-    if (typeof ssh.hostPrivateKey !== 'string') throw new Error('not a string');
-    parseSshPrivateKey(ssh.hostPrivateKey);
-    hostPublicKey = publicKeyOf(ssh.hostPrivateKey);
-  } catch {
-    throw invalid('env.ssh.hostPrivateKey is not a usable private key (OpenSSH or PEM, unencrypted)');
-  }
-  if (!Array.isArray(ssh.authorizedKeys) || ssh.authorizedKeys.length === 0) throw invalid('env.ssh.authorizedKeys must list at least one public key');
-  ssh.authorizedKeys.forEach((k: unknown, i: number) => {
-    try {
-      parseSshPublicKey(String(k));
-    } catch {
-      throw invalid(`env.ssh.authorizedKeys[${i}] is not an OpenSSH public key line`);
-    }
-  });
-  return {
-    tags: {
-      director: d.uuid as string,
-      deployment: d.deployment as string,
-      instance_group: inst.group,
-      instance_index: String(inst.index),
-      instance_id: inst.id,
-      agent_id: agentId,
-    },
-    hostPublicKey,
-  };
 }
 
 function parseVip(name: string, settings: NetworkSettings): { name: string; ip: string; resourceGroupName: string | undefined } {
@@ -346,7 +303,7 @@ export class AzureCpi implements Cpi {
     return this.call('create_vm', async () => {
       if (!isUsableAgentId(agentId)) throw invalid(`agent id ${show(agentId)} cannot name Azure resources (letters, digits, '-', '_'; at most 48)`);
       const props = parseVmProperties(cloudProperties);
-      const { tags: identity, hostPublicKey } = validateEnv(env, agentId);
+      const { tags: identity, hostPublicKey } = checkVmEnv(env, agentId);
       if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
       const nets: { name: string; settings: NetworkSettings; props: NetworkProperties }[] = [];
       const vips: { name: string; ip: string; resourceGroupName: string | undefined }[] = [];

@@ -4,7 +4,6 @@ import { cp, mkdir, readdir, rm, symlink, unlink, writeFile } from 'node:fs/prom
 import { isIPv4 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseSshPrivateKey, parseSshPublicKey } from '../../src/crypto/ssh-keys.js';
 import type {
   CloudProperties,
   CpiInfo,
@@ -13,7 +12,6 @@ import type {
   DiskHint,
   NetworkSettings,
   Networks,
-  ResourceTags,
   VmEnv,
 } from '../contract.js';
 import type { CpiMethod } from '../cpi-error.js';
@@ -26,6 +24,7 @@ import type { DiskRecord, HostRecord, SnapshotRecord, StemcellRecord, VmRecord }
 import { LocalLoadBalancers, logTail } from './load-balancers.js';
 import { cmdlineOf, findProcesses, isAlive, terminateAll } from './processes.js';
 import type { ProcEntry } from './processes.js';
+import { checkVmEnv } from '../vm-env.js';
 
 export interface LocalCpiOptions {
   /** Tags stemcells (VMs and disks are tagged from the VM env). */
@@ -75,46 +74,6 @@ function loadBalancersOf(cloudProperties: CloudProperties, configured: readonly 
     }
     return n;
   });
-}
-
-function validateEnv(env: VmEnv): { tags: ResourceTags; authorizedKeys: string[] } {
-  if (!isPlainObject(env)) throw invalid(`env must be a map, found ${show(env)}`);
-  const d = env.director as unknown;
-  if (!isPlainObject(d)) throw invalid(`env.director must be a map with uuid, deployment, instance and agentId`);
-  for (const key of ['uuid', 'deployment', 'agentId'] as const) {
-    if (typeof d[key] !== 'string' || d[key] === '') throw invalid(`env.director.${key} must be a non-empty string, found ${show(d[key])}`);
-  }
-  const inst = d.instance;
-  if (!isPlainObject(inst) || typeof inst.group !== 'string' || typeof inst.id !== 'string' || typeof inst.index !== 'number') {
-    throw invalid(`env.director.instance must be {group: string, index: number, id: string}`);
-  }
-  const ssh = env.ssh as unknown;
-  if (!isPlainObject(ssh)) throw invalid('env.ssh must be a map with hostPrivateKey and authorizedKeys');
-  if (typeof ssh.hostPrivateKey !== 'string') throw invalid('env.ssh.hostPrivateKey must be a private key (OpenSSH or PEM)');
-  try {
-    parseSshPrivateKey(ssh.hostPrivateKey);
-  } catch {
-    throw invalid('env.ssh.hostPrivateKey is not a usable private key (OpenSSH or PEM, unencrypted)');
-  }
-  if (!Array.isArray(ssh.authorizedKeys) || ssh.authorizedKeys.length === 0) throw invalid('env.ssh.authorizedKeys must list at least one public key');
-  const authorizedKeys = ssh.authorizedKeys.map((k: unknown, i: number) => {
-    try {
-      return parseSshPublicKey(String(k)).line;
-    } catch {
-      throw invalid(`env.ssh.authorizedKeys[${i}] is not an OpenSSH public key line`);
-    }
-  });
-  return {
-    tags: {
-      director: d.uuid as string,
-      deployment: d.deployment as string,
-      instance_group: inst.group,
-      instance_index: String(inst.index),
-      instance_id: inst.id,
-      agent_id: d.agentId as string,
-    },
-    authorizedKeys,
-  };
 }
 
 /**
@@ -200,8 +159,7 @@ export class LocalCpi implements Cpi {
       if ((await readJson(join(this.layout.stemcells(), `${safeCid(stemcellCid)}.json`))) === undefined) throw notFound('stemcell', stemcellCid);
       if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
       const lbNames = loadBalancersOf(cloudProperties, this.lbs.names());
-      const { tags, authorizedKeys } = validateEnv(env);
-      if (tags.agent_id !== agentId) throw invalid(`env.director.agentId '${tags.agent_id}' differs from the agent id '${agentId}'`);
+      const { tags, authorizedKeys } = checkVmEnv(env, agentId);
       if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
 
       const cid = `vm-${randomUUID()}`;
