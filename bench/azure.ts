@@ -11,7 +11,7 @@ import { systemClock } from '../src/cli/context.js';
 import { runTask } from '../src/cli/task-runner.js';
 import { agentBundlePath, Director } from '../src/deploy/director.js';
 import { SshAgents } from '../src/deploy/ssh-agents.js';
-import { azureEnvironmentCpi } from '../src/env/azure-environment.js';
+import { azureEnvironmentCpi } from '../cpi/azure/environment.js';
 import { manifestWithOps } from '../src/manifest/interpolate.js';
 import { varsFromFlags } from '../src/manifest/variables/index.js';
 import { openBlobstore } from '../src/release/blobstore.js';
@@ -57,7 +57,7 @@ async function deployOnce(faults: Partial<FaultConfig>): Promise<DeployFigures> 
     try {
       const environment = store.environment.get();
       if (!environment) throw new Error('create-env recorded no environment');
-      const cpi = azureEnvironmentCpi(environment);
+      const cpi = azureEnvironmentCpi(environment.cpiProperties, environment.directorUuid);
       const blobstore = openBlobstore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'blobs'));
       const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
       const director = new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms) });

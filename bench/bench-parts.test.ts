@@ -10,9 +10,9 @@ import { scheduleDeployment } from '../src/deploy/schedule.js';
 import type { AgentDialer, InstanceAgent } from '../src/deploy/ports.js';
 import type { UpdatePolicy } from '../src/plan/deployment-manifest.js';
 import type { InstancePlan } from '../src/plan/instance-plan.js';
-import { DelayingAgentDialer } from './delaying-agents.js';
-import { DelayingCpi, MUTATING_CPI_METHODS } from './delaying-cpi.js';
-import { StepRecorder } from './step-recorder.js';
+import { DelayingAgentDialer } from '../test/fakes/delaying-agents.js';
+import { DelayingCpi, MUTATING_CPI_METHODS } from '../test/fakes/delaying-cpi.js';
+import { StepRecorder } from '../test/fakes/step-recorder.js';
 
 /** Records the delays asked for instead of waiting them out. */
 function recordingSleep(): { sleep: (ms: number) => Promise<void>; asked: number[] } {

@@ -5,7 +5,7 @@ import type { InstancePlan } from '../src/plan/instance-plan.js';
 import { criticalPathBound, scheduleDeployment, type Schedule, type StepCosts } from '../src/deploy/schedule.js';
 import { SshAgents } from '../src/deploy/ssh-agents.js';
 import { Task, type TaskListener } from '../src/deploy/task.js';
-import { StepRecorder } from './step-recorder.js';
+import { StepRecorder } from '../test/fakes/step-recorder.js';
 import { createEnv } from '../src/env/create-env.js';
 import { environmentCpi } from '../src/env/cpi-factory.js';
 import { parseEnvironmentManifest } from '../src/env/environment-manifest.js';
@@ -17,8 +17,8 @@ import { openBlobstore } from '../src/release/blobstore.js';
 import { uploadRelease } from '../src/release/upload-release.js';
 import { openStateStore, type StateStore } from '../src/state/index.js';
 import { fmt, repoRoot } from './common.js';
-import { DelayingAgentDialer, type AgentDelays } from './delaying-agents.js';
-import { DelayingCpi, MUTATING_CPI_METHODS, type CpiDelays } from './delaying-cpi.js';
+import { DelayingAgentDialer, type AgentDelays } from '../test/fakes/delaying-agents.js';
+import { DelayingCpi, MUTATING_CPI_METHODS, type CpiDelays } from '../test/fakes/delaying-cpi.js';
 import { openSandbox, type Sandbox } from './sandbox.js';
 
 /** The latency injected into every CPI and agent call (ms), as a remote IaaS and VM would add. */

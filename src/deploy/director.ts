@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EnvironmentCpi } from '../env/cpi-factory.js';
+import type { EnvironmentCpi } from '../../cpi/environment.js';
 import { DirectorError } from '../errors.js';
 import { generateSshKeyPair } from '../crypto/ssh-keys.js';
 import { evaluateTemplate, type Variables } from '../manifest/variables/index.js';

@@ -3,9 +3,9 @@ import { generateSshKeyPair } from '../crypto/ssh-keys.js';
 import { DirectorError } from '../errors.js';
 import type { Task } from '../deploy/task.js';
 import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
-import type { EnvironmentCpi } from './cpi-factory.js';
+import type { EnvironmentCpi } from '../../cpi/environment.js';
 import type { EnvironmentManifest } from './environment-manifest.js';
-import { FOUNDATION_INTENT_KEY, manifestProperties, RECORDED_KEYS, recordedPart, withIntentsSettled, withRecordedFoundation } from './foundation-record.js';
+import { FOUNDATION_INTENT_KEY, manifestProperties, RECORDED_KEYS, recordedPart, withIntentsSettled, withRecordedFoundation } from '../../cpi/foundation-record.js';
 
 export interface CreateEnvDeps {
   readonly store: StateStore;

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DirectorError, formatErrorChain } from '../../errors.js';
-import { environmentCpi, type EnvironmentCpi } from '../../env/cpi-factory.js';
+import type { EnvironmentCpi } from '../../../cpi/environment.js';
+import { environmentCpi } from '../../env/cpi-factory.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import { readStemcell } from '../../stemcell/stemcell-archive.js';
 import { pickUnused, releaseUsage, stemcellUsage } from '../../stemcell/usage.js';

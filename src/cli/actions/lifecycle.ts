@@ -8,7 +8,7 @@ import { formatSelector, parseInstanceSelector, selectInstances } from '../../de
 import { formatKubeconfig, kubeconfigParts } from '../../deploy/kubeconfig.js';
 import { recreateInstances, restartInstances, startInstances, stopInstances } from '../../deploy/lifecycle.js';
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
-import { execOnVm, shellOnVm, type VmEndpoint } from '../../deploy/vm-shell.js';
+import { execOnVm, shellOnVm, type VmEndpoint } from '../../agent-client/vm-shell.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
 import { stateDir, systemClock, type EnvOptions } from '../context.js';

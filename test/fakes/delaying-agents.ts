@@ -1,6 +1,6 @@
 import { CallLog } from './call-log.js';
-import type { AgentDialer, AgentSettings, AgentState, InstanceAgent } from '../src/deploy/ports.js';
-import type { RenderedJob } from '../src/plan/plan.js';
+import type { AgentDialer, AgentSettings, AgentState, InstanceAgent } from '../../src/deploy/ports.js';
+import type { RenderedJob } from '../../src/plan/plan.js';
 
 /** The agent calls the deploy engine makes, by `InstanceAgent` method name. */
 export type AgentMethod = 'bootstrap' | 'apply' | 'runScript' | 'start' | 'stop' | 'drain' | 'getState' | 'mountDisk' | 'unmountDisk' | 'migrateDisk' | 'runErrand' | 'fetchLogs';

@@ -1,13 +1,12 @@
-import { AzureCpi } from '../../cpi/azure/azure-cpi.js';
-import type { AzureCallStats } from '../../cpi/azure/clients.js';
-import { buildAzureClients } from '../../cpi/azure/clients.js';
-import { parseAzureCpiConfig } from '../../cpi/azure/config.js';
-import { isTransientAsyncFailure } from '../../cpi/azure/error-mapper.js';
-import { deleteFoundation, ensureFoundation, parseFoundationProps } from '../../cpi/azure/foundation.js';
-import { DirectorError } from '../errors.js';
-import type { EnvironmentRecord, JsonObject } from '../state/index.js';
-import type { EnvironmentCpi, FoundationOutcome } from './cpi-factory.js';
-import { FOUNDATION_INTENT_KEY, FOUNDATION_RECORD_KEY } from './foundation-record.js';
+import { DirectorError } from '../../src/errors.js';
+import type { EnvironmentCpi, FoundationOutcome } from '../environment.js';
+import { FOUNDATION_INTENT_KEY, FOUNDATION_RECORD_KEY, type CpiProperties } from '../foundation-record.js';
+import { AzureCpi } from './azure-cpi.js';
+import type { AzureCallStats } from './clients.js';
+import { buildAzureClients } from './clients.js';
+import { parseAzureCpiConfig } from './config.js';
+import { isTransientAsyncFailure } from './error-mapper.js';
+import { deleteFoundation, ensureFoundation, parseFoundationProps } from './foundation.js';
 
 /** The director's own Azure settings, read beside what the CPI itself validates. */
 export interface AzureDirectorSettings {
@@ -29,7 +28,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 const isCount = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
 /** Reads the director's settings from Azure CPI properties, every problem at once, each by name. */
-export function parseAzureDirectorSettings(properties: JsonObject): AzureDirectorSettings {
+export function parseAzureDirectorSettings(properties: CpiProperties): AzureDirectorSettings {
   const problems: string[] = [];
   const p = properties as Record<string, unknown>;
   const sshPort = p['ssh_port'] ?? 22;
@@ -79,19 +78,19 @@ export interface AzureEnvironmentCpi extends EnvironmentCpi {
  * and the teardown of delete-env: every VM, disk, snapshot, stemcell and availability set tagged
  * with the director's uuid, then exactly the foundation resources create-env recorded.
  */
-export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi {
-  const config = parseAzureCpiConfig(env.cpiProperties);
-  const settings = parseAzureDirectorSettings(env.cpiProperties);
+export function azureEnvironmentCpi(cpiProperties: CpiProperties, directorUuid: string): AzureEnvironmentCpi {
+  const config = parseAzureCpiConfig(cpiProperties);
+  const settings = parseAzureDirectorSettings(cpiProperties);
   const clients = buildAzureClients(config, { retry: settings.retry });
   const cpi = new AzureCpi(config, {
     clients,
     pollIntervalMs: settings.pollIntervalMs,
-    directorUuid: env.directorUuid,
+    directorUuid,
     ...(settings.asyncRetries === undefined ? {} : { asyncRetries: settings.asyncRetries }),
   });
   const lro = { pollIntervalMs: settings.pollIntervalMs };
   const retries = settings.asyncRetries ?? 3;
-  const hasFoundation = isPlainObject(env.cpiProperties['foundation']);
+  const hasFoundation = isPlainObject(cpiProperties['foundation']);
   return {
     cpi,
     sshPort: settings.sshPort,
@@ -102,7 +101,7 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
     ...(hasFoundation
       ? {
           ensureFoundation: async (onIntent?: (id: string) => void): Promise<FoundationOutcome> => {
-            const props = parseFoundationProps(env.cpiProperties);
+            const props = parseFoundationProps(cpiProperties);
             // Reads before it writes, so it can run again after a failed async operation; what a
             // failed attempt created is kept, as a repeat finds it "unchanged".
             const created: string[] = [];
@@ -120,7 +119,7 @@ export function azureEnvironmentCpi(env: EnvironmentRecord): AzureEnvironmentCpi
         }
       : {}),
     teardown: async () => {
-      const found = await cpi.inventory(env.directorUuid);
+      const found = await cpi.inventory(directorUuid);
       for (const vm of found.vms) await cpi.deleteVm(vm);
       for (const d of found.disks) await cpi.deleteDisk(d);
       for (const s of found.snapshots) await cpi.deleteSnapshot(s);

@@ -2,7 +2,7 @@
 // shell. The same strict host-key check as the agent's connection (the key the director made).
 import ssh2 from 'ssh2';
 import type { Readable, Writable } from 'node:stream';
-import { connectSsh } from '../agent-client/ssh-transport.js';
+import { connectSsh } from './ssh-transport.js';
 import { parseSshPublicKey } from '../crypto/ssh-keys.js';
 import { DirectorError } from '../errors.js';
 

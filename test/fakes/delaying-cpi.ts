@@ -1,5 +1,5 @@
 import { CallLog } from './call-log.js';
-import type { CloudProperties, Cpi, CpiInfo, CpiMethod, CreatedVm, DiskHint, Networks, VmEnv } from '../cpi/contract.js';
+import type { CloudProperties, Cpi, CpiInfo, CpiMethod, CreatedVm, DiskHint, Networks, VmEnv } from '../../cpi/contract.js';
 
 /** Injected latency per CPI method (ms); a method not named takes `other`. */
 export interface CpiDelays {

@@ -1,5 +1,5 @@
-import type { Schedule } from '../src/deploy/schedule.js';
-import type { StepEvent, TaskListener } from '../src/deploy/task.js';
+import type { Schedule } from '../../src/deploy/schedule.js';
+import type { StepEvent, TaskListener } from '../../src/deploy/task.js';
 
 /**
  * A task listener keeping what a deploy did when: each stage's first start and last end, and how

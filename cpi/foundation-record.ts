@@ -1,4 +1,7 @@
-import type { JsonObject } from '../state/index.js';
+import type { JsonObject } from '../src/state/index.js';
+
+/** CPI properties as the environment records them. */
+export type CpiProperties = JsonObject;
 
 /**
  * The key of the recorded CPI properties under which create-env keeps the ids of the foundation
