@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel, Session } from 'ssh2';
 import { parseSshPublicKey } from '../../src/crypto/ssh-keys.js';
@@ -111,12 +112,32 @@ function serveSession(session: Session, opts: VmSshServerOptions): void {
 }
 
 /**
+ * A direct-tcpip channel (RFC 4254 §7.2): the client asks the VM to open a TCP connection, as
+ * OpenSSH's sshd allows by default (AllowTcpForwarding yes). A jumpbox is a VM used this way.
+ */
+function serveTcpip(accept: () => ServerChannel, reject: () => void, info: { destIP: string; destPort: number }, log: (line: string) => void): void {
+  const socket = connect(info.destPort, info.destIP);
+  socket.once('error', (err) => {
+    log(`forwarding to ${info.destIP}:${info.destPort}: ${err.message}`);
+    reject();
+  });
+  socket.once('connect', () => {
+    const channel = accept();
+    socket.removeAllListeners('error');
+    socket.on('error', () => channel.destroy());
+    channel.on('error', () => socket.destroy());
+    channel.pipe(socket).pipe(channel);
+  });
+}
+
+/**
  * The SSH server of a local VM: publickey authentication against `authorizedKeys` only (the
  * signature is verified), the director-generated host key, exec/shell streamed through
- * `/bin/sh` with exit codes and signals, and SFTP chrooted to the VM root.
+ * `/bin/sh` with exit codes and signals, SFTP chrooted to the VM root, and TCP forwarding.
  */
 export async function startVmSshServer(opts: VmSshServerOptions): Promise<VmSshServer> {
   const allowed = opts.authorizedKeys.map((line) => ({ blob: parseSshPublicKey(line).blob, key: ssh2.utils.parseKey(line) }));
+  const connections = new Set<Connection>();
   const onConnection = (client: Connection): void => {
     client.on('error', (err) => opts.log(`connection error: ${err.message}`));
     client.on('authentication', (ctx) => {
@@ -129,7 +150,12 @@ export async function startVmSshServer(opts: VmSshServerOptions): Promise<VmSshS
       opts.log(`rejected a bad signature from ${ctx.username}`);
       ctx.reject(['publickey']);
     });
-    client.on('ready', () => client.on('session', (accept) => serveSession(accept(), opts)));
+    client.on('ready', () => {
+      client.on('session', (accept) => serveSession(accept(), opts));
+      client.on('tcpip', (accept, reject, info) => serveTcpip(accept, reject, info, opts.log));
+    });
+    connections.add(client);
+    client.on('close', () => connections.delete(client));
   };
   const servers: ssh2.Server[] = [];
   try {
@@ -150,6 +176,8 @@ export async function startVmSshServer(opts: VmSshServerOptions): Promise<VmSshS
   }
   return {
     close: async () => {
+      // like a machine going down: its connections end with it
+      for (const c of connections) c.end();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };

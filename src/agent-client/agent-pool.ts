@@ -1,5 +1,6 @@
 import { AgentClient } from './agent-client.js';
 import type { AgentClientOptions, AgentConnector, AgentEndpoint } from './agent-client.js';
+import { SshGateway, type GatewayOptions } from './gateway.js';
 import { Semaphore } from './semaphore.js';
 import { connectSsh } from './ssh-transport.js';
 
@@ -8,11 +9,19 @@ export interface AgentPoolOptions extends Omit<AgentClientOptions, 'concurrency'
   readonly maxConcurrentCommands?: number;
   /** How connections are made (default: ssh2 with strict host-key verification). */
   readonly connector?: AgentConnector;
+  /**
+   * Reach every VM through this gateway: one SSH connection to it, a forwarded channel per VM
+   * (with the default connector). Absent: VMs are dialed directly.
+   */
+  readonly gateway?: GatewayOptions;
 }
 
 /** The ssh2 connector: the endpoint's user (default `vcap`), the director's key, the VM's host key. */
-export const sshConnector: AgentConnector = (endpoint, opts) =>
-  connectSsh({
+export const sshConnector: AgentConnector = gatewayConnector(undefined);
+
+/** The ssh2 connector through `gateway` (directly when undefined). */
+export function gatewayConnector(gateway: SshGateway | undefined): AgentConnector {
+  return (endpoint, opts) => connectSsh({
     host: endpoint.host,
     port: endpoint.port,
     username: endpoint.username ?? 'vcap',
@@ -22,7 +31,9 @@ export const sshConnector: AgentConnector = (endpoint, opts) =>
     maxChannels: opts.maxChannels,
     vm: opts.vm,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(gateway === undefined ? {} : { gateway }),
   });
+}
 
 /**
  * The agent clients of one task, keyed by VM: a connection is reused for every command to its
@@ -31,9 +42,18 @@ export const sshConnector: AgentConnector = (endpoint, opts) =>
 export class AgentPool {
   private readonly clients = new Map<string, AgentClient>();
   private readonly concurrency: Semaphore;
+  private readonly connector: AgentConnector;
+  private readonly gateway: SshGateway | undefined;
 
   constructor(private readonly options: AgentPoolOptions) {
     this.concurrency = new Semaphore(options.maxConcurrentCommands ?? 8);
+    this.gateway = options.gateway === undefined ? undefined : new SshGateway(options.gateway);
+    this.connector = options.connector ?? gatewayConnector(this.gateway);
+  }
+
+  /** Connections and channels through the gateway, when there is one. */
+  gatewayStats(): { readonly connections: number; readonly channels: number } | undefined {
+    return this.gateway?.stats;
   }
 
   /** The client of VM `vmKey`; a changed endpoint (address or host key) gets a new connection. */
@@ -46,15 +66,16 @@ export class AgentPool {
       }
       void existing.close();
     }
-    const client = new AgentClient({ name: vmKey, ...endpoint }, { ...this.options, concurrency: this.concurrency }, this.options.connector ?? sshConnector);
+    const client = new AgentClient({ name: vmKey, ...endpoint }, { ...this.options, concurrency: this.concurrency }, this.connector);
     this.clients.set(vmKey, client);
     return client;
   }
 
-  /** Closes every connection; the pool can be used again afterwards. */
+  /** Closes every connection (the gateway's last); the pool can be used again afterwards. */
   async closeAll(): Promise<void> {
     const all = [...this.clients.values()];
     this.clients.clear();
     await Promise.all(all.map((c) => c.close()));
+    this.gateway?.disconnect();
   }
 }

@@ -25,7 +25,7 @@ export class AgentTimeoutError extends AgentClientError {
 
 /** The TCP/SSH transport failed (refused, reset, closed mid-command). */
 export class AgentSocketError extends AgentClientError {
-  override readonly name = 'AgentSocketError';
+  override readonly name: string = 'AgentSocketError';
 }
 
 /** The VM presented a host key other than the one the director generated for it. Never accepted. */

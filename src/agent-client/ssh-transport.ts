@@ -1,9 +1,12 @@
 // The agent transport over ssh2: public-key login, strict host-key verification against the
-// key the director generated for the VM (no trust on first use), exec and SFTP.
+// key the director generated for the VM (no trust on first use), exec, SFTP and shells; directly,
+// or through a gateway's forwarded channel (gateway.ts).
+import type { Readable, Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { parseSshPublicKey, sshFingerprint } from '../crypto/ssh-keys.js';
 import { AgentAuthError, AgentSocketError, AgentTimeoutError, HostKeyMismatchError } from './errors.js';
+import type { SshGateway } from './gateway.js';
 import { Semaphore } from './semaphore.js';
 import type { AgentTransport, ExecOutcome, RemoteStat } from './transport.js';
 
@@ -22,6 +25,8 @@ export interface SshTransportOptions {
   readonly vm: string;
   /** Aborts the handshake (AgentSocketError); a connection already made is not affected. */
   readonly signal?: AbortSignal;
+  /** Reach `host:port` through this gateway (a channel of its one connection) instead of dialing it. */
+  readonly gateway?: SshGateway;
 }
 
 const SFTP_NO_SUCH_FILE = 2;
@@ -31,11 +36,16 @@ function hostKeyAlgorithms(algorithm: string): string[] {
   return [algorithm];
 }
 
-/** Connects and verifies the host key; rejects with HostKeyMismatchError, AgentAuthError, AgentTimeoutError or AgentSocketError. */
-export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
+/**
+ * Connects and verifies the host key; rejects with HostKeyMismatchError, AgentAuthError,
+ * AgentTimeoutError or AgentSocketError (GatewayError when the gateway is what failed).
+ */
+export async function connectSsh(opts: SshTransportOptions): Promise<SshTransport> {
+  const sock = opts.gateway === undefined ? undefined : await opts.gateway.forward(opts.host, opts.port, opts.vm);
   const expected = parseSshPublicKey(opts.hostPublicKey);
   const client = new ssh2.Client();
   let presented: Buffer | undefined;
+  const via = opts.gateway === undefined ? '' : ` through the gateway ${opts.gateway.label}`;
   return new Promise((resolve, reject) => {
     let settled = false;
     client.once('ready', () => {
@@ -53,28 +63,30 @@ export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
         reject(new HostKeyMismatchError(opts.vm, expected.fingerprint, `no ${expected.algorithm} host key`));
       } else if (err.level === 'client-authentication') {
         reject(new AgentAuthError(`Authenticating to ${opts.vm} as '${opts.username}': the VM refused the director's key`, opts.vm));
+      } else if (opts.gateway?.lost !== undefined) {
+        reject(opts.gateway.lost);
       } else if (err.level === 'client-timeout') {
-        reject(new AgentTimeoutError(`Connecting to ${opts.vm}: no SSH handshake within ${opts.connectTimeoutMs} ms`, opts.vm, { cause: err }));
+        reject(new AgentTimeoutError(`Connecting to ${opts.vm}${via}: no SSH handshake within ${opts.connectTimeoutMs} ms`, opts.vm, { cause: err }));
       } else {
-        reject(new AgentSocketError(`Connecting to ${opts.vm}`, opts.vm, { cause: err }));
+        reject(new AgentSocketError(`Connecting to ${opts.vm}${via}`, opts.vm, { cause: err }));
       }
     });
     client.once('close', () => {
       if (settled) return;
       settled = true;
-      reject(new AgentSocketError(`Connecting to ${opts.vm}: the connection closed during the handshake`, opts.vm));
+      setImmediate(() => reject(opts.gateway?.lost ?? new AgentSocketError(`Connecting to ${opts.vm}${via}: the connection closed during the handshake`, opts.vm)));
     });
     const abort = (): void => {
       if (settled) return;
       settled = true;
       client.destroy();
+      sock?.destroy();
       reject(new AgentSocketError(`Connecting to ${opts.vm}: abandoned during the handshake`, opts.vm));
     };
     if (opts.signal?.aborted) return abort();
     opts.signal?.addEventListener('abort', abort, { once: true });
     client.connect({
-      host: opts.host,
-      port: opts.port,
+      ...(sock === undefined ? { host: opts.host, port: opts.port } : { sock }),
       username: opts.username,
       privateKey: opts.privateKey,
       readyTimeout: opts.connectTimeoutMs,
@@ -88,7 +100,8 @@ export function connectSsh(opts: SshTransportOptions): Promise<AgentTransport> {
   });
 }
 
-class SshTransport implements AgentTransport {
+/** The ssh2 transport of one VM: the agent's operations, plus a person's shell (`director ssh`). */
+export class SshTransport implements AgentTransport {
   private isClosed = false;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private readonly channels: Semaphore;
@@ -114,9 +127,9 @@ class SshTransport implements AgentTransport {
     return this.channels.run(
       () =>
         new Promise<ExecOutcome>((resolve, reject) => {
-          if (this.isClosed) return reject(new AgentSocketError(`Running a command on ${this.opts.vm}: the connection is closed`, this.opts.vm));
+          if (this.isClosed) return reject(this.opts.gateway?.lost ?? new AgentSocketError(`Running a command on ${this.opts.vm}: the connection is closed`, this.opts.vm));
           this.client.exec(command, (err, stream: ClientChannel) => {
-            if (err) return reject(new AgentSocketError(`Opening a channel to ${this.opts.vm}`, this.opts.vm, { cause: err }));
+            if (err) return reject(this.opts.gateway?.lost ?? new AgentSocketError(`Opening a channel to ${this.opts.vm}`, this.opts.vm, { cause: err }));
             let pending = '';
             const errs: Buffer[] = [];
             let code: number | null = null;
@@ -126,7 +139,8 @@ class SshTransport implements AgentTransport {
               if (done) return;
               done = true;
               clearTimeout(timer);
-              reject(new AgentSocketError(`Running a command on ${this.opts.vm}: the connection closed`, this.opts.vm));
+              // a gateway that dropped closes its channels first: let its own close be seen, so the error names it
+              setImmediate(() => reject(this.opts.gateway?.lost ?? new AgentSocketError(`Running a command on ${this.opts.vm}: the connection closed`, this.opts.vm)));
             };
             this.client.once('close', onClientClose);
             const timer = setTimeout(() => {
@@ -228,6 +242,27 @@ class SshTransport implements AgentTransport {
     } catch (err) {
       if ((err as { sftpCode?: number }).sftpCode !== SFTP_NO_SUCH_FILE) throw err;
     }
+  }
+
+  /**
+   * An interactive shell wired to the given streams, on a pty when `tty` gives the terminal's
+   * size; resolves with its exit code when it ends.
+   */
+  shell(io: { readonly stdin: Readable; readonly stdout: Writable; readonly stderr: Writable; readonly tty?: { rows: number; cols: number; term: string } }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.client.shell(io.tty ? { rows: io.tty.rows, cols: io.tty.cols, term: io.tty.term } : false, (e, stream) => {
+        if (e) return reject(new AgentSocketError(`Opening a shell on ${this.opts.vm}`, this.opts.vm, { cause: e }));
+        let code = 0;
+        io.stdin.pipe(stream);
+        stream.pipe(io.stdout, { end: false });
+        stream.stderr.pipe(io.stderr, { end: false });
+        stream.on('exit', (c: number | null) => (code = c ?? 0));
+        stream.on('close', () => {
+          io.stdin.unpipe(stream);
+          resolve(code);
+        });
+      });
+    });
   }
 
   close(): void {

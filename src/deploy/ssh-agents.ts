@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AgentPool } from '../agent-client/agent-pool.js';
 import type { AgentClient } from '../agent-client/agent-client.js';
+import type { GatewayOptions } from '../agent-client/gateway.js';
 import type { RenderedJob } from '../plan/plan.js';
 import type { AgentDialer, AgentSettings, AgentState, InstanceAgent } from './ports.js';
 
@@ -15,6 +16,8 @@ export interface SshAgentsOptions {
   readonly readBlob: (sha256: string) => Promise<Buffer>;
   readonly maxConcurrentCommands?: number;
   readonly log?: (line: string) => void;
+  /** The gateway every VM is reached through (one connection, a channel per VM); absent: directly. */
+  readonly gateway?: GatewayOptions;
 }
 
 /** The deploy engine's agent port over the SSH agent client: one pool of connections per task. */
@@ -27,6 +30,7 @@ export class SshAgents implements AgentDialer {
       privateKey: opts.privateKey,
       maxConcurrentCommands: opts.maxConcurrentCommands ?? 16,
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.gateway ? { gateway: opts.gateway } : {}),
     });
   }
 
