@@ -39,6 +39,10 @@ const ops = `
 - {type: replace, path: /instance_groups/name=worker/networks/name=default/static_ips?, value: [${WORKER}]}
 - {type: replace, path: /variables/name=tls-kubernetes/options/alternative_names/-, value: ${MASTER}}
 - {type: replace, path: /variables/name=tls-etcd-v0-29-0/options/alternative_names?, value: [${MASTER}, 127.0.0.1]}
+- {type: replace, path: /instance_groups/name=master/jobs/name=kube-controller-manager/properties/k8s-args/node-monitor-grace-period?, value: 3s}
+- {type: replace, path: /instance_groups/name=master/jobs/name=kube-controller-manager/properties/k8s-args/node-monitor-period?, value: 500ms}
+- {type: replace, path: /instance_groups/name=worker/jobs/name=kubelet/properties/kubelet-configuration/nodeStatusUpdateFrequency?, value: 1s}
+- {type: replace, path: /instance_groups/name=smoke-tests/jobs/name=smoke-tests/properties/timeout-sec?, value: 2}
 `;
 
 interface Reply {
@@ -73,7 +77,30 @@ function healthz(host: string, port: number): Promise<Reply> {
   });
 }
 
-test('the stand-in control plane serves TLS and health, a stand-in kubelet registers, drain cordons, errands pass', { timeout: 90_000 }, async (t) => {
+/** A watch on `path` (?watch=true): the events received so far, and a stop function. */
+function watchEvents(path: string, opts: { ca: string; token: string }): { events: { type: string; name: string; unschedulable: boolean }[]; stop: () => void } {
+  const events: { type: string; name: string; unschedulable: boolean }[] = [];
+  const req = request({ host: MASTER, port: 8443, path, ca: opts.ca, headers: { authorization: `Bearer ${opts.token}` } }, (res) => {
+    let buf = '';
+    res.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const ev = JSON.parse(buf.slice(0, nl)) as { type: string; object: { metadata: { name: string }; spec?: { unschedulable?: boolean } } };
+        buf = buf.slice(nl + 1);
+        events.push({ type: ev.type, name: ev.object.metadata.name, unschedulable: ev.object.spec?.unschedulable === true });
+      }
+    });
+    res.on('error', () => {});
+  });
+  req.on('error', () => {});
+  req.end();
+  return { events, stop: () => req.destroy() };
+}
+
+const isReady = (node: { status: { conditions: { type: string; status: string }[] } }) => node.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+
+test('the stand-in control plane: nodes in etcd follow their kubelets, drain deletes the node, NotReady after the grace period, errands tell the truth', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'standin-e2e-'));
   const started: Started[] = [];
   const store = openStateStore(join(dir, 'state.db'));
@@ -105,21 +132,23 @@ test('the stand-in control plane serves TLS and health, a stand-in kubelet regis
   const smoke = instance('smoke-tests');
   const addons = instance('apply-addons');
 
-  // The master's etcd first: the stand-in API server keeps its nodes there, as the real one does.
+  // The master's etcd first: the stand-in API server keeps its objects there, as the real one does.
   assert.equal((await runScript(master.root, 'etcd', 'bin/pre-start')).code, 0);
   started.push(...startProcesses(master.root, master.job('etcd')));
   assert.equal((await runScript(master.root, 'etcd', 'bin/post-start')).code, 0);
   for (const job of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) started.push(...startProcesses(master.root, master.job(job)));
-  for (const job of ['kubelet', 'kube-proxy']) started.push(...startProcesses(worker.root, worker.job(job)));
+  let kubelet = startProcesses(worker.root, worker.job('kubelet'));
+  started.push(...kubelet, ...startProcesses(worker.root, worker.job('kube-proxy')));
 
   const ca = readFileSync(join(master.root, 'jobs/kube-apiserver/config/kubernetes-ca.pem'), 'utf8');
   const admin = (await vars.get('kubo-admin-password')) as string;
+  const node = async () => {
+    const r = await https(`/api/v1/nodes/${worker.uuid}`, { ca, token: admin });
+    return r.status === 200 ? JSON.parse(r.body) : undefined;
+  };
   try {
     await eventually('apiserver /healthz', async () => (await https('/healthz', { ca })).body === 'ok', 30_000);
-    await eventually(`node ${worker.uuid} registered and Ready`, async () => {
-      const r = await https(`/api/v1/nodes/${worker.uuid}`, { ca, token: admin });
-      return r.status === 200 && JSON.parse(r.body).status.conditions.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-    }, 30_000);
+    await eventually(`node ${worker.uuid} registered and Ready`, async () => isReady(await node()), 30_000);
   } catch (err) {
     throw new Error(`${String(err)}\n${started.map((s) => `--- ${s.name}\n${readLog(s)}`).join('\n')}`);
   }
@@ -136,26 +165,66 @@ test('the stand-in control plane serves TLS and health, a stand-in kubelet regis
     assert.deepEqual(await healthz(host, port), { status: 200, body: 'ok' }, `${host}:${port}`);
   }
   for (const s of started.filter((p) => p.name !== 'etcd/etcd')) assert.match(readLog(s), /running the STAND-IN .*kube-standin\.mjs/, s.name);
-  // The node lives in etcd, where every master's API server finds it.
-  const stored = await new Promise<string>((resolve, reject) =>
-    execFile(join(master.root, 'jobs/etcd/bin/etcdctl'), ['get', `/registry/minions/${worker.uuid}`, '--print-value-only'], (err, out) => (err ? reject(err) : resolve(out))),
-  );
-  assert.equal(JSON.parse(stored).metadata.name, worker.uuid);
+  const etcdGet = (k: string) =>
+    new Promise<string>((resolve, reject) => execFile(join(master.root, 'jobs/etcd/bin/etcdctl'), ['get', k, '--print-value-only'], (err, out) => (err ? reject(err) : resolve(out))));
+  // The node and the namespaces live in etcd, where every master's API server finds them.
+  assert.equal(JSON.parse(await etcdGet(`/registry/minions/${worker.uuid}`)).metadata.name, worker.uuid);
+  assert.equal(JSON.parse(await etcdGet('/registry/namespaces/kube-system')).metadata.name, 'kube-system');
 
-  // BOSH drain: cordon through the API server, print 0; post-start uncordons.
+  // The smoke-tests errand counts the Ready node of the one worker instance.
+  const smokeRun = await runScript(smoke.root, 'smoke-tests', 'bin/run');
+  assert.equal(smokeRun.code, 0, smokeRun.stderr);
+  assert.match(smokeRun.stdout, new RegExp(`node ${worker.uuid}: Ready\\n1 of 1 worker instances have a Ready node\\nsmoke tests passed`));
+
+  // apply-addons applies its specs into the API: the objects are stored (and never run).
+  const addonsRun = await runScript(addons.root, 'apply-specs', 'bin/run');
+  assert.equal(addonsRun.code, 0, addonsRun.stderr + addonsRun.stdout);
+  assert.match(addonsRun.stdout, /deployment\.apps\/coredns created/);
+  assert.match(addonsRun.stdout, /namespace\/kubernetes-dashboard created/);
+  const coredns = JSON.parse((await https('/apis/apps/v1/namespaces/kube-system/deployments/coredns', { ca, token: admin })).body);
+  assert.deepEqual([coredns.spec.replicas, coredns.status.readyReplicas], [2, 0]);
+  assert.equal((await https('/api/v1/namespaces/kube-system/services/kube-dns', { ca, token: admin })).status, 200);
+  const again = await runScript(addons.root, 'apply-specs', 'bin/run');
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /deployment\.apps\/coredns unchanged/);
+
+  // BOSH drain (before an update or a deletion): cordon, then the node is deleted; a watch sees both.
+  const watch = watchEvents(`/api/v1/nodes?watch=true&resourceVersion=${(await node()).metadata.resourceVersion}`, { ca, token: admin });
+  t.after(() => watch.stop());
   const drain = await runScript(worker.root, 'kubelet', 'bin/drain');
   assert.equal(drain.stdout, '0\n', drain.stderr);
   assert.equal(drain.code, 0);
-  assert.equal(JSON.parse((await https(`/api/v1/nodes/${worker.uuid}`, { ca, token: admin })).body).spec.unschedulable, true);
-  assert.equal((await runScript(worker.root, 'kubelet', 'bin/post-start')).code, 0);
-  assert.equal(JSON.parse((await https(`/api/v1/nodes/${worker.uuid}`, { ca, token: admin })).body).spec.unschedulable, false);
+  assert.match(drain.stderr, new RegExp(`node/${worker.uuid} cordoned\\nnode/${worker.uuid} deleted`));
+  assert.equal(await node(), undefined);
+  await eventually('the watch to see the cordon and the deletion', () => watch.events.some((e) => e.type === 'DELETED'), 10_000);
+  assert.deepEqual(watch.events.filter((e) => e.type !== 'MODIFIED' || e.unschedulable).slice(0, 2).map((e) => [e.type, e.name, e.unschedulable]), [['MODIFIED', worker.uuid, true], ['DELETED', worker.uuid, true]]);
+  // the kubelet, still running, does not bring it back (as a real one, it registers when it starts)
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(await node(), undefined);
+  const smokeWithout = await runScript(smoke.root, 'smoke-tests', 'bin/run');
+  assert.equal(smokeWithout.code, 1, smokeWithout.stdout);
+  assert.match(smokeWithout.stdout, new RegExp(`worker instance ${worker.uuid}: no node registered`));
+  assert.match(smokeWithout.stderr, /0 Ready nodes of current worker instances, expected 1 \(1 worker instances\)/);
+  const post = await runScript(worker.root, 'kubelet', 'bin/post-start');
+  assert.equal(post.code, 0, post.stderr);
 
-  const smokeRun = await runScript(smoke.root, 'smoke-tests', 'bin/run');
-  assert.equal(smokeRun.code, 0, smokeRun.stderr);
-  assert.match(smokeRun.stdout, new RegExp(`node ${worker.uuid}: Ready\\nsmoke tests passed`));
-  const addonsRun = await runScript(addons.root, 'apply-specs', 'bin/run');
-  assert.equal(addonsRun.code, 0, addonsRun.stderr);
-  assert.match(addonsRun.stdout, /STAND-IN API server: addons not applied \(coredns, metrics-server, kubernetes-dashboard\)/);
+  // The kubelet restarts (the job is started again after an update): its node is back and Ready.
+  await stopAll(kubelet);
+  kubelet = startProcesses(worker.root, worker.job('kubelet'));
+  started.push(...kubelet);
+  await eventually('the node registered again', async () => isReady(await node()), 20_000);
+  assert.equal(JSON.parse((await https(`/api/v1/nodes/${worker.uuid}`, { ca, token: admin })).body).spec.unschedulable, undefined);
+
+  // The kubelet stops posting status: the controller-manager's node lifecycle marks it NotReady
+  // after the grace period (3 s here), and the smoke tests fail.
+  await stopAll(kubelet);
+  await eventually('the node NotReady', async () => {
+    const ready = (await node()).status.conditions.find((c: { type: string }) => c.type === 'Ready');
+    return ready.status === 'Unknown' && ready.reason === 'NodeStatusUnknown';
+  }, 20_000);
+  const smokeNotReady = await runScript(smoke.root, 'smoke-tests', 'bin/run');
+  assert.equal(smokeNotReady.code, 1, smokeNotReady.stdout);
+  assert.match(smokeNotReady.stdout, new RegExp(`node ${worker.uuid}: NotReady\\n`));
 
   // Secrets stay out of the logs.
   for (const s of started) assert.ok(!readLog(s).includes(admin), `${s.name} log holds the admin password`);

@@ -126,5 +126,5 @@ test('cfcr.yml with local.yml: 3 masters and 3 workers, real certificates, clust
   const worker0 = plan.groups[2]!.plans[0]!;
   const kubelet = plan.rendered.get(worker0.desired!.uuid)!.find((j) => j.name === 'kubelet')!;
   assert.match(kubelet.templates['config/kubeconfig']!, /server: https:\/\/127\.10\.0\.250:8443/);
-  assert.match(kubelet.templates['bin/drain']!, /node-patch --kubeconfig="\$JOB_DIR\/config\/kubeconfig-drain" --node=uuid-4 --unschedulable=true/);
+  assert.match(kubelet.templates['bin/drain']!, /drain-node --kubeconfig="\$KC" --node=uuid-4\n/);
 });

@@ -1,26 +1,33 @@
 #!/usr/bin/env node
 // kube-standin: a STAND-IN for the Kubernetes server binaries, used when the real
 // kubernetes-server-linux-amd64 package is not present (it cannot be downloaded everywhere).
-// It is NOT Kubernetes. It serves the same ports, TLS and health endpoints so that deploys,
-// load balancers, drain scripts and errands have something real to talk to:
-//   apiserver           HTTPS /healthz, /version, /api/v1/nodes (list, get, create, PATCH, DELETE)
-//                       with client-certificate, bearer-token (--token-auth-file) or basic auth;
-//                       nodes are kept in etcd (--etcd-servers, through etcd's v3 JSON gateway
-//                       with the --etcd-certfile client certificate) under /registry/minions/,
-//                       so every master behind the load balancer sees the same nodes; in
-//                       memory when no etcd is given. Updates are read-modify-write (no CAS).
-//   controller-manager  HTTP /healthz on --port (10252) at --bind-address
-//   scheduler           HTTP /healthz on --port (10251) at --bind-address
-//   kubelet             registers its node with --server and heart-beats; HTTP /healthz on 10248
+// It is NOT Kubernetes and runs no containers. It answers kubectl the way an API server does for
+// what it stores, so that deploys, load balancers, drain scripts, errands and operators have
+// something real to talk to:
+//   apiserver           HTTPS: discovery (/api, /apis), core/v1 nodes, namespaces, pods, services,
+//                       configmaps, secrets, serviceaccounts, events and apps/v1 deployments,
+//                       daemonsets, replicasets — create, get, list (also as kubectl's Table),
+//                       update, patch, delete, watch — kept in etcd (apiserver.mjs); workloads are
+//                       stored, never run (pods stay Pending with an event saying why).
+//   controller-manager  HTTP /healthz; the node lifecycle controller: a node whose kubelet stops
+//                       posting status goes NotReady (Unknown) after --node-monitor-grace-period
+//   scheduler           HTTP /healthz (it schedules nothing: nothing would run)
+//   kubelet             registers its node when it starts and posts its status; /healthz on 10248
 //   proxy               HTTP /healthz on 10256
-//   node-patch          one-shot client: cordon/uncordon a node (used by the drain script)
+//   drain-node          one-shot client for the BOSH drain script: cordon, delete the node's pods,
+//                       delete the node (its kubelet registers it again when it starts)
+//   node-patch          one-shot client: cordon/uncordon a node
+//   apply               one-shot client: `kubectl apply` of JSON manifests (create, or patch the
+//                       last-applied configuration), for the apply-specs errand
+//   get                 one-shot client: GET a path
 // It accepts the real binaries' flags (--name=value) and ignores the ones it has no use for.
-// Plain Node, no dependencies.
+// Plain Node, no dependencies: it ships as a release package onto VMs that have only Node.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { apiserver } from './apiserver.mjs';
 
 const [, , role, ...argv] = process.argv;
 const flags = {};
@@ -29,202 +36,34 @@ for (const a of argv) {
   if (m) flags[m[1]] = m[2] === undefined ? 'true' : m[2];
 }
 const log = (msg) => process.stdout.write(`${new Date().toISOString()} kube-standin ${role}: ${msg}\n`);
-const VERSION = { major: '1', minor: '14', gitVersion: 'v1.14.3-standin', platform: `${process.platform}/${process.arch}`, standin: true };
+export const VERSION = { major: '1', minor: '14', gitVersion: 'v1.14.3-standin', gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'node', platform: `${process.platform}/${process.arch}`, standin: true };
 
-function json(res, code, body) {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+/** Go-style durations ("40s", "1m30s", "500ms") in milliseconds. */
+function duration(text, fallbackMs) {
+  if (!text) return fallbackMs;
+  let ms = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  let m;
+  let matched = '';
+  while ((m = re.exec(text))) {
+    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2]];
+    matched += m[0];
+  }
+  return matched === text ? ms : fallbackMs;
 }
-function status(res, code, reason, message) {
-  json(res, code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code });
-}
+
 function healthServer(port, address) {
   const srv = http.createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
-    } else status(res, 404, 'NotFound', 'not found');
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    }
   });
   srv.listen(Number(port), address, () => log(`serving /healthz on http://${address}:${port}`));
   return srv;
-}
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-function merge(target, patch) {
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete target[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof target[k] === 'object' && target[k] !== null && !Array.isArray(target[k])) merge(target[k], v);
-    else target[k] = v;
-  }
-  return target;
-}
-
-function memoryNodes() {
-  const map = new Map();
-  let revision = 1;
-  return {
-    get: async (name) => (map.has(name) ? JSON.parse(JSON.stringify(map.get(name))) : undefined),
-    list: async () => ({ items: [...map.values()], revision }),
-    put: async (name, node) => {
-      node.metadata.resourceVersion = String(++revision);
-      map.set(name, JSON.parse(JSON.stringify(node)));
-    },
-    del: async (name) => void map.delete(name),
-  };
-}
-
-// etcd's v3 JSON gateway (POST /v3/kv/...), keys and values base64, over TLS with a client cert.
-function etcdNodes() {
-  const servers = flags['etcd-servers'].split(',').filter(Boolean);
-  const tls = {
-    ca: flags['etcd-cafile'] ? fs.readFileSync(flags['etcd-cafile']) : undefined,
-    cert: flags['etcd-certfile'] ? fs.readFileSync(flags['etcd-certfile']) : undefined,
-    key: flags['etcd-keyfile'] ? fs.readFileSync(flags['etcd-keyfile']) : undefined,
-  };
-  const b64 = (s) => Buffer.from(s).toString('base64');
-  const prefix = '/registry/minions/';
-  const post = (server, path, body) =>
-    new Promise((resolve, reject) => {
-      const req = https.request(new URL(path, server), { method: 'POST', ...tls, headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`etcd ${path}: HTTP ${res.statusCode}`))));
-      });
-      req.on('timeout', () => req.destroy(new Error(`etcd ${server}: timeout`)));
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
-  const call = async (path, body) => {
-    let last;
-    for (const server of servers) {
-      try {
-        return await post(server, path, body);
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw last;
-  };
-  const decode = (kv) => {
-    const node = JSON.parse(Buffer.from(kv.value, 'base64').toString('utf8'));
-    node.metadata = { ...node.metadata, resourceVersion: String(kv.mod_revision) };
-    return node;
-  };
-  return {
-    get: async (name) => {
-      const r = await call('/v3/kv/range', { key: b64(prefix + name) });
-      return r.kvs && r.kvs.length ? decode(r.kvs[0]) : undefined;
-    },
-    list: async () => {
-      // range_end: the prefix with its last byte incremented
-      const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-      const r = await call('/v3/kv/range', { key: b64(prefix), range_end: b64(end) });
-      return { items: (r.kvs || []).map(decode), revision: r.header.revision };
-    },
-    put: async (name, node) => {
-      const r = await call('/v3/kv/put', { key: b64(prefix + name), value: b64(JSON.stringify(node)) });
-      node.metadata.resourceVersion = String(r.header.revision);
-    },
-    del: async (name) => void (await call('/v3/kv/deleterange', { key: b64(prefix + name) })),
-  };
-}
-
-function apiserver() {
-  const port = Number(flags['secure-port'] || 6443);
-  const address = flags['bind-address'] || '0.0.0.0';
-  const tokens = new Map();
-  if (flags['token-auth-file']) {
-    for (const line of fs.readFileSync(flags['token-auth-file'], 'utf8').split('\n')) {
-      const [token, user] = line.split(',');
-      if (token && user) tokens.set(token.trim(), user.trim());
-    }
-  }
-  const basic = new Map();
-  if (flags['basic-auth-file']) {
-    for (const line of fs.readFileSync(flags['basic-auth-file'], 'utf8').split('\n')) {
-      const [password, user] = line.split(',');
-      if (password && user) basic.set(user.trim(), password.trim());
-    }
-  }
-  const nodes = flags['etcd-servers'] ? etcdNodes() : memoryNodes();
-  const authenticate = (req) => {
-    const cert = req.socket.getPeerCertificate && req.socket.getPeerCertificate();
-    if (req.client.authorized && cert && cert.subject) return `cert:${cert.subject.CN}`;
-    const h = req.headers.authorization || '';
-    if (h.startsWith('Bearer ') && tokens.has(h.slice(7))) return tokens.get(h.slice(7));
-    if (h.startsWith('Basic ')) {
-      const [u, ...p] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
-      if (basic.has(u) && basic.get(u) === p.join(':')) return u;
-    }
-    return null;
-  };
-  const server = https.createServer(
-    {
-      cert: fs.readFileSync(flags['tls-cert-file']),
-      key: fs.readFileSync(flags['tls-private-key-file']),
-      ...(flags['client-ca-file'] ? { ca: fs.readFileSync(flags['client-ca-file']), requestCert: true, rejectUnauthorized: false } : {}),
-    },
-    async (req, res) => {
-      const url = new URL(req.url, 'https://x');
-      if (url.pathname === '/healthz' || url.pathname === '/livez' || url.pathname === '/readyz') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('ok');
-      }
-      if (url.pathname === '/version') return json(res, 200, VERSION);
-      const user = authenticate(req);
-      if (!user) return status(res, 401, 'Unauthorized', 'Unauthorized');
-      const m = /^\/api\/v1\/nodes(?:\/([^/]+))?(\/status)?$/.exec(url.pathname);
-      if (!m) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
-      const name = m[1] && decodeURIComponent(m[1]);
-      try {
-        if (!name && req.method === 'GET') {
-          const { items, revision } = await nodes.list();
-          return json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(revision) }, items });
-        }
-        if (!name && req.method === 'POST') {
-          const node = JSON.parse(await readBody(req));
-          const n = node.metadata && node.metadata.name;
-          if (!n) return status(res, 422, 'Invalid', 'metadata.name is required');
-          if (await nodes.get(n)) return status(res, 409, 'AlreadyExists', `nodes "${n}" already exists`);
-          node.kind = 'Node';
-          node.apiVersion = 'v1';
-          node.metadata.creationTimestamp = new Date().toISOString();
-          node.spec = node.spec || {};
-          await nodes.put(n, node);
-          log(`node ${n} registered by ${user}`);
-          return json(res, 201, node);
-        }
-        if (!name) return status(res, 405, 'MethodNotAllowed', 'method not allowed');
-        const node = await nodes.get(name);
-        if (!node) return status(res, 404, 'NotFound', `nodes "${name}" not found`);
-        if (req.method === 'GET') return json(res, 200, node);
-        if (req.method === 'PATCH') {
-          merge(node, JSON.parse(await readBody(req)));
-          await nodes.put(name, node);
-          if (!m[2]) log(`node ${name} patched by ${user} (unschedulable=${Boolean(node.spec.unschedulable)})`);
-          return json(res, 200, node);
-        }
-        if (req.method === 'DELETE') {
-          await nodes.del(name);
-          log(`node ${name} deleted by ${user}`);
-          return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
-        }
-        return status(res, 405, 'MethodNotAllowed', 'method not allowed');
-      } catch (err) {
-        if (err instanceof SyntaxError) return status(res, 400, 'BadRequest', err.message);
-        log(`storage: ${err && err.message}`);
-        return status(res, 500, 'InternalError', `storage: ${err && err.message}`);
-      }
-    },
-  );
-  server.listen(port, address, () => log(`serving the Kubernetes API stand-in on https://${address}:${port} (nodes in ${flags['etcd-servers'] ? `etcd ${flags['etcd-servers']}` : 'memory'})`));
-  return server;
 }
 
 function kubeconfig() {
@@ -237,65 +76,217 @@ function kubeconfig() {
   return { server, token, ca: caFile ? fs.readFileSync(path.resolve(path.dirname(file), caFile)) : undefined };
 }
 
-function call(kc, method, path, body, contentType = 'application/json') {
+function call(kc, method, urlPath, body, contentType = 'application/json') {
   return new Promise((resolve, reject) => {
-    const u = new URL(path, kc.server);
+    const u = new URL(urlPath, kc.server);
     const req = https.request(
       u,
-      { method, ca: kc.ca, headers: { ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}), ...(body ? { 'content-type': contentType } : {}) }, timeout: 10000 },
+      { method, ca: kc.ca, headers: { ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) }, timeout: 10000 },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, body: text, json });
+        });
       },
     );
     req.on('timeout', () => req.destroy(new Error(`timeout calling ${u.href}`)));
     req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
+    req.end(body !== undefined ? JSON.stringify(body) : undefined);
   });
+}
+
+function kubeletConfiguration() {
+  // The config file is rendered as JSON (a YAML document too); a YAML one is not read.
+  if (!flags.config) return {};
+  try {
+    return JSON.parse(fs.readFileSync(flags.config, 'utf8'));
+  } catch {
+    return {};
+  }
 }
 
 function kubelet() {
   const kc = kubeconfig();
-  const address = flags.address || '0.0.0.0';
+  const config = kubeletConfiguration();
+  const address = flags['node-ip'] || flags.address || config.address || '0.0.0.0';
   const nodeName = flags['hostname-override'] || os.hostname();
-  const interval = Number(flags['node-status-update-frequency-seconds'] || 10) * 1000;
-  healthServer(flags['healthz-port'] || 10248, flags['healthz-bind-address'] || address);
-  const ready = () => ({ status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kube-standin kubelet is posting ready status', lastHeartbeatTime: new Date().toISOString() }], addresses: [{ type: 'InternalIP', address }], nodeInfo: { kubeletVersion: VERSION.gitVersion } } });
+  const interval = duration(flags['node-status-update-frequency'] || config.nodeStatusUpdateFrequency, 10_000);
+  healthServer(flags['healthz-port'] || config.healthzPort || 10248, flags['healthz-bind-address'] || config.healthzBindAddress || address);
+  const since = new Date().toISOString();
+  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch] || process.arch;
+  const status = () => ({
+    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kube-standin kubelet is posting ready status (it runs no containers)', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: since }],
+    addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: nodeName }],
+    capacity: { pods: '0', cpu: String(os.cpus().length), memory: `${Math.floor(os.totalmem() / 1024)}Ki` },
+    allocatable: { pods: '0', cpu: String(os.cpus().length), memory: `${Math.floor(os.totalmem() / 1024)}Ki` },
+    nodeInfo: { kubeletVersion: VERSION.gitVersion, kubeProxyVersion: VERSION.gitVersion, containerRuntimeVersion: 'standin://none', operatingSystem: 'linux', architecture: arch, osImage: `${os.type()} (kube-standin)`, kernelVersion: os.release() },
+  });
+  // As the real kubelet: it registers its node once, when it starts; a node deleted later (the
+  // drain script deletes it before the instance goes) stays deleted until the kubelet restarts.
   let registered = false;
+  let gone = false;
   const beat = async () => {
     try {
       if (!registered) {
-        const r = await call(kc, 'POST', '/api/v1/nodes', { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName } }, spec: {}, ...ready() });
+        const r = await call(kc, 'POST', '/api/v1/nodes', { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch } }, spec: {}, status: status() });
         if (r.status === 201 || r.status === 409) {
           registered = true;
           log(`node ${nodeName} registered with ${kc.server} (${r.status === 201 ? 'new' : 'existing'})`);
-        } else log(`registering node ${nodeName} with ${kc.server}: HTTP ${r.status}`);
+        } else return log(`registering node ${nodeName} with ${kc.server}: HTTP ${r.status}`);
       }
-      if (registered) {
-        const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(nodeName)}/status`, ready(), 'application/merge-patch+json');
-        if (r.status === 404) registered = false;
-        else if (r.status !== 200) log(`heartbeat for node ${nodeName}: HTTP ${r.status}`);
-      }
+      const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(nodeName)}/status`, { status: status() }, 'application/merge-patch+json');
+      if (r.status === 404 && !gone) {
+        gone = true;
+        log(`node ${nodeName} no longer exists (deleted); it is registered again when the kubelet restarts`);
+      } else if (r.status === 200) gone = false;
+      else if (r.status !== 404) log(`posting the status of node ${nodeName}: HTTP ${r.status}`);
     } catch (err) {
       log(`reaching ${kc.server}: ${err.message}`);
     }
   };
-  void beat();
-  setInterval(beat, Math.min(interval, registered ? interval : 2000));
+  const loop = async () => {
+    await beat();
+    setTimeout(loop, registered ? interval : Math.min(interval, 1000));
+  };
+  void loop();
+}
+
+function controllerManager() {
+  healthServer(flags.port || flags['secure-port'] || 10252, flags.address || flags['bind-address'] || '127.0.0.1');
+  if (!flags.kubeconfig) return log('no --kubeconfig: the node lifecycle controller does not run');
+  const kc = kubeconfig();
+  const grace = duration(flags['node-monitor-grace-period'], 40_000);
+  const period = duration(flags['node-monitor-period'], 5_000);
+  log(`node lifecycle controller: a node not heard from for ${grace / 1000} s goes NotReady (checked every ${period / 1000} s)`);
+  const check = async () => {
+    try {
+      const r = await call(kc, 'GET', '/api/v1/nodes');
+      if (r.status !== 200) return log(`listing nodes: HTTP ${r.status}`);
+      const now = Date.now();
+      for (const n of r.json.items) {
+        const ready = (n.status?.conditions || []).find((c) => c.type === 'Ready');
+        if (!ready || ready.status === 'Unknown') continue;
+        const last = Date.parse(ready.lastHeartbeatTime || n.metadata.creationTimestamp);
+        if (now - last <= grace) continue;
+        const patch = { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: new Date(now).toISOString() }] } };
+        const p = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(n.metadata.name)}/status`, patch, 'application/strategic-merge-patch+json');
+        if (p.status === 200) log(`node ${n.metadata.name}: no status for ${Math.round((now - last) / 1000)} s, NotReady`);
+        else if (p.status !== 404) log(`marking node ${n.metadata.name} NotReady: HTTP ${p.status}`);
+      }
+    } catch (err) {
+      log(`node lifecycle controller: ${err.message}`);
+    }
+  };
+  const loop = async () => {
+    await check();
+    setTimeout(loop, period);
+  };
+  void loop();
 }
 
 async function nodePatch() {
   const kc = kubeconfig();
   const node = flags.node;
   const unschedulable = flags.unschedulable === 'true';
-  const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, { spec: { unschedulable } }, 'application/merge-patch+json');
-  if (r.status === 404) {
-    process.stderr.write(`node ${node} is not registered; nothing to ${unschedulable ? 'cordon' : 'uncordon'}\n`);
-    return;
-  }
+  const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, { spec: { unschedulable: unschedulable || null } }, 'application/strategic-merge-patch+json');
+  if (r.status === 404) return void process.stderr.write(`node ${node} is not registered; nothing to ${unschedulable ? 'cordon' : 'uncordon'}\n`);
   if (r.status !== 200) throw new Error(`${unschedulable ? 'cordoning' : 'uncordoning'} node ${node}: HTTP ${r.status} ${r.body}`);
   process.stderr.write(`node/${node} ${unschedulable ? 'cordoned' : 'uncordoned'}\n`);
+}
+
+async function drainNode() {
+  const kc = kubeconfig();
+  const node = flags.node;
+  const enc = encodeURIComponent(node);
+  const cordon = await call(kc, 'PATCH', `/api/v1/nodes/${enc}`, { spec: { unschedulable: true } }, 'application/strategic-merge-patch+json');
+  if (cordon.status === 404) return void process.stderr.write(`node ${node} is not registered; nothing to drain\n`);
+  if (cordon.status !== 200) throw new Error(`cordoning node ${node}: HTTP ${cordon.status} ${cordon.body}`);
+  process.stderr.write(`node/${node} cordoned\n`);
+  const pods = await call(kc, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`);
+  if (pods.status !== 200) throw new Error(`listing the pods of node ${node}: HTTP ${pods.status}`);
+  for (const p of pods.json.items) {
+    const d = await call(kc, 'DELETE', `/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace)}/pods/${encodeURIComponent(p.metadata.name)}`);
+    if (d.status !== 200 && d.status !== 404) throw new Error(`deleting pod ${p.metadata.namespace}/${p.metadata.name}: HTTP ${d.status}`);
+    process.stderr.write(`pod/${p.metadata.name} deleted\n`);
+  }
+  const del = await call(kc, 'DELETE', `/api/v1/nodes/${enc}`);
+  if (del.status !== 200 && del.status !== 404) throw new Error(`deleting node ${node}: HTTP ${del.status} ${del.body}`);
+  process.stderr.write(`node/${node} deleted\n`);
+}
+
+// apply: what `kubectl apply` does for a new object (create it with the
+// kubectl.kubernetes.io/last-applied-configuration annotation) and for an existing one (a merge
+// patch from the last applied configuration to this one, the annotation updated).
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+function diffPatch(before, after) {
+  const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const out = {};
+  for (const k of Object.keys(before || {})) if (!(k in after)) out[k] = null;
+  for (const [k, v] of Object.entries(after)) {
+    const b = before?.[k];
+    if (isObj(v) && isObj(b)) {
+      const sub = diffPatch(b, v);
+      if (Object.keys(sub).length) out[k] = sub;
+    } else if (JSON.stringify(v) !== JSON.stringify(b)) out[k] = v;
+  }
+  return out;
+}
+async function apply() {
+  const kc = kubeconfig();
+  const target = flags.filename || flags.f;
+  if (!target) throw new Error('--filename is required');
+  const files = fs.statSync(target).isDirectory() ? fs.readdirSync(target).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(target, f)) : [target];
+  const discovery = new Map();
+  const resourceOf = async (apiVersion, kind) => {
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    if (!discovery.has(base)) {
+      const r = await call(kc, 'GET', base);
+      if (r.status !== 200) throw new Error(`discovering ${apiVersion}: HTTP ${r.status}`);
+      discovery.set(base, r.json.resources);
+    }
+    const res = discovery.get(base).find((x) => x.kind === kind && !x.name.includes('/'));
+    if (!res) throw new Error(`no matches for kind "${kind}" in version "${apiVersion}"`);
+    return { base, res };
+  };
+  let failures = 0;
+  for (const file of files) {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const objects = doc.kind === 'List' ? doc.items : [doc];
+    for (const obj of objects) {
+      const { base, res } = await resourceOf(obj.apiVersion, obj.kind);
+      const ns = res.namespaced ? obj.metadata.namespace || 'default' : undefined;
+      const coll = `${base}${ns ? `/namespaces/${encodeURIComponent(ns)}` : ''}/${res.name}`;
+      const name = obj.metadata.name;
+      const applied = JSON.stringify(obj);
+      const label = `${res.kind.toLowerCase()}${base.startsWith('/apis/') ? `.${obj.apiVersion.split('/')[0]}` : ''}/${name}`;
+      const cur = await call(kc, 'GET', `${coll}/${encodeURIComponent(name)}`);
+      let r;
+      if (cur.status === 404) {
+        const withAnnotation = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [LAST_APPLIED]: applied } } };
+        r = await call(kc, 'POST', coll, withAnnotation);
+        if (r.status === 201) console.log(`${label} created`);
+      } else if (cur.status === 200) {
+        const last = cur.json.metadata?.annotations?.[LAST_APPLIED];
+        const p = diffPatch(last ? JSON.parse(last) : {}, obj);
+        p.metadata = { ...p.metadata, annotations: { ...p.metadata?.annotations, [LAST_APPLIED]: applied } };
+        r = await call(kc, 'PATCH', `${coll}/${encodeURIComponent(name)}`, p, 'application/merge-patch+json');
+        if (r.status === 200) console.log(`${label} ${last === applied ? 'unchanged' : 'configured'}`);
+      } else r = cur;
+      if (r.status >= 300) {
+        failures++;
+        console.error(`applying ${label} from ${path.basename(file)}: HTTP ${r.status} ${r.json?.message || r.body}`);
+      }
+    }
+  }
+  if (failures) throw new Error(`${failures} objects not applied`);
 }
 
 async function getPath() {
@@ -306,12 +297,14 @@ async function getPath() {
 }
 
 const roles = {
-  apiserver,
-  'controller-manager': () => healthServer(flags.port || 10252, flags.address || flags['bind-address'] || '127.0.0.1'),
-  scheduler: () => healthServer(flags.port || 10251, flags.address || flags['bind-address'] || '127.0.0.1'),
+  apiserver: () => apiserver(flags, log, VERSION),
+  'controller-manager': controllerManager,
+  scheduler: () => healthServer(flags.port || flags['secure-port'] || 10251, flags.address || flags['bind-address'] || '127.0.0.1'),
   kubelet,
   proxy: () => healthServer((flags['healthz-bind-address'] || '').split(':')[1] || 10256, (flags['healthz-bind-address'] || '0.0.0.0').split(':')[0]),
   'node-patch': nodePatch,
+  'drain-node': drainNode,
+  apply,
   get: getPath,
 };
 if (!roles[role]) {
