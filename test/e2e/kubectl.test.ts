@@ -20,6 +20,7 @@ const LB = '127.62.0.250';
 const OTHER_MASTER = '127.62.0.11';
 const FIXTURES = join(repoRoot, 'test', 'fixtures', 'kubectl');
 const CFCR = join(repoRoot, 'manifests', 'cfcr.yml');
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 /**
  * Debian's kubectl: unpacked by install-peers.sh beside another package's /usr/bin/kubectl, or
@@ -59,7 +60,7 @@ function kubectl(args: readonly string[]): Promise<{ code: number; stdout: strin
     execFile(found.path, [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(home, 'kube-cache')}`, ...args], { timeout: 60_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       // kubectl colours cluster-info even into a pipe
-      resolve({ code, stdout: stdout.replace(/\u001b\[[0-9;]*m/g, ''), stderr });
+      resolve({ code, stdout: stdout.replace(ANSI_COLOUR, ''), stderr });
     });
   });
 }
