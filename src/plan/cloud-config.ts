@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Plain } from '../manifest/value.js';
 import { expandRanges, netmask, parseCidr, parseIp, type Cidr } from './ip.js';
-import { problemsFromZod, ValidationError, type Problem } from './validation.js';
+import { itemPath, problemsFromZod, ValidationError, type Problem } from './validation.js';
 
 const cloudProperties = z.record(z.string(), z.any()).default({});
 const name = z.string().min(1);
@@ -93,7 +93,7 @@ export interface CloudConfig {
 /** Validates a cloud-config document; every problem is reported at once, each with its path. */
 export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConfig {
   const r = cloudConfigSchema.safeParse(doc ?? {});
-  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
+  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
   const c = r.data;
   const problems: Problem[] = [];
   dupes(c.azs.map((a) => a.name), 'azs', problems);
@@ -108,7 +108,7 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
     type: n.type,
     cloudProperties: n.cloud_properties as Record<string, Plain>,
     subnets: n.subnets.map((s, si): Subnet => {
-      const at = `networks[${ni}].subnets[${si}]`;
+      const at = `${itemPath('networks', ni, n.name)}.subnets[${si}]`;
       const azs = s.azs ?? (s.az !== undefined ? [s.az] : []);
       for (const az of azs) if (!azNames.has(az)) problems.push({ path: `${at}.azs`, message: `unknown az '${az}'` });
       let cidr: Cidr | undefined;
@@ -134,7 +134,13 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
           }
         }
         try {
-          for (const ip of expandRanges(s.reserved)) reserved.add(ip);
+          const own = expandRanges(s.reserved);
+          if (cidr) {
+            // As the BOSH director: a reserved range outside its subnet is a mistake, not a no-op.
+            const outside = s.reserved.find((r) => [...expandRanges([r])].some((ip) => ip < cidr!.first || ip > cidr!.last));
+            if (outside !== undefined) problems.push({ path: `${at}.reserved`, message: `'${outside}' is outside range '${s.range}'` });
+          }
+          for (const ip of own) reserved.add(ip);
         } catch (e) {
           problems.push({ path: `${at}.reserved`, message: (e as Error).message });
         }
@@ -165,6 +171,13 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
       };
     }),
   }));
+
+  networks.forEach((n, ni) => {
+    n.subnets.forEach((a, ai) => {
+      const b = n.subnets.findIndex((o, oi) => oi < ai && o.cidr && a.cidr && o.cidr.first <= a.cidr.last && a.cidr.first <= o.cidr.last);
+      if (b >= 0) problems.push({ path: `${itemPath('networks', ni, n.name)}.subnets[${ai}].range`, message: `'${a.range}' overlaps subnets[${b}] '${n.subnets[b]!.range}'` });
+    });
+  });
 
   if (c.compilation) {
     if (!c.networks.some((n) => n.name === c.compilation!.network)) problems.push({ path: 'compilation.network', message: `unknown network '${c.compilation.network}'` });

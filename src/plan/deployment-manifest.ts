@@ -3,7 +3,8 @@ import type { Plain } from '../manifest/value.js';
 import type { CloudConfig } from './cloud-config.js';
 import { dupes } from './cloud-config.js';
 import { expandRanges } from './ip.js';
-import { problemsFromZod, ValidationError, type Problem } from './validation.js';
+import { checkManifestRoot, checkUpdate, variableProblems } from './manifest-rules.js';
+import { itemPath, problemsFromZod, ValidationError, type Problem } from './validation.js';
 
 /** A watch time: milliseconds, or `min-max` in milliseconds as BOSH writes it. */
 const watchTime = z.union([
@@ -190,7 +191,7 @@ export interface GroupUpdatePolicy {
  */
 export function updatePolicies(doc: unknown, what = 'deployment manifest'): GroupUpdatePolicy[] {
   const r = policiesSchema.safeParse(doc ?? {});
-  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
+  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
   const update = mergeUpdate(DEFAULT_UPDATE, r.data.update);
   return r.data.instance_groups.map((g) => ({ name: g.name, instances: g.instances, lifecycle: g.lifecycle, update: mergeUpdate(update, g.update) }));
 }
@@ -200,10 +201,13 @@ export function updatePolicies(doc: unknown, what = 'deployment manifest'): Grou
  * cloud-config. Every problem is reported at once, each with its path.
  */
 export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what = 'deployment manifest'): DeploymentManifest {
-  const r = manifestSchema.safeParse(doc ?? {});
-  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues));
+  checkManifestRoot(doc, what);
+  const r = manifestSchema.safeParse(doc);
+  if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
   const m = r.data;
   const problems: Problem[] = [];
+  checkUpdate(m.update, 'update', problems);
+  problems.push(...variableProblems((doc as Record<string, unknown>)['variables']));
   dupes(m.releases.map((x) => x.name), 'releases', problems);
   dupes(m.stemcells.map((x) => x.alias), 'stemcells', problems);
   dupes(m.instance_groups.map((x) => x.name), 'instance_groups', problems);
@@ -222,10 +226,11 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
   const update = mergeUpdate(DEFAULT_UPDATE, m.update);
 
   const groups: InstanceGroup[] = m.instance_groups.map((g, gi) => {
-    const at = `instance_groups[${gi}]`;
+    const at = itemPath('instance_groups', gi, g.name);
+    if (g.update) checkUpdate(g.update, `${at}.update`, problems);
     dupes(g.jobs.map((j) => j.name), `${at}.jobs`, problems);
     g.jobs.forEach((j, ji) => {
-      if (!releases.has(j.release)) problems.push({ path: `${at}.jobs[${ji}].release`, message: `unknown release '${j.release}' (releases: ${[...releases].map((x) => `'${x}'`).join(', ') || 'none'})` });
+      if (!releases.has(j.release)) problems.push({ path: `${at}.${itemPath('jobs', ji, j.name)}.release`, message: `unknown release '${j.release}' (releases: ${[...releases].map((x) => `'${x}'`).join(', ') || 'none'})` });
     });
     if (!stemcells.has(g.stemcell)) problems.push({ path: `${at}.stemcell`, message: `unknown stemcell alias '${g.stemcell}'` });
     if (g.vm_type === undefined && g.vm_resources === undefined) problems.push({ path: `${at}.vm_type`, message: 'is required' });
@@ -248,12 +253,12 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
     g.networks.forEach((n, ni) => {
       const net = networks.get(n.name);
       if (!net) {
-        problems.push({ path: `${at}.networks[${ni}].name`, message: `unknown network '${n.name}' in the cloud-config` });
+        problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.name`, message: `unknown network '${n.name}' in the cloud-config` });
         return;
       }
       if (net.type === 'manual') {
         for (const az of groupAzs.filter((a) => azs.has(a))) {
-          if (!net.subnets.some((s) => s.azs.length === 0 || s.azs.includes(az))) problems.push({ path: `${at}.networks[${ni}]`, message: `network '${n.name}' has no subnet in az '${az}'` });
+          if (!net.subnets.some((s) => s.azs.length === 0 || s.azs.includes(az))) problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}`, message: `network '${n.name}' has no subnet in az '${az}'` });
         }
       }
       if (n.static_ips) {
@@ -261,15 +266,15 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
         try {
           ips = expandRanges(n.static_ips);
         } catch (e) {
-          problems.push({ path: `${at}.networks[${ni}].static_ips`, message: (e as Error).message });
+          problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: (e as Error).message });
           return;
         }
         if (g.lifecycle === 'service' && ips.size !== g.instances) {
-          problems.push({ path: `${at}.networks[${ni}].static_ips`, message: `instance group '${g.name}' has ${g.instances} instances but was allocated ${ips.size} static IPs` });
+          problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: `instance group '${g.name}' has ${g.instances} instances but was allocated ${ips.size} static IPs` });
         }
         for (const ip of ips) {
           if (!net.subnets.some((s) => s.static.has(ip))) {
-            problems.push({ path: `${at}.networks[${ni}].static_ips`, message: `static IPs must be in a subnet's 'static' range of network '${n.name}'` });
+            problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: `static IPs must be in a subnet's 'static' range of network '${n.name}'` });
             break;
           }
         }

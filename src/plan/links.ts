@@ -1,9 +1,9 @@
 import type { Plain } from '../manifest/value.js';
-import type { JobSpec } from '../release/job-spec.js';
+import type { JobSpec, LinkSpec } from '../release/job-spec.js';
 import type { InstanceGroup } from './deployment-manifest.js';
 import type { PlacedInstance } from './placement.js';
 import { effectiveProperties, lookup, type ResolvedLink } from './templates.js';
-import { ValidationError, type Problem } from './validation.js';
+import { itemPath, ValidationError, type Problem } from './validation.js';
 
 interface Provider {
   readonly alias: string;
@@ -81,7 +81,11 @@ export function resolveLinks(
     g.jobs.forEach((j, ji) => {
       const spec = specOf(j.release, j.name);
       const links: Record<string, ResolvedLink | null> = {};
-      const at = `instance_groups[${gi}].jobs[${ji}].consumes`;
+      const job = `${itemPath('instance_groups', gi, g.name)}.${itemPath('jobs', ji, j.name)}`;
+      const at = `${job}.consumes`;
+      // As the BOSH director: a manifest may only wire the links the job's release spec declares.
+      undeclared(j.consumes, spec.consumes, at, `job '${j.name}' (release '${j.release}') does not consume`, problems);
+      undeclared(j.provides, spec.provides, `${job}.provides`, `job '${j.name}' (release '${j.release}') does not provide`, problems);
       for (const c of spec.consumes) {
         const opt = j.consumes[c.name];
         if (opt === null) {
@@ -111,4 +115,13 @@ export function resolveLinks(
   });
   if (problems.length) throw new ValidationError('Resolving links', problems);
   return out;
+}
+
+/** A problem for each link named in the manifest (`consumes:`/`provides:`) that the spec does not declare. */
+function undeclared(given: Readonly<Record<string, unknown>>, declared: readonly LinkSpec[], at: string, says: string, problems: Problem[]): void {
+  const names = declared.map((l) => l.name);
+  for (const name of Object.keys(given)) {
+    if (names.includes(name)) continue;
+    problems.push({ path: `${at}.${name}`, message: `${says} a link '${name}' (its spec declares: ${names.map((n) => `'${n}'`).join(', ') || 'none'})` });
+  }
 }

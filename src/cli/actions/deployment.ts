@@ -17,6 +17,7 @@ import { runTask } from '../task-runner.js';
 import type { VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
 import { stateOf } from './agent-state.js';
+import { checkBeforeDeploy } from './deploy-checks.js';
 
 /** The composition root of the deployment commands: state, CPI, agents, blobstore. */
 export function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
@@ -66,6 +67,7 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   const { raw, vars } = await deploymentManifest(manifest, o.opsFile, varFlags);
   const s = services(io, o);
   try {
+    await checkBeforeDeploy(s.store, name, manifest, raw, vars); // refused here, nothing is written
     io.stdout.write(`Using deployment '${name}'\n\n`);
     await s.director.ensureReleases(raw, io.cwd);
     const prepared = await s.director.prepare(name, raw, vars, { recreate: Boolean(o.recreate) });

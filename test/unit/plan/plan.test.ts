@@ -120,7 +120,7 @@ test('a missing link provider is reported with its path', () => {
     (e: Error) => {
       assert.equal(
         formatErrorChain(e),
-        "Resolving links: instance_groups[0].jobs[0].consumes.etcd: no link provider of type 'etcd' for link 'etcd' of job 'etcd' in instance group 'master'; instance_groups[0].jobs[1].consumes.etcd: no link provider of type 'etcd' for link 'etcd' of job 'apiserver' in instance group 'master'",
+        "Resolving links: instance_groups 'master'.jobs 'etcd'.consumes.etcd: no link provider of type 'etcd' for link 'etcd' of job 'etcd' in instance group 'master'; instance_groups 'master'.jobs 'apiserver'.consumes.etcd: no link provider of type 'etcd' for link 'etcd' of job 'apiserver' in instance group 'master'",
       );
       return true;
     },
