@@ -70,15 +70,30 @@ export class YamlSyntaxError extends DirectorError {
  * null for an empty (or comment-only) text. `file` names the source in errors.
  */
 export function parseYaml(text: string, file: string): YamlValue {
+  checkControl(text, file);
+  // libyaml reads a CRLF line break as a line feed, so the fast reader may see LF only.
+  const fast = parseFast(text.includes('\r\n') ? text.replaceAll('\r\n', '\n') : text);
+  if (fast !== UNSUPPORTED) return fast;
+  return parseFull(text, file);
+}
+
+/**
+ * Reads a map whose keys are names, as yaml.v2 decodes into map[string]interface{} (bosh-cli's
+ * vars files): the root map's keys are strings as written (`n: 3` defines `n`, not `false`;
+ * `8080:` the string '8080'); everything else is read as parseYaml reads it.
+ */
+export function parseYamlNamedKeys(text: string, file: string): YamlValue {
+  const typed = parseYaml(text, file);
+  if (!(typed instanceof Map) || [...typed.keys()].every((k) => typeof k === 'string')) return typed;
+  return parseFull(text, file, true); // only a map with a key that is not a string is read again
+}
+
+function checkControl(text: string, file: string): void {
   const control = CONTROL.exec(text);
   if (control !== null) {
     const pos = lineCol(text, control.index);
     throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed', 'yaml: control characters are not allowed');
   }
-  // libyaml reads a CRLF line break as a line feed, so the fast reader may see LF only.
-  const fast = parseFast(text.includes('\r\n') ? text.replaceAll('\r\n', '\n') : text);
-  if (fast !== UNSUPPORTED) return fast;
-  return parseFull(text, file);
 }
 
 /** Characters libyaml's reader refuses anywhere in the input. */
@@ -88,7 +103,7 @@ const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]/;
 const LEADING_DOCUMENT_END = /^(?:[ ]*(?:#[^\n]*)?\n)*\.\.\.(?=[ \n]|$)/;
 
 /** The full reader: the `yaml` package's syntax tree, typed as yaml.v2 types it. */
-export function parseFull(text: string, file: string): YamlValue {
+export function parseFull(text: string, file: string, namedRootKeys = false): YamlValue {
   const leadingEnd = LEADING_DOCUMENT_END.exec(text);
   if (leadingEnd !== null) {
     // libyaml wants a node before a document end marker; the `yaml` package reads null.
@@ -115,7 +130,7 @@ export function parseFull(text: string, file: string): YamlValue {
     throw new YamlSyntaxError(file, pos.line, pos.col, problem, translateParseError(err.code, problem, err.pos[0], text));
   }
   if (doc.contents === null) return null;
-  return new Reader(text, file).read(doc.contents as YNode);
+  return new Reader(text, file, namedRootKeys).read(doc.contents as YNode);
 }
 
 /** Writes a value as bosh-cli's yaml.Marshal does (what `bosh int` prints). */
@@ -164,9 +179,14 @@ class Reader {
   constructor(
     private readonly text: string,
     private readonly file: string,
+    /** The root map's keys as written (yaml.v2 into map[string]interface{}), not typed. */
+    private readonly namedRootKeys = false,
   ) {}
 
+  private root: YNode | undefined;
+
   read(root: YNode): YamlValue {
+    this.root = root;
     this.bind(root, new Map());
     this.decodeCount++; // the document node
     return this.node(root);
@@ -259,6 +279,17 @@ class Reader {
     return text.slice(0, -1);
   }
 
+  /**
+   * A key decoded into a Go string: a plain scalar keeps its text (`n`, `3`, `0x10`), except
+   * that null (`~`, `null`, empty) is the empty string; quoted ones their value.
+   */
+  private nameKey(keyNode: YNode): YamlValue {
+    const value = this.node(keyNode);
+    if (!isScalar(keyNode) || keyNode.tag !== undefined || typeof value === 'string') return value;
+    if (value === null) return '';
+    return String((keyNode as { value: unknown }).value ?? '');
+  }
+
   /** Adds a mapping's pairs to `out` in order; a merge key adds the merged maps' pairs. */
   private mapping(node: YNode, out: YamlMap): void {
     if (!isMap(node)) return;
@@ -270,7 +301,7 @@ class Reader {
         continue;
       }
       if (valueNode !== null && (keyNode === null || isEmptyPlain(keyNode))) this.checkEmptyKey(node.flow === true, valueNode);
-      const key = keyNode === null ? null : this.node(keyNode);
+      const key = keyNode === null ? null : this.namedRootKeys && node === this.root ? this.nameKey(keyNode) : this.node(keyNode);
       if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goSyntax(key)}`);
       out.set(key as YamlKey, valueNode === null ? null : this.node(valueNode));
     }

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { DirectorError } from '../../errors.js';
 import { goTypeName, isMap } from '../value.js';
 import type { YamlMap, YamlValue } from '../value.js';
-import { parseYaml, stringifyYaml } from '../yaml.js';
+import { parseYamlNamedKeys, stringifyYaml } from '../yaml.js';
 import { expandPath } from './var-flags.js';
 import type { VariableStore } from './variables.js';
 
@@ -73,7 +73,7 @@ export class FileVarsStore implements VariableStore {
     }
     let doc: YamlValue;
     try {
-      doc = parseYaml(text, this.path);
+      doc = parseYamlNamedKeys(text, this.path);
     } catch (err) {
       throw new DirectorError(`Deserializing variables file store '${this.path}'`, { cause: err });
     }
@@ -96,7 +96,7 @@ export class FileVarsStore implements VariableStore {
     const { randomBytes } = await import('node:crypto'); // not at start-up: int without a store needs none
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 }); // the folders it creates hold secrets' file
       const handle = await open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(text, 'utf8');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DirectorError } from '../../errors.js';
-import { parseYaml } from '../yaml.js';
+import { parseYaml, parseYamlNamedKeys } from '../yaml.js';
 import { goTypeName, isMap } from '../value.js';
 import type { YamlValue } from '../value.js';
 import { StaticVariables } from './static-variables.js';
@@ -85,7 +85,7 @@ export function readVarsFile(path: string, cwd: string): [string, YamlValue][] {
   }
   let doc: YamlValue;
   try {
-    doc = parseYaml(text, path);
+    doc = parseYamlNamedKeys(text, path);
   } catch (err) {
     throw new DirectorError(`Deserializing variables file '${path}'`, { cause: err });
   }
