@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { runCli } from '../../helpers/cli.js';
 import { repoRoot } from '../../helpers/director-process.js';
 import { parseYaml } from '../../../src/manifest/yaml.js';
+import { needsReference, referenceDir } from '../../helpers/reference.js';
 
 /**
  * `director int` against bosh-cli's own answers: every case in test/fixtures/bosh-int was
@@ -117,11 +118,15 @@ function essence(stderr: string): string[] {
   return [parts[parts.length - 1]!.split('\n')[0]!];
 }
 
+// Cases that read the reference corpus (kubo, cf-deployment, bosh-deployment) need it beside the clone.
+const usesReference = (c: Case) => c.args.some((a) => a.includes('../shared/reference')) || Object.values(c.env ?? {}).some((v) => v.includes('../shared/reference'));
+const referenceSkip = cases.some(usesReference) ? needsReference() : false;
+
 for (const c of cases) {
-  test(`bosh int oracle: ${c.name}`, async () => {
+  test(`bosh int oracle: ${c.name}`, { skip: usesReference(c) ? referenceSkip : false }, async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'oracle-'));
     try {
-      const args = c.args.map((a) => a.replaceAll('{{TMPDIR}}', tmp));
+      const args = c.args.map((a) => a.replaceAll('{{TMPDIR}}', tmp).replaceAll('../shared/reference', relative(repoRoot, referenceDir)));
       const r = await runCli(args, { cwd: repoRoot, env: { HOME: tmp, ...(c.env ?? {}) } });
       const different = DIFFERENT[c.name];
       if (different) {
