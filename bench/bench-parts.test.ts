@@ -98,7 +98,7 @@ const policy = (over: Partial<UpdatePolicy> = {}): UpdatePolicy => ({
 });
 
 const plans = (group: string, n: number): InstancePlan[] =>
-  Array.from({ length: n }, (_, index) => ({ action: 'create' as const, reasons: new Set<never>(), label: `${group}/${index}`, desired: { index } as never }));
+  Array.from({ length: n }, (_, index) => ({ action: 'create' as const, reasons: new Set<never>(), label: `${group}/${index}`, desired: { index } as never, changes: [], steps: [] }));
 
 test('StepRecorder: creations through the pool as the Deployer hands them out, then each turn as long as its slowest step', () => {
   const rec = new StepRecorder();

@@ -136,8 +136,9 @@ export class Deployer {
     }
     store.vms.complete(agentId, vmCid);
     // A new VM has no jobs yet: the applied spec starts again from the VM it was made from.
-    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d) } };
-    store.instances.setAppliedSpec(d.uuid, next as JsonObject);
+    const shown = plan.groups.flatMap((g) => g.plans).find((p) => p.desired?.uuid === d.uuid)?.vmShown;
+    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(shown ? { shown } : {}) } };
+    store.instances.setAppliedSpec(d.uuid, next as unknown as JsonObject);
     await cpi.setVmMetadata(vmCid, {
       director: environment.name,
       deployment: plan.deployment,
@@ -191,7 +192,7 @@ export class Deployer {
     await this.waitRunning(agent, d, watch);
     await agent.runScript('post-start');
     const prev = appliedSpecOf(store.instances.get(d.uuid)?.appliedSpec ?? null);
-    store.instances.setAppliedSpec(d.uuid, { ...prev, jobs: Object.fromEntries(jobs.map((j) => [j.name, j.digest])) } as JsonObject);
+    store.instances.setAppliedSpec(d.uuid, { ...prev, jobs: Object.fromEntries(jobs.map((j) => [j.name, j.digest])) } as unknown as JsonObject);
     store.instances.update(d.uuid, { state: 'started' });
   }
 

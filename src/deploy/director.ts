@@ -10,6 +10,7 @@ import { toPlain, type YamlValue } from '../manifest/value.js';
 import { parseYaml, stringifyYaml } from '../manifest/yaml.js';
 import { parseCloudConfig } from '../plan/cloud-config.js';
 import { parseDeploymentManifest, type DeploymentManifest } from '../plan/deployment-manifest.js';
+import { secretLeaves } from '../plan/changes.js';
 import { formatManifestDiff, formatPlan } from '../plan/plan-format.js';
 import { planDeployment, type DeploymentPlan, type ReleaseView } from '../plan/plan.js';
 import type { Blobstore } from '../release/blobstore.js';
@@ -19,7 +20,7 @@ import type { EnvironmentRecord, StateStore } from '../state/index.js';
 import { Deployer, type DeployOptions } from './deployer.js';
 import type { AgentDialer } from './ports.js';
 import { recordedInstances } from './recorded.js';
-import { StateVariableStore } from './state-variable-store.js';
+import { PendingVariableStore } from './state-variable-store.js';
 import type { Task } from './task.js';
 
 /** The path of the bundled agent, beside the compiled director. */
@@ -49,6 +50,8 @@ export interface PreparedDeploy {
   readonly diff: string;
   readonly planText: string;
   readonly cloudConfigVersion: number | null;
+  /** Variables generated for this plan, written only when it is applied. */
+  readonly variables: PendingVariableStore;
 }
 
 /**
@@ -74,7 +77,10 @@ export class Director {
     }
   }
 
-  /** Interpolates (with the deployment's own generated variables), validates and plans. */
+  /**
+   * Interpolates (with the deployment's own generated variables), validates and plans. Writes
+   * nothing: variables generated now are held in the plan until `apply` commits them.
+   */
   async prepare(name: string, raw: YamlValue, given: Variables, opts: { recreate?: boolean }): Promise<PreparedDeploy> {
     // `-d NAME` also answers ((deployment_name)), as kubo-deployment's ops-files expect, unless
     // the command line gives it.
@@ -86,8 +92,8 @@ export class Director {
     const cc = store.cloudConfigs.latest();
     if (!cc) throw new DirectorError('No cloud-config: run create-env first');
     const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
-    store.deployments.ensure(name);
-    const evaluated = await evaluateTemplate(raw, { vars, store: new StateVariableStore(store, name), expectAllKeys: true, defaultCertificateKeyLength: 2048 });
+    const variables = new PendingVariableStore(store, name);
+    const evaluated = await evaluateTemplate(raw, { vars, store: variables, expectAllKeys: true, defaultCertificateKeyLength: 2048 });
     const plain = toPlain(evaluated) as Record<string, unknown>;
     if (plain['name'] !== name) throw new DirectorError(`Manifest is for deployment '${String(plain['name'])}', not '${name}' (-d ${name})`);
     const manifest = parseDeploymentManifest(plain, cloud);
@@ -104,14 +110,22 @@ export class Director {
       if (!foreign.has(ip.network)) foreign.set(ip.network, new Map());
       foreign.get(ip.network)!.set(ip.ip, ip.instance ?? ip.deployment);
     }
-    const plan = planDeployment({ manifest, cloud, recorded, releases, newUuid: randomUUID, recreate: opts.recreate ?? false, foreignAddresses: foreign });
+    const secrets = new Map<string, string>();
+    for (const [n, v] of variables.values()) secretLeaves(n, v, secrets);
+    const plan = planDeployment({ manifest, cloud, recorded, releases, newUuid: randomUUID, recreate: opts.recreate ?? false, foreignAddresses: foreign, secrets });
     const rawText = stringifyYaml(raw);
     const before = store.deployments.get(name)?.manifest ?? '';
-    return { manifest, rawText, plan, diff: formatManifestDiff(before, rawText), planText: formatPlan(plan), cloudConfigVersion: cc.version };
+    return { manifest, rawText, plan, diff: formatManifestDiff(before, rawText), planText: formatPlan(plan), cloudConfigVersion: cc.version, variables };
   }
 
   /** Applies a prepared plan and records the manifest as deployed. */
   async apply(p: PreparedDeploy, task: Task, opts: DeployOptions): Promise<void> {
+    const { store } = this.s;
+    // The operator said yes: the deployment and the variables generated for its plan are written now.
+    store.transaction(() => {
+      store.deployments.ensure(p.plan.deployment);
+      p.variables.commit();
+    });
     const deployer = this.deployer();
     try {
       await deployer.apply(p.plan, task, opts);

@@ -1,4 +1,4 @@
-import { digest, type RecordedInstance } from '../plan/instance-plan.js';
+import { digest, type RecordedInstance, type VmShown } from '../plan/instance-plan.js';
 import type { JsonObject, StateStore } from '../state/index.js';
 
 /**
@@ -12,6 +12,8 @@ export interface AppliedSpec {
     readonly cloudPropertiesDigest: string;
     readonly networksDigest: string;
     readonly envDigest: string;
+    /** What the VM was made from, secrets masked (the plan shows changes from it). */
+    readonly shown?: VmShown;
   };
   readonly jobs?: Readonly<Record<string, string>>;
 }
@@ -44,10 +46,11 @@ export function recordedInstances(store: StateStore, deployment: string): Record
               cloudPropertiesDigest: applied.vm!.cloudPropertiesDigest,
               networksDigest: applied.vm!.networksDigest,
               envDigest: applied.vm!.envDigest,
+              ...(applied.vm!.shown ? { shown: applied.vm!.shown } : {}),
             },
           }
         : {}),
-      ...(disk ? { disk: { cid: disk.cid!, size: disk.sizeMb, cloudPropertiesDigest: digest(disk.cloudProperties) } } : {}),
+      ...(disk ? { disk: { cid: disk.cid!, size: disk.sizeMb, cloudPropertiesDigest: digest(disk.cloudProperties), cloudProperties: disk.cloudProperties } } : {}),
       ...(applied.jobs && vmMatches ? { appliedJobs: applied.jobs } : {}),
     };
   });

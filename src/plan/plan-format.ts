@@ -1,6 +1,8 @@
 import { diffLines } from 'diff';
-import type { ChangeReason, InstancePlan } from './instance-plan.js';
+import { formatShown, type Shown } from './changes.js';
+import { forcesNewVm, type Change, type ChangeReason, type InstancePlan } from './instance-plan.js';
 import type { DeploymentPlan } from './plan.js';
+import type { Step } from './steps.js';
 
 const SIGN: Record<InstancePlan['action'], string> = { create: '+', recreate: '-/+', update: '~', delete: '-', unchanged: ' ' };
 
@@ -15,28 +17,78 @@ function line(p: InstancePlan): string {
 }
 
 /**
+ * One change as terraform prints an attribute: `~ cloud_properties.instance_type: "a" → "b"`,
+ * `+` for an attribute that appears, `-` for one that goes, with what it forces.
+ */
+export function formatChange(c: Change): string {
+  const sign = c.beforeUnknown ? '~' : c.before === undefined && c.after !== undefined ? '+' : c.after === undefined && c.before !== undefined ? '-' : '~';
+  const value = c.before === undefined && c.after === undefined ? '' : `: ${c.beforeUnknown ? '(not recorded)' : formatShown(c.before)} → ${formatShown(c.after)}`;
+  const notes = [...(c.note ? [c.note] : []), ...(forcesNewVm(c.reason) ? ['forces a new VM'] : [])];
+  return `${sign} ${c.path}${value}${notes.length ? `  # ${notes.join('; ')}` : ''}`;
+}
+
+/**
  * The plan as the user confirms it, terraform-style: `+` create, `-/+` recreate, `~` update,
- * `-` delete, each with the reasons; unchanged instances are counted, not listed.
+ * `-` delete, each instance with its reasons and, beneath it, every attribute that changes from
+ * what to what (secrets masked) and whether it forces a new VM; unchanged instances are counted,
+ * not listed.
  */
 export function formatPlan(plan: DeploymentPlan): string {
   const out: string[] = [];
-  const counts = { create: 0, recreate: 0, update: 0, delete: 0, unchanged: 0 };
+  const counts = planCounts(plan);
   for (const g of plan.groups) {
     const changed = g.plans.filter((p) => p.action !== 'unchanged');
-    for (const p of g.plans) counts[p.action]++;
     if (!changed.length) continue;
     out.push(`instance_group ${g.group.name}${g.group.lifecycle === 'errand' ? ' (errand)' : ''}:`);
-    for (const p of changed) out.push(line(p));
+    for (const p of changed) {
+      out.push(line(p));
+      for (const c of p.changes) out.push(`        ${formatChange(c)}`);
+    }
   }
   if (plan.deletions.length) {
     out.push('instances no longer wanted:');
-    for (const p of plan.deletions) {
-      counts.delete++;
-      out.push(line(p));
-    }
+    for (const p of plan.deletions) out.push(line(p));
   }
   const summary = `Plan: ${counts.create} to create, ${counts.recreate} to recreate, ${counts.update} to update, ${counts.delete} to delete, ${counts.unchanged} unchanged.`;
   return `${out.length ? `${out.join('\n')}\n\n` : 'No instance changes.\n\n'}${summary}\n`;
+}
+
+function planCounts(plan: DeploymentPlan): Record<InstancePlan['action'], number> {
+  const counts = { create: 0, recreate: 0, update: 0, delete: 0, unchanged: 0 };
+  for (const g of plan.groups) for (const p of g.plans) counts[p.action]++;
+  counts.delete += plan.deletions.length;
+  return counts;
+}
+
+/** One instance of the plan as `deploy --json` prints it. */
+export interface InstancePlanJson {
+  readonly instance: string;
+  readonly group: string;
+  readonly action: InstancePlan['action'];
+  readonly reasons: readonly ChangeReason[];
+  readonly changes: readonly { readonly reason: ChangeReason; readonly path: string; readonly before?: Shown; readonly after?: Shown; readonly forces_new_vm: boolean; readonly note?: string }[];
+  readonly steps: readonly Step[];
+}
+
+/** The plan as data (`deploy --json`, `deploy --dry-run --json`): every instance that changes, its changes and steps. */
+export function planJson(plan: DeploymentPlan): { readonly deployment: string; readonly instances: readonly InstancePlanJson[]; readonly summary: Record<InstancePlan['action'], number> } {
+  const one = (p: InstancePlan): InstancePlanJson => ({
+    instance: p.label,
+    group: p.desired?.group ?? p.recorded!.group,
+    action: p.action,
+    reasons: [...p.reasons],
+    changes: p.changes.map((c) => ({
+      reason: c.reason,
+      path: c.path,
+      ...(c.before === undefined || c.beforeUnknown ? {} : { before: c.before }),
+      ...(c.after === undefined ? {} : { after: c.after }),
+      forces_new_vm: forcesNewVm(c.reason),
+      ...(c.note ? { note: c.note } : c.beforeUnknown ? { note: 'value before not recorded' } : {}),
+    })),
+    steps: p.steps,
+  });
+  const instances = [...plan.groups.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged')), ...plan.deletions].map(one);
+  return { deployment: plan.deployment, instances, summary: planCounts(plan) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { DirectorError } from '../errors.js';
+import { secretMask } from './changes.js';
 import type { JobSpec, ProcessSpec } from '../release/job-spec.js';
 import type { CloudConfig } from './cloud-config.js';
 import type { DeploymentManifest, InstanceGroup } from './deployment-manifest.js';
@@ -54,6 +55,8 @@ export interface PlanInputs {
   readonly recreate?: boolean;
   /** Addresses held by other deployments: network → address → owner. */
   readonly foreignAddresses?: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Generated secret values → their variable names: masked as `((name))` wherever a change shows them. */
+  readonly secrets?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -95,6 +98,7 @@ export function planDeployment(input: PlanInputs): DeploymentPlan {
   const extProps = new Map(cloud.vmExtensions.map((v) => [v.name, v.cloudProperties]));
   const recordedByUuid = new Map(input.recorded.map((r) => [r.uuid, r]));
   const rendered = new Map<string, readonly RenderedJob[]>();
+  const mask = secretMask(input.secrets ?? new Map());
 
   const groups: GroupPlan[] = manifest.instanceGroups.map((g) => {
     const plans = (placed.get(g.name) ?? []).map((inst) => {
@@ -141,7 +145,7 @@ export function planDeployment(input: PlanInputs): DeploymentPlan {
         jobs: jobs.map((j) => ({ name: j.name, release: j.release, releaseVersion: j.releaseVersion, digest: j.digest })),
         state: recorded?.state === 'stopped' || recorded?.state === 'detached' ? 'stopped' : 'started',
       };
-      return planInstance(desired, recorded, { recreate: input.recreate ?? false });
+      return planInstance(desired, recorded, { recreate: input.recreate ?? false, mask });
     });
     return { group: g, plans };
   });

@@ -11,7 +11,7 @@ export interface CliRun {
 /** Runs the director CLI in-process with captured output. */
 export async function runCli(
   argv: readonly string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string } = {},
+  opts: { cwd?: string; env?: Record<string, string | undefined>; stdin?: string; interactive?: boolean } = {},
 ): Promise<CliRun> {
   const out = new PassThrough();
   const err = new PassThrough();
@@ -24,7 +24,7 @@ export async function runCli(
     stdin: Readable.from([opts.stdin ?? '']),
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),
-    interactive: false,
+    interactive: opts.interactive ?? false,
   };
   const code = await main(argv, io);
   return { code, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };

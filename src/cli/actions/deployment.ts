@@ -6,6 +6,7 @@ import type { AgentDialer } from '../../deploy/ports.js';
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { deploymentManifest, directorFor } from '../../deploy/services.js';
 import { toPlain } from '../../manifest/value.js';
+import { planJson } from '../../plan/plan-format.js';
 import { parseYaml } from '../../manifest/yaml.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import { uploadRelease } from '../../release/upload-release.js';
@@ -31,10 +32,10 @@ export function services(io: CliIo, opts: EnvOptions): { store: StateStore; dire
   }
 }
 
-export async function confirm(io: CliIo, yes: boolean): Promise<boolean> {
+export async function confirm(io: CliIo, yes: boolean, out: NodeJS.WritableStream = io.stdout): Promise<boolean> {
   if (yes) return true;
   if (!io.interactive) throw new DirectorError('Refusing to change the deployment without confirmation: run with -n in a non-interactive shell');
-  const rl = createInterface({ input: io.stdin, output: io.stdout });
+  const rl = createInterface({ input: io.stdin, output: out });
   try {
     const answer = await rl.question('Continue? [yN]: ');
     return /^y(es)?$/i.test(answer.trim());
@@ -52,6 +53,7 @@ type DeployFlags = EnvOptions &
     canaries?: string;
     maxInFlight?: string;
     dryRun?: boolean;
+    json?: boolean;
   };
 
 export function deploymentName(o: { deployment?: string }, io: CliIo): string {
@@ -65,32 +67,34 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   const overrides = parseUpdateOverrides(o); // a bad value stops here, before anything is read or planned
   const varFlags = varFlagsOf(o, io);
   const { raw, vars } = await deploymentManifest(manifest, o.opsFile, varFlags);
+  // --json: stdout holds the plan as one JSON document; everything else goes to stderr.
+  const out = o.json ? io.stderr : io.stdout;
   const s = services(io, o);
   try {
     await checkBeforeDeploy(s.store, name, manifest, raw, vars); // refused here, nothing is written
-    io.stdout.write(`Using deployment '${name}'\n\n`);
+    out.write(`Using deployment '${name}'\n\n`);
     await s.director.ensureReleases(raw, io.cwd);
     const prepared = await s.director.prepare(name, raw, vars, { recreate: Boolean(o.recreate) });
-    if (prepared.diff) io.stdout.write(`${prepared.diff}\n`);
-    io.stdout.write(prepared.planText);
+    if (prepared.diff) out.write(`${prepared.diff}\n`);
+    if (o.json) io.stdout.write(`${JSON.stringify(planJson(prepared.plan), null, 2)}\n`);
+    else io.stdout.write(prepared.planText);
     if (o.dryRun) {
-      io.stdout.write('\nDry run: nothing was changed.\n\nSucceeded\n');
+      out.write('\nDry run: nothing was changed.\n\nSucceeded\n');
       return;
     }
-    if (!(await confirm(io, Boolean(o.nonInteractive)))) {
-      io.stdout.write('Stopped\n');
+    if (!(await confirm(io, Boolean(o.nonInteractive), out))) {
+      out.write('Stopped\n');
       return;
     }
-    io.stdout.write('\n');
-    await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'create deployment', deployment: name, locks: [deploymentLock(name)] }, (task) =>
+    out.write('\n');
+    await runTask({ store: s.store, clock: systemClock, out, description: 'create deployment', deployment: name, locks: [deploymentLock(name)] }, (task) =>
       s.director.apply(prepared, task, { ...(o.skipDrain ? { skipDrain: true } : {}), ...overrides }),
     );
-    io.stdout.write('\nSucceeded\n');
+    out.write('\nSucceeded\n');
   } finally {
     s.close();
   }
 };
-
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
 /** `12.3%`, as bosh-cli prints a vitals percentage. */

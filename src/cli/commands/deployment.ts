@@ -18,7 +18,7 @@ export function registerDeployment(program: Command, io: CliIo): void {
         .option('--skip-drain', 'do not run drain scripts')
         .option('--canaries <n>', "override the manifest's canaries")
         .option('--max-in-flight <n|n%>', "override the manifest's max_in_flight")
-        .option('--dry-run', 'show the plan and stop'),
+        .option('--dry-run', 'show the plan and stop: nothing is written'),
     ),
   ).action(lazy(io, load, 'deploy'));
 

@@ -15,7 +15,7 @@ const policy = (over: Partial<UpdatePolicy> = {}): UpdatePolicy => ({
 });
 
 function plans(group: string, actions: InstanceAction[]): InstancePlan[] {
-  return actions.map((action, index) => ({ action, reasons: new Set(), label: `${group}/${index}`, desired: { index } as never }));
+  return actions.map((action, index) => ({ action, reasons: new Set(), label: `${group}/${index}`, desired: { index } as never, changes: [], steps: [] }));
 }
 const labels = (bs: readonly (readonly InstancePlan[])[]) => bs.map((b) => b.map((p) => p.label));
 

@@ -6,7 +6,7 @@ import type { InstancePlan } from '../../../src/plan/instance-plan.js';
 
 const net = [{ name: 'default', type: 'manual' as const, ip: '10.0.0.20', netmask: null, gateway: null, dns: [], default: [], static: false, cloudProperties: {} }];
 const p = (action: InstancePlan['action'], label: string, reasons: string[] = []): InstancePlan =>
-  ({ action, label, reasons: new Set(reasons), ...(action === 'delete' ? {} : { desired: { az: 'z1', networks: net } }) }) as unknown as InstancePlan;
+  ({ action, label, reasons: new Set(reasons), changes: [], steps: [], ...(action === 'delete' ? {} : { desired: { az: 'z1', networks: net } }) }) as unknown as InstancePlan;
 
 test('the plan prints each change with its reasons and a summary', () => {
   const plan = {
