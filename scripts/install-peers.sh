@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real-peer tests need (openssh-server for sshd, etcd-server and
-# etcd-client for the release's etcd, kubernetes-client for Debian's kubectl). Run as root (CI
+# etcd-client for the release's etcd, kubernetes-client for Debian's kubectl, postgresql for the
+# state store's PostgreSQL backend). Run as root (CI
 # and the dev machines are root); without root and without the packages, it fails in CI and warns
 # elsewhere.
 #
@@ -15,6 +16,7 @@ need=()
 command -v /usr/sbin/sshd >/dev/null 2>&1 || need+=(openssh-server)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 unpack_kubectl=false
 if ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'install ok installed' && [ ! -x "$DEBIAN_KUBECTL_ROOT/usr/bin/kubectl" ]; then
   owner=$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)

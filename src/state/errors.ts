@@ -31,6 +31,8 @@ export interface LockHolderInfo {
   readonly pid: number;
   readonly hostname: string;
   readonly acquiredAt: string;
+  /** The user running the holder, when its lock recorded one. */
+  readonly user?: string;
 }
 
 /**
@@ -47,9 +49,13 @@ export class LockError extends DirectorError {
   }
 }
 
-/** The sentence a LockError carries; times are UTC. */
+/**
+ * The sentence a LockError carries; times are UTC: "task 12 (deployer@ci-runner-3, pid 1234,
+ * since 10:01:02)", or "task 12 (pid 1234 on host x, since 10:01:02)" when no user is recorded.
+ */
 export function describeLockHolder(h: LockHolderInfo): string {
-  const who = `task ${h.taskId} (pid ${h.pid} on host ${h.hostname}, since ${clockTime(h.acquiredAt)})`;
+  const by = h.user ? `${h.user}@${h.hostname}, pid ${h.pid}` : `pid ${h.pid} on host ${h.hostname}`;
+  const who = `task ${h.taskId} (${by}, since ${clockTime(h.acquiredAt)})`;
   if (h.lockName === 'environment') return `Environment is being changed by ${who}`;
   if (h.lockName.startsWith('deployment:')) {
     return `Deployment '${h.lockName.slice('deployment:'.length)}' is being changed by ${who}`;

@@ -1,6 +1,6 @@
 import { StateSchemaError } from './errors.js';
 import type { Migration } from './migrations/migration.js';
-import type { SqlDatabase } from './sqlite/database.js';
+import type { SqlDatabase } from './sql/database.js';
 
 interface AppliedRow {
   readonly version: number;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { LockHolder } from './records.js';
 
 /** What the lock table needs to know about processes on this host. */
@@ -18,8 +18,9 @@ export interface ProcessProbe {
 export function systemProcessProbe(): ProcessProbe {
   const host = hostname();
   const hasProcfs = readStat(process.pid) !== undefined;
+  const user = currentUser();
   return {
-    self: () => ({ pid: process.pid, hostname: host, processStart: processStartTime(process.pid) }),
+    self: () => ({ pid: process.pid, hostname: host, processStart: processStartTime(process.pid), ...(user !== undefined ? { user } : {}) }),
     isAlive: (holder) => {
       if (!signalable(holder.pid)) return false;
       const stat = readStat(holder.pid);
@@ -28,6 +29,15 @@ export function systemProcessProbe(): ProcessProbe {
       return holder.processStart === null || stat.startTime === holder.processStart;
     },
   };
+}
+
+/** The login name of this process's user; undefined when the system has none for its uid. */
+function currentUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Field 22 (starttime, clock ticks after boot) of /proc/<pid>/stat, or null without procfs. */

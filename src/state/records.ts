@@ -207,6 +207,8 @@ export interface LockHolder {
   readonly hostname: string;
   /** Start time of the process (field 22 of /proc/<pid>/stat); tells a reused pid apart. */
   readonly processStart: string | null;
+  /** The operating-system user running it, when known. */
+  readonly user?: string;
 }
 
 export interface LockRecord {

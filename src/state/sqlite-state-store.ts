@@ -8,17 +8,8 @@ import { migrate } from './migrate.js';
 import { migrations as knownMigrations } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
 import { systemProcessProbe, type ProcessProbe } from './process-probe.js';
-import { createRedactor } from './redactor.js';
-import { cloudConfigState, releaseState, stemcellState } from './sqlite/catalog.js';
-import type { SqlDatabase, SqlStatement, StoreContext } from './sqlite/database.js';
-import { deploymentState, variableState } from './sqlite/deployments.js';
-import { diskState } from './sqlite/disks.js';
-import { environmentState } from './sqlite/environment.js';
-import { instanceState } from './sqlite/instances.js';
-import { ipReservationState } from './sqlite/ips.js';
-import { lockTable } from './sqlite/locks.js';
-import { taskLog } from './sqlite/tasks.js';
-import { vmState } from './sqlite/vms.js';
+import type { SqlDatabase, SqlStatement } from './sql/database.js';
+import { sqlStateStore } from './sql/store.js';
 import type { StateStore } from './state-store.js';
 
 /** How to open a state file; the defaults are for production, tests inject their own. */
@@ -62,48 +53,15 @@ export function openStateStore(path: string, options: OpenStateStoreOptions = {}
     const now = options.now ?? (() => new Date());
     const db = wrapDatabase(raw);
     const version = migrate(db, options.migrations ?? knownMigrations, file, () => now().toISOString());
-    return sqliteStateStore(file, raw, db, version, {
-      now: () => now().toISOString(),
-      newId: options.newId ?? randomUUID,
-      probe: options.processProbe ?? systemProcessProbe(),
+    const ctx = { db, now: () => now().toISOString(), newId: options.newId ?? randomUUID, probe: options.processProbe ?? systemProcessProbe() };
+    return sqlStateStore(file, ctx, version, () => {
+      if (raw.open) raw.close();
     });
   } catch (err) {
     raw.close();
     if (err instanceof DirectorError) throw err;
     throw new DirectorError(`Opening state file '${file}'`, { cause: err });
   }
-}
-
-function sqliteStateStore(
-  file: string,
-  raw: BetterSqliteDatabase,
-  db: SqlDatabase,
-  version: number,
-  deps: Pick<StoreContext, 'now' | 'newId' | 'probe'>,
-): StateStore {
-  const redactor = createRedactor();
-  const ctx: StoreContext = { db, redactor, ...deps };
-  return {
-    path: file,
-    environment: environmentState(ctx),
-    cloudConfigs: cloudConfigState(ctx),
-    stemcells: stemcellState(ctx),
-    releases: releaseState(ctx),
-    deployments: deploymentState(ctx),
-    variables: variableState(ctx),
-    instances: instanceState(ctx),
-    vms: vmState(ctx),
-    disks: diskState(ctx),
-    ips: ipReservationState(ctx),
-    tasks: taskLog(ctx),
-    locks: lockTable(ctx),
-    transaction: (fn) => db.transaction(fn),
-    redact: (values) => redactor.add(values),
-    schemaVersion: () => version,
-    close: () => {
-      if (raw.open) raw.close();
-    },
-  };
 }
 
 function wrapDatabase(raw: BetterSqliteDatabase): SqlDatabase {

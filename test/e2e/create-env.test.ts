@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { openStateStore, processStartTime, ENVIRONMENT_LOCK } from '../../src/state/index.js';
 import { repoRoot, runDirector, startDirector } from '../helpers/director-process.js';
@@ -56,7 +56,7 @@ test('a second create-env while one runs is refused, naming the task that holds 
   try {
     const r = await runDirector(['create-env', join(repoRoot, 'manifests', 'env.yml')], env);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^Error: Environment is being changed by task ${task.id} \\(pid ${process.pid} on host `));
+    assert.match(r.stderr, new RegExp(`^Error: Environment is being changed by task ${task.id} \\(${userInfo().username}@${hostname()}, pid ${process.pid}, since `));
     assert.equal(r.stderr.trim().split('\n').length, 1);
   } finally {
     store.locks.release(ENVIRONMENT_LOCK, task.id);

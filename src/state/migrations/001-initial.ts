@@ -3,6 +3,9 @@ import type { Migration } from './migration.js';
 /**
  * The first schema. Conventions: times are ISO-8601 UTC text; columns ending in `_json` hold
  * JSON (checked by SQLite's json_valid and again at the store's boundary); booleans are 0/1.
+ * Written in the SQL SQLite and PostgreSQL share (sql/dialect.ts translates the rest). The
+ * tasks' "user" column is quoted because PostgreSQL reserves the word; for SQLite the quotes
+ * change nothing, so files made before they were added have the same schema.
  */
 export const migration001Initial: Migration = {
   version: 1,
@@ -148,7 +151,7 @@ CREATE TABLE tasks (
   description  TEXT NOT NULL,
   deployment   TEXT,
   state        TEXT NOT NULL CHECK (state IN ('queued', 'processing', 'done', 'error', 'cancelled')),
-  user         TEXT NOT NULL,
+  "user"       TEXT NOT NULL,
   created_at   TEXT NOT NULL,
   started_at   TEXT,
   ended_at     TEXT,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -178,7 +178,7 @@ if (process.argv[2] === '--child') {
         assert.equal(holder?.holder.pid, racers[winner]?.proc.pid);
         assert.match(
           results[loser]?.[r]?.message ?? '',
-          new RegExp(`^Deployment 'race-${r + 1}' is being changed by task ${tasks[winner]} \\(pid ${racers[winner]?.proc.pid} on host .+, since \\d\\d:\\d\\d:\\d\\d\\)$`),
+          new RegExp(`^Deployment 'race-${r + 1}' is being changed by task ${tasks[winner]} \\(${userInfo().username}@${hostname()}, pid ${racers[winner]?.proc.pid}, since \\d\\d:\\d\\d:\\d\\d\\)$`),
         );
       }
       await Promise.all(racers.map((c) => c.exit('exit\n')));
@@ -192,7 +192,7 @@ if (process.argv[2] === '--child') {
       const t2 = newTask();
       assert.throws(() => store.locks.acquire(deploymentLock('my-cluster'), t2), {
         name: 'LockError',
-        message: new RegExp(`^Deployment 'my-cluster' is being changed by task ${t1} \\(pid ${holder.proc.pid} on host `),
+        message: new RegExp(`^Deployment 'my-cluster' is being changed by task ${t1} \\(${userInfo().username}@${hostname()}, pid ${holder.proc.pid}, since `),
       });
 
       await holder.kill();

@@ -50,7 +50,9 @@ const task = (r: TaskRow): TaskRecord => ({
 /** Ends a task and drops its locks; shared by `finish` and stale-lock takeover. */
 export function endTask(ctx: StoreContext, id: number, state: 'done' | 'error' | 'cancelled', result: string): void {
   ctx.db.prepare('UPDATE tasks SET state = ?, result = ?, ended_at = ? WHERE id = ?').run(state, ctx.redactor.apply(result), ctx.now(), id);
+  const held = ctx.db.prepare('SELECT name FROM locks WHERE task_id = ?').all(id) as { name: string }[];
   ctx.db.prepare('DELETE FROM locks WHERE task_id = ?').run(id);
+  for (const l of held) ctx.lockBacking?.release(l.name);
 }
 
 export function taskLog(ctx: StoreContext): TaskLog {
@@ -84,7 +86,7 @@ export function taskLog(ctx: StoreContext): TaskLog {
   return {
     create(t) {
       const r = db
-        .prepare("INSERT INTO tasks (description, deployment, state, user, created_at) VALUES (?, ?, 'queued', ?, ?)")
+        .prepare(`INSERT INTO tasks (description, deployment, state, "user", created_at) VALUES (?, ?, 'queued', ?, ?)`)
         .run(t.description, t.deployment ?? null, t.user, ctx.now());
       return get(Number(r.lastInsertRowid)) as TaskRecord;
     },

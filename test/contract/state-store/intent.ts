@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { StateConflictError, StateError } from '../../../src/state/errors.js';
-import { openStateStore } from '../../../src/state/sqlite-state-store.js';
+import { openFromChild, type StateBackend } from '../../helpers/state-backends.js';
 import type { StateStore } from '../../../src/state/state-store.js';
 
 /** Seeds a deployment with one instance, the way the deploy step would before creating its VM. */
@@ -27,7 +24,7 @@ const vmIntent = (agentId: string) => ({
 
 // --- The child: started by the crash test below with this very file as its entry point. ---
 if (process.argv[2] === '--child') {
-  const store = openStateStore(process.argv[3] as string);
+  const store = openFromChild(process.argv[3] as string);
   seed(store);
   store.vms.recordIntent(vmIntent('agent-new'));
   store.disks.recordIntent({ instance: 'uuid-m0', sizeMb: 1024, cloudProperties: {} });
@@ -37,19 +34,20 @@ if (process.argv[2] === '--child') {
   // Now "calling the CPI": the parent kills us with SIGKILL while we wait.
   process.stdout.write('ready\n');
   setInterval(() => undefined, 60_000);
-} else {
-  describe('intent rule: VMs and disks are recorded before the CPI creates them', () => {
-    let dir: string;
+}
+
+export function intentContract(backend: StateBackend): void {
+  describe(`intent rule: VMs and disks are recorded before the CPI creates them (${backend.name})`, () => {
+    before(() => backend.setup());
+    after(() => backend.teardown());
     let store: StateStore;
     const children: ChildProcessWithoutNullStreams[] = [];
-    beforeEach(() => {
-      dir = mkdtempSync(join(tmpdir(), 'director-state-'));
-      store = openStateStore(join(dir, 'state.db'));
+    beforeEach(async () => {
+      store = backend.open(await backend.fresh());
     });
     afterEach(() => {
       store.close();
       for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it('records a VM intent and completes it with its cid', () => {
@@ -162,9 +160,9 @@ if (process.argv[2] === '--child') {
     });
 
     it('keeps the intent when the process dies mid-operation, for the next run to find', async () => {
-      const path = join(dir, 'crash.db');
+      const path = await backend.fresh();
       const child = spawn(process.execPath, [...childExecArgv(), fileURLToPath(import.meta.url), '--child', path], {
-        env: childEnv(),
+        env: { ...childEnv(), ...backend.childEnv() },
       });
       children.push(child);
       const stderr: Buffer[] = [];
@@ -174,7 +172,7 @@ if (process.argv[2] === '--child') {
       child.kill('SIGKILL');
       await exited;
 
-      const next = openStateStore(path);
+      const next = backend.open(path);
       try {
         const incomplete = next.vms.listIncomplete();
         assert.deepEqual(
