@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cpi } from '../../cpi/contract.js';
 import { environmentCpi } from '../env/cpi-factory.js';
@@ -28,9 +28,9 @@ export interface DirectorWiring {
 export function directorFor(store: StateStore, wiring: DirectorWiring = {}): Director {
   const environment = store.environment.get();
   if (!environment) throw new DirectorError(`State file '${store.path}' holds no environment: run create-env`);
-  const envCpi = environmentCpi(environment, dirname(store.path));
+  const envCpi = environmentCpi(environment, store.localDir);
   const cpi = wiring.wrapCpi ? { ...envCpi, cpi: wiring.wrapCpi(envCpi.cpi) } : envCpi;
-  const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+  const blobstore = openBlobstore(join(store.localDir, 'blobs'));
   const ssh = new SshAgents({
     privateKey: environment.sshKey.privateKey,
     port: envCpi.sshPort,

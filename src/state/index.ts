@@ -25,6 +25,6 @@ export type { ProcessProbe } from './process-probe.js';
 export type { Migration } from './migrations/migration.js';
 export { migrations } from './migrations/index.js';
 export { canonicalJson, jsonSha256 } from './canonical-json.js';
-export { openPostgresStateStore, isPostgresUrl, displayUrl } from './postgres-state-store.js';
+export { openPostgresStateStore, isPostgresUrl, displayUrl, localName } from './postgres-state-store.js';
 export type { OpenPostgresStateOptions } from './postgres-state-store.js';
 export { openState } from './open-state.js';

@@ -8,6 +8,6 @@ import type { StateStore } from './state-store.js';
  */
 export function openState(location: string, options: OpenPostgresStateOptions = {}): StateStore {
   if (isPostgresUrl(location)) return openPostgresStateStore(location, options);
-  const { password: _password, timeoutMs: _timeout, ...sqlite } = options;
+  const { password: _password, timeoutMs: _timeout, localDir: _localDir, ...sqlite } = options;
   return openStateStore(location, sqlite);
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DirectorError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { migrations as knownMigrations } from './migrations/index.js';
@@ -20,11 +22,18 @@ export interface OpenPostgresStateOptions extends OpenStateStoreOptions {
   readonly password?: string;
   /** How long to wait for the server's answer to one call; default 120 s. */
   readonly timeoutMs?: number;
+  /** The store's `localDir`: where this machine keeps the environment's files. */
+  readonly localDir?: string;
 }
 
 /** Whether `location` names a PostgreSQL database rather than a state file. */
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** A folder name for the database `url` names: host, port and database. */
+export function localName(url: URL): string {
+  return `${url.hostname}-${url.port || '5432'}-${url.pathname.slice(1)}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The URL without its password, as it may be printed. */
@@ -84,7 +93,8 @@ export function openPostgresStateStore(url: string, options: OpenPostgresStateOp
       newId: options.newId ?? randomUUID,
       probe: options.processProbe ?? systemProcessProbe(),
     };
-    return sqlStateStore(shown, ctx, version, () => {
+    const localDir = options.localDir ?? join(tmpdir(), 'director-state', localName(parsed));
+    return sqlStateStore(shown, localDir, ctx, version, () => {
       try {
         worker.call({ op: 'close' });
       } catch {

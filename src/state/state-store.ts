@@ -33,8 +33,13 @@ import type {
  * lock held by a live task) or `StateSchemaError` (opening a file this binary cannot read).
  */
 export interface StateStore {
-  /** The state file this store writes. */
+  /** The state file this store writes, or the PostgreSQL URL it uses (never with a password). */
   readonly path: string;
+  /**
+   * The folder on this machine where the environment keeps its files (the local blobstore, the
+   * local CPI's VMs): beside a state file, or the one given when opening a PostgreSQL state.
+   */
+  readonly localDir: string;
   readonly environment: EnvironmentState;
   readonly cloudConfigs: CloudConfigState;
   readonly stemcells: StemcellState;

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
@@ -232,7 +232,7 @@ function namesOf(manifest: string | null, key: 'releases' | 'stemcells'): string
 export const uploadReleaseAction = (io: CliIo) => async (dir: string, o: EnvOptions & { json?: boolean }) => {
   const store = openExistingState(io, o);
   try {
-    const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+    const blobstore = openBlobstore(join(store.localDir, 'blobs'));
     await runTask({ store, clock: systemClock, out: io.stdout, description: 'upload release', locks: [ENVIRONMENT_LOCK] }, (task) =>
       task.step('Uploading release', dir, async () => {
         const r = await uploadRelease(dir, store, blobstore, {

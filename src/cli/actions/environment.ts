@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { DirectorError } from '../../errors.js';
 import { createEnv as createEnvironment } from '../../env/create-env.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
@@ -9,8 +8,8 @@ import { interpolateManifest } from '../../manifest/interpolate.js';
 import { isMap, toPlain, type YamlValue } from '../../manifest/value.js';
 import { parseYaml, stringifyYaml } from '../../manifest/yaml.js';
 import { parseCloudConfig } from '../../plan/cloud-config.js';
-import { ENVIRONMENT_LOCK, openStateStore } from '../../state/index.js';
-import { defaultStatePath, resolveStatePath, setCurrentEnvironment, systemClock, type EnvOptions } from '../context.js';
+import { displayUrl, ENVIRONMENT_LOCK, isPostgresUrl } from '../../state/index.js';
+import { defaultStatePath, openStateAt, resolveStatePath, setCurrentEnvironment, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { printListings } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -32,16 +31,16 @@ export const createEnv =
     const env = parseEnvironmentManifest(toPlain(doc), manifest);
     const cloudConfigDoc: YamlValue = isMap(doc) ? (doc.get('cloud_config') ?? null) : null;
     const statePath = o.state || o.environment ? resolveStatePath(io, o) : defaultStatePath(io, env.name);
-    const store = openStateStore(statePath);
+    const store = openStateAt(io, statePath);
     // Current from the moment it has a state file: after a failed run, the next command (a rerun,
     // or delete-env) finds it without -e.
     setCurrentEnvironment(io, statePath);
     try {
       const result = await runTask({ store, clock: systemClock, out: io.stdout, description: 'create environment', locks: [ENVIRONMENT_LOCK] }, (task) =>
-        createEnvironment(env, { store, cpiFor: (e) => environmentCpi(e, dirname(statePath)), cloudConfigText: stringifyYaml(cloudConfigDoc) }, task),
+        createEnvironment(env, { store, cpiFor: (e) => environmentCpi(e, store.localDir), cloudConfigText: stringifyYaml(cloudConfigDoc) }, task),
       );
       io.stdout.write(
-        `\nEnvironment '${result.environment.name}' (${result.environment.cpiType} CPI, director ${result.environment.directorUuid})${result.changes.length ? `: ${result.changes.join(', ')} recorded` : ': no changes'}\nState: ${statePath}\n\nSucceeded\n`,
+        `\nEnvironment '${result.environment.name}' (${result.environment.cpiType} CPI, director ${result.environment.directorUuid})${result.changes.length ? `: ${result.changes.join(', ')} recorded` : ': no changes'}\nState: ${store.path}\n\nSucceeded\n`,
       );
     } finally {
       store.close();
@@ -52,25 +51,28 @@ export const deleteEnv =
   (io: CliIo) =>
   async (o: EnvOptions & { force?: boolean }) => {
     const statePath = resolveStatePath(io, o);
-    if (!existsSync(statePath)) throw new DirectorError(`No environment at '${statePath}'`);
-    const store = openStateStore(statePath);
+    const remote = isPostgresUrl(statePath);
+    if (!remote && !existsSync(statePath)) throw new DirectorError(`No environment at '${statePath}'`);
+    const store = openStateAt(io, statePath);
     let name: string;
     try {
       const env = store.environment.get();
-      if (!env) throw new DirectorError(`State file '${statePath}' holds no environment`);
+      if (!env) throw new DirectorError(`State '${remote ? displayUrl(statePath) : statePath}' holds no environment`);
       name = env.name;
       const deployments = store.deployments.list();
       if (deployments.length && !o.force) {
         throw new DirectorError(`Environment '${env.name}' still has deployments (${deployments.map((d) => `'${d.name}'`).join(', ')}): delete them first or use --force`);
       }
       await runTask({ store, clock: systemClock, out: io.stdout, description: 'delete environment', locks: [ENVIRONMENT_LOCK] }, async (task) => {
-        const ecpi = environmentCpi(env, dirname(statePath));
+        const ecpi = environmentCpi(env, store.localDir);
         await task.step('Deleting environment', `${env.cpiType} resources`, () => ecpi.teardown());
       });
+      // A database is the team's: the environment's record goes, the task history stays.
+      if (remote) store.environment.delete();
     } finally {
       store.close();
     }
-    for (const suffix of ['', '-wal', '-shm']) await rm(`${statePath}${suffix}`, { force: true });
+    if (!remote) for (const suffix of ['', '-wal', '-shm']) await rm(`${statePath}${suffix}`, { force: true });
     io.stdout.write(`\nEnvironment '${name}' deleted\n\nSucceeded\n`);
   };
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 export function envOptions(cmd: Command): Command {
   return cmd
     .option('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT')
-    .option('--state <path>', 'state file of the environment, or $DIRECTOR_STATE')
+    .option('--state <path-or-url>', 'state file of the environment, or a PostgreSQL database (postgres://user@host:5432/db); or $DIRECTOR_STATE / $DIRECTOR_STATE_URL')
     .option('--json', 'print JSON, as bosh-cli --json does');
 }
 

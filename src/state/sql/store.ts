@@ -14,6 +14,7 @@ import { vmState } from './vms.js';
 /** The store over one SqlDatabase, whichever dialect it speaks. */
 export function sqlStateStore(
   path: string,
+  localDir: string,
   ctx: Omit<StoreContext, 'redactor'>,
   version: number,
   close: () => void,
@@ -22,6 +23,7 @@ export function sqlStateStore(
   const full: StoreContext = { ...ctx, redactor };
   return {
     path,
+    localDir,
     environment: environmentState(full),
     cloudConfigs: cloudConfigState(full),
     stemcells: stemcellState(full),
