@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { evaluateTemplate, type Variables } from '../../manifest/variables/index.js';
 import { toPlain, type YamlValue } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
@@ -26,7 +26,7 @@ export async function checkBeforeDeploy(store: StateStore, deployment: string, f
   const cc = store.cloudConfigs.latest();
   if (!cc) return; // prepare says "No cloud-config: run create-env first"
   const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
-  const blobstore = openBlobstore(join(dirname(store.path), 'blobs'));
+  const blobstore = openBlobstore(join(store.localDir, 'blobs'));
   const views = new Map<string, ReleaseView | undefined>();
   const versions = new Map<string, string>();
   const releases = (doc as { releases?: unknown }).releases;
