@@ -15,7 +15,22 @@ export interface CliIo {
   readonly interactive: boolean;
 }
 
+/**
+ * Output that survives `| head`: once the reader has gone (EPIPE), what is left to print is
+ * dropped instead of crashing the command with an unhandled 'error' event, and the command still
+ * finishes what it was doing (a deploy is not cut short because its log reader went away).
+ */
+function survivePipeClose(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+  return stream;
+}
+
 export function processIo(): CliIo {
+  survivePipeClose(process.stdout);
+  survivePipeClose(process.stderr);
   return {
     stdout: process.stdout,
     stderr: process.stderr,

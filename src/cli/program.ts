@@ -16,9 +16,36 @@ export function buildProgramWith(io: CliIo, registers: readonly RegisterCommand[
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
+  globalOptions(program.enablePositionalOptions());
   for (const register of registers) register(program, io);
-  for (const c of program.commands) c.exitOverride();
+  for (const c of program.commands) globalOptions(c).exitOverride();
   return program;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/**
+ * bosh-cli's global flags, taken before the command (`director -d my-cluster vms`, `director -n
+ * deploy ...`, `director -e local --json deployments`) and after it. A command that has a flag of
+ * its own by that name keeps its own; commands/lazy.ts merges the program's values into each
+ * action's options, and $BOSH_* beside $DIRECTOR_*.
+ */
+function globalOptions(cmd: Command): Command {
+  const has = (flag: string) => cmd.options.some((o) => o.short === flag || o.long === flag);
+  const add = (flags: string, description: string, fn?: (v: string, prev?: string[]) => string[]) => {
+    const [first, second] = flags.split(/,?\s+/);
+    if ([first, second].some((f) => f?.startsWith('-') && has(f))) return;
+    if (fn) cmd.option(flags, description, fn);
+    else cmd.option(flags, description);
+  };
+  add('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT / $BOSH_ENVIRONMENT');
+  add('-d, --deployment <name>', 'deployment name, or $DIRECTOR_DEPLOYMENT / $BOSH_DEPLOYMENT');
+  add('-n, --non-interactive', 'do not ask for confirmation ($DIRECTOR_NON_INTERACTIVE / $BOSH_NON_INTERACTIVE=true)');
+  add('--json', 'print JSON, as bosh-cli --json does');
+  add('--tty', "force TTY-like output (the director's tables always are)");
+  add('--no-color', 'no colours (the director prints none)');
+  add('--column <header>', 'show only this column of a table (repeatable)', collect);
+  return cmd;
 }
 
 /** Runs `argv` (without node and script) on a program of `registers`; returns the exit code. */

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer } from '../../deploy/ports.js';
@@ -13,12 +12,15 @@ import { uploadRelease } from '../../release/upload-release.js';
 import { deploymentLock, ENVIRONMENT_LOCK, type StateStore } from '../../state/index.js';
 import { openExistingState, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { printListings, type Listing } from '../table.js';
+import { formatTime, printListings, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import type { VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
 import { stateOf } from './agent-state.js';
 import { checkBeforeDeploy } from './deploy-checks.js';
+import { confirm } from '../confirm.js';
+
+export { confirm };
 
 /** The composition root of the deployment commands: state, CPI, agents, blobstore. */
 export function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
@@ -29,18 +31,6 @@ export function services(io: CliIo, opts: EnvOptions): { store: StateStore; dire
   } catch (err) {
     store.close();
     throw err;
-  }
-}
-
-export async function confirm(io: CliIo, yes: boolean, out: NodeJS.WritableStream = io.stdout): Promise<boolean> {
-  if (yes) return true;
-  if (!io.interactive) throw new DirectorError('Refusing to change the deployment without confirmation: run with -n in a non-interactive shell');
-  const rl = createInterface({ input: io.stdin, output: out });
-  try {
-    const answer = await rl.question('Continue? [yN]: ');
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
   }
 }
 
@@ -118,6 +108,7 @@ const uptime = (u: unknown) => {
 export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
   const s = services(io, o);
   try {
+    if (o.deployment && !s.store.deployments.get(o.deployment)) throw new DirectorError(`Deployment '${o.deployment}' does not exist`);
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
     const listings: Listing[] = [];
     for (const name of names) {
@@ -140,7 +131,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
             vm_cid: vm.cid!,
             vm_type: vmType,
             active: 'true',
-            vm_created_at: vm.createdAt,
+            vm_created_at: formatTime(vm.createdAt),
             uptime: uptime(vt['uptime']),
             load_1m_5m_15m: Array.isArray(load) ? load.map((x) => (num(x) ?? 0).toFixed(2)).join(', ') : '',
             cpu_total: cpu ? pct((num(cpu['user']) ?? 0) + (num(cpu['sys']) ?? 0)) : '',
@@ -188,7 +179,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
       });
     }
     await s.agents.closeAll();
-    printListings(io.stdout, listings, Boolean(o.json));
+    printListings(io.stdout, listings, o);
   } finally {
     s.close();
   }
@@ -215,7 +206,7 @@ export const deployments = (io: CliIo) => async (o: EnvOptions & { json?: boolea
           rows,
         },
       ],
-      Boolean(o.json),
+      o,
     );
   } finally {
     s.close();
@@ -265,7 +256,7 @@ export const releases = (io: CliIo) => async (o: EnvOptions & { json?: boolean }
           rows: store.releases.list().map((r) => ({ name: r.name, version: r.version, jobs: String(r.jobs.length), packages: String(r.packages.length) })),
         },
       ],
-      Boolean(o.json),
+      o,
     );
   } finally {
     store.close();

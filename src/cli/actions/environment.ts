@@ -138,5 +138,5 @@ export const listStemcells =
   async (o: EnvOptions & { json?: boolean }) =>
     withStore(io, o, async (store) => {
       const { stemcellsListing } = await import('./housekeeping.js');
-      printListings(io.stdout, [stemcellsListing(store, store.environment.get()?.cpiType ?? '')], Boolean(o.json));
+      printListings(io.stdout, [stemcellsListing(store, store.environment.get()?.cpiType ?? '')], o);
     });

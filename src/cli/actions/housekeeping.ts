@@ -9,7 +9,7 @@ import { pickUnused, releaseUsage, stemcellUsage } from '../../stemcell/usage.js
 import { deploymentLock, ENVIRONMENT_LOCK, type EnvironmentRecord, type OrphanedDiskRecord, type ReleaseRecord, type StateStore, type StemcellRecord } from '../../state/index.js';
 import { openExistingState, stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { printListings, renderTable, type Listing } from '../table.js';
+import { formatTime, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { confirm } from './deployment.js';
 
@@ -144,13 +144,6 @@ export function formatMegabytes(mb: number): string {
   return u === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[u]}`;
 }
 
-/** A time as bosh-cli prints it: `Mon Jan  2 15:04:05 UTC 2006`. */
-export function formatBoshTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const [weekday, dd, mon, yyyy, hms] = d.toUTCString().replace(',', '').split(' ') as [string, string, string, string, string];
-  return `${weekday} ${mon} ${String(Number(dd)).padStart(2, ' ')} ${hms} UTC ${yyyy}`;
-}
 
 function orphanedListing(disks: readonly OrphanedDiskRecord[]): Listing {
   return {
@@ -163,7 +156,7 @@ function orphanedListing(disks: readonly OrphanedDiskRecord[]): Listing {
       ['az', 'AZ'],
       ['orphaned_at', 'Orphaned At'],
     ],
-    rows: disks.map((d) => ({ disk_cid: d.cid, size: formatMegabytes(d.sizeMb), deployment: d.deployment, instance: d.instance, az: d.az ?? '-', orphaned_at: formatBoshTime(d.orphanedAt) })),
+    rows: disks.map((d) => ({ disk_cid: d.cid, size: formatMegabytes(d.sizeMb), deployment: d.deployment, instance: d.instance, az: d.az ?? '-', orphaned_at: formatTime(d.orphanedAt) })),
   };
 }
 
@@ -172,7 +165,7 @@ export const listDisks =
   async (o: EnvOptions & Json & { orphaned?: boolean }) => {
     if (!o.orphaned) throw new DirectorError("Only 'director disks --orphaned' is supported (the disks of instances are in 'director instances --details')");
     await withState(io, o, async (store) => {
-      printListings(io.stdout, [orphanedListing(store.disks.listOrphaned())], Boolean(o.json));
+      printListings(io.stdout, [orphanedListing(store.disks.listOrphaned())], o);
     });
   };
 

@@ -13,7 +13,7 @@ import { environmentCpi } from '../../env/cpi-factory.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
 import { stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { listingsJson, printListings, renderTable, type Listing } from '../table.js';
+import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { confirm, deploymentName, services } from './deployment.js';
 import { stateOf } from './agent-state.js';
@@ -74,10 +74,10 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
       if (o.ps) header.push(['process', 'Process']);
       header.push(['process_state', 'Process State'], ['az', 'AZ'], ['ips', 'IPs']);
       if (o.details) header.push(['state', 'State'], ['vm_cid', 'VM CID'], ['vm_type', 'VM Type'], ['disk_cids', 'Disk CIDs'], ['agent_id', 'Agent ID'], ['index', 'Index'], ['bootstrap', 'Bootstrap'], ['ignore', 'Ignore']);
-      listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows });
+      listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows, count: all.length });
     }
     await s.agents.closeAll();
-    printListings(io.stdout, listings, Boolean(o.json));
+    printListings(io.stdout, listings, o);
   } finally {
     s.close();
   }
@@ -98,12 +98,6 @@ export const manifest = (io: CliIo) => async (o: DeploymentFlags) => {
   }
 };
 
-/** `Mon Nov 23 13:21:11 UTC 2026`, as bosh-cli prints event times. */
-function boshTime(iso: string): string {
-  const d = new Date(iso);
-  const [wd, mon, day, , time] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11), String(d.getUTCDate()).padStart(2, '0'), '', d.toISOString().slice(11, 19)];
-  return `${wd} ${mon} ${day} ${time} UTC ${d.getUTCFullYear()}`;
-}
 
 /** Task events, newest first, in `bosh events` columns. */
 export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string; instance?: string; action?: string }) => {
@@ -114,7 +108,7 @@ export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string
     for (const t of tasks) {
       for (const e of s.store.tasks.events(t.id)) {
         const instance = /([\w-]+\/[0-9a-f]{8}-[0-9a-f-]{27})/.exec(`${e.task} ${e.stage}`)?.[1] ?? '';
-        rows.push({ id: `${t.id}.${e.seq}`, time: boshTime(e.time), user: t.user, action: e.state, object_type: e.stage, object_name: e.task, task_id: String(t.id), deployment: t.deployment ?? '', instance, context: '', error: e.error ?? '', sort: `${e.time}|${String(t.id).padStart(9, '0')}|${String(e.seq).padStart(9, '0')}` });
+        rows.push({ id: `${t.id}.${e.seq}`, time: formatTime(e.time), user: t.user, action: e.state, object_type: e.stage, object_name: e.task, task_id: String(t.id), deployment: t.deployment ?? '', instance, context: '', error: e.error ?? '', sort: `${e.time}|${String(t.id).padStart(9, '0')}|${String(e.seq).padStart(9, '0')}` });
       }
     }
     const shown = rows
@@ -142,7 +136,7 @@ export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string
           rows: shown,
         },
       ],
-      Boolean(o.json),
+      o,
     );
   } finally {
     s.close();
@@ -169,7 +163,7 @@ export const variables = (io: CliIo) => async (o: DeploymentFlags) => {
           rows,
         },
       ],
-      Boolean(o.json),
+      o,
     );
   } finally {
     s.close();

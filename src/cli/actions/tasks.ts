@@ -3,14 +3,14 @@ import { formatDuration } from '../../deploy/task.js';
 import type { StateStore, TaskRecord } from '../../state/index.js';
 import { openExistingState, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
-import { printListings } from '../table.js';
+import { formatTime, printListings } from '../table.js';
 
 function taskRow(t: TaskRecord): Record<string, string> {
   return {
     id: String(t.id),
     state: t.state,
-    started_at: t.startedAt ?? '-',
-    finished_at: t.endedAt ?? '-',
+    started_at: formatTime(t.startedAt),
+    finished_at: formatTime(t.endedAt),
     user: t.user,
     deployment: t.deployment ?? '-',
     description: t.description,
@@ -48,7 +48,7 @@ export const listTasks =
             rows: tasks.map(taskRow),
           },
         ],
-        Boolean(o.json),
+        o,
       );
     });
 
@@ -109,6 +109,6 @@ export const listLocks =
             }),
           },
         ],
-        Boolean(o.json),
+        o,
       );
     });
