@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cpi, Networks, VmEnv } from '../../cpi/contract.js';
 import { DirectorError } from '../errors.js';
-import { digest, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type RecordedInstance } from '../plan/instance-plan.js';
+import { digest, instanceLabel, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type RecordedInstance } from '../plan/instance-plan.js';
 import type { DeploymentPlan } from '../plan/plan.js';
 import type { EnvironmentRecord, JsonObject, StateStore } from '../state/index.js';
 import type { AgentDialer, HostKeyMaker, InstanceAgent } from './ports.js';
@@ -426,7 +426,7 @@ export class Deployer {
     const inst = this.deps.store.instances.get(uuid);
     const address = vm.ips[0];
     if (!address || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' of instance '${inst?.group}/${uuid}' has no address or host key recorded`);
-    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId });
+    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel({ group: inst.group, uuid, index: inst.index }) } : {}) });
   }
 }
 

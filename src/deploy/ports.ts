@@ -53,7 +53,8 @@ export interface InstanceAgent {
 
 /** How the engine reaches a VM's agent: by address, verifying the host key it generated. */
 export interface AgentDialer {
-  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string }): InstanceAgent;
+  /** `instance` (`worker/uuid (2)`) names the VM in the agent's errors beside its agent id. */
+  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string; readonly instance?: string }): InstanceAgent;
   /** Closes every connection opened during the task. */
   closeAll(): Promise<void>;
 }

@@ -34,8 +34,9 @@ export class SshAgents implements AgentDialer {
     });
   }
 
-  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string }): InstanceAgent {
-    const client = this.pool.client(vm.agentId, { host: vm.address, port: this.opts.port, hostPublicKey: vm.hostPublicKey, name: vm.agentId });
+  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string; readonly instance?: string }): InstanceAgent {
+    const name = vm.instance ? `instance '${vm.instance}' (agent ${vm.agentId})` : vm.agentId;
+    const client = this.pool.client(vm.agentId, { host: vm.address, port: this.opts.port, hostPublicKey: vm.hostPublicKey, name });
     return new SshInstanceAgent(client, () => (this.bundle ??= readFile(this.opts.agentBundlePath)), this.opts.readBlob);
   }
 

@@ -16,7 +16,8 @@ import { formatTime, printListings, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import type { VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
-import { stateOf } from './agent-state.js';
+import { answerOf, processState, type AgentAnswer } from './agent-state.js';
+import { instanceLabel } from '../../plan/instance-plan.js';
 import { checkBeforeDeploy } from './deploy-checks.js';
 import { confirm } from '../confirm.js';
 
@@ -117,7 +118,11 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
         instances.map(async (i) => {
           const vm = s.store.vms.listByInstance(i.uuid).find((v) => v.state === 'created' && v.cid);
           if (!vm) return undefined;
-          const st = vm.hostPublicKey && vm.ips[0] ? await stateOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId }).getState({ vitals: Boolean(o.vitals) })) : undefined;
+          const answer: AgentAnswer =
+            vm.hostPublicKey && vm.ips[0]
+              ? await answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState({ vitals: Boolean(o.vitals) }))
+              : { reason: 'no address or host key recorded' };
+          const st = 'state' in answer ? answer.state : undefined;
           const vt = (st?.vitals ?? {}) as Record<string, Record<string, unknown> | undefined>;
           const load = vt['load'] as unknown as unknown[] | undefined;
           const cpu = vt['cpu'];
@@ -125,7 +130,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
           const vmType = (i.desiredSpec?.['vm_type'] as string | undefined) ?? (i.appliedSpec?.['vm_type'] as string | undefined) ?? '-';
           return {
             instance: `${i.group}/${i.uuid}`,
-            process_state: st ? st.state : 'unresponsive agent',
+            process_state: processState(answer),
             az: i.az ?? '-',
             ips: vm.ips.join('\n'),
             vm_cid: vm.cid!,

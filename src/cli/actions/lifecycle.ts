@@ -16,7 +16,8 @@ import type { CliIo } from '../io.js';
 import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { confirm, deploymentName, services } from './deployment.js';
-import { stateOf } from './agent-state.js';
+import { answerOf, processState } from './agent-state.js';
+import { instanceLabel } from '../../plan/instance-plan.js';
 
 type DeploymentFlags = EnvOptions & { deployment?: string; nonInteractive?: boolean; json?: boolean };
 
@@ -43,18 +44,19 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
       const states = await Promise.all(
         all.map(async (i) => {
           const vm = liveVm(s.store, i.uuid);
-          return vm?.hostPublicKey && vm.ips[0] ? stateOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId }).getState()) : undefined;
+          return vm?.hostPublicKey && vm.ips[0] ? answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState()) : undefined;
         }),
       );
       all.forEach((i, n) => {
         const vm = liveVm(s.store, i.uuid);
-        const st = states[n];
+        const answer = states[n];
+        const st = answer && 'state' in answer ? answer.state : undefined;
         const ips = s.store.ips.list({ deployment: name, instance: i.uuid }).map((r) => r.ip);
         const disks = s.store.disks.listByInstance(i.uuid).filter((d) => d.cid && d.state !== 'orphaned');
         rows.push({
           instance: `${i.group}/${i.uuid}`,
           process: '',
-          process_state: vm ? (st ? st.state : 'unresponsive agent') : '',
+          process_state: vm ? (answer ? processState(answer) : 'unresponsive agent') : '',
           az: i.az ?? '',
           ips: vm ? ips.join('\n') : '',
           state: i.state,
@@ -380,7 +382,7 @@ export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & { j
     const i = oneInstance(s.store, name, slug);
     const vm = liveVm(s.store, i.uuid);
     if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
-    const agent = s.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId });
+    const agent = s.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, instance: instanceLabel(i) });
     const file = join(o.dir ?? io.cwd, `${name}.${i.group}.${i.uuid}-${stamp(systemClock.now())}.tgz`);
     await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'fetch logs', deployment: name, locks: [] }, (task) =>
       task.step(`Fetching logs for ${i.group}/${i.uuid} (${i.index})`, 'Finding and packing log files', async () => {
