@@ -161,9 +161,21 @@ test('the stand-in control plane: nodes in etcd follow their kubelets, drain del
   assert.equal(byCert.status, 200);
   assert.deepEqual(JSON.parse(byCert.body).items.map((i: { metadata: { name: string } }) => i.metadata.name), [worker.uuid]);
 
-  for (const [host, port] of [[MASTER, 10252], [MASTER, 10251], [WORKER, 10248], [WORKER, 10256]] as const) {
+  for (const [host, port] of [[MASTER, 10259], [WORKER, 10248], [WORKER, 10256]] as const) {
     assert.deepEqual(await healthz(host, port), { status: 200, body: 'ok' }, `${host}:${port}`);
   }
+  // the controller-manager's secure port: HTTPS with its tls.kube-controller-manager certificate
+  const kcmCa = readFileSync(join(master.root, 'jobs/kube-controller-manager/config/ca.pem'), 'utf8');
+  const kcm = await new Promise<Reply>((resolve, reject) =>
+    request({ host: MASTER, port: 10257, path: '/healthz', ca: kcmCa, checkServerIdentity: () => undefined, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    })
+      .on('error', reject)
+      .end(),
+  );
+  assert.deepEqual(kcm, { status: 200, body: 'ok' });
   for (const s of started.filter((p) => p.name !== 'etcd/etcd')) assert.match(readLog(s), /running the STAND-IN .*kube-standin\.mjs/, s.name);
   const etcdGet = (k: string) =>
     new Promise<string>((resolve, reject) => execFile(join(master.root, 'jobs/etcd/bin/etcdctl'), ['get', k, '--print-value-only'], (err, out) => (err ? reject(err) : resolve(out))));

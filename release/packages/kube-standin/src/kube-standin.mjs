@@ -36,7 +36,7 @@ for (const a of argv) {
   if (m) flags[m[1]] = m[2] === undefined ? 'true' : m[2];
 }
 const log = (msg) => process.stdout.write(`${new Date().toISOString()} kube-standin ${role}: ${msg}\n`);
-export const VERSION = { major: '1', minor: '14', gitVersion: 'v1.14.3-standin', gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'node', platform: `${process.platform}/${process.arch}`, standin: true };
+export const VERSION = { major: '1', minor: '36', gitVersion: 'v1.36.0-standin', gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'node', platform: `${process.platform}/${process.arch}`, standin: true };
 
 /** Go-style durations ("40s", "1m30s", "500ms") in milliseconds. */
 function duration(text, fallbackMs) {
@@ -53,7 +53,10 @@ function duration(text, fallbackMs) {
 }
 
 function healthServer(port, address) {
-  const srv = http.createServer((req, res) => {
+  // HTTPS when the component is given a serving certificate (as the real ones serve /healthz on
+  // their secure port), plain HTTP otherwise.
+  const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { cert: fs.readFileSync(flags['tls-cert-file']), key: fs.readFileSync(flags['tls-private-key-file']) } : undefined;
+  const handler = (req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
@@ -61,8 +64,9 @@ function healthServer(port, address) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
     }
-  });
-  srv.listen(Number(port), address, () => log(`serving /healthz on http://${address}:${port}`));
+  };
+  const srv = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  srv.listen(Number(port), address, () => log(`serving /healthz on ${tls ? 'https' : 'http'}://${address}:${port}`));
   return srv;
 }
 
@@ -160,7 +164,7 @@ function kubelet() {
 }
 
 function controllerManager() {
-  healthServer(flags.port || flags['secure-port'] || 10252, flags.address || flags['bind-address'] || '127.0.0.1');
+  healthServer(flags['secure-port'] || flags.port || 10257, flags['bind-address'] || flags.address || '127.0.0.1');
   if (!flags.kubeconfig) return log('no --kubeconfig: the node lifecycle controller does not run');
   const kc = kubeconfig();
   const grace = duration(flags['node-monitor-grace-period'], 40_000);
@@ -299,7 +303,7 @@ async function getPath() {
 const roles = {
   apiserver: () => apiserver(flags, log, VERSION),
   'controller-manager': controllerManager,
-  scheduler: () => healthServer(flags.port || flags['secure-port'] || 10251, flags.address || flags['bind-address'] || '127.0.0.1'),
+  scheduler: () => healthServer(flags['secure-port'] || flags.port || 10259, flags['bind-address'] || flags.address || '127.0.0.1'),
   kubelet,
   proxy: () => healthServer((flags['healthz-bind-address'] || '').split(':')[1] || 10256, (flags['healthz-bind-address'] || '0.0.0.0').split(':')[0]),
   'node-patch': nodePatch,
