@@ -58,10 +58,10 @@ test('each flag list names its upstream page and the version it documents', () =
   assert.ok(files.length >= 3, files.join(', '));
   for (const f of files) {
     const list = readFlagList(f.replace(/\.txt$/, ''));
-    assert.match(list.header, /kubernetes\/website content\/en\/docs\/reference\/command-line-tools-reference\/[a-z-]+\.md/, f);
+    assert.match(list.header, /kubernetes\/website content\/(en|uk)\/docs\/reference\/command-line-tools-reference\/[a-z-]+\.md/, f);
     assert.match(list.version, /^v1\.\d+$/, f);
     assert.ok(list.flags.size > 50, `${f}: ${list.flags.size} flags`);
-    for (const flag of list.flags) assert.match(flag, /^[a-z0-9][a-z0-9-]*$/, `${f}: '${flag}'`);
+    for (const flag of list.flags) assert.match(flag, /^[a-z0-9][a-z0-9_-]*$/, `${f}: '${flag}'`);
   }
   // The flags kubo v0.34's manifest passed that Kubernetes has since removed are not in them.
   assert.equal(readFlagList('kube-apiserver').flags.has('enable-swagger-ui'), false);
@@ -103,5 +103,5 @@ test('every flag the templates render (cfcr.yml + local.yml) is in its component
     assert.deepEqual(unknown, [], `${ctl.job} renders flags ${component} ${list.version} does not have: ${unknown.map((f) => `--${f}`).join(', ')}`);
     checked.push(component);
   }
-  assert.deepEqual(checked.sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+  assert.deepEqual(checked.sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet']);
 });
