@@ -54,9 +54,9 @@ async function uploaded(t: { after: (fn: () => void) => void }) {
     rmSync(dir, { recursive: true, force: true });
   });
   const blobs = openBlobstore(join(dir, 'blobs'));
-  // No network here: every source is unreachable, so etcd and kubernetes take their fallbacks.
+  // No network here: every source is unreachable, so containerd, etcd and kubernetes take their fallbacks.
   const up = await uploadRelease(join(root, 'release'), store, blobs, { fetch: () => Promise.reject(new Error('offline (test)')) });
-  assert.deepEqual(up.fallbacks.map((f) => f.package).sort(), ['etcd', 'kubernetes']);
+  assert.deepEqual(up.fallbacks.map((f) => f.package).sort(), ['containerd', 'etcd', 'kubernetes']);
   return findReleaseView(store, blobs, up.record.name, up.record.version);
 }
 

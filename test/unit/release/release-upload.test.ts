@@ -109,7 +109,7 @@ test('the release folder loads; every problem is reported with its file and path
   const rel = loadReleaseDir(join(repoRoot(), 'release'));
   assert.equal(rel.name, 'kubo');
   assert.deepEqual([...rel.jobs.keys()], ['apply-specs', 'cloud-provider', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet', 'smoke-tests']);
-  assert.deepEqual([...rel.packages.keys()], ['etcd', 'kube-standin', 'kubernetes']);
+  assert.deepEqual([...rel.packages.keys()], ['containerd', 'etcd', 'kube-standin', 'kubernetes']);
 
   const dir = tmp(t);
   writeRelease(dir, { url: 'http://127.0.0.1:9/x.tgz', sha256: 'f'.repeat(64) });
