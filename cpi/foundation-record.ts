@@ -18,11 +18,17 @@ export const FOUNDATION_RECORD_KEY = 'foundation_created';
  */
 export const FOUNDATION_INTENT_KEY = 'foundation_intended';
 
+/**
+ * The key under which create-env records the foundation's public addresses, by what holds them
+ * (a load balancer's name; `jumpbox`): the kubeconfig's server is the load balancer's.
+ */
+export const FOUNDATION_ADDRESSES_KEY = 'foundation_addresses';
+
 /** The keys create-env records in CPI properties; a manifest cannot set them. */
-export const RECORDED_KEYS = [FOUNDATION_RECORD_KEY, FOUNDATION_INTENT_KEY] as const;
+export const RECORDED_KEYS = [FOUNDATION_RECORD_KEY, FOUNDATION_INTENT_KEY, FOUNDATION_ADDRESSES_KEY] as const;
 
 /** The foundation ids recorded in CPI properties (none when the key is absent or malformed). */
-export function recordedFoundation(cpiProperties: JsonObject, key: (typeof RECORDED_KEYS)[number] = FOUNDATION_RECORD_KEY): readonly string[] {
+export function recordedFoundation(cpiProperties: JsonObject, key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY): readonly string[] {
   const v = cpiProperties[key];
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -34,14 +40,11 @@ export function recordedPart(cpiProperties: JsonObject): JsonObject {
 
 /** CPI properties as the manifest wrote them, without what create-env recorded in them. */
 export function manifestProperties(cpiProperties: JsonObject): JsonObject {
-  const { [FOUNDATION_RECORD_KEY]: _recorded, [FOUNDATION_INTENT_KEY]: _intended, ...rest } = cpiProperties;
-  void _recorded;
-  void _intended;
-  return rest;
+  return Object.fromEntries(Object.entries(cpiProperties).filter(([k]) => !(RECORDED_KEYS as readonly string[]).includes(k)));
 }
 
 /** The CPI properties with `ids` added to the recorded foundation (order kept, no duplicates). */
-export function withRecordedFoundation(cpiProperties: JsonObject, ids: readonly string[], key: (typeof RECORDED_KEYS)[number] = FOUNDATION_RECORD_KEY): JsonObject {
+export function withRecordedFoundation(cpiProperties: JsonObject, ids: readonly string[], key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY): JsonObject {
   const all = [...recordedFoundation(cpiProperties, key)];
   for (const id of ids) if (!all.some((a) => a.toLowerCase() === id.toLowerCase())) all.push(id);
   return { ...cpiProperties, [key]: all };

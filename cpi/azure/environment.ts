@@ -1,5 +1,5 @@
 import { DirectorError } from '../../src/errors.js';
-import type { EnvironmentCpi, FoundationOutcome } from '../environment.js';
+import type { EnvironmentCpi, FoundationOutcome, JumpboxRequest } from '../environment.js';
 import { FOUNDATION_INTENT_KEY, FOUNDATION_RECORD_KEY, type CpiProperties } from '../foundation-record.js';
 import { AzureCpi } from './azure-cpi.js';
 import type { AzureCallStats } from './clients.js';
@@ -100,15 +100,20 @@ export function azureEnvironmentCpi(cpiProperties: CpiProperties, directorUuid: 
     findStemcell: async () => undefined,
     ...(hasFoundation
       ? {
-          ensureFoundation: async (onIntent?: (id: string) => void): Promise<FoundationOutcome> => {
+          jumpboxUser: (() => {
+            const j = (cpiProperties['foundation'] as Record<string, unknown>)['jumpbox'];
+            const user = isPlainObject(j) ? j['user'] : undefined;
+            return typeof user === 'string' ? user : 'jumpbox';
+          })(),
+          ensureFoundation: async (onIntent?: (id: string) => void, jumpbox?: JumpboxRequest): Promise<FoundationOutcome> => {
             const props = parseFoundationProps(cpiProperties);
             // Reads before it writes, so it can run again after a failed async operation; what a
             // failed attempt created is kept, as a repeat finds it "unchanged".
             const created: string[] = [];
             for (let attempt = 0; ; attempt++) {
               try {
-                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created], ...(onIntent ? { onIntent } : {}) });
-                return { created: [...created, ...r.created], updated: r.updated };
+                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created], ...(onIntent ? { onIntent } : {}), ...(jumpbox ? { jumpbox } : {}) });
+                return { created: [...created, ...r.created], updated: r.updated, addresses: r.addresses };
               } catch (err) {
                 created.push(...((err as { created?: readonly string[] }).created ?? []));
                 if (attempt < retries && isTransientAsyncFailure(err)) continue;

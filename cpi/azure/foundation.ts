@@ -1,5 +1,7 @@
 import { isIPv4 } from 'node:net';
-import type { LoadBalancer, NetworkSecurityGroup, SecurityRule } from '@azure/arm-network';
+import type { LoadBalancer, NetworkInterface, NetworkSecurityGroup, SecurityRule } from '@azure/arm-network';
+import type { VirtualMachine } from '@azure/arm-compute';
+import { stringify } from 'yaml';
 import { DirectorError } from '../../src/errors.js';
 import type { AzureClients } from './clients.js';
 import { isAzureNotFound } from './error-mapper.js';
@@ -29,6 +31,29 @@ export interface FoundationLoadBalancer {
 }
 
 /**
+ * The jumpbox: the director's gateway into the virtual network when it runs outside it (a small
+ * VM with a public IP; SSH allowed only from the operator's CIDRs, there is no Internet-wide
+ * default). From `foundation.jumpbox`.
+ */
+export interface FoundationJumpbox {
+  readonly name: string;
+  readonly vmSize: string;
+  /** CIDRs (or IPs) allowed to reach its SSH port. */
+  readonly allowedCidrs: readonly string[];
+  readonly image: { readonly publisher: string; readonly offer: string; readonly sku: string; readonly version: string };
+  readonly user: string;
+}
+
+/** Who the jumpbox lets in and how it proves itself: the environment's key, a host key the director generated. */
+export interface JumpboxIdentity {
+  /** The director's OpenSSH public key, authorized for the jumpbox's user. */
+  readonly authorizedKey: string;
+  /** Goes into the VM's custom data: a secret, never logged. */
+  readonly hostPrivateKey: string;
+  readonly hostPublicKey: string;
+}
+
+/**
  * What `create-env` builds on Azure before the director exists: what the CFCR-on-Azure guide's
  * ARM template built by hand. Read from the Azure CPI properties and their `foundation:` block.
  */
@@ -46,6 +71,8 @@ export interface FoundationProps {
   /** Blob containers of the storage account (default bosh and stemcell, as bosh-azure-cpi uses). */
   readonly containers: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
+  /** `foundation.jumpbox`, when written (required when the director is to make one). */
+  readonly jumpbox: FoundationJumpbox | undefined;
 }
 
 /** The result of `ensureFoundation`: what this run created, by ARM id (containers by URL-ish id). */
@@ -56,6 +83,8 @@ export interface FoundationResult {
   readonly unchanged: readonly string[];
   /** Ids that existed but differed, and were PUT again. */
   readonly updated: readonly string[];
+  /** Public addresses by what holds them: each load balancer's name, and `jumpbox`. */
+  readonly addresses: Readonly<Record<string, string>>;
 }
 
 export interface FoundationOptions {
@@ -71,6 +100,8 @@ export interface FoundationOptions {
    * the request then still knows what it may have made.
    */
   readonly onIntent?: (id: string) => void;
+  /** Make the jumpbox (`props.jumpbox`, then required) with this identity. */
+  readonly jumpbox?: JumpboxIdentity;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -176,6 +207,31 @@ export function parseFoundationProps(cpiProperties: unknown): FoundationProps {
   }
   const tags = f.tags ?? {};
   if (!isPlainObject(tags) || !Object.values(tags).every((v) => typeof v === 'string')) problems.push(`'foundation.tags' must be a map of strings, found ${show(tags)}`);
+  let jumpbox: FoundationJumpbox | undefined;
+  const j = f.jumpbox;
+  if (j !== undefined) {
+    if (!isPlainObject(j)) problems.push(`'foundation.jumpbox' must be a map {allowed_cidrs, vm_size, image, user}, found ${show(j)}`);
+    else {
+      const cidrs = j.allowed_cidrs;
+      const isSource = (c: unknown) => isCidr(c) || (typeof c === 'string' && isIPv4(c));
+      if (!Array.isArray(cidrs) || cidrs.length === 0 || !cidrs.every(isSource)) {
+        problems.push(`'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found ${show(cidrs)}`);
+      } else if (cidrs.some((c) => /\/0$/.test(String(c)))) problems.push(`'foundation.jumpbox.allowed_cidrs' opens the jumpbox to the whole Internet (${show(cidrs.find((c) => /\/0$/.test(String(c))))}): list the operators' networks`);
+      const image = isPlainObject(j.image) ? j.image : { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' };
+      for (const k of ['publisher', 'offer', 'sku', 'version'] as const) if (typeof image[k] !== 'string' || image[k] === '') problems.push(`'foundation.jumpbox.image.${k}' must be a marketplace image's ${k}, found ${show(image[k])}`);
+      const vmSize = j.vm_size ?? 'Standard_B1s';
+      if (typeof vmSize !== 'string' || !/^[A-Za-z0-9_]+$/.test(vmSize)) problems.push(`'foundation.jumpbox.vm_size' must be an Azure VM size, found ${show(vmSize)}`);
+      const user = j.user ?? 'jumpbox';
+      if (typeof user !== 'string' || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) problems.push(`'foundation.jumpbox.user' must be a Linux user name, found ${show(user)}`);
+      jumpbox = {
+        name: name('foundation.jumpbox.name', j.name ?? 'jumpbox'),
+        vmSize: String(vmSize),
+        allowedCidrs: Array.isArray(cidrs) ? cidrs.map(String) : [],
+        image: { publisher: String(image.publisher), offer: String(image.offer), sku: String(image.sku), version: String(image.version) },
+        user: String(user),
+      };
+    }
+  }
   if (problems.length > 0) throw new DirectorError(`Validating the Azure foundation: ${problems.join('; ')}`);
   return {
     location: location as string,
@@ -189,7 +245,25 @@ export function parseFoundationProps(cpiProperties: unknown): FoundationProps {
     storageAccountName: sa as string | undefined,
     containers: containers as string[],
     tags: tags as Record<string, string>,
+    jumpbox,
   };
+}
+
+/** The jumpbox's NSG: SSH from each allowed CIDR, nothing else (Azure's default rules deny the rest inbound). */
+function jumpboxSecurityGroup(j: FoundationJumpbox): FoundationSecurityGroup {
+  return { name: `${j.name}-nsg`, rules: j.allowedCidrs.map((source, i) => ({ name: `ssh-${i}`, port: 22, source, priority: 100 + i, protocol: 'Tcp' as const })) };
+}
+
+/** The jumpbox's custom data: its user with the director's key, and the host key the director made. */
+function jumpboxCloudConfig(j: FoundationJumpbox, id: JumpboxIdentity): string {
+  const type = id.hostPublicKey.startsWith('ssh-rsa') ? 'rsa' : 'ed25519';
+  const doc = {
+    users: [{ name: j.user, shell: '/bin/bash', lock_passwd: true, ssh_authorized_keys: [id.authorizedKey] }],
+    ssh_deletekeys: true,
+    ssh_genkeytypes: [],
+    ssh_keys: { [`${type}_private`]: id.hostPrivateKey, [`${type}_public`]: id.hostPublicKey },
+  };
+  return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
 const sameLocation = (a: string | undefined, b: string): boolean => (a ?? '').toLowerCase().replace(/\s+/g, '') === b.toLowerCase().replace(/\s+/g, '');
@@ -268,7 +342,14 @@ function lbMatches(have: LoadBalancer, want: FoundationLoadBalancer, publicIpId:
  * so that `deleteFoundation` removes exactly that.
  */
 export async function ensureFoundation(clients: AzureClients, props: FoundationProps, options: FoundationOptions = {}): Promise<FoundationResult> {
+  const jumpbox = options.jumpbox === undefined ? undefined : props.jumpbox;
+  if (options.jumpbox !== undefined && jumpbox === undefined) {
+    throw new DirectorError(
+      "Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found none; or set 'gateway: none' in the environment manifest when the director runs inside the virtual network",
+    );
+  }
   const lro = { updateIntervalInMs: options.pollIntervalMs ?? 2000 };
+  const addresses: Record<string, string> = {};
   const created: string[] = [];
   const unchanged: string[] = [];
   const updated: string[] = [];
@@ -303,7 +384,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     } else unchanged.push(group.id as string);
 
     const nsgIds = new Map<string, string>();
-    for (const sg of props.securityGroups) {
+    for (const sg of [...props.securityGroups, ...(jumpbox === undefined ? [] : [jumpboxSecurityGroup(jumpbox)])]) {
       const have = await orUndefined(net.networkSecurityGroups.get(rg, sg.name));
       if (have !== undefined && !failed(have) && nsgMatches(have, sg, tags)) {
         unchanged.push(have.id as string);
@@ -339,17 +420,24 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
       unchanged.push(vnet.id as string);
     } else unchanged.push(vnet.id as string);
 
-    for (const lb of props.loadBalancers) {
-      const pip = await orUndefined(net.publicIPAddresses.get(rg, lb.publicIpName));
-      let pipId = pip?.id;
-      if (pip !== undefined && !failed(pip) && eqi(pip.sku?.name, 'Standard') && eqi(pip.publicIPAllocationMethod, 'Static') && sameTags(pip.tags, tags)) unchanged.push(pip.id as string);
-      else {
-        const put = await creating(pip !== undefined, armId('Microsoft.Network/publicIPAddresses', lb.publicIpName), () =>
-          net.publicIPAddresses.beginCreateOrUpdateAndWait(rg, lb.publicIpName, { location: props.location, tags: { ...tags }, sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, lro),
-        );
-        note(pip !== undefined, put.id);
-        pipId = put.id;
+    /** A Standard static public IP; its id and address. */
+    const publicIp = async (pipName: string): Promise<{ id: string; address: string | undefined }> => {
+      const pip = await orUndefined(net.publicIPAddresses.get(rg, pipName));
+      if (pip !== undefined && !failed(pip) && eqi(pip.sku?.name, 'Standard') && eqi(pip.publicIPAllocationMethod, 'Static') && sameTags(pip.tags, tags)) {
+        unchanged.push(pip.id as string);
+        return { id: pip.id as string, address: pip.ipAddress };
       }
+      const put = await creating(pip !== undefined, armId('Microsoft.Network/publicIPAddresses', pipName), () =>
+        net.publicIPAddresses.beginCreateOrUpdateAndWait(rg, pipName, { location: props.location, tags: { ...tags }, sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, lro),
+      );
+      note(pip !== undefined, put.id);
+      return { id: put.id as string, address: put.ipAddress };
+    };
+
+    for (const lb of props.loadBalancers) {
+      const pip = await publicIp(lb.publicIpName);
+      const pipId = pip.id;
+      if (pip.address !== undefined) addresses[lb.name] = pip.address;
       const have = await orUndefined(net.loadBalancers.get(rg, lb.name));
       if (have !== undefined && !failed(have) && lbMatches(have, lb, pipId as string, tags)) {
         unchanged.push(have.id as string);
@@ -383,6 +471,53 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
         lro,
       ));
       note(have !== undefined, put.id);
+    }
+
+    if (jumpbox !== undefined && options.jumpbox !== undefined) {
+      const id = options.jumpbox;
+      const pip = await publicIp(`${jumpbox.name}-ip`);
+      if (pip.address !== undefined) addresses['jumpbox'] = pip.address;
+      const nsgId = nsgIds.get(`${jumpbox.name}-nsg`) as string;
+      const subnetId = `${armId('Microsoft.Network/virtualNetworks', props.virtualNetworkName)}/subnets/${props.subnetName}`;
+      const nicName = `${jumpbox.name}-nic`;
+      const nic = await orUndefined(net.networkInterfaces.get(rg, nicName));
+      const config = nic?.ipConfigurations?.[0];
+      let nicId = nic?.id;
+      if (nic === undefined || failed(nic) || !eqi(config?.subnet?.id, subnetId) || !eqi(config?.publicIPAddress?.id, pip.id) || !eqi(nic.networkSecurityGroup?.id, nsgId) || !sameTags(nic.tags, tags)) {
+        const body: NetworkInterface = {
+          location: props.location,
+          tags: { ...tags },
+          networkSecurityGroup: { id: nsgId },
+          ipConfigurations: [{ name: 'ipconfig0', primary: true, subnet: { id: subnetId }, privateIPAllocationMethod: 'Dynamic', publicIPAddress: { id: pip.id } }],
+        };
+        const put = await creating(nic !== undefined, armId('Microsoft.Network/networkInterfaces', nicName), () => net.networkInterfaces.beginCreateOrUpdateAndWait(rg, nicName, body, lro));
+        note(nic !== undefined, put.id);
+        nicId = put.id;
+      } else unchanged.push(nic.id as string);
+      // Custom data cannot be read back (ARM never returns it): a VM in place is left as it is.
+      const vm = await orUndefined(clients.compute.virtualMachines.get(rg, jumpbox.name));
+      if (vm === undefined || failed(vm)) {
+        const body: VirtualMachine = {
+          location: props.location,
+          tags: { ...tags, role: 'jumpbox' },
+          hardwareProfile: { vmSize: jumpbox.vmSize },
+          storageProfile: {
+            imageReference: { ...jumpbox.image },
+            osDisk: { name: `${jumpbox.name}-os-disk`, osType: 'Linux', createOption: 'FromImage', caching: 'ReadWrite', deleteOption: 'Delete', managedDisk: { storageAccountType: 'Standard_LRS' } },
+          },
+          osProfile: {
+            computerName: jumpbox.name,
+            adminUsername: jumpbox.user,
+            customData: Buffer.from(jumpboxCloudConfig(jumpbox, id)).toString('base64'),
+            linuxConfiguration: { disablePasswordAuthentication: true, ssh: { publicKeys: [{ path: `/home/${jumpbox.user}/.ssh/authorized_keys`, keyData: id.authorizedKey }] } },
+          },
+          networkProfile: { networkInterfaces: [{ id: nicId as string, primary: true, deleteOption: 'Detach' }] },
+        };
+        const put = await creating(vm !== undefined, `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${jumpbox.name}`, () =>
+          clients.compute.virtualMachines.beginCreateOrUpdateAndWait(rg, jumpbox.name, body, lro),
+        );
+        note(vm !== undefined, put.id);
+      } else unchanged.push(vm.id as string);
     }
 
     const account = props.storageAccountName;
@@ -421,11 +556,11 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
     (e as DirectorError & { created?: readonly string[] }).created = [...created, ...maybeCreated.filter((m) => !created.some((c) => c.toLowerCase() === m.toLowerCase()))];
     throw e;
   }
-  return { created, unchanged, updated };
+  return { created, unchanged, updated, addresses };
 }
 
 /** The resource types in the order they can be deleted (users before what they use). */
-const DELETE_ORDER = ['containers', 'loadbalancers', 'publicipaddresses', 'subnets', 'virtualnetworks', 'networksecuritygroups', 'storageaccounts', 'resourcegroups'];
+const DELETE_ORDER = ['containers', 'virtualmachines', 'networkinterfaces', 'loadbalancers', 'publicipaddresses', 'subnets', 'virtualnetworks', 'networksecuritygroups', 'storageaccounts', 'resourcegroups'];
 
 function kindOf(id: string): string {
   const parts = id.split('/').filter((p) => p !== '');
@@ -463,6 +598,12 @@ export async function deleteFoundation(clients: AzureClients, recorded: readonly
           await deleteContainer({ blobEndpoint: endpoint, accountName: account, accountKey: key }, seg(id, 'containers'));
           break;
         }
+        case 'virtualmachines':
+          await gone(clients.compute.virtualMachines.beginDeleteAndWait(rg, seg(id, 'virtualMachines'), lro));
+          break;
+        case 'networkinterfaces':
+          await gone(clients.network.networkInterfaces.beginDeleteAndWait(rg, seg(id, 'networkInterfaces'), lro));
+          break;
         case 'loadbalancers':
           await gone(clients.network.loadBalancers.beginDeleteAndWait(rg, seg(id, 'loadBalancers'), lro));
           break;

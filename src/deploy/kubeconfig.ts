@@ -19,7 +19,7 @@ export interface KubeconfigParts {
 /**
  * Finds the admin kubeconfig's parts for a cfcr deployment: the API server behind the master
  * group's load balancer (its vm_extension's `load_balancer` in the cloud-config, the address the
- * CPI gave it) or else the first master's address, on kube-apiserver's secure-port; the CA from
+ * CPI gave it: the local CPI's configured one, or the public IP create-env recorded on Azure) or else the first master's address, on kube-apiserver's secure-port; the CA from
  * the `tls-kubernetes` variable; the admin user and token as kube-apiserver's tokens.csv names them.
  */
 export function kubeconfigParts(store: StateStore, deployment: string, cpiProperties: Plain): KubeconfigParts {
@@ -45,13 +45,23 @@ export function kubeconfigParts(store: StateStore, deployment: string, cpiProper
   const cloud = cc ? asObject(toPlain(parseYaml(cc.content, 'cloud-config'))) : {};
   const extensions = new Map(asList(cloud['vm_extensions']).map(asObject).map((e) => [String(e['name']), asObject(e['cloud_properties'])]));
   for (const ext of asList(master['vm_extensions'])) {
-    const lbName = extensions.get(String(ext))?.['load_balancer'];
+    const named = extensions.get(String(ext))?.['load_balancer'];
+    // the local CPI names it; the Azure CPI's is {name, backend_pool_name}
+    const lbName = typeof named === 'string' ? named : asObject(named)['name'];
     if (typeof lbName !== 'string') continue;
     const lb = asObject(asObject(cpiProperties['load_balancers'])[lbName]);
-    if (typeof lb['address'] !== 'string') continue;
-    address = lb['address'];
-    const mapping = asList(lb['ports']).map(asObject).find((p) => Number(p['backend']) === port);
-    if (mapping) serverPort = Number(mapping['frontend']);
+    if (typeof lb['address'] === 'string') {
+      address = lb['address'];
+      const mapping = asList(lb['ports']).map(asObject).find((p) => Number(p['backend']) === port);
+      if (mapping) serverPort = Number(mapping['frontend']);
+      break;
+    }
+    // an Azure load balancer of the foundation: its public IP, as create-env recorded it
+    const recorded = asObject(cpiProperties['foundation_addresses'])[lbName];
+    if (typeof recorded !== 'string') continue;
+    address = recorded;
+    const rule = asList(asObject(asObject(asObject(cpiProperties['foundation'])['load_balancers'])[lbName])['rules']).map(asObject).find((r) => Number(r['backend']) === port);
+    if (rule) serverPort = Number(rule['frontend']);
     break;
   }
   if (!address) {

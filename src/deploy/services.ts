@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cpi } from '../../cpi/contract.js';
 import { environmentCpi } from '../env/cpi-factory.js';
+import { gatewayFor, type GatewayFlags } from '../env/gateway.js';
 import { manifestWithOps } from '../manifest/interpolate.js';
 import { evaluateTemplate, varsFromFlags, type VarFlags, type Variables } from '../manifest/variables/index.js';
 import type { YamlValue } from '../manifest/value.js';
@@ -19,6 +20,8 @@ export interface DirectorWiring {
   readonly wrapCpi?: (cpi: Cpi) => Cpi;
   /** Wraps the agent dialer, likewise. */
   readonly wrapAgents?: (agents: AgentDialer) => AgentDialer;
+  /** bosh-cli's --gw-* flags of the command, over the environment's recorded gateway. */
+  readonly gateway?: GatewayFlags;
 }
 
 /**
@@ -31,11 +34,13 @@ export function directorFor(store: StateStore, wiring: DirectorWiring = {}): Dir
   const envCpi = environmentCpi(environment, store.localDir);
   const cpi = wiring.wrapCpi ? { ...envCpi, cpi: wiring.wrapCpi(envCpi.cpi) } : envCpi;
   const blobstore = openBlobstore(join(store.localDir, 'blobs'));
+  const gateway = gatewayFor(environment, wiring.gateway);
   const ssh = new SshAgents({
     privateKey: environment.sshKey.privateKey,
     port: envCpi.sshPort,
     agentBundlePath: agentBundlePath(),
     readBlob: async (id) => blobstore.get(id),
+    ...(gateway === undefined ? {} : { gateway }),
   });
   const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
   return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });

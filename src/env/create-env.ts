@@ -5,7 +5,8 @@ import type { Task } from '../deploy/task.js';
 import type { EnvironmentRecord, JsonObject, StateStore, StemcellRecord } from '../state/index.js';
 import type { EnvironmentCpi } from '../../cpi/environment.js';
 import type { EnvironmentManifest } from './environment-manifest.js';
-import { FOUNDATION_INTENT_KEY, manifestProperties, RECORDED_KEYS, recordedPart, withIntentsSettled, withRecordedFoundation } from '../../cpi/foundation-record.js';
+import { gatewayJson, gatewayRecord, type GatewayRecord } from './gateway.js';
+import { FOUNDATION_ADDRESSES_KEY, FOUNDATION_INTENT_KEY, manifestProperties, RECORDED_KEYS, recordedPart, withIntentsSettled, withRecordedFoundation } from '../../cpi/foundation-record.js';
 
 export interface CreateEnvDeps {
   readonly store: StateStore;
@@ -67,9 +68,32 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     return c;
   });
 
+  // How the director will reach the VMs: what the manifest says, else the jumpbox the foundation
+  // makes (its host key generated once, recorded before the VM that carries it is requested).
+  const wantsJumpbox = manifest.gateway === undefined && cpi.ensureFoundation !== undefined && cpi.jumpboxUser !== undefined;
+  {
+    const before = gatewayRecord(store.environment.get() ?? environment);
+    let next: GatewayRecord | undefined;
+    if (manifest.gateway === 'none') next = { mode: 'none' };
+    else if (manifest.gateway !== undefined) next = { mode: 'given', ...manifest.gateway };
+    else if (wantsJumpbox) {
+      const user = cpi.jumpboxUser as string;
+      if (before?.mode === 'jumpbox') next = { ...before, user };
+      else {
+        const hostKey = generateSshKeyPair('ed25519', `jumpbox@${manifest.name}`);
+        next = { mode: 'jumpbox', user, port: 22, hostPrivateKey: hostKey.privateKey, hostPublicKey: hostKey.publicKey };
+      }
+    }
+    const json = next === undefined ? null : gatewayJson(next);
+    if (JSON.stringify(json) !== JSON.stringify((store.environment.get() ?? environment).gateway)) {
+      store.environment.update({ gateway: json });
+      changes.push('gateway');
+    }
+  }
+
   const ensure = cpi.ensureFoundation;
   if (ensure !== undefined) {
-    await task.step('Creating foundation', `${environment.cpiType} foundation`, async () => {
+    await task.step('Creating foundation', `${environment.cpiType} foundation${wantsJumpbox ? ' with the jumpbox' : ''}`, async () => {
       // Recorded as soon as known, also when the run fails half way, so delete-env finds it.
       const record = (ids: readonly string[]) => {
         if (ids.length === 0) return;
@@ -82,11 +106,22 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
         const current = store.environment.get() ?? environment;
         store.environment.update({ cpiProperties: withRecordedFoundation(current.cpiProperties, [id], FOUNDATION_INTENT_KEY) });
       };
+      const gw = gatewayRecord(store.environment.get() ?? environment);
+      const jumpbox = wantsJumpbox && gw?.mode === 'jumpbox' ? { authorizedKey: environment.sshKey.publicKey, hostPrivateKey: gw.hostPrivateKey, hostPublicKey: gw.hostPublicKey } : undefined;
       try {
-        const outcome = await ensure(intend);
+        const outcome = await ensure(intend, jumpbox);
         record(outcome.created);
         const current = store.environment.get() ?? environment;
         if (FOUNDATION_INTENT_KEY in current.cpiProperties) store.environment.update({ cpiProperties: withIntentsSettled(current.cpiProperties) });
+        const now = store.environment.get() ?? environment;
+        if (JSON.stringify(now.cpiProperties[FOUNDATION_ADDRESSES_KEY] ?? {}) !== JSON.stringify(outcome.addresses)) {
+          store.environment.update({ cpiProperties: { ...now.cpiProperties, [FOUNDATION_ADDRESSES_KEY]: { ...outcome.addresses } } });
+        }
+        const address = outcome.addresses['jumpbox'];
+        if (gw?.mode === 'jumpbox' && jumpbox !== undefined && address !== undefined && gw.host !== address) {
+          store.environment.update({ gateway: gatewayJson({ ...gw, host: address }) });
+          if (!changes.includes('gateway')) changes.push('gateway');
+        }
         if (outcome.updated.length > 0 && outcome.created.length === 0) changes.push('foundation');
       } catch (err) {
         record((err as { created?: readonly string[] }).created ?? []);
@@ -112,5 +147,5 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
     changes.push('cloud-config');
   });
 
-  return { environment: store.environment.get() ?? environment, stemcell, changes };
+  return { environment: store.environment.get() ?? environment, stemcell, changes: [...new Set(changes)] };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Plain } from '../manifest/value.js';
 import { parseCloudConfig, type CloudConfig } from '../plan/cloud-config.js';
 import { problemsFromZod, ValidationError } from '../plan/validation.js';
+import { parseGatewayConfig, type GatewayConfig } from './gateway.js';
 
 /** The environment manifest (manifests/env.yml): the CPI, the cloud-config and the stemcell. */
 export interface EnvironmentManifest {
@@ -11,6 +12,12 @@ export interface EnvironmentManifest {
   /** The cloud-config as written (what `director cloud-config` prints) and validated. */
   readonly cloudConfigDoc: Plain;
   readonly cloudConfig: CloudConfig;
+  /**
+   * `gateway:` — how the director reaches the VMs: `none` (it runs inside their network), a
+   * gateway the operator names, or absent: the jumpbox create-env makes when the CPI's foundation
+   * has one (Azure), else directly.
+   */
+  readonly gateway?: GatewayConfig;
 }
 
 const schema = z.object({
@@ -25,6 +32,7 @@ const schema = z.object({
   }),
   cloud_config: z.record(z.string(), z.any()),
   variables: z.array(z.any()).optional(),
+  gateway: z.any().optional(),
 });
 
 /** Validates an interpolated environment manifest; every problem at once, each with its path. */
@@ -39,7 +47,9 @@ export function parseEnvironmentManifest(doc: unknown, file: string): Environmen
     if (e instanceof ValidationError) throw new ValidationError(`Validating environment manifest '${file}'`, e.problems.map((p) => ({ ...p, path: `cloud_config.${p.path}` })));
     throw e;
   }
+  const gateway = parseGatewayConfig(m.gateway, file);
   return {
+    ...(gateway === undefined ? {} : { gateway }),
     name: m.name,
     cpi: { type: m.cpi.type, properties: m.cpi.properties as Record<string, Plain> },
     stemcell: { name: m.stemcell.name, os: m.stemcell.os, version: m.stemcell.version, ...(m.stemcell.url ? { url: m.stemcell.url } : {}), cloudProperties: m.stemcell.cloud_properties as Record<string, Plain> },

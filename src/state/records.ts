@@ -16,6 +16,12 @@ export interface EnvironmentRecord {
   readonly sshKey: KeyPair;
   /** The CA that signs VM host keys, when host keys are certified rather than recorded per VM. */
   readonly hostKeyCa: KeyPair | null;
+  /**
+   * How the director reaches the VMs (src/env/gateway.ts reads it): `{mode: none}`, a gateway the
+   * operator named, or the jumpbox create-env made (with the host key the director generated).
+   * null when never said: directly. Holds private keys.
+   */
+  readonly gateway: JsonObject | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

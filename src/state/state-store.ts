@@ -83,12 +83,14 @@ export interface EnvironmentState {
     readonly cpiProperties: JsonObject;
     readonly sshKey: KeyPair;
     readonly hostKeyCa?: KeyPair | null;
+    readonly gateway?: JsonObject | null;
   }): EnvironmentRecord;
-  /** Changes the CPI or the host-key CA. Fails with StateError if there is no environment. */
+  /** Changes the CPI, the host-key CA or the gateway. Fails with StateError if there is no environment. */
   update(patch: {
     readonly cpiType?: string;
     readonly cpiProperties?: JsonObject;
     readonly hostKeyCa?: KeyPair | null;
+    readonly gateway?: JsonObject | null;
   }): EnvironmentRecord;
   /** Forgets the environment (delete-env). Returns false if none was recorded. */
   delete(): boolean;

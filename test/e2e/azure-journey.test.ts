@@ -147,7 +147,7 @@ async function assertMastersKeepEtcdOnTheirDisks(w: AzureWorld, rows: readonly V
 async function journey(w: AzureWorld): Promise<VmRow[]> {
   const created = ok(await runDirector(w.createEnvArgs, w.env), 'create-env');
   assert.match(created.stdout, /Creating foundation: azure foundation/);
-  assert.match(created.stdout, /identity, foundation, stemcell, cloud-config recorded/);
+  assert.match(created.stdout, /identity, gateway, foundation, stemcell, cloud-config recorded/);
   assert.ok(w.fake.state.group(RESOURCE_GROUP), 'the resource group exists');
   ok(await runDirector(['upload-release', 'release'], w.env), 'upload-release');
   ok(await runDirector(w.deployArgs, w.env), 'deploy');

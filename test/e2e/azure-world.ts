@@ -114,7 +114,7 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
       env,
       liveVmHosts: () => findMarkedProcesses('DIRECTOR_CPI_ROOT', root).length,
       armWrites: () => armWrites(fake as FakeArm),
-      createEnvArgs: ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'ops-files', 'azure.yml'), '-o', fixture('azure-fake-env.yml'), '-l', varsFile],
+      createEnvArgs: ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'ops-files', 'azure.yml'), '-o', join(repoRoot, 'ops-files', 'no-jumpbox.yml'), '-o', fixture('azure-fake-env.yml'), '-l', varsFile],
       deployArgs: [
         'deploy',
         '-d',

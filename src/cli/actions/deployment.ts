@@ -1,9 +1,11 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer } from '../../deploy/ports.js';
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { deploymentManifest, directorFor } from '../../deploy/services.js';
+import type { GatewayFlags } from '../../env/gateway.js';
 import { toPlain } from '../../manifest/value.js';
 import { planJson } from '../../plan/plan-format.js';
 import { parseYaml } from '../../manifest/yaml.js';
@@ -14,7 +16,7 @@ import { openExistingState, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
-import type { VarFlagValues } from '../commands/options.js';
+import type { GatewayFlagValues, VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
 import { answerOf, processState, type AgentAnswer } from './agent-state.js';
 import { instanceLabel } from '../../plan/instance-plan.js';
@@ -23,16 +25,35 @@ import { confirm } from '../confirm.js';
 
 export { confirm };
 
-/** The composition root of the deployment commands: state, CPI, agents, blobstore. */
-export function services(io: CliIo, opts: EnvOptions): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
+/** The composition root of the deployment commands: state, CPI, agents (through the gateway), blobstore. */
+export function services(io: CliIo, opts: EnvOptions & GatewayFlagValues): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
   const store = openExistingState(io, opts);
   try {
-    const director = directorFor(store, { log: (l) => io.stderr.write(`${l}\n`) });
+    const director = directorFor(store, { log: (l) => io.stderr.write(`${l}\n`), gateway: gatewayFlagsOf(io, opts) });
     return { store, director, agents: director.services.agents, close: () => store.close() };
   } catch (err) {
     store.close();
     throw err;
   }
+}
+
+/** bosh-cli's --gw-* flags as the director uses them (the key file read); none given: none. */
+export function gatewayFlagsOf(io: CliIo, o: GatewayFlagValues): GatewayFlags {
+  let privateKey: string | undefined;
+  if (o.gwPrivateKey !== undefined) {
+    const path = resolve(io.cwd, o.gwPrivateKey);
+    try {
+      privateKey = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new DirectorError(`Reading the gateway private key '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return {
+    ...(o.gwHost === undefined ? {} : { host: o.gwHost }),
+    ...(o.gwUser === undefined ? {} : { user: o.gwUser }),
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(o.gwDisable ? { disable: true } : {}),
+  };
 }
 
 type DeployFlags = EnvOptions &

@@ -10,12 +10,14 @@ import { recreateInstances, restartInstances, startInstances, stopInstances } fr
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { execOnVm, shellOnVm, type VmEndpoint } from '../../agent-client/vm-shell.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
+import { gatewayFor } from '../../env/gateway.js';
+import type { GatewayFlagValues } from '../commands/options.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
 import { stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
-import { confirm, deploymentName, services } from './deployment.js';
+import { confirm, deploymentName, gatewayFlagsOf, services } from './deployment.js';
 import { answerOf, processState } from './agent-state.js';
 import { instanceLabel } from '../../plan/instance-plan.js';
 
@@ -334,20 +336,21 @@ function oneInstance(store: StateStore, name: string, slug: string): InstanceRec
   return picked[0]!;
 }
 
-function endpointOf(store: StateStore, i: InstanceRecord): VmEndpoint {
+function endpointOf(io: CliIo, store: StateStore, i: InstanceRecord, flags: GatewayFlagValues): VmEndpoint {
   const env = store.environment.get()!;
   const vm = liveVm(store, i.uuid);
   if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
-  return { host: vm.ips[0], port: environmentCpi(env, stateDir(store)).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}` };
+  const gateway = gatewayFor(env, gatewayFlagsOf(io, flags));
+  return { host: vm.ips[0], port: environmentCpi(env, stateDir(store)).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}`, ...(gateway === undefined ? {} : { gateway }) };
 }
 
-export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & { command?: string }) => {
+export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { command?: string }) => {
   const name = deploymentName(o, io);
   const s = services(io, o);
   let code: number;
   try {
     requireDeployment(s.store, name);
-    const endpoint = endpointOf(s.store, oneInstance(s.store, name, slug));
+    const endpoint = endpointOf(io, s.store, oneInstance(s.store, name, slug), o);
     if (o.command !== undefined) {
       code = await execOnVm(endpoint, o.command, io.stdout, io.stderr);
     } else {
@@ -373,7 +376,7 @@ function stamp(d: Date): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${String(d.getUTCMilliseconds() * 1_000_000).padStart(9, '0')}`;
 }
 
-export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & { job?: string[]; dir?: string }) => {
+export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string }) => {
   const name = deploymentName(o, io);
   const s = services(io, o);
   try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { lazy } from './lazy.js';
-import { envOptions } from './options.js';
+import { envOptions, gatewayOptions } from './options.js';
 
 const load = () => import('../actions/lifecycle.js');
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -63,16 +63,18 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .option('--keep-alive', 'keep the errand VM after the run')
     .action(lazy(io, load, 'runErrandAction'));
 
-  deploymentCommand(program, 'ssh', "SSH to an instance's VM: a command with -c, else an interactive shell")
-    .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
-    .option('-c, --command <cmd>', 'run this command and print its output')
-    .action(lazy(io, load, 'ssh'));
+  gatewayOptions(
+    deploymentCommand(program, 'ssh', "SSH to an instance's VM: a command with -c, else an interactive shell")
+      .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
+      .option('-c, --command <cmd>', 'run this command and print its output'),
+  ).action(lazy(io, load, 'ssh'));
 
-  deploymentCommand(program, 'logs', "Fetch an instance's job logs as a tarball in the current folder")
-    .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
-    .option('--job <name>', 'only this job (repeatable)', collect, [])
-    .option('--dir <path>', 'write the tarball here instead of the current folder')
-    .action(lazy(io, load, 'logs'));
+  gatewayOptions(
+    deploymentCommand(program, 'logs', "Fetch an instance's job logs as a tarball in the current folder")
+      .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
+      .option('--job <name>', 'only this job (repeatable)', collect, [])
+      .option('--dir <path>', 'write the tarball here instead of the current folder'),
+  ).action(lazy(io, load, 'logs'));
 
   deploymentCommand(program, 'kubeconfig', "Print the admin kubeconfig of a cfcr deployment (it holds the admin token)").action(lazy(io, load, 'kubeconfig'));
 }

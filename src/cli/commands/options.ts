@@ -10,6 +10,22 @@ export function envOptions(cmd: Command): Command {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** bosh-cli's gateway flags (ssh, logs): over the environment's recorded gateway. */
+export function gatewayOptions(cmd: Command): Command {
+  return cmd
+    .option('--gw-host <host>', 'reach the VM through this SSH gateway (its host key must be the recorded gateway\'s)')
+    .option('--gw-user <user>', 'user on the gateway')
+    .option('--gw-private-key <path>', 'private key file to log in to the gateway with')
+    .option('--gw-disable', 'dial the VM directly, without the environment\'s gateway');
+}
+
+export interface GatewayFlagValues {
+  readonly gwHost?: string;
+  readonly gwUser?: string;
+  readonly gwPrivateKey?: string;
+  readonly gwDisable?: boolean;
+}
+
 /** The variable and ops-file flags of bosh-cli (`int`, `create-env`, `deploy`). */
 export function varOptions(cmd: Command): Command {
   return cmd

@@ -1,5 +1,6 @@
 import { StateConflictError, StateError } from '../errors.js';
 import { fromJsonColumn, jsonSchemas, toJsonColumn } from '../json.js';
+import type { JsonObject } from '../json.js';
 import type { EnvironmentRecord, KeyPair } from '../records.js';
 import type { EnvironmentState } from '../state-store.js';
 import type { StoreContext } from './database.js';
@@ -13,8 +14,15 @@ interface EnvironmentRow {
   readonly ssh_public_key: string;
   readonly host_ca_private_key: string | null;
   readonly host_ca_public_key: string | null;
+  readonly gateway_json: string | null;
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/** The private keys a gateway record holds (the operator's login key, the jumpbox's host key). */
+function gatewaySecrets(gateway: JsonObject | null): string[] {
+  if (gateway === null) return [];
+  return ['private_key', 'host_private_key'].map((k) => gateway[k]).filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 export function environmentState(ctx: StoreContext): EnvironmentState {
@@ -26,7 +34,8 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
       row.host_ca_private_key !== null && row.host_ca_public_key !== null
         ? { privateKey: row.host_ca_private_key, publicKey: row.host_ca_public_key }
         : null;
-    ctx.redactor.add([row.ssh_private_key, ...(hostKeyCa ? [hostKeyCa.privateKey] : [])]);
+    const gateway = row.gateway_json === null ? null : fromJsonColumn(jsonSchemas.object, row.gateway_json, 'the gateway');
+    ctx.redactor.add([row.ssh_private_key, ...(hostKeyCa ? [hostKeyCa.privateKey] : []), ...gatewaySecrets(gateway)]);
     return {
       name: row.name,
       directorUuid: row.director_uuid,
@@ -34,6 +43,7 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
       cpiProperties: fromJsonColumn(jsonSchemas.object, row.cpi_properties_json, 'the CPI properties'),
       sshKey: { privateKey: row.ssh_private_key, publicKey: row.ssh_public_key },
       hostKeyCa,
+      gateway,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
@@ -56,8 +66,8 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
         const at = ctx.now();
         db.prepare(
           `INSERT INTO environment (id, name, director_uuid, cpi_type, cpi_properties_json, ssh_private_key,
-             ssh_public_key, host_ca_private_key, host_ca_public_key, created_at, updated_at)
-           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             ssh_public_key, host_ca_private_key, host_ca_public_key, gateway_json, created_at, updated_at)
+           VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           env.name,
           env.directorUuid,
@@ -67,6 +77,7 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
           env.sshKey.publicKey,
           env.hostKeyCa?.privateKey ?? null,
           env.hostKeyCa?.publicKey ?? null,
+          env.gateway ? toJsonColumn(jsonSchemas.object, env.gateway, 'the gateway') : null,
           at,
           at,
         );
@@ -78,14 +89,17 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
         const cur = mustRead();
         const hostKeyCa = patch.hostKeyCa === undefined ? cur.hostKeyCa : patch.hostKeyCa;
         if (hostKeyCa) ctx.redactor.add([hostKeyCa.privateKey]);
+        const gateway = patch.gateway === undefined ? cur.gateway : patch.gateway;
+        ctx.redactor.add(gatewaySecrets(gateway));
         db.prepare(
           `UPDATE environment SET cpi_type = ?, cpi_properties_json = ?, host_ca_private_key = ?,
-             host_ca_public_key = ?, updated_at = ? WHERE id = 1`,
+             host_ca_public_key = ?, gateway_json = ?, updated_at = ? WHERE id = 1`,
         ).run(
           patch.cpiType ?? cur.cpiType,
           toJsonColumn(jsonSchemas.object, patch.cpiProperties ?? cur.cpiProperties, 'the CPI properties'),
           hostKeyCa?.privateKey ?? null,
           hostKeyCa?.publicKey ?? null,
+          gateway ? toJsonColumn(jsonSchemas.object, gateway, 'the gateway') : null,
           ctx.now(),
         );
         return mustRead();

@@ -8,6 +8,7 @@ import { deleteFoundation, ensureFoundation, parseFoundationProps } from '../../
 import { startFakeArm } from '../../../fakes/arm/fake-arm.js';
 import type { FakeArm } from '../../../fakes/arm/fake-arm.js';
 import { startAzurite } from '../../../helpers/azurite.js';
+import { generateSshKeyPair } from '../../../../src/crypto/ssh-keys.js';
 
 
 function properties(fake: FakeArm) {
@@ -127,6 +128,77 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
     const left = fake.state.inGroup('cfcr-rg').map((r) => r.name);
     assert.deepEqual(left, ['someone-elses']);
     await deleteFoundation(clients, first.created, { pollIntervalMs: 5, blobEndpoint }); // again, with the group: what is gone is fine
+    assert.equal(fake.state.group('cfcr-rg'), undefined);
+  });
+});
+
+describe('the jumpbox in the Azure foundation', () => {
+  let fake: FakeArm;
+  let clients: AzureClients;
+  const booted: { customData: string | undefined; privateIp: string | undefined; sshKeys: readonly string[] }[] = [];
+  const director = generateSshKeyPair('ed25519', 'director');
+  const hostKey = generateSshKeyPair('ed25519', 'jumpbox');
+  const identity = { authorizedKey: director.publicKey, hostPrivateKey: hostKey.privateKey, hostPublicKey: hostKey.publicKey };
+  const withJumpbox = (f: FakeArm, jumpbox: unknown) => {
+    const p = properties(f);
+    const { storage_account_name: _sa, ...rest } = { ...p, foundation: { ...p.foundation, jumpbox } };
+    void _sa;
+    return rest;
+  };
+
+  before(async () => {
+    fake = await startFakeArm();
+    fake.hooks.onVmCreated = (vm) => void booted.push({ customData: vm.customData, privateIp: vm.privateIp, sshKeys: vm.sshKeys });
+    clients = buildAzureClients(parseAzureCpiConfig(properties(fake)), { retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200 } });
+  });
+  after(async () => {
+    await fake?.stop();
+  });
+
+  it('without the CIDRs allowed to reach it, making a jumpbox is refused before any write', async () => {
+    const before = fake.requestLog.entries().length;
+    await assert.rejects(
+      ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, undefined)), { pollIntervalMs: 5, jumpbox: identity }),
+      (err: Error) => err.message.startsWith("Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found none; or set 'gateway: none'"),
+    );
+    assert.deepEqual(fake.requestLog.entries().slice(before), []);
+    assert.throws(
+      () => parseFoundationProps(withJumpbox(fake, { allowed_cidrs: [] })),
+      (err: Error) => err.message === "Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found []",
+    );
+    assert.throws(() => parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['0.0.0.0/0'] })), /opens the jumpbox to the whole Internet \('0\.0\.0\.0\/0'\)/);
+  });
+
+  it('makes a VM with a public IP, SSH allowed only from the listed CIDRs, the director key and host key in its custom data', async () => {
+    const r = await ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })), { pollIntervalMs: 5, jumpbox: identity });
+    const names = r.created.map((id) => id.split('/').slice(-2).join('/'));
+    for (const n of ['networkSecurityGroups/jumpbox-nsg', 'publicIPAddresses/jumpbox-ip', 'networkInterfaces/jumpbox-nic', 'virtualMachines/jumpbox']) assert.ok(names.includes(n), `${n} created: ${JSON.stringify(names)}`);
+    const nsg = await clients.network.networkSecurityGroups.get('cfcr-rg', 'jumpbox-nsg');
+    assert.deepEqual(
+      nsg.securityRules?.map((x) => [x.destinationPortRange, x.sourceAddressPrefix, x.access, x.direction]),
+      [
+        ['22', '203.0.113.0/24', 'Allow', 'Inbound'],
+        ['22', '198.51.100.7', 'Allow', 'Inbound'],
+      ],
+    );
+    const pip = await clients.network.publicIPAddresses.get('cfcr-rg', 'jumpbox-ip');
+    assert.equal(r.addresses['jumpbox'], pip.ipAddress);
+    assert.equal(r.addresses['cfcr-lb'], (await clients.network.publicIPAddresses.get('cfcr-rg', 'cfcr-lb-ip')).ipAddress);
+    const nic = await clients.network.networkInterfaces.get('cfcr-rg', 'jumpbox-nic');
+    assert.equal(nic.networkSecurityGroup?.id?.toLowerCase(), nsg.id?.toLowerCase());
+    assert.equal(nic.ipConfigurations?.[0]?.publicIPAddress?.id?.toLowerCase(), pip.id?.toLowerCase());
+    assert.equal(booted.length, 1);
+    assert.deepEqual(booted[0]!.sshKeys, [director.publicKey]);
+    assert.match(booted[0]!.privateIp ?? '', /^10\.0\.0\.\d+$/);
+    const init = booted[0]!.customData ?? '';
+    assert.ok(init.startsWith('#cloud-config\n') && init.includes(hostKey.publicKey) && init.includes(director.publicKey), init.slice(0, 200));
+    // run again: nothing written
+    const before = fake.requestLog.entries().length;
+    const again = await ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })), { pollIntervalMs: 5, jumpbox: identity });
+    assert.deepEqual(again.created, []);
+    assert.deepEqual(fake.requestLog.entries().slice(before).filter((e) => e.method !== 'GET' && e.resourceType !== 'auth'), []);
+    // and delete-env's deletion removes it, VM before NIC before public IP
+    await deleteFoundation(clients, r.created, { pollIntervalMs: 5 });
     assert.equal(fake.state.group('cfcr-rg'), undefined);
   });
 });
