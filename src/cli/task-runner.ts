@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { formatErrorChain } from '../errors.js';
 import { formatDuration, Task, type Clock, type TaskListener } from '../deploy/task.js';
 import { processStartTime, type StateStore } from '../state/index.js';
+import { debugSinkFor } from './debug-log.js';
 
 function hhmmss(d: Date): string {
   return d.toISOString().slice(11, 19);
@@ -53,7 +54,37 @@ export async function runTask<T>(opts: RunTaskOptions, fn: (task: Task) => Promi
   store.tasks.start(rec.id);
   const started = clock.now();
   out.write(`Task ${rec.id}\n\n`);
-  const task = new Task(rec.id, store, clock, taskPrinter(out, rec.id));
+  // What is under way, for Ctrl-C: the steps started and not yet finished.
+  const inFlight = new Map<string, string>();
+  const printer = taskPrinter(out, rec.id);
+  const task = new Task(rec.id, store, clock, {
+    ...printer,
+    started: (e) => {
+      inFlight.set(`${e.stage}\u0000${e.task}`, `${e.stage}: ${e.task}`);
+      printer.started(e);
+    },
+    finished: (e) => {
+      inFlight.delete(`${e.stage}\u0000${e.task}`);
+      printer.finished(e);
+    },
+  });
+  const interrupted = () => {
+    const left = [...inFlight.values()];
+    out.write(
+      `\nTask ${rec.id} interrupted: recorded as cancelled${left.length ? `; it left under way: ${left.join('; ')}` : ''}.\n` +
+        `Every VM and disk is recorded before it is made, so the next run of the command (or cloud-check) finishes or cleans up what it left.\n`,
+    );
+    try {
+      task.debug(`Task ${rec.id} interrupted (SIGINT) during: ${left.join('; ') || 'nothing'}`);
+      store.tasks.finish(rec.id, 'cancelled', `interrupted${left.length ? ` during ${left.join('; ')}` : ''}`);
+    } finally {
+      process.exit(130);
+    }
+  };
+  process.once('SIGINT', interrupted);
+  // CPI calls and agent commands made on this store while the task runs land in its debug log.
+  const detach = debugSinkFor(store).attach((line) => task.debug(line));
+  task.debug(`Task ${rec.id} '${opts.description}'${opts.deployment ? ` of deployment '${opts.deployment}'` : ''} started by ${opts.user ?? 'admin'} (pid ${process.pid} on ${hostname()})`);
   let state: 'done' | 'error' = 'done';
   try {
     const v = await fn(task);
@@ -61,13 +92,35 @@ export async function runTask<T>(opts: RunTaskOptions, fn: (task: Task) => Promi
     return v;
   } catch (err) {
     state = 'error';
+    debugErrorChain(task, err);
     store.tasks.finish(rec.id, 'error', formatErrorChain(err));
     throw err;
   } finally {
+    process.removeListener('SIGINT', interrupted);
+    detach();
     for (const name of held) store.locks.release(name, rec.id);
     const ended = clock.now();
     out.write(
       `\nTask ${rec.id} Started  ${started.toUTCString()}\nTask ${rec.id} Finished ${ended.toUTCString()}\nTask ${rec.id} Duration ${formatDuration(ended.getTime() - started.getTime())}\nTask ${rec.id} ${state}\n`,
     );
+  }
+}
+
+/** The whole error chain in the debug log, one layer a line, with where the innermost one was thrown. */
+function debugErrorChain(task: Task, err: unknown): void {
+  task.debug(`Task failed: ${formatErrorChain(err)}`);
+  let cur: unknown = err;
+  let depth = 0;
+  const seen = new Set<unknown>();
+  while (cur instanceof Error && !seen.has(cur)) {
+    seen.add(cur);
+    const next = (cur as { cause?: unknown }).cause;
+    task.debug(`${'  '.repeat(depth)}${depth ? 'caused by ' : ''}${cur.name}: ${cur.message.replace(/\s*\n\s*/g, ' ')}`);
+    if (!(next instanceof Error)) {
+      const frames = (cur.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 5);
+      for (const f of frames) task.debug(`${'  '.repeat(depth + 1)}${f.trim()}`);
+    }
+    cur = next;
+    depth++;
   }
 }

@@ -22,6 +22,7 @@ import { answerOf, processState, type AgentAnswer } from './agent-state.js';
 import { instanceLabel } from '../../plan/instance-plan.js';
 import { checkBeforeDeploy } from './deploy-checks.js';
 import { confirm } from '../confirm.js';
+import { debugAgents, debugCpi, debugSinkFor } from '../debug-log.js';
 
 export { confirm };
 
@@ -29,7 +30,14 @@ export { confirm };
 export function services(io: CliIo, opts: EnvOptions & GatewayFlagValues): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
   const store = openExistingState(io, opts);
   try {
-    const director = directorFor(store, { log: (l) => io.stderr.write(`${l}\n`), gateway: gatewayFlagsOf(io, opts) });
+    const sink = debugSinkFor(store);
+    const director = directorFor(store, {
+      log: (l) => io.stderr.write(`${l}
+`),
+      gateway: gatewayFlagsOf(io, opts),
+      wrapCpi: (cpi) => debugCpi(cpi, sink),
+      wrapAgents: (agents) => debugAgents(agents, sink),
+    });
     return { store, director, agents: director.services.agents, close: () => store.close() };
   } catch (err) {
     store.close();

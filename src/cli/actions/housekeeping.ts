@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { DirectorError, formatErrorChain } from '../../errors.js';
 import type { EnvironmentCpi } from '../../../cpi/environment.js';
 import { environmentCpi } from '../../env/cpi-factory.js';
+import { debugCpi, debugSinkFor } from '../debug-log.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import { readStemcell } from '../../stemcell/stemcell-archive.js';
 import { pickUnused, releaseUsage, stemcellUsage } from '../../stemcell/usage.js';
@@ -35,6 +36,12 @@ function housekeepingLocks(store: StateStore): string[] {
   return [ENVIRONMENT_LOCK, ...store.deployments.list().map((d) => deploymentLock(d.name))];
 }
 
+/** The environment's CPI, its calls written to the debug log of the task running on `store`. */
+function debuggedCpi(env: EnvironmentRecord, store: StateStore): ReturnType<typeof environmentCpi> {
+  const ecpi = environmentCpi(env, stateDir(store));
+  return { ...ecpi, cpi: debugCpi(ecpi.cpi, debugSinkFor(store)) };
+}
+
 const names = (s: ReadonlySet<string> | undefined) => [...(s ?? [])].sort().map((d) => `'${d}'`).join(', ');
 
 // ---- upload-stemcell ------------------------------------------------------------------------
@@ -61,7 +68,7 @@ export const uploadStemcell =
           done(`Stemcell '${m.name}/${m.version}' already exists, skipped`);
           return;
         }
-        const ecpi = environmentCpi(env, stateDir(store));
+        const ecpi = debuggedCpi(env, store);
         let saved: StemcellRecord | undefined;
         await runTask({ store, clock: systemClock, out: io.stdout, description: 'create stemcell', locks: [ENVIRONMENT_LOCK] }, async (task) => {
           await task.step('Update stemcell', 'Verifying stemcell manifest', async () => {
@@ -114,7 +121,7 @@ export const deleteStemcell =
         io.stdout.write('Stopped\n');
         return;
       }
-      const ecpi = environmentCpi(env, stateDir(store));
+      const ecpi = debuggedCpi(env, store);
       await runTask({ store, clock: systemClock, out: io.stdout, description: `delete stemcell: ${name}/${version}`, locks: housekeepingLocks(store) }, (task) =>
         task.step('Deleting stemcell from cloud', `${name}/${version} (${stemcell.cid})`, async () => {
           try {
@@ -189,7 +196,7 @@ export const deleteDisk =
         io.stdout.write('Stopped\n');
         return;
       }
-      const ecpi = environmentCpi(env, stateDir(store));
+      const ecpi = debuggedCpi(env, store);
       await runTask({ store, clock: systemClock, out: io.stdout, description: `delete orphan disk: ${cid}`, locks: [ENVIRONMENT_LOCK] }, (task) =>
         task.step('Deleting orphaned disk', `${cid} (${disk.deployment}/${disk.instance})`, () => deleteOrphaned(store, ecpi, disk)),
       );
@@ -250,7 +257,7 @@ export const cleanUp =
         return;
       }
       io.stdout.write('\n');
-      const ecpi = environmentCpi(env, stateDir(store));
+      const ecpi = debuggedCpi(env, store);
       const blobstore = openBlobstore(join(stateDir(store), 'blobs'));
       const deleted = await runTask({ store, clock: systemClock, out: io.stdout, description: o.all ? 'clean up all' : 'clean up', locks: housekeepingLocks(store) }, async (task) => {
         // Planned again under the locks: what was in use a moment ago is what counts now.

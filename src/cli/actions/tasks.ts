@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DirectorError } from '../../errors.js';
 import { formatDuration } from '../../deploy/task.js';
 import type { StateStore, TaskRecord } from '../../state/index.js';
@@ -29,7 +31,9 @@ export const listTasks =
   (io: CliIo) =>
   async (o: EnvOptions & { recent: string; deployment?: string; all?: boolean; json?: boolean }) =>
     withStore(io, o, (store) => {
-      const tasks = store.tasks.list({ ...(o.all ? {} : { recent: Number(o.recent) }), ...(o.deployment ? { deployment: o.deployment } : {}) });
+      const recent = Number(o.recent);
+      if (!Number.isInteger(recent) || recent < 1) throw new DirectorError(`Expected --recent to be a whole number of tasks, found '${o.recent}'`);
+      const tasks = store.tasks.list({ ...(o.all ? {} : { recent }), ...(o.deployment ? { deployment: o.deployment } : {}) });
       printListings(
         io.stdout,
         [
@@ -54,12 +58,17 @@ export const listTasks =
 
 export const showTask =
   (io: CliIo) =>
-  async (id: string, o: EnvOptions & { event?: boolean; debug?: boolean; json?: boolean }) =>
+  async (id: string | undefined, o: EnvOptions & { event?: boolean; debug?: boolean; cpi?: boolean; result?: boolean; json?: boolean }) =>
     withStore(io, o, (store) => {
-      const t = store.tasks.get(Number(id));
-      if (!t) throw new DirectorError(`Task ${id} does not exist`);
-      if (o.debug) {
-        for (const l of store.tasks.debugLog(t.id)) io.stdout.write(`${l.time} ${l.line}\n`);
+      if (id !== undefined && !/^\d+$/.test(id)) throw new DirectorError(`Expected a task id, found '${id}'`);
+      const t = id === undefined ? store.tasks.list({ recent: 1 })[0] : store.tasks.get(Number(id));
+      if (!t) throw new DirectorError(id === undefined ? 'No task has run yet' : `Task ${id} does not exist`);
+      if (o.debug || o.cpi) {
+        for (const l of store.tasks.debugLog(t.id)) if (!o.cpi || l.line.startsWith("CPI '")) io.stdout.write(`${l.time} ${l.line}\n`);
+        return;
+      }
+      if (o.result) {
+        io.stdout.write(`${t.result ?? ''}\n`);
         return;
       }
       const events = store.tasks.events(t.id);
@@ -111,4 +120,41 @@ export const listLocks =
         ],
         o,
       );
+    });
+
+/**
+ * bosh cancel-task: a queued task is cancelled; a running one is interrupted in its own process
+ * (found through the locks it holds, on this host), which records it cancelled and says what it
+ * left, as Ctrl-C there does. A finished task is not cancellable.
+ */
+export const cancelTask =
+  (io: CliIo) =>
+  async (id: string, o: EnvOptions) =>
+    withStore(io, o, async (store) => {
+      if (!/^\d+$/.test(id)) throw new DirectorError(`Expected a task id, found '${id}'`);
+      const t = store.tasks.get(Number(id));
+      if (!t) throw new DirectorError(`Task ${id} does not exist`);
+      if (t.state === 'queued') {
+        store.tasks.finish(t.id, 'cancelled', 'cancelled by cancel-task');
+        io.stdout.write(`Task ${t.id} is cancelled\n\nSucceeded\n`);
+        return;
+      }
+      if (t.state !== 'processing') throw new DirectorError(`Task ${t.id} is not in a cancellable state: it is ${t.state}`);
+      const holder = store.locks.list().find((l) => l.taskId === t.id)?.holder;
+      if (!holder) throw new DirectorError(`Cancelling task ${t.id}: it holds no lock that names its process`);
+      if (holder.hostname !== hostname()) throw new DirectorError(`Cancelling task ${t.id}: it runs on host '${holder.hostname}' (pid ${holder.pid}); cancel it there`);
+      try {
+        process.kill(holder.pid, 'SIGINT');
+      } catch (err) {
+        throw new DirectorError(`Cancelling task ${t.id}: interrupting pid ${holder.pid}`, { cause: err });
+      }
+      for (let waited = 0; waited < 15_000; waited += 100) {
+        const now = store.tasks.get(t.id);
+        if (now && now.state !== 'processing') {
+          io.stdout.write(`Task ${t.id} is ${now.state}${now.result ? `: ${now.result}` : ''}\n\nSucceeded\n`);
+          return;
+        }
+        await sleep(100);
+      }
+      throw new DirectorError(`Cancelling task ${t.id}: pid ${holder.pid} was interrupted but the task is still running after 15 s`);
     });
