@@ -55,7 +55,11 @@ export function composeState(desired: SupervisorDesired, sup: SupervisorState | 
     });
     return { name: job.name, hash: job.hash, state: overallState(processes.map((p) => p.state)), processes };
   });
-  return { state: overallState(jobs.flatMap((j) => j.processes.map((p) => p.state))), jobs };
+  const all = jobs.flatMap((j) => j.processes.map((p) => p.state));
+  // As on BOSH, where monit with nothing to watch reports running: a VM whose jobs run no
+  // process (an instance group with `jobs: []`) is running once it is up, unless stopped.
+  if (all.length === 0) return { state: desired.jobs.every((j) => j.started) ? 'running' : 'stopped', jobs };
+  return { state: overallState(all), jobs };
 }
 
 async function currentState(layout: AgentLayout, withVitals: boolean): Promise<AgentStateValue> {
@@ -121,7 +125,7 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
         layout,
         self,
         next.generation,
-        (sup) => composeState(next, sup).state === 'stopped',
+        (sup) => composeState(next, sup).jobs.every((j) => j.processes.every((p) => p.state === 'stopped')),
         (req.timeoutSeconds ?? 30 + processCount(next) * (grace + 5)) * 1000,
         'Stopping',
       );
