@@ -1,4 +1,5 @@
 import { DirectorError } from '../errors.js';
+import { instanceLabel, planDeletion } from '../plan/instance-plan.js';
 import type { Director } from './director.js';
 import { inPool } from './pool.js';
 import { recordedInstances } from './recorded.js';
@@ -24,9 +25,12 @@ export async function deleteDeployment(director: Director, name: string, task: T
   try {
     if (instances.length) {
       await inPool(instances, 8, (r, i) =>
-        task.step('Deleting instances', `${r.group}/${r.uuid} (${r.index})`, () =>
-          deployer.deleteRecordedInstance(r, { ...(opts.force ? { force: true } : {}), ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
-            throw new DirectorError(`Deleting instance '${r.group}/${r.uuid} (${r.index})'`, { cause: err });
+        task.step('Deleting instances', instanceLabel(r), () =>
+          deployer.runInstance('Deleting instance', { uuid: r.uuid, label: instanceLabel(r) }, planDeletion(r).steps, {
+            deployment: name,
+            tolerateAgent: true,
+            ...(opts.force ? { force: true } : {}),
+            ...(opts.skipDrain ? { skipDrain: true } : {}),
           }),
           { index: i + 1, total: instances.length },
         ),

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Cpi, Networks, VmEnv } from '../../cpi/contract.js';
 import { DirectorError } from '../errors.js';
-import { digest, instanceLabel, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type RecordedInstance } from '../plan/instance-plan.js';
-import type { DeploymentPlan } from '../plan/plan.js';
+import { instanceLabel, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type VmShown } from '../plan/instance-plan.js';
+import type { DeploymentPlan, RenderedJob } from '../plan/plan.js';
+import { isVmCreationStep, STEP_GERUND, type Step } from '../plan/steps.js';
 import type { EnvironmentRecord, JsonObject, StateStore } from '../state/index.js';
 import type { AgentDialer, HostKeyMaker, InstanceAgent } from './ports.js';
 import { inPool } from './pool.js';
@@ -27,6 +28,8 @@ export interface DeployerDeps {
    * by a crash between create_vm and its answer), so that it can be deleted rather than leaked.
    */
   readonly findVmByAgentId?: (agentId: string) => Promise<string | undefined>;
+  /** Milliseconds since some fixed point (the watch's clock; default performance.now). */
+  readonly now?: () => number;
 }
 
 export interface DeployOptions {
@@ -38,11 +41,65 @@ export interface DeployOptions {
   readonly maxInFlight?: { count: number } | { percent: number };
 }
 
+/** The instance a run of steps acts on, and what the steps that make or fill its VM need. */
+export interface StepTarget {
+  readonly uuid: string;
+  /** `group/uuid (index)`, from `instanceLabel`. */
+  readonly label: string;
+  readonly desired?: DesiredInstance;
+  /** The desired VM as shown (masked): recorded in the applied spec by create_vm. */
+  readonly vmShown?: VmShown;
+  /** The rendered jobs `apply` installs. */
+  readonly jobs?: readonly RenderedJob[];
+}
+
+/** How the steps of one run behave. */
+export interface StepContext {
+  readonly deployment: string;
+  /** How long `watch` waits for the jobs to run (canary or update watch time). */
+  readonly watch?: WatchTime;
+  readonly skipDrain?: boolean;
+  /** Carry on past an agent that does not drain or stop (deleting an instance, stop --hard). */
+  readonly tolerateAgent?: boolean;
+  /** Forget what the CPI refused to detach or delete (delete-deployment --force). */
+  readonly force?: boolean;
+}
+
+/** What the steps of one run hand each other. */
+interface RunState {
+  /** The disk create_disk made, which migrate_disk fills. */
+  newDisk?: string;
+  /** The jobs apply installed, which record_state records. */
+  applied?: readonly RenderedJob[];
+  /** An agent step failed and was tolerated: the agent is not asked again in this run. */
+  agentGone?: boolean;
+}
+
+const NO_WATCH: WatchTime = { min: 0, max: 0 };
+
+/** The target of an instance plan's steps. */
+export function planTarget(p: InstancePlan, plan: DeploymentPlan): StepTarget {
+  const uuid = p.desired?.uuid ?? p.recorded!.uuid;
+  return {
+    uuid,
+    label: p.label,
+    ...(p.desired ? { desired: p.desired } : {}),
+    ...(p.vmShown ? { vmShown: p.vmShown } : {}),
+    jobs: plan.rendered.get(uuid) ?? [],
+  };
+}
+
 /**
- * Applies a plan, as the BOSH director does: unneeded instances are deleted, every missing VM is
- * created up front in one pool, then the instance groups are updated in order, canaries first,
- * then in batches of max_in_flight. Each cloud resource is recorded as an intent before the CPI
- * call that makes it and completed right after, so that a crash leaks nothing. It never re-plans.
+ * The step interpreter. A plan says, per instance, which steps to take (see plan/steps.ts); this
+ * takes them, one CPI or agent call at a time, and decides nothing the plan did not say. Each
+ * cloud resource is recorded as an intent before the CPI call that makes it and completed right
+ * after, so a crash leaks nothing; each step's failure is wrapped with its gerund and the run's
+ * with the instance (`Updating instance 'worker/… (2)': Applying jobs: …`).
+ *
+ * `apply` runs a deploy's plan as the BOSH director does: unneeded instances are deleted, every
+ * missing VM is created up front in one pool, then the instance groups are updated in order,
+ * canaries first, then in batches of max_in_flight. Lifecycle commands, errands and cloud-check
+ * run restricted step lists through `runInstance`.
  */
 export class Deployer {
   constructor(private readonly deps: DeployerDeps) {}
@@ -73,17 +130,24 @@ export class Deployer {
       });
     });
 
+    const base: StepContext = { deployment: plan.deployment, ...(opts.skipDrain ? { skipDrain: true } : {}) };
     const deletions = plan.deletions;
     if (deletions.length) {
-      await inPool(deletions, 8, (p, i) => task.step('Deleting unneeded instances', `${p.label}`, () => this.deleteInstance(p.recorded!, opts), { index: i + 1, total: deletions.length }));
+      await inPool(deletions, 8, (p, i) =>
+        task.step('Deleting unneeded instances', p.label, () => this.runInstance('Deleting instance', planTarget(p, plan), p.steps, { ...base, tolerateAgent: true }), {
+          index: i + 1,
+          total: deletions.length,
+        }),
+      );
     }
 
     const service = plan.groups.filter((g) => g.group.lifecycle === 'service');
+    // A missing VM is made in the creation stage; the rest of its steps run in its group's turn.
     const missing = service.flatMap((g) => g.plans.filter((p) => p.action === 'create'));
     const created = new Set<string>();
     if (missing.length) {
       await inPool(missing, opts.vmCreationPool ?? 8, async (p, i) => {
-        await task.step('Creating missing vms', p.label, () => this.createVm(p.desired!, plan), { index: i + 1, total: missing.length });
+        await task.step('Creating missing vms', p.label, () => this.runInstance('Creating instance', planTarget(p, plan), creationSteps(p.steps), base), { index: i + 1, total: missing.length });
         created.add(p.desired!.uuid);
       });
     }
@@ -99,7 +163,10 @@ export class Deployer {
     // A batch settles whole before a failure stops the deploy: nothing is left running behind it.
     await runSchedule(schedule, (p, { group: g, canary }) =>
       task.step(`Updating instance ${g.group}`, `${p.label}${canary ? ' (canary)' : ''}`, () =>
-        this.updateInstance(p, plan, created.has(p.desired!.uuid), canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime, opts),
+        this.runInstance('Updating instance', planTarget(p, plan), created.has(p.desired!.uuid) ? p.steps.slice(creationSteps(p.steps).length) : p.steps, {
+          ...base,
+          watch: canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime,
+        }),
       ),
     );
 
@@ -110,152 +177,218 @@ export class Deployer {
     }
   }
 
+  /**
+   * Takes `steps` on one instance, in order; the first failure stops them and is thrown as
+   * `<doing> '<label>': <step gerund>: <cause>`.
+   */
+  async runInstance(doing: string, target: StepTarget, steps: readonly Step[], ctx: StepContext): Promise<void> {
+    const run: RunState = {};
+    for (const step of steps) {
+      try {
+        await this.runStep(step, target, ctx, run);
+      } catch (err) {
+        throw new DirectorError(`${doing} '${target.label}'`, { cause: new DirectorError(STEP_GERUND[step.kind], { cause: err }) });
+      }
+    }
+  }
+
+  private async runStep(step: Step, t: StepTarget, ctx: StepContext, run: RunState): Promise<void> {
+    const { store, cpi } = this.deps;
+    switch (step.kind) {
+      case 'drain':
+        if (ctx.skipDrain) return;
+        return this.agentStep(t, ctx, run, (a) => a.drain());
+      case 'stop':
+        return this.agentStep(t, ctx, run, (a) => a.stop());
+      case 'detach_disks':
+        return this.detachDisks(t.uuid, Boolean(ctx.force));
+      case 'delete_vm': {
+        for (const vm of store.vms.listByInstance(t.uuid)) {
+          try {
+            await this.deleteVm(vm.agentId, vm.cid);
+          } catch (err) {
+            if (!ctx.force) throw err;
+            // --force: the VM is forgotten even though the CPI could not delete it.
+            if (vm.cid) store.vms.remove(vm.cid);
+            else store.vms.removeByAgentId(vm.agentId);
+          }
+        }
+        // The instance keeps the jobs it had; the VM they ran on is gone.
+        const applied = appliedSpecOf(store.instances.get(t.uuid)?.appliedSpec ?? null);
+        if (applied.vm && store.instances.get(t.uuid)) store.instances.setAppliedSpec(t.uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
+        return;
+      }
+      case 'create_vm':
+        return this.createVm(t, ctx.deployment);
+      case 'attach_disk': {
+        const disk = this.activeDisk(t.uuid);
+        if (!disk) return;
+        const vm = this.vmOf(t.uuid);
+        const hint = await cpi.attachDisk(vm.cid!, disk);
+        store.disks.markAttached(disk);
+        await this.agentFor(t.uuid).mountDisk(disk, hint);
+        return;
+      }
+      case 'create_disk': {
+        const d = this.desiredOf(t, step);
+        const vm = this.vmOf(t.uuid);
+        const old = this.activeDisk(t.uuid);
+        const intent = store.disks.recordIntent({ instance: t.uuid, sizeMb: d.persistentDisk.size, cloudProperties: d.persistentDisk.cloudProperties as JsonObject });
+        let cid: string;
+        try {
+          cid = await cpi.createDisk(d.persistentDisk.size, d.persistentDisk.cloudProperties, vm.cid!);
+        } catch (err) {
+          store.disks.fail(intent.id);
+          throw err;
+        }
+        store.disks.complete(intent.id, cid);
+        const hint = await cpi.attachDisk(vm.cid!, cid);
+        store.disks.markAttached(cid);
+        await this.agentFor(t.uuid).mountDisk(cid, hint);
+        run.newDisk = cid;
+        // With an old disk, the new one becomes the instance's once the data moved (migrate_disk).
+        if (!old) store.disks.activate(cid);
+        return;
+      }
+      case 'migrate_disk': {
+        const old = this.activeDisk(t.uuid);
+        if (!run.newDisk) throw new DirectorError('No new disk was made to migrate to');
+        const vm = this.vmOf(t.uuid);
+        if (old && old !== run.newDisk) {
+          // Data moves from the old disk to the new one; the old one becomes an orphan.
+          const agent = this.agentFor(t.uuid);
+          await agent.migrateDisk(old, run.newDisk);
+          await agent.unmountDisk(old);
+          await cpi.detachDisk(vm.cid!, old);
+          store.disks.markDetached(old);
+          store.disks.orphan(old);
+        }
+        store.disks.activate(run.newDisk);
+        return;
+      }
+      case 'orphan_disk': {
+        const old = this.activeDisk(t.uuid);
+        if (!old) return;
+        const vm = this.vmOf(t.uuid);
+        await this.agentFor(t.uuid).unmountDisk(old);
+        await cpi.detachDisk(vm.cid!, old);
+        store.disks.markDetached(old);
+        store.disks.orphan(old);
+        return;
+      }
+      case 'apply': {
+        const jobs = t.jobs ?? [];
+        await this.agentFor(t.uuid).apply(jobs);
+        run.applied = jobs;
+        return;
+      }
+      case 'pre_start':
+        return this.agentFor(t.uuid).runScript('pre-start');
+      case 'start':
+        return this.agentFor(t.uuid).start();
+      case 'watch':
+        return this.watch(this.agentFor(t.uuid), t.label, ctx.watch ?? NO_WATCH);
+      case 'post_start':
+        return this.agentFor(t.uuid).runScript('post-start');
+      case 'record_state': {
+        if (run.applied) {
+          const prev = appliedSpecOf(store.instances.get(t.uuid)?.appliedSpec ?? null);
+          store.instances.setAppliedSpec(t.uuid, { ...prev, jobs: Object.fromEntries(run.applied.map((j) => [j.name, j.digest])) } as unknown as JsonObject);
+        }
+        store.instances.update(t.uuid, { state: step.state ?? 'started' });
+        return;
+      }
+      case 'forget_instance':
+        return this.forgetInstance(t.uuid);
+    }
+  }
+
+  /** An agent call; where the context tolerates it, a failure is passed over and the agent not asked again. */
+  private async agentStep(t: StepTarget, ctx: StepContext, run: RunState, call: (a: InstanceAgent) => Promise<void>): Promise<void> {
+    if (run.agentGone) return;
+    // No VM, no agent to drain or stop: the instance's jobs are not running anywhere.
+    if (!this.liveVm(t.uuid)) return;
+    try {
+      await call(this.agentFor(t.uuid));
+    } catch (err) {
+      // BOSH carries on deleting (or hard-stopping) an instance whose agent does not answer.
+      if (!ctx.tolerateAgent) throw err;
+      run.agentGone = true;
+    }
+  }
+
+  private desiredOf(t: StepTarget, step: Step): DesiredInstance {
+    if (!t.desired) throw new DirectorError(`The plan gives no desired state for '${t.label}' (step ${step.kind})`);
+    return t.desired;
+  }
+
   /** Creates (or replaces) an instance's VM and bootstraps its agent. */
-  private async createVm(d: DesiredInstance, plan: DeploymentPlan): Promise<void> {
+  private async createVm(t: StepTarget, deployment: string): Promise<void> {
     const { store, cpi, environment } = this.deps;
+    const d = this.desiredOf(t, { kind: 'create_vm' });
     // A VM left from an interrupted run (recorded but never confirmed) is removed first.
-    for (const vm of store.vms.listByInstance(d.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
+    for (const vm of store.vms.listByInstance(d.uuid)) await this.deleteVm(vm.agentId, vm.cid);
     const agentId = randomUUID();
     const hostKey = this.deps.hostKeys.make();
     const stemcellCid = this.deps.stemcellCid(d.stemcell);
     const ips = d.networks.map((n) => n.ip).filter((x): x is string => x !== null);
+    // Record the VM before the call that makes it, so a crash during the call leaks nothing.
     store.vms.recordIntent({ agentId, instance: d.uuid, stemcellCid, ips, cloudProperties: d.cloudProperties as JsonObject, hostPublicKey: hostKey.publicKey });
     const env: VmEnv = {
-      bosh: { group: `${plan.deployment}-${d.group}`, groups: [environment.name, plan.deployment, d.group, `${plan.deployment}-${d.group}`] },
-      director: { uuid: environment.directorUuid, deployment: plan.deployment, instance: { group: d.group, index: d.index, id: d.uuid }, agentId },
+      bosh: { group: `${deployment}-${d.group}`, groups: [environment.name, deployment, d.group, `${deployment}-${d.group}`] },
+      director: { uuid: environment.directorUuid, deployment, instance: { group: d.group, index: d.index, id: d.uuid }, agentId },
       ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [environment.sshKey.publicKey] },
     };
-    const disk = store.disks.listByInstance(d.uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned');
+    const disk = this.activeDisk(d.uuid);
     let vmCid: string;
     try {
-      const created = await cpi.createVm(agentId, stemcellCid, d.cloudProperties, networksFor(d), disk?.cid ? [disk.cid] : [], env);
+      const created = await cpi.createVm(agentId, stemcellCid, d.cloudProperties, networksFor(d), disk ? [disk] : [], env);
       vmCid = created.vmCid;
     } catch (err) {
       store.vms.fail(agentId);
-      throw new DirectorError(`Creating VM for '${d.group}/${d.index}'`, { cause: err });
+      throw err;
     }
+    // ... and complete it right after, before anything else can fail.
     store.vms.complete(agentId, vmCid);
     // A new VM has no jobs yet: the applied spec starts again from the VM it was made from.
-    const shown = plan.groups.flatMap((g) => g.plans).find((p) => p.desired?.uuid === d.uuid)?.vmShown;
-    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(shown ? { shown } : {}) } };
+    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(t.vmShown ? { shown: t.vmShown } : {}) } };
     store.instances.setAppliedSpec(d.uuid, next as unknown as JsonObject);
     await cpi.setVmMetadata(vmCid, {
       director: environment.name,
-      deployment: plan.deployment,
+      deployment,
       instance_group: d.group,
       index: String(d.index),
       id: d.uuid,
       name: `${d.group}/${d.uuid}`,
     });
-    const agent = this.agentFor(d.uuid);
-    await agent.bootstrap({
+    await this.agentFor(d.uuid).bootstrap({
       agentId,
       directorUuid: environment.directorUuid,
-      deployment: plan.deployment,
+      deployment,
       instance: { group: d.group, index: d.index, id: d.uuid, az: d.az, bootstrap: d.bootstrap },
       networks: Object.fromEntries(d.networks.map((n) => [n.name, { ip: n.ip }])),
       vmCid,
     });
-    // A persistent disk that survived the old VM is attached and mounted again.
-    if (disk?.cid) {
-      const hint = await cpi.attachDisk(vmCid, disk.cid);
-      store.disks.markAttached(disk.cid);
-      await agent.mountDisk(disk.cid, hint);
-    }
-  }
-
-  private async updateInstance(p: InstancePlan, plan: DeploymentPlan, vmJustCreated: boolean, watch: WatchTime, opts: DeployOptions): Promise<void> {
-    const d = p.desired!;
-    const { store } = this.deps;
-    const jobs = plan.rendered.get(d.uuid) ?? [];
-    const hasVm = Boolean(p.recorded?.vm) || vmJustCreated;
-    if (hasVm && !vmJustCreated && p.recorded?.vm && p.recorded.appliedJobs) {
-      // The instance runs: drain and stop it before changing it.
-      const agent = this.agentFor(d.uuid);
-      if (!opts.skipDrain) await agent.drain();
-      await agent.stop();
-    }
-    if (p.action === 'recreate') {
-      await this.detachDisks(d.uuid);
-      for (const vm of store.vms.listByInstance(d.uuid)) await this.deleteVmRecord(vm.agentId, vm.cid);
-      await this.createVm(d, plan);
-    }
-    if (p.reasons.has('persistent_disk')) await this.convergeDisk(d);
-    if (d.state === 'stopped') {
-      store.instances.update(d.uuid, { state: 'stopped' });
-      return;
-    }
-    const agent = this.agentFor(d.uuid);
-    await agent.apply(jobs);
-    await agent.runScript('pre-start');
-    await agent.start();
-    await this.waitRunning(agent, d, watch);
-    await agent.runScript('post-start');
-    const prev = appliedSpecOf(store.instances.get(d.uuid)?.appliedSpec ?? null);
-    store.instances.setAppliedSpec(d.uuid, { ...prev, jobs: Object.fromEntries(jobs.map((j) => [j.name, j.digest])) } as unknown as JsonObject);
-    store.instances.update(d.uuid, { state: 'started' });
-  }
-
-  private waitRunning(agent: InstanceAgent, d: DesiredInstance, w: WatchTime): Promise<void> {
-    return this.waitRunningLabel(agent, `${d.group}/${d.uuid} (${d.index})`, w);
   }
 
   /** Polls the agent until every process runs, for at most the watch time's maximum. */
-  private async waitRunningLabel(agent: InstanceAgent, label: string, w: WatchTime): Promise<void> {
-    const start = Date.now();
+  private async watch(agent: InstanceAgent, label: string, w: WatchTime): Promise<void> {
+    const now = this.deps.now ?? (() => performance.now());
+    const start = now();
     let last = 'unknown';
     for (;;) {
       const s = await agent.getState();
       last = s.state;
       if (s.state === 'running') return;
-      if (Date.now() - start >= w.max) break;
+      if (now() - start >= w.max) break;
       await this.deps.sleep(Math.min(1000, Math.max(50, w.min / 10)));
     }
     throw new DirectorError(`'${label}' is not running after update. Review logs for failed jobs (state: ${last})`);
   }
 
-  /** Makes the instance's persistent disk what the plan wants: create, resize by migration, or remove. */
-  private async convergeDisk(d: DesiredInstance): Promise<void> {
+  private async detachDisks(uuid: string, force: boolean): Promise<void> {
     const { store, cpi } = this.deps;
-    const vm = this.vmOf(d.uuid);
-    const old = store.disks.listByInstance(d.uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned');
-    const agent = this.agentFor(d.uuid);
-    if (d.persistentDisk.size === 0) {
-      if (old?.cid) {
-        await agent.unmountDisk(old.cid);
-        await cpi.detachDisk(vm.cid!, old.cid);
-        store.disks.markDetached(old.cid);
-        store.disks.orphan(old.cid);
-      }
-      return;
-    }
-    if (old?.cid && old.sizeMb === d.persistentDisk.size && digest(old.cloudProperties) === digest(d.persistentDisk.cloudProperties)) return;
-    const intent = store.disks.recordIntent({ instance: d.uuid, sizeMb: d.persistentDisk.size, cloudProperties: d.persistentDisk.cloudProperties as JsonObject });
-    let cid: string;
-    try {
-      cid = await cpi.createDisk(d.persistentDisk.size, d.persistentDisk.cloudProperties, vm.cid!);
-    } catch (err) {
-      store.disks.fail(intent.id);
-      throw new DirectorError(`Creating disk for '${d.group}/${d.index}'`, { cause: err });
-    }
-    store.disks.complete(intent.id, cid);
-    const hint = await cpi.attachDisk(vm.cid!, cid);
-    store.disks.markAttached(cid);
-    await agent.mountDisk(cid, hint);
-    if (old?.cid) {
-      // Data moves from the old disk to the new one; the old one becomes an orphan.
-      await agent.migrateDisk(old.cid, cid);
-      await agent.unmountDisk(old.cid);
-      await cpi.detachDisk(vm.cid!, old.cid);
-      store.disks.markDetached(old.cid);
-      store.disks.orphan(old.cid);
-    }
-    store.disks.activate(cid);
-  }
-
-  private async detachDisks(uuid: string, force = false): Promise<void> {
-    const { store, cpi } = this.deps;
-    const vm = store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+    const vm = this.liveVm(uuid);
     if (!vm) return;
     for (const disk of store.disks.listByInstance(uuid)) {
       if (disk.cid && disk.state === 'attached') {
@@ -275,30 +408,10 @@ export class Deployer {
     }
   }
 
-  private async deleteInstance(r: RecordedInstance, opts: DeployOptions & { readonly force?: boolean }): Promise<void> {
+  /** Orphans the instance's disks, releases its addresses and forgets it. */
+  private forgetInstance(uuid: string): void {
     const { store } = this.deps;
-    if (r.vm) {
-      try {
-        const agent = this.agentFor(r.uuid);
-        if (!opts.skipDrain) await agent.drain();
-        await agent.stop();
-      } catch (err) {
-        // BOSH carries on deleting an instance whose agent does not answer.
-        void err;
-      }
-    }
-    await this.detachDisks(r.uuid, Boolean(opts.force));
-    for (const vm of store.vms.listByInstance(r.uuid)) {
-      try {
-        await this.deleteVmRecord(vm.agentId, vm.cid);
-      } catch (err) {
-        if (!opts.force) throw err;
-        // --force: the VM is forgotten even though the CPI could not delete it.
-        if (vm.cid) store.vms.remove(vm.cid);
-        else store.vms.removeByAgentId(vm.agentId);
-      }
-    }
-    for (const disk of store.disks.listByInstance(r.uuid)) {
+    for (const disk of store.disks.listByInstance(uuid)) {
       if (!disk.cid) {
         store.disks.fail(disk.id);
         continue;
@@ -307,102 +420,27 @@ export class Deployer {
       if (disk.state !== 'orphaned') store.disks.orphan(disk.cid);
     }
     store.transaction(() => {
-      store.ips.releaseForInstance(r.uuid);
-      store.instances.delete(r.uuid);
+      store.ips.releaseForInstance(uuid);
+      store.instances.delete(uuid);
     });
   }
 
-  private async deleteVmRecord(agentId: string, cid: string | null): Promise<void> {
+  /**
+   * Deletes the VM record (and the VM) with cid or intent `agentId`: marked deleting before
+   * delete_vm, removed after. An intent without a cid: the CPI may have made the VM before a
+   * crash; it is found by the agent id it was given and deleted, so nothing leaks.
+   */
+  async deleteVm(agentId: string, cid: string | null): Promise<void> {
     const { store, cpi } = this.deps;
     if (cid) {
       store.vms.markDeleting(cid);
       await cpi.deleteVm(cid);
       store.vms.remove(cid);
     } else {
-      // An intent without a cid: the CPI may have made the VM before the crash; find it by the
-      // agent id it was given and delete it, so nothing leaks.
       const found = await this.deps.findVmByAgentId?.(agentId);
       if (found) await cpi.deleteVm(found);
       store.vms.removeByAgentId(agentId);
     }
-  }
-
-  /** Creates an instance's VM (an errand's, for run-errand) and returns its bootstrapped agent. */
-  async createInstanceVm(d: DesiredInstance, plan: DeploymentPlan): Promise<InstanceAgent> {
-    await this.createVm(d, plan);
-    return this.agentFor(d.uuid);
-  }
-
-  /** The agent of an instance's VM. */
-  instanceAgent(uuid: string): InstanceAgent {
-    return this.agentFor(uuid);
-  }
-
-  /** Detaches an instance's disks and deletes its VMs (the instance and its disks stay). */
-  async deleteInstanceVms(uuid: string): Promise<void> {
-    const { store } = this.deps;
-    await this.detachDisks(uuid);
-    for (const v of store.vms.listByInstance(uuid)) await this.deleteVmRecord(v.agentId, v.cid);
-    const applied = appliedSpecOf(store.instances.get(uuid)?.appliedSpec ?? null);
-    store.instances.setAppliedSpec(uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
-  }
-
-  /** Deletes the VM record (and the VM) with cid or intent `agentId`; the public face of the intent rule. */
-  deleteVm(agentId: string, cid: string | null): Promise<void> {
-    return this.deleteVmRecord(agentId, cid);
-  }
-
-  /**
-   * Stops an instance's jobs (drain first unless skipped). `hard`: also detaches its disks and
-   * deletes its VM, keeping the disks (state `detached`), as `bosh stop --hard` does.
-   */
-  async stopInstance(uuid: string, opts: { readonly hard?: boolean; readonly skipDrain?: boolean; readonly force?: boolean } = {}): Promise<void> {
-    const { store } = this.deps;
-    const vm = store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
-    if (vm) {
-      try {
-        const agent = this.agentFor(uuid);
-        if (!opts.skipDrain) await agent.drain();
-        await agent.stop();
-      } catch (err) {
-        if (!opts.force && !opts.hard) throw err;
-      }
-    }
-    if (opts.hard) {
-      await this.detachDisks(uuid, Boolean(opts.force));
-      for (const v of store.vms.listByInstance(uuid)) await this.deleteVmRecord(v.agentId, v.cid);
-      const applied = appliedSpecOf(store.instances.get(uuid)?.appliedSpec ?? null);
-      store.instances.setAppliedSpec(uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
-      store.instances.update(uuid, { state: 'detached' });
-    } else {
-      store.instances.update(uuid, { state: 'stopped' });
-    }
-  }
-
-  /** Starts a stopped instance's jobs on its VM, waiting for them to run. */
-  async startInstance(uuid: string, label: string, watch: WatchTime): Promise<void> {
-    const agent = this.agentFor(uuid);
-    await agent.start();
-    await this.waitRunningLabel(agent, label, watch);
-    this.deps.store.instances.update(uuid, { state: 'started' });
-  }
-
-  /** Stops and starts an instance's jobs on the same VM, waiting for them to run again. */
-  async restartInstance(uuid: string, label: string, watch: WatchTime, opts: { readonly skipDrain?: boolean } = {}): Promise<void> {
-    const agent = this.agentFor(uuid);
-    if (!opts.skipDrain) await agent.drain();
-    await agent.stop();
-    await agent.start();
-    await this.waitRunningLabel(agent, label, watch);
-    this.deps.store.instances.update(uuid, { state: 'started' });
-  }
-
-  /**
-   * Deletes a recorded instance: drain and stop (an agent that does not answer is passed over),
-   * detach and orphan its disks, delete its VMs, release its addresses, forget it.
-   */
-  async deleteRecordedInstance(r: RecordedInstance, opts: DeployOptions & { readonly force?: boolean } = {}): Promise<void> {
-    await this.deleteInstance(r, opts);
   }
 
   private reserveAddresses(deployment: string, d: DesiredInstance): void {
@@ -415,19 +453,36 @@ export class Deployer {
     }
   }
 
+  /** The instance's VM that exists (created, with a cid), if any. */
+  private liveVm(uuid: string) {
+    return this.deps.store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+  }
+
   private vmOf(uuid: string) {
-    const vm = this.deps.store.vms.listByInstance(uuid).find((v) => v.cid !== null && v.state === 'created');
+    const vm = this.liveVm(uuid);
     if (!vm) throw new DirectorError(`Instance '${uuid}' has no VM`);
     return vm;
   }
 
-  private agentFor(uuid: string): InstanceAgent {
+  /** The instance's persistent disk in use (active, made, not orphaned), by cid. */
+  private activeDisk(uuid: string): string | undefined {
+    return this.deps.store.disks.listByInstance(uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned')?.cid ?? undefined;
+  }
+
+  /** The agent of an instance's VM. */
+  agentFor(uuid: string): InstanceAgent {
     const vm = this.vmOf(uuid);
     const inst = this.deps.store.instances.get(uuid);
     const address = vm.ips[0];
-    if (!address || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' of instance '${inst?.group}/${uuid}' has no address or host key recorded`);
-    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel({ group: inst.group, uuid, index: inst.index }) } : {}) });
+    if (!address || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' of instance '${inst ? instanceLabel(inst) : uuid}' has no address or host key recorded`);
+    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel(inst) } : {}) });
   }
+}
+
+/** The leading steps that make an instance's VM (run in the "Creating missing vms" stage). */
+function creationSteps(steps: readonly Step[]): readonly Step[] {
+  const n = steps.findIndex((s) => !isVmCreationStep(s));
+  return n === -1 ? steps : steps.slice(0, n);
 }
 
 /** The CPI's view of an instance's networks. */
@@ -447,4 +502,3 @@ export function networksFor(d: DesiredInstance): Networks {
     ]),
   );
 }
-

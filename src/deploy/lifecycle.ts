@@ -4,8 +4,10 @@ import { isMap, toPlain, type YamlMap, type YamlValue } from '../manifest/value.
 import { parseYaml } from '../manifest/yaml.js';
 import { updatePolicies, type GroupUpdatePolicy, type UpdatePolicy } from '../plan/deployment-manifest.js';
 import type { DeploymentPlan } from '../plan/plan.js';
+import { instanceLabel } from '../plan/instance-plan.js';
+import { restartSteps, startSteps, stopSteps } from '../plan/steps.js';
 import type { InstanceRecord } from '../state/index.js';
-import type { DeployOptions } from './deployer.js';
+import type { DeployOptions, StepTarget } from './deployer.js';
 import type { Director } from './director.js';
 import { selectInstances, type InstanceSelector } from './instance-selector.js';
 import { runSchedule, scheduleStages, withOverrides } from './schedule.js';
@@ -18,8 +20,9 @@ export interface LifecycleOptions extends DeployOptions {
   readonly hard?: boolean;
 }
 
-function label(i: InstanceRecord): string {
-  return `${i.group}/${i.uuid} (${i.index})`;
+/** A recorded instance as the target of restricted steps (no desired state: nothing is made). */
+function target(i: InstanceRecord): StepTarget {
+  return { uuid: i.uuid, label: instanceLabel(i) };
 }
 
 /** Instances that run jobs all the time (errand instances only exist while their errand runs). */
@@ -87,7 +90,7 @@ async function inUpdateOrder(
       changing: picked.filter((i) => i.group === g.name).sort((a, b) => a.index - b.index),
     })),
   );
-  await runSchedule(schedule, (i, { group, canary }) => task.step(`Updating instance ${i.group}`, `${label(i)}${canary ? ' (canary)' : ''}`, () => fn(i, group.policy, canary)));
+  await runSchedule(schedule, (i, { group, canary }) => task.step(`Updating instance ${i.group}`, `${instanceLabel(i)}${canary ? ' (canary)' : ''}`, () => fn(i, group.policy, canary)));
 }
 
 /** The plan with every instance outside `uuids` left as it is, and nothing deleted. */
@@ -109,11 +112,10 @@ export function restrictPlan(plan: DeploymentPlan, uuids: ReadonlySet<string>): 
 export async function stopInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
   const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => (opts.hard ? i.state !== 'detached' : i.state === 'started'));
   const deployer = director.deployer();
+  const hard = Boolean(opts.hard);
   try {
     await inUpdateOrder(director, deployment, picked, task, opts, (i) =>
-      deployer.stopInstance(i.uuid, { ...(opts.hard ? { hard: true } : {}), ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
-        throw new DirectorError(`Stopping instance '${label(i)}'`, { cause: err });
-      }),
+      deployer.runInstance('Stopping instance', target(i), stopSteps(hard), { deployment, ...(opts.skipDrain ? { skipDrain: true } : {}), ...(hard ? { tolerateAgent: true } : {}) }),
     );
   } finally {
     await director.services.agents.closeAll();
@@ -126,9 +128,7 @@ export async function restartInstances(director: Director, deployment: string, s
   const deployer = director.deployer();
   try {
     await inUpdateOrder(director, deployment, picked, task, opts, (i, policy, canary) =>
-      deployer.restartInstance(i.uuid, label(i), canary ? policy.canaryWatchTime : policy.updateWatchTime, { ...(opts.skipDrain ? { skipDrain: true } : {}) }).catch((err: unknown) => {
-        throw new DirectorError(`Restarting instance '${label(i)}'`, { cause: err });
-      }),
+      deployer.runInstance('Restarting instance', target(i), restartSteps(), { deployment, watch: canary ? policy.canaryWatchTime : policy.updateWatchTime, ...(opts.skipDrain ? { skipDrain: true } : {}) }),
     );
   } finally {
     await director.services.agents.closeAll();
@@ -149,9 +149,7 @@ export async function startInstances(director: Director, deployment: string, sel
     const deployer = director.deployer();
     try {
       await inUpdateOrder(director, deployment, stopped, task, opts, (i, policy, canary) =>
-        deployer.startInstance(i.uuid, label(i), canary ? policy.canaryWatchTime : policy.updateWatchTime).catch((err: unknown) => {
-          throw new DirectorError(`Starting instance '${label(i)}'`, { cause: err });
-        }),
+        deployer.runInstance('Starting instance', target(i), startSteps(), { deployment, watch: canary ? policy.canaryWatchTime : policy.updateWatchTime }),
       );
     } finally {
       await director.services.agents.closeAll();

@@ -77,7 +77,7 @@ export function instanceSteps(p: { readonly action: InstanceAction; readonly rea
     case 'create':
       return [s('create_vm'), ...(r?.disk ? [s('attach_disk')] : []), ...diskSteps(p), ...tail(p.desired!)];
     case 'recreate':
-      return [...(running ? [s('drain'), s('stop')] : []), ...(r?.disk ? [s('detach_disks')] : []), s('delete_vm'), s('create_vm'), ...(r?.disk ? [s('attach_disk')] : []), ...diskSteps(p), ...tail(p.desired!)];
+      return [...(running ? [s('drain'), s('stop')] : []), s('detach_disks'), s('delete_vm'), s('create_vm'), ...(r?.disk ? [s('attach_disk')] : []), ...diskSteps(p), ...tail(p.desired!)];
     case 'update':
       return [...(running ? [s('drain'), s('stop')] : []), ...diskSteps(p), ...tail(p.desired!)];
   }

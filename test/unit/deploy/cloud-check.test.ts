@@ -6,25 +6,17 @@ import { join } from 'node:path';
 import { resolveProblems, scanForProblems } from '../../../src/deploy/cloud-check.js';
 import { Director } from '../../../src/deploy/director.js';
 import { formatKubeconfig, kubeconfigParts } from '../../../src/deploy/kubeconfig.js';
-import type { AgentDialer, InstanceAgent } from '../../../src/deploy/ports.js';
 import { Task } from '../../../src/deploy/task.js';
 import { environmentCpi } from '../../../src/env/cpi-factory.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
+import { RecordingAgents } from '../../fakes/recording-agents.js';
 
 let dir: string;
 let store: StateStore;
 
 /** Agents that never answer, as after a VM's host died. */
-const unreachable: AgentDialer = {
-  agent: () =>
-    new Proxy({} as InstanceAgent, {
-      get: () => async () => {
-        throw new Error('connect ECONNREFUSED');
-      },
-    }),
-  closeAll: async () => undefined,
-};
+const unreachable = RecordingAgents.unreachable();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-cck-'));

@@ -6,26 +6,19 @@ import { join } from 'node:path';
 import type { Cpi } from '../../../cpi/contract.js';
 import { deleteDeployment } from '../../../src/deploy/delete-deployment.js';
 import { Director } from '../../../src/deploy/director.js';
-import type { AgentDialer, InstanceAgent } from '../../../src/deploy/ports.js';
 import { Task } from '../../../src/deploy/task.js';
 import { environmentCpi } from '../../../src/env/cpi-factory.js';
 import { formatErrorChain } from '../../../src/errors.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
+import { RecordingAgents } from '../../fakes/recording-agents.js';
 
 let dir: string;
 let store: StateStore;
 const VM = 'vm-33333333-3333-3333-3333-333333333333';
 
-const unreachable: AgentDialer = {
-  agent: () =>
-    new Proxy({} as InstanceAgent, {
-      get: () => async () => {
-        throw new Error('connect ECONNREFUSED');
-      },
-    }),
-  closeAll: async () => undefined,
-};
+/** Agents that never answer, as after a VM's host died. */
+const unreachable = RecordingAgents.unreachable();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-deld-'));
@@ -80,7 +73,7 @@ test('delete-deployment stops at a CPI error with the chain and the state naming
     () => assert.fail('expected an error'),
     (e: unknown) => e,
   );
-  assert.equal(formatErrorChain(err), "Deleting instance 'master/u0 (0)': delete_vm refused");
+  assert.equal(formatErrorChain(err), "Deleting instance 'master/u0 (0)': Deleting VM: delete_vm refused");
   assert.equal(store.vms.get(VM)?.state, 'deleting');
   assert.ok(store.deployments.get('d'));
   assert.equal(await cpi.hasDisk(diskCid), true);

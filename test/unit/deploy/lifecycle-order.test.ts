@@ -1,6 +1,6 @@
 // stop, start and restart follow the deployment's update policy, as a deploy does: driven through
 // the real lifecycle code, the real state store and the real local CPI (never called for these),
-// with a hand-written recording agent in place of the VMs' agents. The batches are read back from
+// with the recording agents of test/fakes in place of the VMs' agents. The batches are read back from
 // the task's recorded events: the instances of one batch all start before any of them finishes,
 // and the next batch starts only when the whole batch has finished.
 import { after, before, test } from 'node:test';
@@ -11,32 +11,18 @@ import { join } from 'node:path';
 import { Director } from '../../../src/deploy/director.js';
 import { parseInstanceSelector } from '../../../src/deploy/instance-selector.js';
 import { restartInstances, startInstances, stopInstances, type LifecycleOptions } from '../../../src/deploy/lifecycle.js';
-import type { AgentDialer, InstanceAgent } from '../../../src/deploy/ports.js';
+import type { AgentDialer } from '../../../src/deploy/ports.js';
 import { parseUpdateOverrides } from '../../../src/deploy/schedule.js';
 import { Task } from '../../../src/deploy/task.js';
 import { environmentCpi } from '../../../src/env/cpi-factory.js';
 import { formatErrorChain } from '../../../src/errors.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
+import { RecordingAgents } from '../../fakes/recording-agents.js';
 
 let dir: string;
 let store: StateStore;
 let nextIp = 10;
-
-/** Every agent call, `agentId:method`, in the order made; `refuse` names agent ids whose stop fails. */
-class RecordingAgents implements AgentDialer {
-  readonly calls: string[] = [];
-  constructor(private readonly refuse: ReadonlySet<string> = new Set()) {}
-  agent(vm: { readonly agentId: string }): InstanceAgent {
-    const record = (method: string) => async () => {
-      this.calls.push(`${vm.agentId}:${method}`);
-      if (method === 'stop' && this.refuse.has(vm.agentId)) throw new Error('stop refused');
-      return method === 'getState' ? { state: 'running', jobs: [] } : undefined;
-    };
-    return new Proxy({} as InstanceAgent, { get: (_t, method) => record(String(method)) });
-  }
-  async closeAll(): Promise<void> {}
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-lifecycle-order-'));
@@ -190,24 +176,24 @@ test('a failing canary stops the run with the error chain; nothing after it is t
     { name: 'w', size: 3 },
     { name: 'x', size: 1 },
   ]);
-  const agents = new RecordingAgents(new Set(['agent-d5-w-0']));
+  const agents = new RecordingAgents().failWhen((c) => c.method === 'stop' && c.agentId === 'agent-d5-w-0', 'stop refused');
   const t = task('d5');
   const err = await stopInstances(directorWith(agents), 'd5', parseInstanceSelector(undefined), t).then(
     () => assert.fail('expected an error'),
     (e: unknown) => e,
   );
-  assert.equal(formatErrorChain(err), "Stopping instance 'w/d5-w-0 (0)': stop refused");
+  assert.equal(formatErrorChain(err), "Stopping instance 'w/d5-w-0 (0)': Stopping jobs: stop refused");
   assert.deepEqual(steps(t), ['+w/0*', '!w/0*']);
-  assert.deepEqual(store.tasks.events(t.id).find((e) => e.state === 'failed')?.error, "Stopping instance 'w/d5-w-0 (0)': stop refused");
+  assert.deepEqual(store.tasks.events(t.id).find((e) => e.state === 'failed')?.error, "Stopping instance 'w/d5-w-0 (0)': Stopping jobs: stop refused");
   assert.deepEqual(agents.calls, ['agent-d5-w-0:drain', 'agent-d5-w-0:stop']);
   assert.deepEqual(store.instances.list('d5').map((i) => `${i.group}/${i.index}=${i.state}`), ['w/0=started', 'w/1=started', 'w/2=started', 'x/0=started']);
 });
 
 test('a failure in a batch lets the batch finish, then stops the run', async () => {
   deployed('d6', 'canaries: 1\nmax_in_flight: 2', [{ name: 'w', size: 5 }]);
-  const agents = new RecordingAgents(new Set(['agent-d6-w-1']));
+  const agents = new RecordingAgents().failWhen((c) => c.method === 'stop' && c.agentId === 'agent-d6-w-1', 'stop refused');
   const t = task('d6');
-  await assert.rejects(stopInstances(directorWith(agents), 'd6', parseInstanceSelector(undefined), t, { skipDrain: true }), (e: unknown) => formatErrorChain(e) === "Stopping instance 'w/d6-w-1 (1)': stop refused");
+  await assert.rejects(stopInstances(directorWith(agents), 'd6', parseInstanceSelector(undefined), t, { skipDrain: true }), (e: unknown) => formatErrorChain(e) === "Stopping instance 'w/d6-w-1 (1)': Stopping jobs: stop refused");
   assert.deepEqual(batches(t), { w: [['w/0*'], ['w/1', 'w/2']] });
   assert.deepEqual(store.instances.list('d6').map((i) => i.state), ['stopped', 'started', 'stopped', 'started', 'started']);
   assert.equal(agents.calls.some((c) => c.endsWith(':drain')), false, '--skip-drain');
