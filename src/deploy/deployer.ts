@@ -173,7 +173,15 @@ export class Deployer {
     const changed = service.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged'));
     if (changed.length) {
       const withPostDeploy = service.flatMap((g) => g.plans).filter((p) => (plan.rendered.get(p.desired!.uuid) ?? []).some((j) => 'bin/post-deploy' in j.templates));
-      await inPool(withPostDeploy, 8, (p) => task.step('Running post-deploy', p.label, () => this.agentFor(p.desired!.uuid).runScript('post-deploy')));
+      await inPool(withPostDeploy, 8, (p) =>
+        task.step('Running post-deploy', p.label, () =>
+          this.agentFor(p.desired!.uuid)
+            .runScript('post-deploy')
+            .catch((err: unknown) => {
+              throw new DirectorError(`Running post-deploy on instance '${p.label}'`, { cause: err });
+            }),
+        ),
+      );
     }
   }
 
