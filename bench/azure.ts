@@ -18,6 +18,7 @@ import { openBlobstore } from '../src/release/blobstore.js';
 import { deploymentLock, openStateStore } from '../src/state/index.js';
 import { runDirector } from '../test/helpers/director-process.js';
 import { startAzureWorld } from '../test/e2e/azure-world.js';
+import { gatewayFor } from '../src/env/gateway.js';
 import type { FaultConfig } from '../test/fakes/arm/faults.js';
 import { fmt, repoRoot } from './common.js';
 
@@ -59,7 +60,10 @@ async function deployOnce(faults: Partial<FaultConfig>): Promise<DeployFigures> 
       if (!environment) throw new Error('create-env recorded no environment');
       const cpi = azureEnvironmentCpi(environment.cpiProperties, environment.directorUuid);
       const blobstore = openBlobstore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'blobs'));
-      const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
+      // the VMs are reached through the jumpbox, as the CLI does (the world routes its public address)
+      const gateway = gatewayFor(environment);
+      if (gateway === undefined) throw new Error('the Azure world recorded no gateway: refusing to dial private addresses from the host');
+      const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id), gateway });
       const director = new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms) });
       // deployArgs: deploy -d NAME MANIFEST (-o OPS)* -l VARS -n
       const args = w.deployArgs;

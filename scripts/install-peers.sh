@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real-peer tests need (openssh-server for sshd, etcd-server and
 # etcd-client for the release's etcd, kubernetes-client for Debian's kubectl, postgresql for the
-# state store's PostgreSQL backend). Run as root (CI
+# state store's PostgreSQL backend, iproute2 and util-linux for the Azure world's network
+# namespaces and script(1)). Run as root (CI
 # and the dev machines are root); without root and without the packages, it fails in CI and warns
 # elsewhere.
 #
@@ -22,6 +23,8 @@ if ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'insta
   owner=$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)
   if [ -n "$owner" ] && [ "$owner" != kubernetes-client ]; then unpack_kubectl=true; else need+=(kubernetes-client); fi
 fi
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 [ "${#need[@]}" -eq 0 ] && [ "$unpack_kubectl" = false ] && exit 0
 if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -42,6 +42,8 @@ export interface FoundationJumpbox {
   readonly allowedCidrs: readonly string[];
   readonly image: { readonly publisher: string; readonly offer: string; readonly sku: string; readonly version: string };
   readonly user: string;
+  /** A static private IP (one the cloud-config reserves, so no instance is given it); absent: dynamic. */
+  readonly privateIp: string | undefined;
 }
 
 /** Who the jumpbox lets in and how it proves itself: the environment's key, a host key the director generated. */
@@ -221,6 +223,8 @@ export function parseFoundationProps(cpiProperties: unknown): FoundationProps {
       for (const k of ['publisher', 'offer', 'sku', 'version'] as const) if (typeof image[k] !== 'string' || image[k] === '') problems.push(`'foundation.jumpbox.image.${k}' must be a marketplace image's ${k}, found ${show(image[k])}`);
       const vmSize = j.vm_size ?? 'Standard_B1s';
       if (typeof vmSize !== 'string' || !/^[A-Za-z0-9_]+$/.test(vmSize)) problems.push(`'foundation.jumpbox.vm_size' must be an Azure VM size, found ${show(vmSize)}`);
+      const privateIp = j.private_ip;
+      if (privateIp !== undefined && (typeof privateIp !== 'string' || !isIPv4(privateIp))) problems.push(`'foundation.jumpbox.private_ip' must be an IPv4 address in the subnet, found ${show(privateIp)}`);
       const user = j.user ?? 'jumpbox';
       if (typeof user !== 'string' || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) problems.push(`'foundation.jumpbox.user' must be a Linux user name, found ${show(user)}`);
       jumpbox = {
@@ -229,6 +233,7 @@ export function parseFoundationProps(cpiProperties: unknown): FoundationProps {
         allowedCidrs: Array.isArray(cidrs) ? cidrs.map(String) : [],
         image: { publisher: String(image.publisher), offer: String(image.offer), sku: String(image.sku), version: String(image.version) },
         user: String(user),
+        privateIp: privateIp as string | undefined,
       };
     }
   }
@@ -483,12 +488,21 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
       const nic = await orUndefined(net.networkInterfaces.get(rg, nicName));
       const config = nic?.ipConfigurations?.[0];
       let nicId = nic?.id;
-      if (nic === undefined || failed(nic) || !eqi(config?.subnet?.id, subnetId) || !eqi(config?.publicIPAddress?.id, pip.id) || !eqi(nic.networkSecurityGroup?.id, nsgId) || !sameTags(nic.tags, tags)) {
+      const ipMatches = jumpbox.privateIp === undefined || config?.privateIPAddress === jumpbox.privateIp;
+      if (nic === undefined || failed(nic) || !ipMatches || !eqi(config?.subnet?.id, subnetId) || !eqi(config?.publicIPAddress?.id, pip.id) || !eqi(nic.networkSecurityGroup?.id, nsgId) || !sameTags(nic.tags, tags)) {
         const body: NetworkInterface = {
           location: props.location,
           tags: { ...tags },
           networkSecurityGroup: { id: nsgId },
-          ipConfigurations: [{ name: 'ipconfig0', primary: true, subnet: { id: subnetId }, privateIPAllocationMethod: 'Dynamic', publicIPAddress: { id: pip.id } }],
+          ipConfigurations: [
+            {
+              name: 'ipconfig0',
+              primary: true,
+              subnet: { id: subnetId },
+              ...(jumpbox.privateIp === undefined ? { privateIPAllocationMethod: 'Dynamic' } : { privateIPAllocationMethod: 'Static', privateIPAddress: jumpbox.privateIp }),
+              publicIPAddress: { id: pip.id },
+            },
+          ],
         };
         const put = await creating(nic !== undefined, armId('Microsoft.Network/networkInterfaces', nicName), () => net.networkInterfaces.beginCreateOrUpdateAndWait(rg, nicName, body, lro));
         note(nic !== undefined, put.id);
@@ -517,6 +531,9 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
           clients.compute.virtualMachines.beginCreateOrUpdateAndWait(rg, jumpbox.name, body, lro),
         );
         note(vm !== undefined, put.id);
+        // its OS disk is made with it (and goes with it: deleteOption Delete); recorded all the same
+        const osDisk = put.storageProfile?.osDisk?.managedDisk?.id;
+        if (vm === undefined && osDisk !== undefined) created.push(osDisk);
       } else unchanged.push(vm.id as string);
     }
 
@@ -560,7 +577,7 @@ export async function ensureFoundation(clients: AzureClients, props: FoundationP
 }
 
 /** The resource types in the order they can be deleted (users before what they use). */
-const DELETE_ORDER = ['containers', 'virtualmachines', 'networkinterfaces', 'loadbalancers', 'publicipaddresses', 'subnets', 'virtualnetworks', 'networksecuritygroups', 'storageaccounts', 'resourcegroups'];
+const DELETE_ORDER = ['containers', 'virtualmachines', 'disks', 'networkinterfaces', 'loadbalancers', 'publicipaddresses', 'subnets', 'virtualnetworks', 'networksecuritygroups', 'storageaccounts', 'resourcegroups'];
 
 function kindOf(id: string): string {
   const parts = id.split('/').filter((p) => p !== '');
@@ -600,6 +617,9 @@ export async function deleteFoundation(clients: AzureClients, recorded: readonly
         }
         case 'virtualmachines':
           await gone(clients.compute.virtualMachines.beginDeleteAndWait(rg, seg(id, 'virtualMachines'), lro));
+          break;
+        case 'disks':
+          await gone(clients.compute.disks.beginDeleteAndWait(rg, seg(id, 'disks'), lro));
           break;
         case 'networkinterfaces':
           await gone(clients.network.networkInterfaces.beginDeleteAndWait(rg, seg(id, 'networkInterfaces'), lro));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,9 @@ export function runsEntry(cmdline: readonly string[] | undefined, name: 'vm-host
   return cmdline.some((a) => a.endsWith(`/${name}.js`) || a.endsWith(`/${name}.ts`)) && cmdline.includes(dir);
 }
 
+/** iproute2's `ip`, which runs a command in a named network namespace. */
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip';
+
 export interface DetachedProcess {
   readonly pid: number;
   /** Resolves with the exit code if the process exits while we still watch it. */
@@ -33,11 +36,19 @@ export interface DetachedProcess {
 export function spawnDetached(
   name: 'vm-host' | 'lb-proxy',
   args: readonly string[],
-  opts: { readonly logFile: string; readonly cwd: string; readonly env: Readonly<Record<string, string>> },
+  opts: {
+    readonly logFile: string;
+    readonly cwd: string;
+    readonly env: Readonly<Record<string, string>>;
+    /** A network namespace (`ip netns`) to run it in; `ip netns exec` execs it, so the pid stays its own. */
+    readonly netns?: string;
+  },
 ): DetachedProcess {
   const fd = openSync(opts.logFile, 'a', 0o600);
   try {
-    const child = spawn(process.execPath, [...entryArgv(name), ...args], {
+    const argv = [...entryArgv(name), ...args];
+    const [command, commandArgs] = opts.netns === undefined ? [process.execPath, argv] : [IP, ['netns', 'exec', opts.netns, process.execPath, ...argv]];
+    const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,

@@ -37,6 +37,7 @@ export class LocalLoadBalancers {
     private readonly configs: Readonly<Record<string, Omit<LbConfigRecord, 'name'>>>,
     private readonly env: Readonly<Record<string, string>>,
     private readonly readyTimeoutMs: number,
+    private readonly netns?: string,
   ) {}
 
   /** The configured load balancer names. */
@@ -131,6 +132,7 @@ export class LocalLoadBalancers {
       logFile: join(dir, 'proxy.log'),
       cwd: dir,
       env: { ...this.env, DIRECTOR_LB: name },
+      ...(this.netns === undefined ? {} : { netns: this.netns }),
     });
     let exitCode: number | null | undefined;
     void proc.exited.then((code) => {

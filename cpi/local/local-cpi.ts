@@ -33,6 +33,11 @@ export interface LocalCpiOptions {
   readonly path?: string;
   /** How long a VM host or proxy may take to listen. Default 20 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * A network namespace (`ip netns`) the VM hosts and load balancer proxies run in, where their
+   * addresses exist: any IPv4 address then, not loopback only (a test world's virtual network).
+   */
+  readonly netns?: string;
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -97,7 +102,7 @@ export class LocalCpi implements Cpi {
     this.layout = new LocalLayout(this.config.root);
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.baseEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', DIRECTOR_CPI_ROOT: this.config.root };
-    this.lbs = new LocalLoadBalancers(this.layout, config.load_balancers, this.baseEnv, this.readyTimeoutMs);
+    this.lbs = new LocalLoadBalancers(this.layout, config.load_balancers, this.baseEnv, this.readyTimeoutMs, options.netns);
   }
 
   private async call<T>(method: CpiMethod, work: () => Promise<T>): Promise<T> {
@@ -176,7 +181,7 @@ export class LocalCpi implements Cpi {
           }
           let ip = net.ip;
           if (net.type === 'dynamic' && ip === undefined) ip = freeLoopbackIp(taken, ips);
-          if (typeof ip !== 'string' || !isLoopback(ip)) {
+          if (typeof ip !== 'string' || !(this.options.netns === undefined ? isLoopback(ip) : isIPv4(ip))) {
             throw invalid(`networks.${name}.ip must be a static IP in 127.0.0.0/8 for a local VM, found ${show(ip)}`);
           }
           const holder = taken.get(ip);
@@ -477,6 +482,7 @@ export class LocalCpi implements Cpi {
       logFile: join(vmDir, 'host.log'),
       cwd: vmDir,
       env: { ...this.baseEnv, DIRECTOR_VM_ID: vm.cid },
+      ...(this.options.netns === undefined ? {} : { netns: this.options.netns }),
     });
     let exitCode: number | null | undefined;
     void proc.exited.then((code) => {

@@ -1,22 +1,26 @@
 // The Azure journey end to end through the CLI: create-env with manifests/env.yml and
 // ops-files/azure.yml against the fake ARM (HTTPS, its own CA and authority; Azurite for blobs),
 // upload-release, deploy of cfcr.yml with the Azure cloud provider and the master in the load
-// balancer's backend pool, vms, delete-env. Every Azure VM is booted by the fake's hooks as a local
-// VM host, so the agents really run; the masters' persistent disks are managed disks the
+// balancer's backend pool, vms, ssh, logs, an errand, kubeconfig, delete-env. Every Azure VM is
+// booted by the fake's hooks as a local VM host in the world's vnet namespace, so the agents
+// really run, and the director — in a namespace of its own, where a private address cannot be
+// dialed — reaches them through the jumpbox create-env made; the jumpbox is killed mid-deploy and
+// the re-run converges. The masters' persistent disks are managed disks the
 // hypervisor gives each VM at its LUN, and etcd keeps its data there. A second run on a fresh environment injects faults (30%
 // throttling, 10% server errors, 5% failed async operations) and must converge all the same,
 // leaving nothing in the fake that the state does not record.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { request } from 'node:https';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStateStore } from '../../src/state/index.js';
 import type { StoredResource } from '../fakes/arm/arm-state.js';
 import { fakeArmToken, rawRequest } from '../fakes/arm/raw-client.js';
 import { runDirector, startDirector, type DirectorRun } from '../helpers/director-process.js';
-import { RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
+import { parse } from 'yaml';
+import { LocalLayout } from '../../cpi/local/layout.js';
+import { azureWorldUnavailable, RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
 
 const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05 };
 
@@ -94,8 +98,34 @@ async function armGet(w: AzureWorld, id: string, apiVersion: string): Promise<Re
   throw new Error(`GET ${id} kept failing: ${last}`);
 }
 
-/** etcd's /health over TLS with the etcdctl root client certificate the deploy generated. */
-function etcdHealth(w: AzureWorld, ip: string): Promise<string> {
+/** Runs a small Node script in one of the world's namespaces, `input` as JSON on its stdin; its stdout. */
+async function nodeIn(w: AzureWorld, ns: string, script: string, input: unknown): Promise<string> {
+  const r = await w.network.run(ns, [process.execPath, '-e', script], JSON.stringify(input));
+  assert.equal(r.code, 0, `script in ${ns} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** What a TCP dial from the director's namespace gives: 'connected', or the error code. */
+const DIAL = `const [host, port] = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const s = require('net').connect(port, host);
+s.setTimeout(5000);
+s.on('connect', () => { console.log('connected'); s.destroy(); });
+s.on('error', (e) => console.log(e.code));
+s.on('timeout', () => { console.log('timeout'); s.destroy(); });`;
+
+/** An HTTPS GET from inside a namespace: `{status, body}`. */
+const GET = `const { url, ...tls } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const req = require('https').request(url, { ...tls, timeout: 5000 }, (res) => {
+  let body = '';
+  res.on('data', (c) => (body += c));
+  res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
+});
+req.on('timeout', () => req.destroy(new Error('timeout: ' + url)));
+req.on('error', (e) => { console.error(e.message); process.exit(1); });
+req.end();`;
+
+/** etcd's /health over TLS with the etcdctl root client certificate the deploy generated, asked from inside the vnet. */
+async function etcdHealth(w: AzureWorld, ip: string): Promise<string> {
   const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
   let tls: { ca: string; cert: string; key: string };
   try {
@@ -105,16 +135,38 @@ function etcdHealth(w: AzureWorld, ip: string): Promise<string> {
   } finally {
     store.close();
   }
-  return new Promise((resolve, reject) => {
-    const req = request(`https://${ip}:2379/health`, { ...tls, timeout: 5000 }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve(text));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${ip}`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return (JSON.parse(await nodeIn(w, w.network.vnet, GET, { url: `https://${ip}:2379/health`, ...tls })) as { body: string }).body;
+}
+
+/** Kills the jumpbox's VM host (as if the VM died): every SSH connection through it drops. */
+function killJumpbox(w: AzureWorld): string {
+  const cid = w.hypervisor.everBooted.get('jumpbox');
+  assert.ok(cid, 'the fake booted the jumpbox');
+  const host = JSON.parse(readFileSync(join(new LocalLayout(join(w.home, 'hypervisor')).vmDir(cid), 'host.json'), 'utf8')) as { pid: number };
+  process.kill(host.pid, 'SIGKILL');
+  return cid;
+}
+
+/** The director reaches the VMs only through the jumpbox: a direct dial fails in its own namespace. */
+async function assertWalls(w: AzureWorld): Promise<void> {
+  assert.equal(await nodeIn(w, w.network.director, DIAL, [`${w.net}.10`, 22]), 'ENETUNREACH', 'a private address cannot be dialed from the director');
+  assert.equal(await nodeIn(w, w.network.director, DIAL, [w.jumpboxAddress, 22]), 'connected', "the jumpbox's public address can");
+  // the gateway the state recorded is the jumpbox, with the host key the director generated
+  const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
+  try {
+    const gw = store.environment.get()?.gateway;
+    assert.equal(gw?.['mode'], 'jumpbox');
+    assert.equal(gw?.['host'], w.jumpboxAddress);
+    assert.match(String(gw?.['host_public_key']), /^ssh-ed25519 /);
+  } finally {
+    store.close();
+  }
+  const nsg = w.fake.state.list('Microsoft.Network/networkSecurityGroups', RESOURCE_GROUP).find((r) => r.name === 'jumpbox-nsg');
+  assert.deepEqual(
+    (nsg?.body.properties.securityRules as { properties: { sourceAddressPrefix: string; destinationPortRange: string } }[]).map((r) => [r.properties.sourceAddressPrefix, r.properties.destinationPortRange]),
+    [[`${w.network.directorAddress}/32`, '22']],
+    'SSH to the jumpbox from the listed CIDR only',
+  );
 }
 
 /**
@@ -144,12 +196,28 @@ async function assertMastersKeepEtcdOnTheirDisks(w: AzureWorld, rows: readonly V
   }
 }
 
-async function journey(w: AzureWorld): Promise<VmRow[]> {
+async function journey(w: AzureWorld, opts: { killJumpboxMidDeploy?: boolean } = {}): Promise<VmRow[]> {
   const created = ok(await runDirector(w.createEnvArgs, w.env), 'create-env');
-  assert.match(created.stdout, /Creating foundation: azure foundation/);
+  assert.match(created.stdout, /Creating foundation: azure foundation with the jumpbox/);
   assert.match(created.stdout, /identity, gateway, foundation, stemcell, cloud-config recorded/);
   assert.ok(w.fake.state.group(RESOURCE_GROUP), 'the resource group exists');
+  await assertWalls(w);
   ok(await runDirector(['upload-release', 'release'], w.env), 'upload-release');
+  if (opts.killJumpboxMidDeploy) {
+    // the jumpbox dies once the first VMs are being set up: one error naming it, then a re-run converges
+    const run = startDirector(w.deployArgs, w.env);
+    for (let i = 0; i < 6000 && w.hypervisor.byAzureId.size < 3; i++) await sleep(10);
+    assert.ok(w.hypervisor.byAzureId.size >= 3, 'the deploy created VMs before the kill');
+    const jumpbox = killJumpbox(w);
+    const failed = await run.done;
+    assert.equal(failed.code, 1, failed.stdout);
+    const errors = failed.stderr.split('\n').filter((l) => /^Error:/.test(l));
+    assert.equal(errors.length, 1, failed.stderr);
+    assert.match(errors[0]!, new RegExp(`Reaching the gateway jumpbox@${w.jumpboxAddress.replace(/\./g, '\\.')}:22: (the connection was lost|connect ECONNREFUSED)`));
+    assert.doesNotMatch(failed.stdout + failed.stderr, /no SSH handshake within|no answer within/, 'no per-VM timeouts');
+    // the operator brings the jumpbox back (an Azure restart) and deploys again
+    await w.hypervisor.local.rebootVm(jumpbox);
+  }
   ok(await runDirector(w.deployArgs, w.env), 'deploy');
   const rows = await vms(w);
   assert.deepEqual(rows.map((r) => r.instance.split('/')[0]).sort(), ['master', 'master', 'master', 'worker', 'worker', 'worker']);
@@ -170,6 +238,29 @@ async function journey(w: AzureWorld): Promise<VmRow[]> {
   return rows;
 }
 
+/** ssh, logs, an errand and the kubeconfig, from the director's namespace: through the jumpbox, and the LB's public address. */
+async function operate(w: AzureWorld): Promise<void> {
+  const sshRun = ok(await runDirector(['ssh', '-d', 'my-cluster', 'master/0', '-c', 'ls jobs'], w.env), 'ssh');
+  assert.match(sshRun.stdout, /^etcd$/m);
+  const direct = await runDirector(['ssh', '-d', 'my-cluster', 'master/0', '-c', 'true', '--gw-disable'], w.env);
+  assert.equal(direct.code, 1, 'without the gateway the VM cannot be reached');
+  assert.match(direct.stderr, /ENETUNREACH/);
+  ok(await runDirector(['logs', '-d', 'my-cluster', 'master/0', '--dir', w.home], w.env), 'logs');
+  assert.equal(readdirSync(w.home).filter((f) => /^my-cluster\.master\..*\.tgz$/.test(f)).length, 1);
+  const errand = ok(await runDirector(['run-errand', 'smoke-tests', '-d', 'my-cluster'], w.env), 'run-errand');
+  assert.match(errand.stdout, /^Exit Code {2}0$/m);
+  const kubeconfig = parse(ok(await runDirector(['kubeconfig', '-d', 'my-cluster'], w.env), 'kubeconfig').stdout) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  const cluster = kubeconfig.clusters[0]!.cluster;
+  assert.equal(cluster.server, `https://${w.lbAddress}:8443`, "the kubeconfig names the load balancer's public IP");
+  const health = JSON.parse(
+    await nodeIn(w, w.network.director, GET, { url: `${cluster.server}/healthz`, ca: Buffer.from(cluster['certificate-authority-data'], 'base64').toString(), headers: { authorization: `Bearer ${kubeconfig.users[0]!.user.token}` } }),
+  ) as { status: number; body: string };
+  assert.deepEqual(health, { status: 200, body: 'ok' });
+}
+
 async function deleteEnvLeavesNothing(w: AzureWorld): Promise<void> {
   // named explicitly: a create-env that failed did not make itself the current environment
   ok(await runDirector(['delete-env', '-e', 'azure', '-n', '--force'], w.env), 'delete-env');
@@ -178,16 +269,17 @@ async function deleteEnvLeavesNothing(w: AzureWorld): Promise<void> {
   assert.equal(w.liveVmHosts(), 0, 'no VM host process left');
 }
 
-describe('Azure journey through the CLI against the fake ARM', () => {
+describe('Azure journey through the CLI against the fake ARM', { skip: azureWorldUnavailable() }, () => {
   let w: AzureWorld | undefined;
   after(async () => {
     await w?.stop();
   });
 
-  test('create-env builds and records the foundation; a second run writes nothing; deploy, vms, delete-env', async () => {
+  test('create-env builds the foundation and the jumpbox; deploy through it survives losing it; vms, ssh, logs, errand, kubeconfig; a second create-env writes nothing; delete-env', async () => {
     w = await startAzureWorld();
     try {
-      await journey(w);
+      await journey(w, { killJumpboxMidDeploy: true });
+      await operate(w);
       const writes = w.armWrites();
       const again = ok(await runDirector(w.createEnvArgs, w.env), 'second create-env');
       assert.match(again.stdout, /: no changes/);
@@ -210,7 +302,8 @@ describe('Azure journey through the CLI against the fake ARM', () => {
       assert.doesNotMatch(failed.stdout + failed.stderr, new RegExp(w.fake.clientSecret.replace(/[^A-Za-z0-9]/g, '.')), 'the client secret is never printed');
       const { foundation } = recorded(w);
       const kinds = foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '')).sort();
-      assert.deepEqual(kinds, ['Microsoft.Network/loadBalancers', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/virtualNetworks', 'resourceGroups']);
+      // the jumpbox's NSG is made with the others; its VM comes after the load balancer
+      assert.deepEqual(kinds, ['Microsoft.Network/loadBalancers', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/virtualNetworks', 'resourceGroups']);
       await deleteEnvLeavesNothing(w);
     } finally {
       await w.stop();

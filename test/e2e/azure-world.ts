@@ -1,8 +1,11 @@
-// An Azure "world" for end-to-end runs of the director CLI: the fake ARM (HTTPS, with its own CA
-// and Entra ID authority), Azurite for the storage account's blobs, and a local hypervisor that
-// boots every Azure VM the fake is asked for as a local VM host on its private IP. The CLI runs as
-// a child process and reaches all of it through the CPI properties of a vars file.
-import { randomBytes, randomInt } from 'node:crypto';
+// An Azure "world" for end-to-end runs of the director CLI, with Azure's walls: the fake ARM
+// (HTTPS, with its own CA and Entra ID authority) and Azurite for the storage account's blobs, and
+// a local hypervisor that boots every Azure VM the fake is asked for as a local VM host on its
+// private IP — inside a network namespace of its own, the vnet (10.0.16.0/24 exists only there).
+// The CLI runs as a child process in the director's namespace (test/helpers/netns.ts): it reaches
+// the fake, Azurite and the public addresses (the jumpbox create-env makes, the load balancer's
+// frontend), and no private address — so it reaches the VMs through the jumpbox, as on Azure.
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,15 @@ import { LocalHypervisor } from '../fakes/local-hypervisor.js';
 import { findMarkedProcesses, killMarkedProcesses } from '../helpers/processes.js';
 import { repoRoot } from '../helpers/director-process.js';
 import { startAzurite } from '../helpers/azurite.js';
+import { buildWalledNetwork, netnsUnavailable, VNET_CIDR, VNET_PREFIX, type WalledNetwork } from '../helpers/netns.js';
+
+/** Why the world cannot be built here (a reason to skip outside CI; in CI a missing capability fails). */
+export function azureWorldUnavailable(): string | false {
+  const why = netnsUnavailable();
+  if (why === undefined) return false;
+  if (process.env['CI'] === 'true') return false; // let it fail, loudly
+  return `the Azure world's network namespaces cannot be built: ${why}`;
+}
 
 export const STORAGE_ACCOUNT = 'cfcrstore01';
 export const RESOURCE_GROUP = 'cfcr-rg';
@@ -30,11 +42,17 @@ export function armWrites(fake: FakeArm): number {
 export interface AzureWorld {
   readonly fake: FakeArm;
   readonly hypervisor: LocalHypervisor;
-  /** The subnet's first three octets, e.g. 127.42.7 (internal_cidr 127.42.7.0/24). */
+  /** The namespaces: the director's and the vnet's. */
+  readonly network: WalledNetwork;
+  /** The subnet's first three octets, 10.0.16 (internal_cidr 10.0.16.0/24, in the vnet namespace only). */
   readonly net: string;
+  /** The jumpbox's public address (the fake gives it to the public IP named jumpbox-ip). */
+  readonly jumpboxAddress: string;
+  /** The load balancer cfcr-lb's public address (its public IP cfcr-lb-ip). */
+  readonly lbAddress: string;
   /** A temp dir: HOME of the CLI, the state, the vars files. */
   readonly home: string;
-  /** Environment variables for the CLI child process. */
+  /** Environment variables for the CLI child process (DIRECTOR_TEST_NETNS puts it in the director's namespace). */
   readonly env: Record<string, string>;
   /** The create-env arguments: manifests/env.yml with ops-files/azure.yml, pointed at the fake. */
   readonly createEnvArgs: readonly string[];
@@ -50,12 +68,15 @@ export interface AzureWorld {
 
 /** Starts a fresh fake ARM (with `faults`), Azurite and the local hypervisor. */
 export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promise<AzureWorld> {
+  const network = buildWalledNetwork();
   const home = await mkdtemp(join(tmpdir(), 'director-azure-'));
   const root = join(home, 'hypervisor');
-  const net = `127.${randomInt(16, 250)}.${randomInt(1, 250)}`;
-  const sshPort = randomInt(20_000, 40_000);
+  const net = VNET_PREFIX;
+  const jumpboxAddress = `${network.publicPrefix}.10`;
+  const lbAddress = `${network.publicPrefix}.20`;
+  let nextPublic = 100;
   const keys = { key1: randomBytes(64).toString('base64'), key2: randomBytes(64).toString('base64') };
-  const azurite = await startAzurite(STORAGE_ACCOUNT, keys);
+  let azurite: Awaited<ReturnType<typeof startAzurite>> | undefined;
   let fake: FakeArm | undefined;
   let local: LocalCpi | undefined;
   const stop = async () => {
@@ -64,23 +85,33 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
       for (const vm of (await local?.listVms()) ?? []) await local?.deleteVm(vm.cid);
       await local?.deleteLoadBalancers();
     } finally {
-      await killMarkedProcesses('DIRECTOR_CPI_ROOT', root);
-      await fake?.stop();
-      await azurite.stop();
-      await rm(home, { recursive: true, force: true });
+      try {
+        await killMarkedProcesses('DIRECTOR_CPI_ROOT', root);
+        await fake?.stop();
+        await azurite?.stop();
+        await rm(home, { recursive: true, force: true });
+      } finally {
+        network.remove();
+      }
     }
   };
   try {
+    azurite = await startAzurite(STORAGE_ACCOUNT, keys, network.hostAddress);
+    const blobUrl = azurite.url;
     fake = await startFakeArm({
+      host: network.hostAddress,
+      // public IPs live at the vnet's edge, where the director's namespace routes them
+      publicIpAddress: (name) => (name === 'jumpbox-ip' ? jumpboxAddress : name === 'cfcr-lb-ip' ? lbAddress : `${network.publicPrefix}.${nextPublic++}`),
       faults,
-      blobEndpoint: (account) => (account === STORAGE_ACCOUNT ? `${azurite.url}/` : `https://${account}.blob.core.windows.net/`),
+      blobEndpoint: (account) => (account === STORAGE_ACCOUNT ? `${blobUrl}/` : `https://${account}.blob.core.windows.net/`),
       storageAccountKeys: (account) => (account === STORAGE_ACCOUNT ? keys : undefined),
     });
-    local = new LocalCpi({ root, ssh_port: sshPort, load_balancers: { 'cfcr-lb': { address: `${net}.250`, ports: [{ frontend: 8443, backend: 8443 }] } } }, { path: process.env['PATH'] });
+    // VM hosts and the load balancer's proxy run in the vnet namespace, SSH on port 22 as on Azure
+    local = new LocalCpi({ root, ssh_port: 22, load_balancers: { 'cfcr-lb': { address: lbAddress, ports: [{ frontend: 8443, backend: 8443 }] } } }, { path: process.env['PATH'] ?? '/usr/bin:/bin', netns: network.vnet });
     const hypervisor = new LocalHypervisor(local, fake, 'cfcr-lb', { root }).attach();
     const vars = {
       env_name: 'azure',
-      internal_cidr: `${net}.0/24`,
+      internal_cidr: VNET_CIDR,
       internal_gw: `${net}.1`,
       internal_ip: `${net}.6`,
       internal_net: net,
@@ -100,21 +131,27 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
       arm_endpoint: fake.endpoint,
       arm_authority_host: fake.authorityHost,
       arm_ca_cert: fake.caPem,
-      vm_ssh_port: sshPort,
+      vm_ssh_port: 22,
+      lb_address: lbAddress,
+      // the director's own address, as the jumpbox sees it: the only source allowed to SSH to it
+      jumpbox_allowed_cidrs: [`${network.directorAddress}/32`],
     };
     const varsFile = join(home, 'azure-vars.yml');
     await writeFile(varsFile, stringify(vars), { mode: 0o600 });
-    const env = { HOME: home, DIRECTOR_HOME: join(home, '.director') };
+    const env = { HOME: home, DIRECTOR_HOME: join(home, '.director'), DIRECTOR_TEST_NETNS: network.director };
     const fixture = (f: string) => join(repoRoot, 'test', 'fixtures', 'ops', f);
     return {
       fake,
       hypervisor,
+      network,
       net,
+      jumpboxAddress,
+      lbAddress,
       home,
       env,
       liveVmHosts: () => findMarkedProcesses('DIRECTOR_CPI_ROOT', root).length,
       armWrites: () => armWrites(fake as FakeArm),
-      createEnvArgs: ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'ops-files', 'azure.yml'), '-o', join(repoRoot, 'ops-files', 'no-jumpbox.yml'), '-o', fixture('azure-fake-env.yml'), '-l', varsFile],
+      createEnvArgs: ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'ops-files', 'azure.yml'), '-o', fixture('azure-fake-env.yml'), '-l', varsFile],
       deployArgs: [
         'deploy',
         '-d',

@@ -2,7 +2,8 @@
 // (cpi/local's machinery) from what the Azure CPI put in the VM: its private IP, tags and
 // cloud-init custom data (host key and the director's authorized key). A VM whose primary NIC is
 // in a load balancer's backend pool joins the local TCP proxy named `loadBalancer`, so the
-// Azure pool membership is what makes traffic reach it. Given the local CPI's root, it also plays
+// Azure pool membership is what makes traffic reach it. A VM whose NIC has a public IP (the
+// jumpbox) also listens on that address. Given the local CPI's root, it also plays
 // the VM's SCSI controller: each managed disk is a folder under <root>/azure-disks/ (kept when the
 // VM goes, so its data survives VM recreation), and a disk at LUN N of a VM is the link
 // store-disks/lun<N> in the VM's root, where the agent looks for an Azure LUN hint.
@@ -85,12 +86,15 @@ export class LocalHypervisor {
     const authorizedKeys = init.users?.[0]?.ssh_authorized_keys ?? [];
     if (hostPrivateKey === undefined || vm.privateIp === undefined) throw new Error('the VM has no host key or no private IP');
     const nicIds: string[] = (this.fake.state.get(vm.id)?.body.properties.networkProfile?.networkInterfaces ?? []).map((n: { id: string }) => n.id);
-    const inPool = nicIds.some((id) =>
-      (this.fake.state.get(id)?.body.properties.ipConfigurations ?? []).some((c: { properties?: { loadBalancerBackendAddressPools?: unknown[] } }) => (c.properties?.loadBalancerBackendAddressPools ?? []).length > 0),
-    );
+    type IpConfig = { properties?: { loadBalancerBackendAddressPools?: unknown[]; publicIPAddress?: { id: string } } };
+    const configs: IpConfig[] = nicIds.flatMap((id) => this.fake.state.get(id)?.body.properties.ipConfigurations ?? []);
+    const inPool = configs.some((c) => (c.properties?.loadBalancerBackendAddressPools ?? []).length > 0);
+    const publicIps = configs.map((c) => c.properties?.publicIPAddress?.id).map((id) => (id === undefined ? undefined : this.fake.state.get(id)?.body.properties.ipAddress)).filter((ip): ip is string => typeof ip === 'string');
+    const networks = Object.fromEntries([['default', { type: 'manual', ip: vm.privateIp }], ...publicIps.map((ip, i) => [`public${i}`, { type: 'manual', ip }])]);
     const t = vm.tags;
-    const created = await this.local.createVm(t.agent_id ?? vm.name, this.stemcell, inPool ? { load_balancer: this.loadBalancer } : {}, { default: { type: 'manual', ip: vm.privateIp } }, [], {
-      director: { uuid: t.director ?? '', deployment: t.deployment ?? '', instance: { group: t.instance_group ?? '', index: Number(t.instance_index), id: t.instance_id ?? '' }, agentId: t.agent_id ?? vm.name },
+    const created = await this.local.createVm(t.agent_id ?? vm.name, this.stemcell, inPool ? { load_balancer: this.loadBalancer } : {}, networks, [], {
+      // a VM the director made for no deployment (the foundation's jumpbox) carries no such tags
+      director: { uuid: t.director ?? 'foundation', deployment: t.deployment ?? 'foundation', instance: { group: t.instance_group ?? vm.name, index: Number(t.instance_index ?? 0), id: t.instance_id ?? vm.name }, agentId: t.agent_id ?? vm.name },
       ssh: { hostPrivateKey, authorizedKeys },
     });
     this.byAzureId.set(vm.id.toLowerCase(), created.vmCid);

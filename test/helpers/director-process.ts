@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { IP_COMMAND } from './netns.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -20,9 +21,15 @@ export interface DirectorRun {
   readonly stderr: string;
 }
 
-/** Starts the CLI as a child process (its own process group, so it can be killed whole). */
+/**
+ * Starts the CLI as a child process (its own process group, so it can be killed whole). When
+ * `env` names DIRECTOR_TEST_NETNS (a test world's director namespace), it runs in that network
+ * namespace (`ip netns exec` execs it: the child's pid is the CLI's).
+ */
 export function startDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot, input?: string): { child: ChildProcess; done: Promise<DirectorRun>; stdout: () => string } {
-  const child = spawn(process.execPath, directorArgv(args), { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const netns = env['DIRECTOR_TEST_NETNS'];
+  const [command, argv] = netns === undefined ? [process.execPath, directorArgv(args)] : [IP_COMMAND ?? 'ip', ['netns', 'exec', netns, process.execPath, ...directorArgv(args)]];
+  const child = spawn(command, argv, { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (input !== undefined) child.stdin!.end(input);
   let out = '';
   let err = '';

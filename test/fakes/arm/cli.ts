@@ -7,6 +7,10 @@ import { startFakeArm } from './fake-arm.js';
 // [--polls N] [--retry-after S] [--auto-complete-ms MS] [--seed N] [--throttle-rate R]
 // [--server-error-rate R] [--async-failure-rate R] [--lost-response-rate R]
 // [--latency-rate R --latency-ms MS]`. Prints what a client needs.
+//
+// `--world` (as root): the Azure journey's walled world instead (the e2e's: the fake, Azurite, VMs
+// booted in a vnet namespace, the director's own namespace), and the exact commands that run the
+// journey in it; until SIGINT/SIGTERM, then everything it started is stopped and removed.
 
 const { values } = parseArgs({
   options: {
@@ -27,8 +31,53 @@ const { values } = parseArgs({
     'async-failure-rate': { type: 'string' },
     'latency-rate': { type: 'string' },
     'latency-ms': { type: 'string' },
+    world: { type: 'boolean' },
   },
 });
+
+if (values.world) {
+  const { startAzureWorld } = await import('../../e2e/azure-world.js');
+  const { directorArgv, repoRoot } = await import('../../helpers/director-process.js');
+  const { IP_COMMAND } = await import('../../helpers/netns.js');
+  const w = await startAzureWorld();
+  const q = (a: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const run = (args: readonly string[]) =>
+    [IP_COMMAND ?? 'ip', 'netns', 'exec', w.network.director, 'env', `HOME=${w.env['HOME']}`, `DIRECTOR_HOME=${w.env['DIRECTOR_HOME']}`, process.execPath, ...directorArgv(args)].map(q).join(' ');
+  const lines = [
+    `Azure world up: fake ARM at ${w.fake.endpoint}, VMs in namespace ${w.network.vnet} (${w.net}.0/24), the director's namespace ${w.network.director}`,
+    `  jumpbox public IP ${w.jumpboxAddress}, load balancer cfcr-lb ${w.lbAddress}; variables (credentials included, mode 0600) in ${w.home}/azure-vars.yml`,
+    '',
+    `Run the journey (from ${repoRoot}, as root):`,
+    run(w.createEnvArgs),
+    run(['upload-release', 'release']),
+    run(w.deployArgs),
+    run(['vms', '-d', 'my-cluster']),
+    run(['ssh', '-d', 'my-cluster', 'master/0', '-c', 'ls jobs']),
+    run(['kubeconfig', '-d', 'my-cluster']),
+    '',
+    'A dial to a VM from the director\'s namespace fails, as from outside Azure:',
+    [IP_COMMAND ?? 'ip', 'netns', 'exec', w.network.director, process.execPath, '-e', `require('net').connect(22, '${w.net}.10').on('error', (e) => console.log(e.code))`].map(q).join(' '),
+    '',
+    'Ctrl-C stops the VMs, the fake and Azurite, and removes the namespaces.',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping the Azure world\n`);
+    w.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  await new Promise(() => undefined);
+}
 
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -46,6 +46,8 @@ export interface FakeArmOptions {
   readonly storageAccountKeys?: (account: string) => { key1: string; key2: string } | undefined;
   /** The host's managed identities (default: system-assigned and one user-assigned). */
   readonly managedIdentity?: ManagedIdentityOptions;
+  /** The address of a new static public IP, by its name (default: the fake's own 20.0.x.y sequence). */
+  readonly publicIpAddress?: (name: string) => string | undefined;
 }
 
 /** A running fake ARM. */
@@ -117,6 +119,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     blobEndpoint: opts.blobEndpoint ?? ((name) => `https://${name}.blob.core.windows.net/`),
   });
   const network = new NetworkProvider(ctx);
+  network.publicIpFor = opts.publicIpAddress;
   const compute = new ComputeProvider(ctx);
   const storage = new StorageProvider(ctx, opts.storageAccountKeys);
   const resources = new ResourcesProvider(ctx, compute);

@@ -52,6 +52,11 @@ export class NetworkProvider {
   readonly namespace = NS;
   private readonly ctx: ArmContext;
   private publicIpCounter = 10;
+  /**
+   * Where a static public IP is placed, by the resource's name (a test world gives the addresses
+   * it routes to its own namespaces); undefined: the fake's own 20.0.x.y sequence.
+   */
+  publicIpFor: ((name: string) => string | undefined) | undefined;
 
   constructor(ctx: ArmContext) {
     this.ctx = ctx;
@@ -233,7 +238,7 @@ export class NetworkProvider {
       ...(body.zones ? { zones: body.zones } : {}),
       properties: { ...props, provisioningState: 'Updating' },
     };
-    if (type === 'publicIPAddresses') this.allocatePublicIp(doc, existing);
+    if (type === 'publicIPAddresses') this.allocatePublicIp(doc, existing, name);
     const record: StoredResource = { id, name, type: `${NS}/${type}`, resourceGroup: rg, etag: ArmContext.networkEtag(), body: doc, inputKey };
     this.ctx.state.put(record);
     const { headers } = this.ctx.startOperation(req, location, 'network', {
@@ -505,10 +510,10 @@ export class NetworkProvider {
     throw new ArmError(400, 'SubnetIsFull', `Subnet ${subnet.id} with address prefix ${subnet.properties.addressPrefix} does not have enough capacity for 1 IP addresses.`);
   }
 
-  private allocatePublicIp(doc: Json, existing: StoredResource | undefined): void {
+  private allocatePublicIp(doc: Json, existing: StoredResource | undefined, name: string): void {
     const before = existing?.body.properties?.ipAddress;
     if (doc.properties.publicIPAllocationMethod === 'Static') {
-      doc.properties.ipAddress = before ?? `20.0.${Math.floor(this.publicIpCounter / 250)}.${(this.publicIpCounter++ % 250) + 1}`;
+      doc.properties.ipAddress = before ?? this.publicIpFor?.(name) ?? `20.0.${Math.floor(this.publicIpCounter / 250)}.${(this.publicIpCounter++ % 250) + 1}`;
     }
   }
 
