@@ -358,9 +358,6 @@ export class Deployer {
     }
     // ... and complete it right after, before anything else can fail.
     store.vms.complete(agentId, vmCid);
-    // A new VM has no jobs yet: the applied spec starts again from the VM it was made from.
-    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(t.vmShown ? { shown: t.vmShown } : {}) } };
-    store.instances.setAppliedSpec(d.uuid, next as unknown as JsonObject);
     await cpi.setVmMetadata(vmCid, {
       director: environment.name,
       deployment,
@@ -377,6 +374,11 @@ export class Deployer {
       networks: Object.fromEntries(d.networks.map((n) => [n.name, { ip: n.ip }])),
       vmCid,
     });
+    // A new VM has no jobs yet: the applied spec starts again from the VM it was made from. Only
+    // once its agent is in place: a VM whose bootstrap failed (a gateway lost meanwhile) is not
+    // the instance's VM yet, and the next deploy makes it again.
+    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(t.vmShown ? { shown: t.vmShown } : {}) } };
+    store.instances.setAppliedSpec(d.uuid, next as unknown as JsonObject);
   }
 
   /** Polls the agent until every process runs, for at most the watch time's maximum. */
