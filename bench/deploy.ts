@@ -1,13 +1,13 @@
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentBundlePath, Director, type PreparedDeploy } from '../src/deploy/director.js';
+import { Director, type PreparedDeploy } from '../src/deploy/director.js';
 import type { InstancePlan } from '../src/plan/instance-plan.js';
 import { criticalPathBound, scheduleDeployment, type Schedule, type StepCosts } from '../src/deploy/schedule.js';
 import { SshAgents } from '../src/deploy/ssh-agents.js';
 import { Task, type TaskListener } from '../src/deploy/task.js';
 import { StepRecorder } from '../test/fakes/step-recorder.js';
 import { createEnv } from '../src/env/create-env.js';
-import { environmentCpi } from '../src/env/cpi-factory.js';
+import { agentBundlePath, environmentCpi } from '../src/cli/context.js';
 import { parseEnvironmentManifest } from '../src/env/environment-manifest.js';
 import { interpolateManifest, manifestWithOps } from '../src/manifest/interpolate.js';
 import { isMap, toPlain, type YamlValue } from '../src/manifest/value.js';
@@ -106,7 +106,7 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     // Offline on purpose: the kubernetes package falls back to the stand-in, never a download.
     await uploadRelease(join(repoRoot, 'release'), store, blobstore, { fetch: () => Promise.reject(new Error('offline (bench)')) });
 
-    const ecpi = environmentCpi(environment, dirname(statePath));
+    const ecpi = await environmentCpi(environment, dirname(statePath));
     const cpi = new DelayingCpi(ecpi.cpi, CPI_DELAYS, (ms) => sleep(ms));
     const ssh = new SshAgents({ privateKey: environment.sshKey.privateKey, port: ecpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
     const groupOfAddress = new Map<string, string>();
@@ -198,7 +198,7 @@ function realWork(cpi: DelayingCpi, agents: DelayingAgentDialer): string[] {
 async function teardown(box: Sandbox, store: StateStore, statePath: string): Promise<void> {
   try {
     const environment = store.environment.get();
-    if (environment) await environmentCpi(environment, dirname(statePath)).teardown();
+    if (environment) await (await environmentCpi(environment, dirname(statePath))).teardown();
   } finally {
     store.close();
     await box.cleanup();

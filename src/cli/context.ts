@@ -1,9 +1,20 @@
+// The composition root: the one place that reads the process's environment, picks the state
+// file, builds the environment's CPI (loading only its adapter, so a local environment never
+// loads the Azure SDK), the SSH agent port, the blobstore and the Director. Everything else
+// receives what it needs.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Cpi } from '../../cpi/contract.js';
+import type { EnvironmentCpi } from '../../cpi/environment.js';
 import { DirectorError } from '../errors.js';
+import type { Director } from '../deploy/director.js';
+import type { GatewayFlags } from '../env/gateway.js';
+import type { AgentDialer } from '../deploy/ports.js';
 import type { Clock } from '../deploy/task.js';
-import { displayUrl, isPostgresUrl, localName, openState, type OpenPostgresStateOptions, type StateStore } from '../state/index.js';
+import { displayUrl, isPostgresUrl, localName, openState, type OpenPostgresStateOptions, type EnvironmentRecord, type StateStore } from '../state/index.js';
 import type { CliIo } from './io.js';
 
 /** The options every environment-scoped command takes. */
@@ -106,4 +117,74 @@ export function openExistingState(io: CliIo, opts: EnvOptions): StateStore {
 /** The folder where the environment keeps its files on this machine (blobstore, local CPI). */
 export function stateDir(store: StateStore): string {
   return store.localDir;
+}
+
+/** The local CPI's root: `properties.root`, else `local/` beside the state file. */
+export function localRoot(env: EnvironmentRecord, stateDir: string): string {
+  const root = env.cpiProperties['root'];
+  return typeof root === 'string' ? root : join(stateDir, 'local');
+}
+
+/** Builds the CPI an environment record names, validating its properties; only that CPI's adapter is loaded. */
+export async function environmentCpi(env: EnvironmentRecord, stateDir: string): Promise<EnvironmentCpi> {
+  switch (env.cpiType) {
+    case 'local': {
+      const [{ parseLocalCpiConfig }, { localEnvironmentCpi }] = await Promise.all([import('../../cpi/local/config.js'), import('../../cpi/local/environment.js')]);
+      return localEnvironmentCpi(parseLocalCpiConfig({ ...env.cpiProperties, root: localRoot(env, stateDir) }), env.directorUuid);
+    }
+    case 'azure': {
+      const { azureEnvironmentCpi } = await import('../../cpi/azure/environment.js');
+      return azureEnvironmentCpi(env.cpiProperties, env.directorUuid);
+    }
+    default:
+      throw new DirectorError(`Environment '${env.name}' uses the '${env.cpiType}' CPI, which this build cannot drive yet`);
+  }
+}
+
+/** The path of the bundled agent, beside the compiled director. */
+export function agentBundlePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/cli → dist/agent/agent.cjs
+  const fromDist = join(here, '..', '..', 'agent', 'agent.cjs');
+  if (existsSync(fromDist)) return fromDist;
+  return join(here, '..', '..', 'dist', 'agent', 'agent.cjs');
+}
+
+export interface DirectorWiring {
+  /** Receives progress lines (never secrets). */
+  readonly log?: (line: string) => void;
+  /** Wraps the CPI (a seam for counting or recording calls; no module is mocked). */
+  readonly wrapCpi?: (cpi: Cpi) => Cpi;
+  /** Wraps the agent dialer, likewise. */
+  readonly wrapAgents?: (agents: AgentDialer) => AgentDialer;
+  /** bosh-cli's --gw-* flags of the command, over the environment's recorded gateway. */
+  readonly gateway?: GatewayFlags;
+}
+
+/**
+ * Builds the Director of an environment from its open state: its CPI, the SSH agent port with
+ * the environment's key and the bundled agent, the blobstore beside the state file.
+ */
+export async function directorFor(store: StateStore, wiring: DirectorWiring = {}): Promise<Director> {
+  const environment = store.environment.get();
+  if (!environment) throw new DirectorError(`State file '${store.path}' holds no environment: run create-env`);
+  const [envCpi, { Director }, { SshAgents }, { openBlobstore }, { gatewayFor }] = await Promise.all([
+    environmentCpi(environment, store.localDir),
+    import('../deploy/director.js'),
+    import('../deploy/ssh-agents.js'),
+    import('../release/blobstore.js'),
+    import('../env/gateway.js'),
+  ]);
+  const cpi = wiring.wrapCpi ? { ...envCpi, cpi: wiring.wrapCpi(envCpi.cpi) } : envCpi;
+  const blobstore = openBlobstore(join(store.localDir, 'blobs'));
+  const gateway = gatewayFor(environment, wiring.gateway);
+  const ssh = new SshAgents({
+    privateKey: environment.sshKey.privateKey,
+    port: envCpi.sshPort,
+    agentBundlePath: agentBundlePath(),
+    readBlob: async (id) => blobstore.get(id),
+    ...(gateway === undefined ? {} : { gateway }),
+  });
+  const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
+  return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });
 }

@@ -1,6 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { DirectorError } from '../errors.js';
+import { instanceLabel } from '../plan/instance-plan.js';
+import { reattachSteps, rebootSteps } from '../plan/steps.js';
 import type { InstanceRecord, JsonObject, VmRecord } from '../state/index.js';
+import type { StepTarget } from './deployer.js';
 import type { Director } from './director.js';
 import { restrictPlan } from './lifecycle.js';
 import type { InstanceAgent } from './ports.js';
@@ -68,7 +71,7 @@ export async function scanForProblems(director: Director, deployment: string, op
   const timeoutMs = opts.agentTimeoutMs ?? 10_000;
   const found: Omit<Problem, 'id'>[] = [];
   const instances = store.instances.list(deployment);
-  const name = (i: InstanceRecord) => `${i.group}/${i.uuid} (${i.index})`;
+  const name = (i: InstanceRecord) => instanceLabel(i);
   try {
     await Promise.all(
       instances.map(async (i) => {
@@ -153,6 +156,10 @@ export async function resolveProblems(director: Director, deployment: string, pr
   const { store } = director.services;
   const deployer = director.deployer();
   const recreate = new Set<string>();
+  const target = (p: Problem): StepTarget => {
+    const i = store.instances.get(p.subject.uuid);
+    return { uuid: p.subject.uuid, label: i ? instanceLabel(i) : p.instance };
+  };
   const forgetVm = async (vm: VmRecord, deleteIt: boolean) => {
     if (deleteIt && vm.cid) {
       // A VM the CPI says is gone may still have leftovers (its folder, its address): delete_vm cleans them.
@@ -189,8 +196,7 @@ export async function resolveProblems(director: Director, deployment: string, pr
             recreate.add(p.subject.uuid);
             return;
           case REBOOT.name:
-            await director.services.cpi.cpi.rebootVm(vm!.cid!);
-            await agentOf(director, vm!).start();
+            await deployer.runInstance('Rebooting instance', target(p), rebootSteps(), { deployment });
             return;
           case DELETE_DISK_REF.name: {
             if (vm?.cid) {
@@ -201,6 +207,8 @@ export async function resolveProblems(director: Director, deployment: string, pr
             return;
           }
           case REATTACH.name:
+            await deployer.runInstance('Reattaching disk of instance', target(p), reattachSteps(), { deployment });
+            return;
           case REATTACH_REBOOT.name: {
             const hint = await director.services.cpi.cpi.attachDisk(vm!.cid!, p.subject.diskCid!);
             store.disks.markAttached(p.subject.diskCid!);

@@ -308,6 +308,8 @@ export class Deployer {
       }
       case 'forget_instance':
         return this.forgetInstance(t.uuid);
+      case 'reboot_vm':
+        return cpi.rebootVm(this.vmOf(t.uuid).cid!);
     }
   }
 

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvironmentCpi } from '../../cpi/environment.js';
 import { DirectorError } from '../errors.js';
 import { generateSshKeyPair } from '../crypto/ssh-keys.js';
-import { evaluateTemplate, type Variables } from '../manifest/variables/index.js';
+import { manifestWithOps } from '../manifest/interpolate.js';
+import { evaluateTemplate, varsFromFlags, type VarFlags, type Variables } from '../manifest/variables/index.js';
 import { toPlain, type YamlValue } from '../manifest/value.js';
 import { parseYaml, stringifyYaml } from '../manifest/yaml.js';
 import { parseCloudConfig } from '../plan/cloud-config.js';
@@ -23,13 +24,16 @@ import { recordedInstances } from './recorded.js';
 import { PendingVariableStore } from './state-variable-store.js';
 import type { Task } from './task.js';
 
-/** The path of the bundled agent, beside the compiled director. */
-export function agentBundlePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // dist/src/deploy → dist/agent/agent.cjs
-  const fromDist = join(here, '..', '..', 'agent', 'agent.cjs');
-  if (existsSync(fromDist)) return fromDist;
-  return join(here, '..', '..', 'dist', 'agent', 'agent.cjs');
+/**
+ * The manifest `deploy` hands the director, as bosh-cli prepares it: ops-files applied and the
+ * command line's variables filled in; the others stay ((placeholders)) for the deployment's own
+ * variable store. So the recorded manifest converges again later (recreate, start, cloud-check)
+ * without the flags.
+ */
+export async function deploymentManifest(manifest: string, opsFiles: readonly string[], varFlags: VarFlags): Promise<{ raw: YamlValue; vars: Variables }> {
+  const vars = varsFromFlags(varFlags);
+  const withOps = manifestWithOps({ manifest, opsFiles: [...opsFiles], varFlags });
+  return { raw: vars.names().length ? await evaluateTemplate(withOps, { vars }) : withOps, vars };
 }
 
 export interface DirectorServices {

@@ -11,7 +11,7 @@ import { FOUNDATION_ADDRESSES_KEY, FOUNDATION_INTENT_KEY, manifestProperties, RE
 export interface CreateEnvDeps {
   readonly store: StateStore;
   /** Builds the CPI for an environment record (validating its properties). */
-  readonly cpiFor: (env: EnvironmentRecord) => EnvironmentCpi;
+  readonly cpiFor: (env: EnvironmentRecord) => EnvironmentCpi | Promise<EnvironmentCpi>;
   /** The cloud-config text as it is recorded and printed (YAML). */
   readonly cloudConfigText: string;
 }
@@ -63,7 +63,7 @@ export async function createEnv(manifest: EnvironmentManifest, deps: CreateEnvDe
   });
 
   const cpi = await task.step('Validating CPI', `${environment.cpiType} CPI`, async () => {
-    const c = deps.cpiFor(environment);
+    const c = await deps.cpiFor(environment);
     await c.cpi.info();
     return c;
   });

@@ -22,7 +22,8 @@ export type StepKind =
   | 'watch'
   | 'post_start'
   | 'record_state'
-  | 'forget_instance';
+  | 'forget_instance'
+  | 'reboot_vm';
 
 export interface Step {
   readonly kind: StepKind;
@@ -48,6 +49,7 @@ export const STEP_GERUND: Readonly<Record<StepKind, string>> = {
   post_start: 'Running post-start',
   record_state: 'Recording state',
   forget_instance: 'Forgetting instance',
+  reboot_vm: 'Rebooting VM',
 };
 
 const s = (kind: StepKind): Step => ({ kind });
@@ -107,6 +109,16 @@ export function stopSteps(hard: boolean): Step[] {
 /** `start` of a stopped instance on its VM. */
 export function startSteps(): Step[] {
   return [s('start'), s('watch'), recordState('started')];
+}
+
+/** cloud-check's reboot_vm: the VM rebooted through the CPI, its jobs started again. */
+export function rebootSteps(): Step[] {
+  return [s('reboot_vm'), s('start')];
+}
+
+/** cloud-check's reattach_disk: the instance's disk attached to its VM again and mounted. */
+export function reattachSteps(): Step[] {
+  return [s('attach_disk')];
 }
 
 /** `restart`: stop and start on the same VM. */

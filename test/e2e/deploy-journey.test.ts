@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
-import { environmentCpi } from '../../src/env/cpi-factory.js';
 import { CallCounter, countingAgents, countingCpi } from '../../src/deploy/call-counter.js';
 import type { Director } from '../../src/deploy/director.js';
-import { deploymentManifest, directorFor } from '../../src/deploy/services.js';
+import { deploymentManifest } from '../../src/deploy/director.js';
+import { directorFor, environmentCpi } from '../../src/cli/context.js';
 import { runTask } from '../../src/cli/task-runner.js';
 import { deploymentLock, openStateStore, type StateStore } from '../../src/state/index.js';
 import { repoRoot, runDirector, type DirectorRun } from '../helpers/director-process.js';
@@ -64,7 +64,7 @@ async function countedDeploy(opsFiles: readonly string[], varKVs: readonly strin
   const store = openStateStore(statePath());
   const counter = new CallCounter();
   try {
-    const d: Director = directorFor(store, { wrapCpi: (c) => countingCpi(c, counter), wrapAgents: (a) => countingAgents(a, counter) });
+    const d: Director = await directorFor(store, { wrapCpi: (c) => countingCpi(c, counter), wrapAgents: (a) => countingAgents(a, counter) });
     const { raw, vars } = await deploymentManifest(CFCR, opsFiles, { varKVs, varFiles: [], varsFiles: [], varsEnv: [], env: {}, cwd: repoRoot });
     const prepared = await d.prepare(NAME, raw, vars, {});
     await runTask({ store, clock: { now: () => new Date() }, out: new PassThrough().resume(), description: 'create deployment', deployment: NAME, locks: [deploymentLock(NAME)] }, (task) =>
@@ -264,7 +264,7 @@ test('the journey: deploy, check, scale, change, no-op, resurrect, delete', { ti
   // Resurrection: a master's VM host dies; cloud-check --auto brings it back, etcd data intact.
   await etcdPut(MASTERS[0]!, '/director/journey', 'written before the kill');
   const victim = rows.find((r) => r['ips'] === MASTERS[2])!;
-  const cpi = withStore((s) => environmentCpi(s.environment.get()!, join(home, '.director', 'local')).cpi);
+  const cpi = (await environmentCpi(withStore((s) => s.environment.get()!), join(home, '.director', 'local'))).cpi;
   assert.ok(cpi instanceof LocalCpi);
   const pid = cpi.hostPid(victim['vm_cid']!);
   assert.ok(pid, `no host process for ${victim['vm_cid']}`);

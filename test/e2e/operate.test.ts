@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
-import { environmentCpi } from '../../src/env/cpi-factory.js';
+import { environmentCpi } from '../../src/cli/context.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/director-process.js';
@@ -49,8 +49,8 @@ function withStore<T>(fn: (s: StateStore) => T): T {
   }
 }
 
-function localCpi(): LocalCpi {
-  const cpi = withStore((s) => environmentCpi(s.environment.get()!, stateDir()).cpi);
+async function localCpi(): Promise<LocalCpi> {
+  const cpi = (await environmentCpi(withStore((s) => s.environment.get()!), stateDir())).cpi;
   assert.ok(cpi instanceof LocalCpi);
   return cpi;
 }
@@ -116,8 +116,8 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T 
 }
 
 /** Makes a VM unreachable without deleting it: its host process (the SSH server) is stopped. */
-function freeze(vmCid: string): number {
-  const pid = localCpi().hostPid(vmCid);
+async function freeze(vmCid: string): Promise<number> {
+  const pid = (await localCpi()).hostPid(vmCid);
   assert.ok(pid, `no host process for ${vmCid}`);
   process.kill(pid, 'SIGSTOP');
   frozen.add(pid);
@@ -222,7 +222,7 @@ test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on t
 
 test('stop --hard GROUP/ID deletes the VM and keeps the disk; start GROUP gives it a new VM, same disk and data', async () => {
   const k1 = before0.get('keeper/1')!;
-  const cpi = localCpi();
+  const cpi = await localCpi();
   await director(['stop', '-d', NAME, `keeper/${uuidOf(k1)}`, '--hard', '-n']);
   const rows = await instances();
   const hard = rows.get('keeper/1')!;
@@ -335,7 +335,7 @@ test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsiv
   const k0 = rows.get('keeper/0')!;
   const k1 = rows.get('keeper/1')!;
   // The cloud detaches keeper/1's disk behind the director's back: the state still says attached.
-  await localCpi().detachDisk(k1.vm_cid, k1.disk_cids);
+  await (await localCpi()).detachDisk(k1.vm_cid, k1.disk_cids);
   const mismatch = new RegExp(`^\\d +mount_info_mismatch +Disk '${k1.disk_cids}' \\(${esc(k1.instance)}, 64M\\) is not attached to VM '${k1.vm_cid}'$`, 'm');
   const report = await cli(['cloud-check', '-d', NAME, '--report']);
   assert.equal(report.code, 1, report.stdout);
@@ -346,7 +346,7 @@ test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsiv
 
   // keeper/0's VM stops answering. The listing and cloud-check run at once (each waits for the
   // agent); cloud-check lists both problems and resolves each with the resolution named.
-  const hostPid = freeze(k0.vm_cid);
+  const hostPid = await freeze(k0.vm_cid);
   const [listed, fixed] = await Promise.all([vms(), director(['cloud-check', '-d', NAME, '--resolution', 'reboot_vm', '--resolution', 'reattach_disk'])]);
   assert.equal(listed.get(k0.instance)?.['process_state'], 'unresponsive agent');
   assert.match(fixed.stdout, new RegExp(`^\\d +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`, 'm'));
@@ -357,20 +357,20 @@ test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsiv
   const now = await instances();
   // Rebooted: the same VM, a new host process, the jobs running again.
   assert.deepEqual([now.get('keeper/0')!.vm_cid, now.get('keeper/0')!.process_state], [k0.vm_cid, 'running']);
-  const newHost = localCpi().hostPid(k0.vm_cid);
+  const newHost = (await localCpi()).hostPid(k0.vm_cid);
   assert.ok(newHost !== undefined && newHost !== hostPid);
   await eventually('the frozen host to be gone', () => (findMarkedProcesses('DIRECTOR_VM_ID', k0.vm_cid).some((p) => p.pid === hostPid) ? undefined : true));
   assert.equal(keeperPids(k0.vm_cid).length, 1);
   assert.equal(await dataOn('keeper/0'), data.get('keeper/0'));
   // Reattached: the VM has its disk and its data again.
-  assert.deepEqual(await localCpi().getDisks(k1.vm_cid), [k1.disk_cids]);
+  assert.deepEqual(await (await localCpi()).getDisks(k1.vm_cid), [k1.disk_cids]);
   assert.equal(await dataOn('keeper/1'), data.get('keeper/1'));
   assert.match((await director(['cloud-check', '-d', NAME, '--report'])).stdout, /^0 problems$/m);
 });
 
 test('cloud-check --auto recreates the VM of an unresponsive agent: same instance, address and data', async () => {
   const k0 = (await instances()).get('keeper/0')!;
-  const hostPid = freeze(k0.vm_cid);
+  const hostPid = await freeze(k0.vm_cid);
   const fixed = await director(['cloud-check', '-d', NAME, '--auto']);
   assert.match(fixed.stdout, new RegExp(`^1 +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`, 'm'));
   assert.match(fixed.stdout, /Applying problem resolutions: .*: Recreate VM/);

@@ -4,7 +4,7 @@ import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer } from '../../deploy/ports.js';
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
-import { deploymentManifest, directorFor } from '../../deploy/services.js';
+import { deploymentManifest } from '../../deploy/director.js';
 import type { GatewayFlags } from '../../env/gateway.js';
 import { toPlain } from '../../manifest/value.js';
 import { planJson } from '../../plan/plan-format.js';
@@ -12,7 +12,7 @@ import { parseYaml } from '../../manifest/yaml.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import { uploadRelease } from '../../release/upload-release.js';
 import { deploymentLock, ENVIRONMENT_LOCK, type StateStore } from '../../state/index.js';
-import { openExistingState, systemClock, type EnvOptions } from '../context.js';
+import { directorFor, openExistingState, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -27,11 +27,11 @@ import { debugAgents, debugCpi, debugSinkFor } from '../debug-log.js';
 export { confirm };
 
 /** The composition root of the deployment commands: state, CPI, agents (through the gateway), blobstore. */
-export function services(io: CliIo, opts: EnvOptions & GatewayFlagValues): { store: StateStore; director: Director; agents: AgentDialer; close: () => void } {
+export async function services(io: CliIo, opts: EnvOptions & GatewayFlagValues): Promise<{ store: StateStore; director: Director; agents: AgentDialer; close: () => void }> {
   const store = openExistingState(io, opts);
   try {
     const sink = debugSinkFor(store);
-    const director = directorFor(store, {
+    const director = await directorFor(store, {
       log: (l) => io.stderr.write(`${l}
 `),
       gateway: gatewayFlagsOf(io, opts),
@@ -89,7 +89,7 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   const { raw, vars } = await deploymentManifest(manifest, o.opsFile, varFlags);
   // --json: stdout holds the plan as one JSON document; everything else goes to stderr.
   const out = o.json ? io.stderr : io.stdout;
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     await checkBeforeDeploy(s.store, name, manifest, raw, vars); // refused here, nothing is written
     out.write(`Using deployment '${name}'\n\n`);
@@ -136,7 +136,7 @@ const uptime = (u: unknown) => {
 };
 
 export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     if (o.deployment && !s.store.deployments.get(o.deployment)) throw new DirectorError(`Deployment '${o.deployment}' does not exist`);
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
@@ -220,7 +220,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
 };
 
 export const deployments = (io: CliIo) => async (o: EnvOptions & { json?: boolean }) => {
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     const rows = s.store.deployments.list().map((d) => {
       const instances = s.store.instances.list(d.name);

@@ -2,14 +2,13 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { DirectorError } from '../../errors.js';
 import { createEnv as createEnvironment } from '../../env/create-env.js';
-import { environmentCpi } from '../../env/cpi-factory.js';
 import { parseEnvironmentManifest } from '../../env/environment-manifest.js';
 import { interpolateManifest } from '../../manifest/interpolate.js';
 import { isMap, toPlain, type YamlValue } from '../../manifest/value.js';
 import { parseYaml, stringifyYaml } from '../../manifest/yaml.js';
 import { parseCloudConfig } from '../../plan/cloud-config.js';
 import { displayUrl, ENVIRONMENT_LOCK, isPostgresUrl } from '../../state/index.js';
-import { defaultStatePath, openStateAt, resolveStatePath, setCurrentEnvironment, systemClock, type EnvOptions } from '../context.js';
+import { defaultStatePath, environmentCpi, openStateAt, resolveStatePath, setCurrentEnvironment, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { printListings } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -64,7 +63,7 @@ export const deleteEnv =
         throw new DirectorError(`Environment '${env.name}' still has deployments (${deployments.map((d) => `'${d.name}'`).join(', ')}): delete them first or use --force`);
       }
       await runTask({ store, clock: systemClock, out: io.stdout, description: 'delete environment', locks: [ENVIRONMENT_LOCK] }, async (task) => {
-        const ecpi = environmentCpi(env, store.localDir);
+        const ecpi = await environmentCpi(env, store.localDir);
         await task.step('Deleting environment', `${env.cpiType} resources`, () => ecpi.teardown());
       });
       // A database is the team's: the environment's record goes, the task history stays.

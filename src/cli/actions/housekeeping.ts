@@ -2,13 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DirectorError, formatErrorChain } from '../../errors.js';
 import type { EnvironmentCpi } from '../../../cpi/environment.js';
-import { environmentCpi } from '../../env/cpi-factory.js';
 import { debugCpi, debugSinkFor } from '../debug-log.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import { readStemcell } from '../../stemcell/stemcell-archive.js';
 import { pickUnused, releaseUsage, stemcellUsage } from '../../stemcell/usage.js';
 import { deploymentLock, ENVIRONMENT_LOCK, type EnvironmentRecord, type OrphanedDiskRecord, type ReleaseRecord, type StateStore, type StemcellRecord } from '../../state/index.js';
-import { openExistingState, stateDir, systemClock, type EnvOptions } from '../context.js';
+import { environmentCpi, openExistingState, stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -37,8 +36,8 @@ function housekeepingLocks(store: StateStore): string[] {
 }
 
 /** The environment's CPI, its calls written to the debug log of the task running on `store`. */
-function debuggedCpi(env: EnvironmentRecord, store: StateStore): ReturnType<typeof environmentCpi> {
-  const ecpi = environmentCpi(env, stateDir(store));
+async function debuggedCpi(env: EnvironmentRecord, store: StateStore): Promise<EnvironmentCpi> {
+  const ecpi = await environmentCpi(env, stateDir(store));
   return { ...ecpi, cpi: debugCpi(ecpi.cpi, debugSinkFor(store)) };
 }
 
@@ -68,7 +67,7 @@ export const uploadStemcell =
           done(`Stemcell '${m.name}/${m.version}' already exists, skipped`);
           return;
         }
-        const ecpi = debuggedCpi(env, store);
+        const ecpi = await debuggedCpi(env, store);
         let saved: StemcellRecord | undefined;
         await runTask({ store, clock: systemClock, out: io.stdout, description: 'create stemcell', locks: [ENVIRONMENT_LOCK] }, async (task) => {
           await task.step('Update stemcell', 'Verifying stemcell manifest', async () => {
@@ -121,7 +120,7 @@ export const deleteStemcell =
         io.stdout.write('Stopped\n');
         return;
       }
-      const ecpi = debuggedCpi(env, store);
+      const ecpi = await debuggedCpi(env, store);
       await runTask({ store, clock: systemClock, out: io.stdout, description: `delete stemcell: ${name}/${version}`, locks: housekeepingLocks(store) }, (task) =>
         task.step('Deleting stemcell from cloud', `${name}/${version} (${stemcell.cid})`, async () => {
           try {
@@ -196,7 +195,7 @@ export const deleteDisk =
         io.stdout.write('Stopped\n');
         return;
       }
-      const ecpi = debuggedCpi(env, store);
+      const ecpi = await debuggedCpi(env, store);
       await runTask({ store, clock: systemClock, out: io.stdout, description: `delete orphan disk: ${cid}`, locks: [ENVIRONMENT_LOCK] }, (task) =>
         task.step('Deleting orphaned disk', `${cid} (${disk.deployment}/${disk.instance})`, () => deleteOrphaned(store, ecpi, disk)),
       );
@@ -257,7 +256,7 @@ export const cleanUp =
         return;
       }
       io.stdout.write('\n');
-      const ecpi = debuggedCpi(env, store);
+      const ecpi = await debuggedCpi(env, store);
       const blobstore = openBlobstore(join(stateDir(store), 'blobs'));
       const deleted = await runTask({ store, clock: systemClock, out: io.stdout, description: o.all ? 'clean up all' : 'clean up', locks: housekeepingLocks(store) }, async (task) => {
         // Planned again under the locks: what was in use a moment ago is what counts now.

@@ -9,11 +9,10 @@ import { formatKubeconfig, kubeconfigParts } from '../../deploy/kubeconfig.js';
 import { recreateInstances, restartInstances, startInstances, stopInstances } from '../../deploy/lifecycle.js';
 import { parseUpdateOverrides } from '../../deploy/schedule.js';
 import { execOnVm, shellOnVm, type VmEndpoint } from '../../agent-client/vm-shell.js';
-import { environmentCpi } from '../../env/cpi-factory.js';
 import { gatewayFor } from '../../env/gateway.js';
 import type { GatewayFlagValues } from '../commands/options.js';
 import { deploymentLock, type InstanceRecord, type StateStore } from '../../state/index.js';
-import { stateDir, systemClock, type EnvOptions } from '../context.js';
+import { environmentCpi, stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -35,7 +34,7 @@ function requireDeployment(store: StateStore, name: string): void {
 // ---- listings -------------------------------------------------------------------------------
 
 export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean }) => {
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
     if (o.deployment) requireDeployment(s.store, o.deployment);
@@ -90,7 +89,7 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
 /** The manifest as deployed: ops-files applied, ((variables)) not resolved, so no secret in it. */
 export const manifest = (io: CliIo) => async (o: DeploymentFlags) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     const rec = s.store.deployments.get(name);
     if (!rec) throw new DirectorError(`Deployment '${name}' does not exist`);
@@ -105,7 +104,7 @@ export const manifest = (io: CliIo) => async (o: DeploymentFlags) => {
 
 /** Task events, newest first, in `bosh events` columns. */
 export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string; instance?: string; action?: string }) => {
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     const tasks = s.store.tasks.list({ ...(o.deployment ? { deployment: o.deployment } : {}) }).filter((t) => o.task === undefined || t.id === Number(o.task));
     const rows: Record<string, string>[] = [];
@@ -150,7 +149,7 @@ export const events = (io: CliIo) => async (o: DeploymentFlags & { task?: string
 /** The deployment's generated variables: names and ids only, never values. */
 export const variables = (io: CliIo) => async (o: DeploymentFlags) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     requireDeployment(s.store, name);
     const rows = s.store.variables.list(name).map((v) => ({ id: v.id, name: `/${name}/${v.name}` }));
@@ -185,7 +184,7 @@ const lifecycle =
     const name = deploymentName(o, io);
     const sel = parseInstanceSelector(slug);
     const overrides = parseUpdateOverrides(o);
-    const s = services(io, o);
+    const s = await services(io, o);
     try {
       io.stdout.write(`Using deployment '${name}'\n\n`);
       requireDeployment(s.store, name);
@@ -221,7 +220,7 @@ export const recreate = lifecycle('recreate');
 
 export const deleteDeploymentAction = (io: CliIo) => async (o: LifecycleFlags) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);
     if (!s.store.deployments.get(name)) {
@@ -256,7 +255,7 @@ function problemListing(problems: readonly Problem[]): Listing {
 
 export const cloudCheck = (io: CliIo) => async (o: DeploymentFlags & { auto?: boolean; report?: boolean; resolution?: string[] }) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);
     requireDeployment(s.store, name);
@@ -306,7 +305,7 @@ async function askResolution(io: CliIo, p: Problem): Promise<string> {
 
 export const runErrandAction = (io: CliIo) => async (errand: string, o: DeploymentFlags & { keepAlive?: boolean }) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);
     requireDeployment(s.store, name);
@@ -336,21 +335,21 @@ function oneInstance(store: StateStore, name: string, slug: string): InstanceRec
   return picked[0]!;
 }
 
-function endpointOf(io: CliIo, store: StateStore, i: InstanceRecord, flags: GatewayFlagValues): VmEndpoint {
+async function endpointOf(io: CliIo, store: StateStore, i: InstanceRecord, flags: GatewayFlagValues): Promise<VmEndpoint> {
   const env = store.environment.get()!;
   const vm = liveVm(store, i.uuid);
   if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
   const gateway = gatewayFor(env, gatewayFlagsOf(io, flags));
-  return { host: vm.ips[0], port: environmentCpi(env, stateDir(store)).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}`, ...(gateway === undefined ? {} : { gateway }) };
+  return { host: vm.ips[0], port: (await environmentCpi(env, stateDir(store))).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}`, ...(gateway === undefined ? {} : { gateway }) };
 }
 
 export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { command?: string }) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   let code: number;
   try {
     requireDeployment(s.store, name);
-    const endpoint = endpointOf(io, s.store, oneInstance(s.store, name, slug), o);
+    const endpoint = await endpointOf(io, s.store, oneInstance(s.store, name, slug), o);
     if (o.command !== undefined) {
       code = await execOnVm(endpoint, o.command, io.stdout, io.stderr);
     } else {
@@ -378,7 +377,7 @@ function stamp(d: Date): string {
 
 export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string }) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);
     requireDeployment(s.store, name);
@@ -388,7 +387,7 @@ export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & Gat
     const agent = s.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, instance: instanceLabel(i) });
     const file = join(o.dir ?? io.cwd, `${name}.${i.group}.${i.uuid}-${stamp(systemClock.now())}.tgz`);
     await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'fetch logs', deployment: name, locks: [] }, (task) =>
-      task.step(`Fetching logs for ${i.group}/${i.uuid} (${i.index})`, 'Finding and packing log files', async () => {
+      task.step(`Fetching logs for ${instanceLabel(i)}`, 'Finding and packing log files', async () => {
         const tgz = await agent.fetchLogs(o.job?.length ? o.job : undefined);
         await writeFile(file, tgz, { mode: 0o600 });
       }),
@@ -402,7 +401,7 @@ export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & Gat
 
 export const kubeconfig = (io: CliIo) => async (o: DeploymentFlags) => {
   const name = deploymentName(o, io);
-  const s = services(io, o);
+  const s = await services(io, o);
   try {
     const env = s.store.environment.get()!;
     io.stdout.write(formatKubeconfig(name, kubeconfigParts(s.store, name, env.cpiProperties as Record<string, unknown>)));

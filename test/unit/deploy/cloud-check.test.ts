@@ -7,7 +7,8 @@ import { resolveProblems, scanForProblems } from '../../../src/deploy/cloud-chec
 import { Director } from '../../../src/deploy/director.js';
 import { formatKubeconfig, kubeconfigParts } from '../../../src/deploy/kubeconfig.js';
 import { Task } from '../../../src/deploy/task.js';
-import { environmentCpi } from '../../../src/env/cpi-factory.js';
+import { parseLocalCpiConfig } from '../../../cpi/local/config.js';
+import { localEnvironmentCpi } from '../../../cpi/local/environment.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
 import { RecordingAgents } from '../../fakes/recording-agents.js';
@@ -37,7 +38,7 @@ after(async () => {
 
 function director(): Director {
   const environment = store.environment.get()!;
-  return new Director({ store, environment, cpi: environmentCpi(environment, dir), agents: unreachable, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
+  return new Director({ store, environment, cpi: localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid), agents: unreachable, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
 }
 
 function task(): Task {

@@ -7,7 +7,8 @@ import type { Cpi } from '../../../cpi/contract.js';
 import { deleteDeployment } from '../../../src/deploy/delete-deployment.js';
 import { Director } from '../../../src/deploy/director.js';
 import { Task } from '../../../src/deploy/task.js';
-import { environmentCpi } from '../../../src/env/cpi-factory.js';
+import { parseLocalCpiConfig } from '../../../cpi/local/config.js';
+import { localEnvironmentCpi } from '../../../cpi/local/environment.js';
 import { formatErrorChain } from '../../../src/errors.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
@@ -34,7 +35,7 @@ after(async () => {
 /** The real local CPI, except that delete_vm fails (as a cloud API that keeps refusing would). */
 function director(failDeleteVm: boolean): { director: Director; cpi: Cpi } {
   const environment = store.environment.get()!;
-  const envCpi = environmentCpi(environment, dir);
+  const envCpi = localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid);
   const cpi: Cpi = failDeleteVm
     ? new Proxy(envCpi.cpi, {
         get: (t, prop, r) =>

@@ -14,7 +14,8 @@ import { restartInstances, startInstances, stopInstances, type LifecycleOptions 
 import type { AgentDialer } from '../../../src/deploy/ports.js';
 import { parseUpdateOverrides } from '../../../src/deploy/schedule.js';
 import { Task } from '../../../src/deploy/task.js';
-import { environmentCpi } from '../../../src/env/cpi-factory.js';
+import { parseLocalCpiConfig } from '../../../cpi/local/config.js';
+import { localEnvironmentCpi } from '../../../cpi/local/environment.js';
 import { formatErrorChain } from '../../../src/errors.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
@@ -37,7 +38,7 @@ after(async () => {
 
 function directorWith(agents: AgentDialer): Director {
   const environment = store.environment.get()!;
-  return new Director({ store, environment, cpi: environmentCpi(environment, dir), agents, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
+  return new Director({ store, environment, cpi: localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid), agents, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
 }
 
 /**

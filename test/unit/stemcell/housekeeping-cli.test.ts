@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { environmentCpi } from '../../../src/env/cpi-factory.js';
+import { environmentCpi } from '../../../src/cli/context.js';
 import { packTgz } from '../../../src/release/tar.js';
 import { openStateStore, type StateStore } from '../../../src/state/index.js';
 import { runCli } from '../../helpers/cli.js';
@@ -176,7 +176,7 @@ test("a stemcell a deployment uses is starred, and delete-stemcell refuses it (n
 async function orphanDisk(uuid: string, sizeMb: number): Promise<string> {
   const s = openStateStore(state);
   try {
-    const cpi = environmentCpi(s.environment.get()!, join(dir, 'env')).cpi;
+    const cpi = (await environmentCpi(s.environment.get()!, join(dir, 'env'))).cpi;
     s.deployments.ensure('old-cluster');
     s.instances.create({ deployment: 'old-cluster', group: 'etcd', index: 0, uuid, az: 'z1', bootstrap: true, state: 'started' });
     const cid = await cpi.createDisk(sizeMb, {});
@@ -202,7 +202,7 @@ test('disks --orphaned lists orphaned disks; delete-disk deletes one through the
   assert.deepEqual(Object.keys(json.Tables[0].Header), ['disk_cid', 'size', 'deployment', 'instance', 'az', 'orphaned_at']);
   assert.equal(json.Tables[0].Rows[0].disk_cid, cid);
 
-  const cpi = withStore((s) => environmentCpi(s.environment.get()!, join(dir, 'env')).cpi);
+  const cpi = (await environmentCpi(withStore((s) => s.environment.get()!), join(dir, 'env'))).cpi;
   assert.equal(await cpi.hasDisk(cid), true);
   const r = await cli('delete-disk', cid, '-n');
   assert.equal(r.code, 0, r.stderr);
