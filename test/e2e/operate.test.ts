@@ -196,6 +196,25 @@ test('deploy: two keepers with persistent disks and an idler, all running', asyn
   assert.notEqual(data.get('keeper/0'), data.get('keeper/1'));
 });
 
+test('ssh GROUP -c runs on every instance of the group, each line behind its instance; -r prints a results table; a failing one sets the exit code', async () => {
+  const keepers = withStore((s) => s.instances.list(NAME).filter((i) => i.group === 'keeper').sort((a, b) => a.index - b.index));
+  assert.equal(keepers.length, 2);
+  const r = await director(['-d', NAME, 'ssh', 'keeper', '-c', 'echo "hello from $(cat store/keeper/id)"']);
+  const lines = r.stdout.trimEnd().split('\n').sort();
+  assert.deepEqual(
+    lines,
+    keepers.map((k) => `keeper/${k.uuid} (${k.index}): stdout | hello from ${data.get(`keeper/${k.index}`)}`),
+  );
+  const table = await director(['ssh', 'keeper', '-d', NAME, '-c', 'echo out; echo err >&2', '-r', '--json']);
+  const rows = JSON.parse(table.stdout).Tables[0].Rows as Record<string, string>[];
+  assert.deepEqual(
+    rows.map((x) => [x['instance'], x['stdout'], x['stderr'], x['exit_code']]).sort(),
+    keepers.map((k) => [`keeper/${k.uuid} (${k.index})`, 'out', 'err', '0']),
+  );
+  const failing = await cli(['ssh', '-d', NAME, 'keeper', '-c', 'exit 3']);
+  assert.deepEqual([failing.code, failing.stderr], [1, "Error: Running command on 'keeper' exited with 3\n"]);
+});
+
 test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on the same VM', async () => {
   const k0 = before0.get('keeper/0')!;
   const pid = keeperPids(k0.vm_cid);
@@ -209,6 +228,12 @@ test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on t
   assert.equal((await vms()).get(k0.instance)?.['process_state'], 'stopped');
   assert.deepEqual((await processStates()).get(k0.instance), ['keeper=stopped']);
   assert.deepEqual(keeperPids(k0.vm_cid), []);
+  // instances -f lists the failing ones only; --ps counts instances, not process rows.
+  const failing = await director(['instances', '-d', NAME, '-f', '--ps']);
+  assert.ok(failing.stdout.split('\n').some((l) => l.startsWith(k0.instance) && /\s+stopped\b/.test(l)), failing.stdout);
+  assert.doesNotMatch(failing.stdout, /idler\//);
+  assert.match(failing.stdout, /\n1 instances\n/);
+  assert.match((await director(['instances', '-d', NAME, '--ps'])).stdout, /\n3 instances\n/);
   // The others were not touched.
   for (const k of ['keeper/1', 'idler/0']) assert.equal(rows.get(k)!.process_state, 'running', k);
 

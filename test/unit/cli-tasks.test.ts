@@ -146,3 +146,22 @@ test('Ctrl-C during a task prints its number and what it left under way, and rec
     store.close();
   }
 });
+
+test('errands lists the errand groups of the manifest as deployed; an unknown deployment is an error', async () => {
+  const store = openStateStore(state);
+  try {
+    store.deployments.ensure('with-errands');
+    store.deployments.recordDeployed(
+      'with-errands',
+      'name: with-errands\ninstance_groups:\n- name: web\n  lifecycle: service\n- name: smoke-tests\n  lifecycle: errand\n- name: migrate\n  lifecycle: errand\n',
+      null,
+    );
+  } finally {
+    store.close();
+  }
+  const r = await cli('errands', '-d', 'with-errands', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).Tables[0].Rows, [{ name: 'smoke-tests' }, { name: 'migrate' }]);
+  const none = await cli('-d', 'nope', 'errands');
+  assert.deepEqual([none.code, none.stderr], [1, "Error: Deployment 'nope' does not exist\n"]);
+});

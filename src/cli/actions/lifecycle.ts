@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirectorError } from '../../errors.js';
+import { DirectorError, formatErrorChain } from '../../errors.js';
+import { toPlain } from '../../manifest/value.js';
+import { parseYaml } from '../../manifest/yaml.js';
 import { resolveProblems, scanForProblems, type Problem } from '../../deploy/cloud-check.js';
 import { deleteDeployment } from '../../deploy/delete-deployment.js';
 import { runErrand } from '../../deploy/errand.js';
@@ -16,6 +18,7 @@ import { environmentCpi, stateDir, systemClock, type EnvOptions } from '../conte
 import type { CliIo } from '../io.js';
 import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
+import { collected, prefixedLines } from '../prefixed.js';
 import { confirm, deploymentName, gatewayFlagsOf, services } from './deployment.js';
 import { answerOf, processState } from './agent-state.js';
 import { instanceLabel } from '../../plan/instance-plan.js';
@@ -33,7 +36,7 @@ function requireDeployment(store: StateStore, name: string): void {
 
 // ---- listings -------------------------------------------------------------------------------
 
-export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean }) => {
+export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean; failing?: boolean }) => {
   const s = await services(io, o);
   try {
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
@@ -48,10 +51,14 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
           return vm?.hostPublicKey && vm.ips[0] ? answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState()) : undefined;
         }),
       );
+      let shown = 0;
       all.forEach((i, n) => {
         const vm = liveVm(s.store, i.uuid);
         const answer = states[n];
         const st = answer && 'state' in answer ? answer.state : undefined;
+        // -f: bosh-cli's failing instances, those whose processes are not all running.
+        if (o.failing && st?.state === 'running') return;
+        shown++;
         const ips = s.store.ips.list({ deployment: name, instance: i.uuid }).map((r) => r.ip);
         const disks = s.store.disks.listByInstance(i.uuid).filter((d) => d.cid && d.state !== 'orphaned');
         rows.push({
@@ -77,10 +84,25 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
       if (o.ps) header.push(['process', 'Process']);
       header.push(['process_state', 'Process State'], ['az', 'AZ'], ['ips', 'IPs']);
       if (o.details) header.push(['state', 'State'], ['vm_cid', 'VM CID'], ['vm_type', 'VM Type'], ['disk_cids', 'Disk CIDs'], ['agent_id', 'Agent ID'], ['index', 'Index'], ['bootstrap', 'Bootstrap'], ['ignore', 'Ignore']);
-      listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows, count: all.length });
+      listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows, count: shown });
     }
     await s.agents.closeAll();
     printListings(io.stdout, listings, o);
+  } finally {
+    s.close();
+  }
+};
+
+/** bosh errands: the deployment's errands, from its manifest as deployed. */
+export const errands = (io: CliIo) => async (o: DeploymentFlags) => {
+  const name = deploymentName(o, io);
+  const s = await services(io, o);
+  try {
+    const rec = s.store.deployments.get(name);
+    if (!rec) throw new DirectorError(`Deployment '${name}' does not exist`);
+    const doc = rec.manifest ? (toPlain(parseYaml(rec.manifest, `deployment '${name}' manifest`)) as { instance_groups?: { name?: unknown; lifecycle?: unknown }[] }) : {};
+    const rows = (doc.instance_groups ?? []).filter((g) => g.lifecycle === 'errand' && typeof g.name === 'string').map((g) => ({ name: g.name as string }));
+    printListings(io.stdout, [{ content: 'errands', title: `Using deployment '${name}'`, header: [['name', 'Name']], rows }], o);
   } finally {
     s.close();
   }
@@ -343,16 +365,19 @@ async function endpointOf(io: CliIo, store: StateStore, i: InstanceRecord, flags
   return { host: vm.ips[0], port: (await environmentCpi(env, stateDir(store))).sshPort, hostPublicKey: vm.hostPublicKey, privateKey: env.sshKey.privateKey, name: `${i.group}/${i.uuid}`, ...(gateway === undefined ? {} : { gateway }) };
 }
 
-export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { command?: string }) => {
+export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { command?: string; results?: boolean }) => {
   const name = deploymentName(o, io);
   const s = await services(io, o);
   let code: number;
   try {
     requireDeployment(s.store, name);
-    const endpoint = await endpointOf(io, s.store, oneInstance(s.store, name, slug), o);
-    if (o.command !== undefined) {
-      code = await execOnVm(endpoint, o.command, io.stdout, io.stderr);
+    const picked = o.command !== undefined ? selectInstances(s.store.instances.list(name), parseInstanceSelector(slug), name) : [oneInstance(s.store, name, slug)];
+    if (o.command !== undefined && picked.length === 1 && !o.results) {
+      code = await execOnVm(await endpointOf(io, s.store, picked[0]!, o), o.command, io.stdout, io.stderr);
+    } else if (o.command !== undefined) {
+      code = await sshEach(io, s.store, picked, o.command, Boolean(o.results), o);
     } else {
+      const endpoint = await endpointOf(io, s.store, picked[0]!, o);
       const out = io.stdout as NodeJS.WriteStream;
       const stdin = io.stdin as NodeJS.ReadStream;
       const tty = io.interactive && out.isTTY ? { rows: out.rows, cols: out.columns, term: io.env['TERM'] ?? 'xterm' } : undefined;
@@ -369,6 +394,52 @@ export const ssh = (io: CliIo) => async (slug: string, o: DeploymentFlags & Gate
   }
   if (code !== 0) throw new DirectorError(`Running command on '${slug}' exited with ${code}`);
 };
+
+/**
+ * `ssh GROUP -c CMD`: the command on every instance at once, each line behind its instance
+ * (`worker/uuid (0): stdout | ...`), or with -r a table of each one's output and exit code, as
+ * bosh-cli has it. The exit code is the first non-zero one.
+ */
+async function sshEach(io: CliIo, store: StateStore, picked: readonly InstanceRecord[], command: string, results: boolean, o: GatewayFlagValues & { json?: boolean; column?: string[] }): Promise<number> {
+  const runs = await Promise.all(
+    picked.map(async (i) => {
+      const who = instanceLabel(i);
+      const out = results ? collected() : undefined;
+      const err = results ? collected() : undefined;
+      const stdout = out?.stream ?? prefixedLines(io.stdout, `${who}: stdout | `);
+      const stderr = err?.stream ?? prefixedLines(io.stderr, `${who}: stderr | `);
+      let code: number;
+      try {
+        code = await execOnVm(await endpointOf(io, store, i, o), command, stdout, stderr);
+      } catch (e) {
+        stderr.write(`${formatErrorChain(e)}\n`);
+        code = 255;
+      }
+      await new Promise<void>((r) => stdout.end(r));
+      await new Promise<void>((r) => stderr.end(r));
+      return { who, code, stdout: out?.text() ?? '', stderr: err?.text() ?? '' };
+    }),
+  );
+  if (results) {
+    printListings(
+      io.stdout,
+      [
+        {
+          content: 'results',
+          header: [
+            ['instance', 'Instance'],
+            ['stdout', 'Stdout'],
+            ['stderr', 'Stderr'],
+            ['exit_code', 'Exit Code'],
+          ],
+          rows: runs.map((r) => ({ instance: r.who, stdout: r.stdout.trimEnd(), stderr: r.stderr.trimEnd(), exit_code: String(r.code) })),
+        },
+      ],
+      o,
+    );
+  }
+  return runs.find((r) => r.code !== 0)?.code ?? 0;
+}
 
 function stamp(d: Date): string {
   const iso = d.toISOString();

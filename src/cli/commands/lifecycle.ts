@@ -16,7 +16,10 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .alias('is')
     .option('-p, --ps', 'show the processes of each instance')
     .option('-i, --details', 'show VM, disk and agent details')
+    .option('-f, --failing', 'only instances whose processes are not all running (and their processes)')
     .action(lazy(io, load, 'instances'));
+
+  deploymentCommand(program, 'errands', "List the deployment's errands (instance groups with lifecycle: errand)").action(lazy(io, load, 'errands'));
 
   deploymentCommand(program, 'manifest', 'Print the manifest as deployed (ops applied, variables not resolved)').alias('man').action(lazy(io, load, 'manifest'));
 
@@ -65,8 +68,9 @@ export function registerLifecycle(program: Command, io: CliIo): void {
 
   gatewayOptions(
     deploymentCommand(program, 'ssh', "SSH to an instance's VM: a command with -c, else an interactive shell")
-      .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
-      .option('-c, --command <cmd>', 'run this command and print its output'),
+      .argument('<instance>', 'GROUP/INDEX or GROUP/ID; with -c also GROUP (every instance of it)')
+      .option('-c, --command <cmd>', 'run this command and print its output (on several instances: each line behind its instance)')
+      .option('-r, --results', "with -c: print a table of each instance's output and exit code"),
   ).action(lazy(io, load, 'ssh'));
 
   gatewayOptions(
