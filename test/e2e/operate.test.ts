@@ -211,6 +211,14 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
     rows.map((x) => [x['instance'], x['stdout'], x['stderr'], x['exit_code']]).sort(),
     keepers.map((k) => [`keeper/${k.uuid} (${k.index})`, 'out', 'err', '0']),
   );
+  const vitals = JSON.parse((await director(['instances', '-d', NAME, '--vitals', '--json'])).stdout).Tables[0] as { Header: Record<string, string>; Rows: Record<string, string>[] };
+  assert.equal(vitals.Header['memory_usage'], 'Memory Usage');
+  assert.equal(vitals.Rows.length, 3);
+  for (const row of vitals.Rows) {
+    assert.match(row['memory_usage']!, /^\d+% \(\d+\.\d GB\)$/, row['instance']);
+    assert.match(row['vm_created_at']!, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/, row['instance']);
+    assert.match(row['load_1m_5m_15m']!, /^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/, row['instance']);
+  }
   const failing = await cli(['ssh', '-d', NAME, 'keeper', '-c', 'exit 3']);
   assert.deepEqual([failing.code, failing.stderr], [1, "Error: Running command on 'keeper' exited with 3\n"]);
 });

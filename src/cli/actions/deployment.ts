@@ -15,6 +15,7 @@ import { deploymentLock, ENVIRONMENT_LOCK, type StateStore } from '../../state/i
 import { directorFor, openExistingState, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, type Listing } from '../table.js';
+import { vitalsCells, VITALS_HEADER } from '../vitals.js';
 import { runTask } from '../task-runner.js';
 import type { GatewayFlagValues, VarFlagValues } from '../commands/options.js';
 import { varFlagsOf } from './interpolate.js';
@@ -116,25 +117,6 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   }
 };
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
-/** `12.3%`, as bosh-cli prints a vitals percentage. */
-const pct = (v: unknown) => (num(v) === undefined ? '' : `${num(v)!.toFixed(1)}%`);
-/** `12% (1.2 GB)` for memory and swap, from the agent's percent and kB. */
-const memUse = (m: Record<string, unknown> | undefined) => (m && num(m['percent']) !== undefined ? `${Math.round(num(m['percent'])!)}% (${((num(m['kb']) ?? 0) / 1024 / 1024).toFixed(1)} GB)` : '');
-/** `35% (12i%)` for a disk, from the agent's percent and inode percent. */
-const diskUse = (d: unknown) => {
-  const o = d as Record<string, unknown> | undefined;
-  return o && num(o['percent']) !== undefined ? `${Math.round(num(o['percent'])!)}% (${Math.round(num(o['inode_percent']) ?? 0)}i%)` : '';
-};
-const uptime = (u: unknown) => {
-  const secs = num((u as Record<string, unknown> | undefined)?.['secs']);
-  if (secs === undefined) return '';
-  const d = Math.floor(secs / 86400);
-  const h = Math.floor(secs / 3600) % 24;
-  const m = Math.floor(secs / 60) % 60;
-  return `${d}d ${h}h ${m}m ${Math.floor(secs % 60)}s`;
-};
-
 export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
   const s = await services(io, o);
   try {
@@ -152,10 +134,6 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
               ? await answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState({ vitals: Boolean(o.vitals) }))
               : { reason: 'no address or host key recorded' };
           const st = 'state' in answer ? answer.state : undefined;
-          const vt = (st?.vitals ?? {}) as Record<string, Record<string, unknown> | undefined>;
-          const load = vt['load'] as unknown as unknown[] | undefined;
-          const cpu = vt['cpu'];
-          const disk = vt['disk'];
           const vmType = (i.desiredSpec?.['vm_type'] as string | undefined) ?? (i.appliedSpec?.['vm_type'] as string | undefined) ?? '-';
           return {
             instance: `${i.group}/${i.uuid}`,
@@ -166,17 +144,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
             vm_type: vmType,
             active: 'true',
             vm_created_at: formatTime(vm.createdAt),
-            uptime: uptime(vt['uptime']),
-            load_1m_5m_15m: Array.isArray(load) ? load.map((x) => (num(x) ?? 0).toFixed(2)).join(', ') : '',
-            cpu_total: cpu ? pct((num(cpu['user']) ?? 0) + (num(cpu['sys']) ?? 0)) : '',
-            cpu_user: pct(cpu?.['user']),
-            cpu_sys: pct(cpu?.['sys']),
-            cpu_wait: pct(cpu?.['wait']),
-            memory_usage: memUse(vt['mem']),
-            swap_usage: memUse(vt['swap']),
-            system_disk_usage: diskUse(disk?.['system']),
-            ephemeral_disk_usage: diskUse(disk?.['ephemeral']),
-            persistent_disk_usage: diskUse(disk?.['persistent']),
+            ...vitalsCells(st?.vitals),
           };
         }),
       );
@@ -190,20 +158,7 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
         ['active', 'Active'],
       ];
       if (o.vitals) {
-        header.push(
-          ['vm_created_at', 'VM Created At'],
-          ['uptime', 'Uptime'],
-          ['load_1m_5m_15m', 'Load (1m, 5m, 15m)'],
-          ['cpu_total', 'CPU Total'],
-          ['cpu_user', 'CPU User'],
-          ['cpu_sys', 'CPU Sys'],
-          ['cpu_wait', 'CPU Wait'],
-          ['memory_usage', 'Memory Usage'],
-          ['swap_usage', 'Swap Usage'],
-          ['system_disk_usage', 'System Disk Usage'],
-          ['ephemeral_disk_usage', 'Ephemeral Disk Usage'],
-          ['persistent_disk_usage', 'Persistent Disk Usage'],
-        );
+        header.push(['vm_created_at', 'VM Created At'], ...VITALS_HEADER);
       }
       listings.push({
         content: 'vms',

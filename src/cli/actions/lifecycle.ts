@@ -19,6 +19,7 @@ import type { CliIo } from '../io.js';
 import { formatTime, listingsJson, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
 import { collected, prefixedLines } from '../prefixed.js';
+import { vitalsCells, VITALS_HEADER } from '../vitals.js';
 import { confirm, deploymentName, gatewayFlagsOf, services } from './deployment.js';
 import { answerOf, processState } from './agent-state.js';
 import { instanceLabel } from '../../plan/instance-plan.js';
@@ -36,7 +37,7 @@ function requireDeployment(store: StateStore, name: string): void {
 
 // ---- listings -------------------------------------------------------------------------------
 
-export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean; failing?: boolean }) => {
+export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boolean; details?: boolean; failing?: boolean; vitals?: boolean }) => {
   const s = await services(io, o);
   try {
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
@@ -48,7 +49,7 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
       const states = await Promise.all(
         all.map(async (i) => {
           const vm = liveVm(s.store, i.uuid);
-          return vm?.hostPublicKey && vm.ips[0] ? answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState()) : undefined;
+          return vm?.hostPublicKey && vm.ips[0] ? answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState({ vitals: Boolean(o.vitals) })) : undefined;
         }),
       );
       let shown = 0;
@@ -75,6 +76,7 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
           index: String(i.index),
           bootstrap: String(i.bootstrap),
           ignore: 'false',
+          ...(o.vitals ? { vm_created_at: vm ? formatTime(vm.createdAt) : '', ...vitalsCells(st?.vitals) } : {}),
         });
         if (o.ps && st) {
           for (const j of st.jobs) for (const p of j.processes) rows.push({ instance: '~', process: p.name, process_state: p.state });
@@ -83,6 +85,7 @@ export const instances = (io: CliIo) => async (o: DeploymentFlags & { ps?: boole
       const header: [string, string][] = [['instance', 'Instance']];
       if (o.ps) header.push(['process', 'Process']);
       header.push(['process_state', 'Process State'], ['az', 'AZ'], ['ips', 'IPs']);
+      if (o.vitals) header.push(['vm_created_at', 'VM Created At'], ...VITALS_HEADER);
       if (o.details) header.push(['state', 'State'], ['vm_cid', 'VM CID'], ['vm_type', 'VM Type'], ['disk_cids', 'Disk CIDs'], ['agent_id', 'Agent ID'], ['index', 'Index'], ['bootstrap', 'Bootstrap'], ['ignore', 'Ignore']);
       listings.push({ content: 'instances', title: `Deployment '${name}'`, header, rows, count: shown });
     }

@@ -17,6 +17,7 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .option('-p, --ps', 'show the processes of each instance')
     .option('-i, --details', 'show VM, disk and agent details')
     .option('-f, --failing', 'only instances whose processes are not all running (and their processes)')
+    .option('--vitals', 'show load, CPU, memory and disk use of each instance\'s VM')
     .action(lazy(io, load, 'instances'));
 
   deploymentCommand(program, 'errands', "List the deployment's errands (instance groups with lifecycle: errand)").action(lazy(io, load, 'errands'));
