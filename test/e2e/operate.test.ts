@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCpi } from '../../cpi/local/local-cpi.js';
@@ -218,6 +218,14 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
     assert.match(row['memory_usage']!, /^\d+% \(\d+\.\d GB\)$/, row['instance']);
     assert.match(row['vm_created_at']!, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/, row['instance']);
     assert.match(row['load_1m_5m_15m']!, /^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/, row['instance']);
+  }
+  // logs of a group, and of the whole deployment: a tarball per instance.
+  for (const [what, count] of [[['keeper'], 2], [[], 3]] as const) {
+    const dir = join(home, `logs-${count}`);
+    await mkdir(dir);
+    const fetched = await director(['logs', '-d', NAME, ...what, '--dir', dir]);
+    assert.equal((await readdir(dir)).filter((f) => f.endsWith('.tgz')).length, count, fetched.stdout);
+    assert.equal(fetched.stdout.match(/Downloading resource to '/g)?.length, count);
   }
   const failing = await cli(['ssh', '-d', NAME, 'keeper', '-c', 'exit 3']);
   assert.deepEqual([failing.code, failing.stderr], [1, "Error: Running command on 'keeper' exited with 3\n"]);

@@ -449,25 +449,35 @@ function stamp(d: Date): string {
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${String(d.getUTCMilliseconds() * 1_000_000).padStart(9, '0')}`;
 }
 
-export const logs = (io: CliIo) => async (slug: string, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string }) => {
+export const logs = (io: CliIo) => async (slug: string | undefined, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string }) => {
   const name = deploymentName(o, io);
   const s = await services(io, o);
   try {
     io.stdout.write(`Using deployment '${name}'\n\n`);
     requireDeployment(s.store, name);
-    const i = oneInstance(s.store, name, slug);
-    const vm = liveVm(s.store, i.uuid);
-    if (!vm?.ips[0] || !vm.hostPublicKey) throw new DirectorError(`Instance '${i.group}/${i.uuid}' has no VM (state: ${i.state})`);
-    const agent = s.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, instance: instanceLabel(i) });
-    const file = join(o.dir ?? io.cwd, `${name}.${i.group}.${i.uuid}-${stamp(systemClock.now())}.tgz`);
+    // One instance, a group, or (no argument) the whole deployment: a tarball per instance with a VM.
+    const picked = selectInstances(s.store.instances.list(name), parseInstanceSelector(slug), name).filter((i) => {
+      const vm = liveVm(s.store, i.uuid);
+      return Boolean(vm?.ips[0] && vm.hostPublicKey);
+    });
+    if (picked.length === 0) throw new DirectorError(`No instance of '${name}'${slug ? ` named by '${slug}'` : ''} has a VM to fetch logs from`);
+    const files: string[] = [];
     await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'fetch logs', deployment: name, locks: [] }, (task) =>
-      task.step(`Fetching logs for ${instanceLabel(i)}`, 'Finding and packing log files', async () => {
-        const tgz = await agent.fetchLogs(o.job?.length ? o.job : undefined);
-        await writeFile(file, tgz, { mode: 0o600 });
-      }),
+      Promise.all(
+        picked.map((i) => {
+          const vm = liveVm(s.store, i.uuid)!;
+          const agent = s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) });
+          const file = join(o.dir ?? io.cwd, `${name}.${i.group}.${i.uuid}-${stamp(systemClock.now())}.tgz`);
+          return task.step(`Fetching logs for ${instanceLabel(i)}`, 'Finding and packing log files', async () => {
+            const tgz = await agent.fetchLogs(o.job?.length ? o.job : undefined);
+            await writeFile(file, tgz, { mode: 0o600 });
+            files.push(file);
+          });
+        }),
+      ),
     );
     await s.agents.closeAll();
-    io.stdout.write(`\nDownloading resource to '${file}'...\n\nSucceeded\n`);
+    io.stdout.write(`\n${files.sort().map((f) => `Downloading resource to '${f}'...\n`).join('')}\nSucceeded\n`);
   } finally {
     s.close();
   }

@@ -75,8 +75,8 @@ export function registerLifecycle(program: Command, io: CliIo): void {
   ).action(lazy(io, load, 'ssh'));
 
   gatewayOptions(
-    deploymentCommand(program, 'logs', "Fetch an instance's job logs as a tarball in the current folder")
-      .argument('<instance>', 'GROUP/INDEX or GROUP/ID')
+    deploymentCommand(program, 'logs', "Fetch job logs as tarballs in the current folder: of an instance, a group, or the whole deployment")
+      .argument('[instance]', 'GROUP/INDEX, GROUP/ID or GROUP (default: every instance)')
       .option('--job <name>', 'only this job (repeatable)', collect, [])
       .option('--dir <path>', 'write the tarball here instead of the current folder'),
   ).action(lazy(io, load, 'logs'));
