@@ -39,6 +39,7 @@ function globalOptions(cmd: Command): Command {
     else cmd.option(flags, description);
   };
   add('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT / $BOSH_ENVIRONMENT');
+  add('--state <path|url>', 'state of the environment: a SQLite file or a postgres:// URL');
   add('-d, --deployment <name>', 'deployment name, or $DIRECTOR_DEPLOYMENT / $BOSH_DEPLOYMENT');
   add('-n, --non-interactive', 'do not ask for confirmation ($DIRECTOR_NON_INTERACTIVE / $BOSH_NON_INTERACTIVE=true)');
   add('--json', 'print JSON, as bosh-cli --json does');

@@ -86,6 +86,26 @@ for (const [name, expected] of deployCases) {
   });
 }
 
+for (const [name, extra, named, expected] of [
+  ['ops-file', ['-o', caseFile('ops-missing-key')], caseFile('ops-missing-key'), /Applying ops-file '.*ops-missing-key\.yml'.*Expected to find a map key 'nope' for path/],
+  ['vars file', ['-l', caseFile('vars-list')], caseFile('vars-list'), /Deserializing variables file '.*vars-list\.yml': expected a map, found/],
+] as const) {
+  test(`deploy refuses a bad ${name}, naming it, before writing anything`, async () => {
+    await refused(['deploy', '-d', 'bad-input', join(fixtures, 'good.yml'), ...extra, '-n'], named, [expected]);
+  });
+}
+
+test('deploy refuses a manifest that is not YAML, naming its line and column', async () => {
+  const file = caseFile('malformed');
+  await refused(['deploy', '-d', 'bad-input', file, '-n'], file, [/Parsing YAML file '.*malformed\.yml': line \d+, column \d+: /]);
+});
+
+test('deploy refuses a manifest for another deployment than -d names, before writing anything', async () => {
+  const file = join(fixtures, 'good.yml');
+  const err = await refused(['deploy', '-d', 'other', file, '-n'], file, [/name: the manifest is for deployment 'bad-input', not 'other' \(-d other\)/]);
+  assert.doesNotMatch(err, /Using deployment/);
+});
+
 test('the corpus starts from a manifest the same checks accept (so each case fails for its own reason)', async () => {
   const r = await cli('deploy', '-d', 'bad-input', join(fixtures, 'good.yml'), '--dry-run');
   assert.equal(r.code, 0, r.stderr);
@@ -94,6 +114,7 @@ test('the corpus starts from a manifest the same checks accept (so each case fai
 
 for (const [name, expected] of [
   ['cc-overlap', /networks 'default'\.subnets\[1\]\.range: '127\.12\.0\.128\/25' overlaps subnets\[0\] '127\.12\.0\.0\/24'/],
+  ['cc-duplicates', /vm_types\[1\]\.name: duplicate name 'default'; networks 'default'\.subnets\[0\]\.azs: unknown az 'z9'/],
   ['cc-reserved-outside', /networks 'default'\.subnets\[0\]\.reserved: '127\.13\.0\.2 - 127\.13\.0\.9' is outside range '127\.12\.0\.0\/24'/],
 ] as const) {
   test(`update-cloud-config refuses ${name}.yml`, async () => {

@@ -56,6 +56,8 @@ test('global flags before the command: -e, --json and --column, as `director -e 
   const unknown = await cli(['-e', 'habits', 'stemcells', '--column', 'Colour']);
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stderr, "Error: Unknown column 'Colour' (columns of stemcells: 'Name', 'Version', 'OS', 'CPI', 'CID')\n");
+  const state = await cli(['--state', join(dir, '.director', 'habits', 'state.db'), '--json', 'deployments']);
+  assert.equal(state.code, 0, state.stderr);
   for (const flags of [['--tty'], ['--no-color']]) assert.equal((await cli([...flags, '-e', 'habits', 'deployments'])).code, 0, flags.join(' '));
 });
 

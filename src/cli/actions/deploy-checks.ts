@@ -4,6 +4,7 @@ import { toPlain, type YamlValue } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
 import { parseCloudConfig } from '../../plan/cloud-config.js';
 import { checkManifestRoot } from '../../plan/manifest-rules.js';
+import { ValidationError } from '../../plan/validation.js';
 import { precheckDeploymentManifest } from '../../plan/manifest-checks.js';
 import { openBlobstore } from '../../release/blobstore.js';
 import type { JobSpec } from '../../release/job-spec.js';
@@ -23,6 +24,10 @@ export async function checkBeforeDeploy(store: StateStore, deployment: string, f
   // `-d NAME` answers ((deployment_name)) as the deploy itself does.
   const named: Variables = { get: (n) => given.get(n) ?? (n === 'deployment_name' ? deployment : undefined), names: () => [...given.names(), 'deployment_name'] };
   const doc = toPlain(await evaluateTemplate(raw, { vars: named }));
+  const found = (doc as Record<string, unknown>)['name'];
+  if (typeof found === 'string' && found !== deployment && !found.includes('((')) {
+    throw new ValidationError(`Validating ${what}`, [{ path: 'name', message: `the manifest is for deployment '${found}', not '${deployment}' (-d ${deployment})` }]);
+  }
   const cc = store.cloudConfigs.latest();
   if (!cc) return; // prepare says "No cloud-config: run create-env first"
   const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
