@@ -14,7 +14,7 @@ import { LocalCpi } from '../../cpi/local/local-cpi.js';
 import { environmentCpi } from '../../src/cli/context.js';
 import { openStateStore, type StateStore } from '../../src/state/index.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { repoRoot } from '../helpers/director-process.js';
+import { repoRoot, startDirector } from '../helpers/director-process.js';
 import { findMarkedProcesses, killMarkedProcesses } from '../helpers/processes.js';
 
 const NAME = 'operate';
@@ -203,13 +203,13 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
   const lines = r.stdout.trimEnd().split('\n').sort();
   assert.deepEqual(
     lines,
-    keepers.map((k) => `keeper/${k.uuid} (${k.index}): stdout | hello from ${data.get(`keeper/${k.index}`)}`),
+    keepers.map((k) => `keeper/${k.uuid} (${k.index}): stdout | hello from ${data.get(`keeper/${k.index}`)}`).sort(),
   );
   const table = await director(['ssh', 'keeper', '-d', NAME, '-c', 'echo out; echo err >&2', '-r', '--json']);
   const rows = JSON.parse(table.stdout).Tables[0].Rows as Record<string, string>[];
   assert.deepEqual(
     rows.map((x) => [x['instance'], x['stdout'], x['stderr'], x['exit_code']]).sort(),
-    keepers.map((k) => [`keeper/${k.uuid} (${k.index})`, 'out', 'err', '0']),
+    keepers.map((k) => [`keeper/${k.uuid} (${k.index})`, 'out', 'err', '0']).sort(),
   );
   const vitals = JSON.parse((await director(['instances', '-d', NAME, '--vitals', '--json'])).stdout).Tables[0] as { Header: Record<string, string>; Rows: Record<string, string>[] };
   assert.equal(vitals.Header['memory_usage'], 'Memory Usage');
@@ -227,6 +227,12 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
     assert.equal((await readdir(dir)).filter((f) => f.endsWith('.tgz')).length, count, fetched.stdout);
     assert.equal(fetched.stdout.match(/Downloading resource to '/g)?.length, count);
   }
+  // logs -f follows every keeper's job logs, each line behind its instance, until stopped.
+  const follow = startDirector(['logs', '-d', NAME, 'keeper', '-f'], env);
+  const header = (k: { uuid: string; index: number }) => `keeper/${k.uuid} (${k.index}): ==> sys/log/keeper/keeper.stdout.log <==`;
+  await eventually('both keepers followed', () => (keepers.every((k) => follow.stdout().includes(header(k))) ? true : undefined), 300);
+  follow.child.kill('SIGTERM');
+  await follow.done;
   const failing = await cli(['ssh', '-d', NAME, 'keeper', '-c', 'exit 3']);
   assert.deepEqual([failing.code, failing.stderr], [1, "Error: Running command on 'keeper' exited with 3\n"]);
 });

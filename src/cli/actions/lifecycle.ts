@@ -444,12 +444,42 @@ async function sshEach(io: CliIo, store: StateStore, picked: readonly InstanceRe
   return runs.find((r) => r.code !== 0)?.code ?? 0;
 }
 
+/**
+ * `logs -f`: the job logs of every picked instance followed as tail -F does, over SSH, each line
+ * behind its instance, until interrupted (or until every VM's tail ends). The agent keeps job logs
+ * under sys/log of its root (/var/vcap on a VM, the VM's folder, which is its SSH home, locally).
+ */
+async function followLogs(io: CliIo, store: StateStore, picked: readonly InstanceRecord[], o: GatewayFlagValues & { job?: string[]; num?: string }): Promise<void> {
+  const lines = Number(o.num ?? '10');
+  if (!Number.isInteger(lines) || lines < 0) throw new DirectorError(`Expected --num to be a whole number of lines, found '${o.num}'`);
+  const files = o.job?.length ? o.job.map((j) => `sys/log/${shellWord(j)}/*.log`).join(' ') : 'sys/log/*/*.log';
+  const command = `for d in /var/vcap "$HOME"; do if [ -d "$d/sys/log" ]; then cd "$d"; break; fi; done; exec tail -n ${lines} -F ${files}`;
+  await Promise.all(
+    picked.map(async (i) => {
+      const who = instanceLabel(i);
+      const out = prefixedLines(io.stdout, `${who}: `);
+      const err = prefixedLines(io.stderr, `${who}: `);
+      try {
+        await execOnVm(await endpointOf(io, store, i, o), command, out, err, 2 ** 31 - 1);
+      } finally {
+        out.end();
+        err.end();
+      }
+    }),
+  );
+}
+
+/** A job name as one shell word (job names are plain, but never trusted into a command line). */
+function shellWord(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function stamp(d: Date): string {
   const iso = d.toISOString();
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${String(d.getUTCMilliseconds() * 1_000_000).padStart(9, '0')}`;
 }
 
-export const logs = (io: CliIo) => async (slug: string | undefined, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string }) => {
+export const logs = (io: CliIo) => async (slug: string | undefined, o: DeploymentFlags & GatewayFlagValues & { job?: string[]; dir?: string; follow?: boolean; num?: string }) => {
   const name = deploymentName(o, io);
   const s = await services(io, o);
   try {
@@ -461,6 +491,10 @@ export const logs = (io: CliIo) => async (slug: string | undefined, o: Deploymen
       return Boolean(vm?.ips[0] && vm.hostPublicKey);
     });
     if (picked.length === 0) throw new DirectorError(`No instance of '${name}'${slug ? ` named by '${slug}'` : ''} has a VM to fetch logs from`);
+    if (o.follow) {
+      await followLogs(io, s.store, picked, o);
+      return;
+    }
     const files: string[] = [];
     await runTask({ store: s.store, clock: systemClock, out: io.stdout, description: 'fetch logs', deployment: name, locks: [] }, (task) =>
       Promise.all(

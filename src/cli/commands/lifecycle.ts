@@ -78,7 +78,9 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     deploymentCommand(program, 'logs', "Fetch job logs as tarballs in the current folder: of an instance, a group, or the whole deployment")
       .argument('[instance]', 'GROUP/INDEX, GROUP/ID or GROUP (default: every instance)')
       .option('--job <name>', 'only this job (repeatable)', collect, [])
-      .option('--dir <path>', 'write the tarball here instead of the current folder'),
+      .option('--dir <path>', 'write the tarball here instead of the current folder')
+      .option('-f, --follow', 'follow the job logs (tail -F over SSH), each line behind its instance, until interrupted')
+      .option('--num <n>', 'with -f: start with the last N lines of each log (default 10)'),
   ).action(lazy(io, load, 'logs'));
 
   deploymentCommand(program, 'kubeconfig', "Print the admin kubeconfig of a cfcr deployment (it holds the admin token)").action(lazy(io, load, 'kubeconfig'));
