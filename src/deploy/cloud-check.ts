@@ -46,7 +46,8 @@ export interface ScanOptions {
 
 function agentOf(director: Director, vm: VmRecord): InstanceAgent {
   if (!vm.ips[0] || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' has no address or host key recorded`);
-  return director.services.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId });
+  const inst = vm.instance ? director.services.store.instances.get(vm.instance) : undefined;
+  return director.services.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel(inst) } : {}) });
 }
 
 async function responds(agent: InstanceAgent, timeoutMs: number): Promise<boolean> {
