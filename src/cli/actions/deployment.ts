@@ -33,8 +33,7 @@ export async function services(io: CliIo, opts: EnvOptions & GatewayFlagValues):
   try {
     const sink = debugSinkFor(store);
     const director = await directorFor(store, {
-      log: (l) => io.stderr.write(`${l}
-`),
+      log: (l) => io.stderr.write(`${l}\n`),
       gateway: gatewayFlagsOf(io, opts),
       wrapCpi: (cpi) => debugCpi(cpi, sink),
       wrapAgents: (agents) => debugAgents(agents, sink),
