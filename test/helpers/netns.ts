@@ -90,7 +90,10 @@ export function buildWalledNetwork(): WalledNetwork {
   if (why !== undefined) throw new Error(`Cannot build the Azure test world: ${why}`);
   sweepLeftovers();
   const pid = process.pid;
-  const k = (pid % 250) + 1;
+  // a /30 of 198.19.0.0/16 no other world on this machine uses (two test files may run at once)
+  const used = execFileSync(IP_COMMAND as string, ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+  let k = (pid % 250) + 1;
+  for (let i = 0; i < 250 && used.includes(` 198.19.${k}.1/`); i++) k = (k % 250) + 1;
   const director = `${PREFIX}-${pid}-dir`;
   const vnet = `${PREFIX}-${pid}-vnet`;
   const [ra, rb, va, vb] = ['ra', 'rb', 'va', 'vb'].map((s) => `${PREFIX}${s}${pid}`) as [string, string, string, string];
