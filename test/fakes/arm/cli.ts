@@ -32,6 +32,10 @@ const { values } = parseArgs({
     'latency-rate': { type: 'string' },
     'latency-ms': { type: 'string' },
     world: { type: 'boolean' },
+    'conflict-rate': { type: 'string' },
+    'canceled-rate': { type: 'string' },
+    'time-model': { type: 'boolean' },
+    'time-scale': { type: 'string' },
   },
 });
 
@@ -95,7 +99,7 @@ const fake = await startFakeArm({
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
   }),
-  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']), autoCompleteMs: num(values['auto-complete-ms']) }),
+  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']), autoCompleteMs: num(values['auto-complete-ms']), timeScale: num(values['time-scale']), latency: values['time-model'] ? ('time' as const) : undefined }),
   faults: defined({
     seed: num(values.seed),
     throttleRate: num(values['throttle-rate']),
@@ -104,6 +108,8 @@ const fake = await startFakeArm({
     lostResponseRate: num(values['lost-response-rate']),
     latencyRate: num(values['latency-rate']),
     latencyMs: num(values['latency-ms']),
+    conflictRate: num(values['conflict-rate']),
+    canceledRate: num(values['canceled-rate']),
   }),
 });
 

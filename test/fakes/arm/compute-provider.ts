@@ -3,7 +3,9 @@ import type { ArmContext, ArmResponse, ProviderRequest } from './arm-context.js'
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
 import { normalizeLocation, sameId } from './resource-id.js';
+import { checkDataDiskCount, checkDiskZone, checkMaxShares, checkStorageTypeForSize, checkTags, checkVmCreate, requireVmSize } from './rules.js';
 import type { VmHookInfo } from './vm-hooks.js';
+import { VM_SIZE_CAPABILITIES, vmSize } from './vm-sizes.js';
 
 const NS = 'Microsoft.Compute';
 
@@ -16,21 +18,26 @@ export const COMPUTE_API_VERSIONS: Readonly<Record<string, readonly string[]>> =
   virtualMachines: ['2026-03-01', '2025-11-01', '2025-04-01', '2024-11-01', '2024-07-01'],
   images: ['2026-03-01', '2025-11-01', '2025-04-01', '2024-11-01', '2024-07-01'],
   availabilitySets: ['2026-03-01', '2025-11-01', '2025-04-01', '2024-11-01', '2024-07-01'],
+  proximityPlacementGroups: ['2026-03-01', '2025-11-01', '2025-04-01', '2024-11-01', '2024-07-01'],
   disks: ['2025-01-02', '2026-03-02', '2024-03-02', '2023-10-02'],
   snapshots: ['2025-01-02', '2026-03-02', '2024-03-02', '2023-10-02'],
 };
 
-/** A few common sizes, as `GET .../locations/{location}/vmSizes` lists them. */
-export const VM_SIZES: readonly { name: string; numberOfCores: number; memoryInMB: number; resourceDiskSizeInMB: number; maxDataDiskCount: number }[] = [
-  { name: 'Standard_B1s', numberOfCores: 1, memoryInMB: 1024, resourceDiskSizeInMB: 4096, maxDataDiskCount: 2 },
-  { name: 'Standard_B2s', numberOfCores: 2, memoryInMB: 4096, resourceDiskSizeInMB: 8192, maxDataDiskCount: 4 },
-  { name: 'Standard_DS1_v2', numberOfCores: 1, memoryInMB: 3584, resourceDiskSizeInMB: 7168, maxDataDiskCount: 4 },
-  { name: 'Standard_DS2_v2', numberOfCores: 2, memoryInMB: 7168, resourceDiskSizeInMB: 14336, maxDataDiskCount: 8 },
-  { name: 'Standard_D2s_v3', numberOfCores: 2, memoryInMB: 8192, resourceDiskSizeInMB: 16384, maxDataDiskCount: 4 },
-  { name: 'Standard_D4s_v3', numberOfCores: 4, memoryInMB: 16384, resourceDiskSizeInMB: 32768, maxDataDiskCount: 8 },
-  { name: 'Standard_D8s_v3', numberOfCores: 8, memoryInMB: 32768, resourceDiskSizeInMB: 65536, maxDataDiskCount: 16 },
-  { name: 'Standard_F2s_v2', numberOfCores: 2, memoryInMB: 4096, resourceDiskSizeInMB: 16384, maxDataDiskCount: 4 },
-];
+/** The sizes of the capability table, as `GET .../locations/{location}/vmSizes` lists them. */
+export const VM_SIZES: readonly { name: string; numberOfCores: number; memoryInMB: number; resourceDiskSizeInMB: number; maxDataDiskCount: number }[] = VM_SIZE_CAPABILITIES.map((s) => ({
+  name: s.name,
+  numberOfCores: s.vCPUs,
+  memoryInMB: s.memoryInMB,
+  resourceDiskSizeInMB: s.resourceDiskSizeInMB,
+  maxDataDiskCount: s.maxDataDiskCount,
+}));
+
+/**
+ * The OS disk size (GiB) of a marketplace image when the request names one: the Canonical Ubuntu
+ * server images are 30 GiB (`GET .../publishers/Canonical/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/{v}`
+ * reports osDiskImage.sizeInGb 30).
+ */
+const MARKETPLACE_OS_DISK_GB = 30;
 
 const TYPES: Record<string, string> = Object.fromEntries(Object.keys(COMPUTE_API_VERSIONS).map((t) => [t.toLowerCase(), t]));
 
@@ -111,6 +118,8 @@ export class ComputeProvider {
             return this.putSnapshot(req, id, group.name, group.location, input, inputKey, existing);
           case 'images':
             return this.putImage(req, id, group.name, group.location, input, inputKey, existing);
+          case 'proximityPlacementGroups':
+            return this.putProximityPlacementGroup(id, group.name, group.location, input, inputKey, existing, req.name);
           default:
             return this.putAvailabilitySet(id, group.name, group.location, input, inputKey, existing, req.name);
         }
@@ -130,14 +139,23 @@ export class ComputeProvider {
     const b = clone(r.body);
     if (r.type === `${NS}/virtualMachines` || r.type === `${NS}/availabilitySets`) b.etag = r.etag;
     if (r.type === `${NS}/disks`) {
-      const vm = this.vmUsingDisk(r.id);
-      if (vm) {
-        b.managedBy = vm.id;
+      const vms = this.vmsUsingDisk(r.id);
+      delete b.managedByExtended;
+      if (vms.length) {
+        b.managedBy = vms[0]!.id;
+        // A shared disk (maxShares > 1) lists every VM it is attached to in managedByExtended.
+        // Source: https://learn.microsoft.com/azure/virtual-machines/disks-shared-enable#using-azure-shared-disks-with-your-vms
+        if (Number(b.properties.maxShares ?? 1) > 1) b.managedByExtended = vms.map((vm) => vm.id);
         b.properties.diskState = 'Attached';
       } else {
         delete b.managedBy;
         b.properties.diskState = 'Unattached';
       }
+    }
+    if (r.type === `${NS}/proximityPlacementGroups`) {
+      const members = (type: string) => this.ctx.state.list(`${NS}/${type}`).filter((x) => sameId(x.body.properties?.proximityPlacementGroup?.id, r.id)).map((x) => ({ id: x.id }));
+      b.properties.virtualMachines = members('virtualMachines');
+      b.properties.availabilitySets = members('availabilitySets');
     }
     if (r.type === `${NS}/availabilitySets`) {
       const vms = this.ctx.state.list(`${NS}/virtualMachines`).filter((vm) => sameId(vm.body.properties.availabilitySet?.id, r.id));
@@ -157,7 +175,11 @@ export class ComputeProvider {
   }
 
   private vmUsingDisk(diskId: string): StoredResource | undefined {
-    return this.ctx.state.list(`${NS}/virtualMachines`).find((vm) => {
+    return this.vmsUsingDisk(diskId)[0];
+  }
+
+  private vmsUsingDisk(diskId: string): StoredResource[] {
+    return this.ctx.state.list(`${NS}/virtualMachines`).filter((vm) => {
       const sp = vm.body.properties.storageProfile ?? {};
       return sameId(sp.osDisk?.managedDisk?.id, diskId) || (sp.dataDisks ?? []).some((d: Json) => sameId(d.managedDisk?.id, diskId));
     });
@@ -233,6 +255,8 @@ export class ComputeProvider {
     for (const n of nics) {
       const nic = this.ctx.state.get(String(n.id ?? ''));
       if (!nic) throw new ArmError(400, 'InvalidParameter', `Resource ${n.id} was not found.`);
+      this.ctx.refuseReservedNic(nic.id, vmId);
+      this.ctx.refuseBusy({ method: 'GET', path: '' } as ProviderRequest, [nic.id]);
       const other = this.ctx.state
         .list(`${NS}/virtualMachines`)
         .find((vm) => !sameId(vm.id, vmId) && (vm.body.properties.networkProfile?.networkInterfaces ?? []).some((x: Json) => sameId(x.id, nic.id)));
@@ -241,9 +265,11 @@ export class ComputeProvider {
   }
 
   /** Validates and normalises data disks; creates the ones with createOption Empty. */
-  private dataDisks(vm: { id: string; name: string; rg: string; location: string; zones?: string[] }, disks: Json[], created: string[]): Json[] {
+  private dataDisks(vm: { id: string; name: string; rg: string; location: string; zones?: string[]; vmSize?: string }, disks: Json[], created: string[]): Json[] {
     const luns = new Set<number>();
     const out: Json[] = [];
+    const cap = vmSize(vm.vmSize);
+    if (cap) checkDataDiskCount(cap, disks.filter((d) => d?.toBeDetached !== true).length);
     for (const d of disks) {
       if (d.toBeDetached === true) continue;
       const lun = Number(d.lun);
@@ -258,10 +284,17 @@ export class ComputeProvider {
         if (out.some((o) => sameId(o.managedDisk?.id, disk.id))) {
           throw new ArmError(400, 'InvalidParameter', `Disk ${disk.name} cannot be attached to the VM more than once.`);
         }
-        const user = this.vmUsingDisk(disk.id);
-        if (user && !sameId(user.id, vm.id)) {
-          throw new ArmError(409, 'OperationNotAllowed', `Disk ${disk.name} is already attached to VM ${user.id}.`);
+        const users = this.vmsUsingDisk(disk.id).filter((u) => !sameId(u.id, vm.id));
+        const maxShares = Number(disk.body.properties.maxShares ?? 1);
+        // A disk is attached to one VM, or to at most maxShares VMs when shared.
+        // Source: https://learn.microsoft.com/azure/virtual-machines/disks-shared#how-it-works
+        if (users.length > 0 && users.length + 1 > maxShares) {
+          throw new ArmError(409, 'OperationNotAllowed', maxShares > 1
+            ? `Disk ${disk.name} is already attached to ${users.length} VMs, its maxShares.`
+            : `Disk ${disk.name} is already attached to VM ${users[0]!.id}.`);
         }
+        checkDiskZone(disk.name, disk.body.zones, vm.zones);
+        if (cap) checkStorageTypeForSize(disk.body.sku?.name, cap, `storageProfile.dataDisks[lun ${lun}]`);
         out.push({
           lun,
           name: disk.name,
@@ -279,6 +312,7 @@ export class ComputeProvider {
         const name = d.name ?? `${vm.name}_disk${lun + 2}_${randomUUID().replace(/-/g, '')}`;
         const id = this.ctx.state.resourceId(vm.rg, `${NS}/disks`, name);
         const sku = d.managedDisk?.storageAccountType ?? 'Standard_LRS';
+        if (cap) checkStorageTypeForSize(sku, cap, `storageProfile.dataDisks[lun ${lun}]`);
         this.storeDisk(id, name, vm.rg, vm.location, { sku: { name: sku }, ...(vm.zones ? { zones: vm.zones } : {}), properties: { creationData: { createOption: 'Empty' }, diskSizeGB: size } }, 'Succeeded');
         created.push(id);
         out.push({ lun, name, createOption: 'Empty', caching: d.caching ?? 'None', writeAcceleratorEnabled: false, managedDisk: { storageAccountType: sku, id }, deleteOption: d.deleteOption ?? 'Delete', diskSizeGB: size, toBeDetached: false });
@@ -316,14 +350,34 @@ export class ComputeProvider {
   private async createVm(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string): Promise<ArmResponse> {
     const p = input.properties ?? {};
     if (!p.hardwareProfile?.vmSize) throw invalidParameter("Required parameter 'hardwareProfile.vmSize' is missing (null).");
+    const size = requireVmSize(p.hardwareProfile.vmSize, normalizeLocation(input.location ?? rgLocation));
     const os = p.storageProfile?.osDisk ?? { createOption: 'FromImage' };
     const image = p.storageProfile?.imageReference;
-    if (image?.id && !this.ctx.state.get(image.id)) {
+    const imageRecord = image?.id ? this.ctx.state.get(image.id) : undefined;
+    if (image?.id && !imageRecord) {
       throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${input.location ?? rgLocation}' region.`);
     }
     if (!image && !/^attach$/i.test(os.createOption ?? '')) throw invalidParameter("Required parameter 'imageReference' is missing (null).");
+    checkTags(input.tags, id);
+    const imageSize = imageRecord ? imageRecord.body.properties.storageProfile?.osDisk?.diskSizeGB : image?.publisher ? MARKETPLACE_OS_DISK_GB : undefined;
+    checkVmCreate(input, { size, imageOsDiskSizeGB: imageSize === undefined ? undefined : Number(imageSize) });
+    // A marketplace image with a purchase plan needs the same `plan` on the VM. Source:
+    // https://learn.microsoft.com/azure/virtual-machines/marketplace-images#deploy-an-image-with-marketplace-terms
+    const planned = image?.publisher ? this.ctx.marketplacePlan(image) : undefined;
+    if (planned && (String(p.plan?.name ?? input.plan?.name ?? '') !== planned.name || String((input.plan ?? p.plan)?.product ?? '') !== planned.product || String((input.plan ?? p.plan)?.publisher ?? '') !== planned.publisher)) {
+      throw new ArmError(400, 'VMMarketplaceInvalidInput', `Creating a virtual machine from Marketplace image or a custom image sourced from a Marketplace image requires Plan information in the request. VM: '${id}'.`);
+    }
     this.checkNics(id, p);
-    if (p.availabilitySet?.id && !this.ctx.state.get(p.availabilitySet.id)) throw new ArmError(404, 'NotFound', `Availability set ${p.availabilitySet.id} was not found.`);
+    const avset = p.availabilitySet?.id ? this.ctx.state.get(p.availabilitySet.id) : undefined;
+    if (p.availabilitySet?.id && !avset) throw new ArmError(404, 'NotFound', `Availability set ${p.availabilitySet.id} was not found.`);
+    const ppgId = p.proximityPlacementGroup?.id;
+    if (ppgId && !this.ctx.state.get(ppgId)) throw new ArmError(404, 'NotFound', `Proximity placement group ${ppgId} was not found.`);
+    // A VM in an availability set that is in a proximity placement group must name the same group.
+    // Source: https://learn.microsoft.com/azure/virtual-machines/co-location#proximity-placement-groups
+    const avsetPpg = avset?.body.properties?.proximityPlacementGroup?.id;
+    if (avsetPpg && !sameId(avsetPpg, ppgId)) {
+      throw new ArmError(400, 'InvalidParameter', `The virtual machine must be in proximity placement group ${avsetPpg}, the group of its availability set ${avset!.id}.`);
+    }
     const name = req.name!;
     const location = normalizeLocation(input.location ?? rgLocation);
     const osProfile = p.osProfile ? clone(p.osProfile) : undefined;
@@ -337,7 +391,7 @@ export class ComputeProvider {
       osProfile.requireGuestProvisionSignal ??= true;
     }
     const created: string[] = [];
-    const dataDisks = this.dataDisks({ id, name, rg, location, zones: input.zones }, p.storageProfile?.dataDisks ?? [], created);
+    const dataDisks = this.dataDisks({ id, name, rg, location, zones: input.zones, vmSize: size.name }, p.storageProfile?.dataDisks ?? [], created);
     const osDiskName = os.name ?? `${name}_OsDisk_1_${randomUUID().replace(/-/g, '')}`;
     const osDiskId = this.ctx.state.resourceId(rg, `${NS}/disks`, osDiskName);
     const osSize = Number(os.diskSizeGB ?? 30);
@@ -384,7 +438,7 @@ export class ComputeProvider {
     this.ctx.state.put(vm);
     this.power.set(id.toLowerCase(), 'starting');
     const customData = customDataB64 === undefined ? undefined : Buffer.from(customDataB64, 'base64').toString('utf8');
-    const { headers } = this.ctx.startOperation(req, location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'vmCreate', holds: [id, ...(p.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
       work: async () => {
         await this.ctx.hooks.onVmCreated?.(this.hookInfo(vm, customData));
       },
@@ -395,6 +449,9 @@ export class ComputeProvider {
       onFailure: () => {
         vm.body.properties.provisioningState = 'Failed';
         this.power.set(id.toLowerCase(), 'stopped');
+        // After a failed create, its NICs stay reserved for that VM for 180 seconds. Source:
+        // https://learn.microsoft.com/troubleshoot/azure/virtual-machines/linux/troubleshoot-vm-deployment-nicreservedforanothervm
+        for (const n of p.networkProfile?.networkInterfaces ?? []) this.ctx.reserveNic(String(n.id), id);
       },
     }, false);
     return { status: 201, body: this.render(vm), headers };
@@ -402,6 +459,8 @@ export class ComputeProvider {
 
   private async updateVm(req: ProviderRequest, vm: StoredResource, input: Json, inputKey: string): Promise<ArmResponse> {
     const p = input.properties ?? {};
+    this.ctx.refuseBusy(req, [vm.id]);
+    checkTags(input.tags, vm.id);
     const cur = vm.body.properties;
     if (p.osProfile) {
       const wanted = clone(p.osProfile);
@@ -421,7 +480,7 @@ export class ComputeProvider {
     if (p.networkProfile) this.checkNics(vm.id, p);
     const created: string[] = [];
     const dataDisks = p.storageProfile?.dataDisks !== undefined
-      ? this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones }, p.storageProfile.dataDisks, created)
+      ? this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones, vmSize: cur.hardwareProfile?.vmSize }, p.storageProfile.dataDisks, created)
       : cur.storageProfile.dataDisks;
     if (p.hardwareProfile) cur.hardwareProfile = { ...cur.hardwareProfile, ...p.hardwareProfile };
     if (p.networkProfile) cur.networkProfile = p.networkProfile;
@@ -431,7 +490,7 @@ export class ComputeProvider {
     vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
     vm.inputKey = inputKey;
     if (p.storageProfile?.dataDisks !== undefined) await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
-    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmUpdate', holds: [vm.id],
       onSuccess: () => (cur.provisioningState = 'Succeeded'),
       onFailure: () => (cur.provisioningState = 'Failed'),
     }, false);
@@ -443,6 +502,7 @@ export class ComputeProvider {
     if (action === 'instanceview' && req.method === 'GET') return { status: 200, body: this.instanceView(vm) };
     if (req.method !== 'POST' || req.rest.length !== 1) throw new ArmError(404, 'NotFound', `The requested resource ${req.path} does not exist.`);
     const key = vm.id.toLowerCase();
+    if (vm.body.properties.provisioningState !== 'Deleting') this.ctx.refuseBusy(req, [vm.id]);
     switch (action) {
       case 'restart': {
         if (vm.body.properties.provisioningState === 'Deleting') throw new ArmError(409, 'OperationNotAllowed', `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is marked for deletion.`);
@@ -450,7 +510,7 @@ export class ComputeProvider {
         if (power === 'deallocated' || power === 'stopped') {
           throw new ArmError(409, 'OperationNotAllowed', `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is ${power === 'stopped' ? 'not running' : 'deallocated'}.`);
         }
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
+        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmRestart', holds: [vm.id],
           work: async () => {
             this.power.set(key, 'starting');
             await this.ctx.hooks.onVmRestarted?.(this.hookInfo(vm));
@@ -464,7 +524,7 @@ export class ComputeProvider {
       case 'poweroff':
       case 'deallocate': {
         const target: PowerState = action === 'start' ? 'running' : action === 'poweroff' ? 'stopped' : 'deallocated';
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { onSuccess: () => this.power.set(key, target), result: () => undefined }, true);
+        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmPower', holds: [vm.id],  onSuccess: () => this.power.set(key, target), result: () => undefined }, true);
         return { status: 202, headers };
       }
       case 'attachdetachdatadisks': {
@@ -478,12 +538,12 @@ export class ComputeProvider {
           next = [...next, { lun, createOption: 'Attach', caching: a.caching ?? 'None', managedDisk: { id: a.diskId }, deleteOption: a.deleteOption ?? 'Detach' }];
         }
         const created: string[] = [];
-        vm.body.properties.storageProfile.dataDisks = this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones }, next, created);
+        vm.body.properties.storageProfile.dataDisks = this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones, vmSize: vm.body.properties.hardwareProfile?.vmSize }, next, created);
         vm.body.properties.provisioningState = 'Updating';
         vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
         vm.inputKey = '';
         await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
+        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'dataDisks', holds: [vm.id],
           onSuccess: () => (vm.body.properties.provisioningState = 'Succeeded'),
           onFailure: () => (vm.body.properties.provisioningState = 'Failed'),
           result: () => this.render(vm).properties.storageProfile,
@@ -499,6 +559,15 @@ export class ComputeProvider {
 
   private async putDisk(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
     const p = input.properties ?? {};
+    checkTags(input.tags, id);
+    const sku = String(input.sku?.name ?? existing?.body.sku?.name ?? 'Standard_LRS');
+    const sizeGB = Number(p.diskSizeGB ?? existing?.body.properties.diskSizeGB ?? 0);
+    checkMaxShares({ sku, sizeGB, maxShares: p.maxShares }, id);
+    if (existing && p.maxShares !== undefined && Number(p.maxShares) !== Number(existing.body.properties.maxShares ?? 1) && this.vmUsingDisk(existing.id)) {
+      // Source: https://learn.microsoft.com/azure/virtual-machines/disks-shared-enable#deploy-shared-disks ("detach the disk from all VMs to change maxShares").
+      throw new ArmError(409, 'OperationNotAllowed', `Changing maxShares of disk '${existing.name}' is only allowed while it is detached from all VMs.`);
+    }
+    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id)) throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
     const location = normalizeLocation(input.location ?? existing?.body.location ?? rgLocation);
     let record: StoredResource;
     if (existing) {
@@ -510,6 +579,7 @@ export class ComputeProvider {
       b.properties.diskSizeGB = size;
       b.properties.diskSizeBytes = size * 1024 ** 3;
       if (input.tags !== undefined) b.tags = input.tags;
+      if (p.maxShares !== undefined) b.properties.maxShares = p.maxShares;
       if (input.sku?.name) b.sku = { name: input.sku.name, tier: /premium/i.test(input.sku.name) ? 'Premium' : 'Standard' };
       b.properties.provisioningState = 'Updating';
       existing.inputKey = inputKey;
@@ -532,7 +602,7 @@ export class ComputeProvider {
       record = this.storeDisk(id, req.name!, rg, location, { ...input, properties: { ...p, diskSizeGB: size } }, 'Updating');
       record.inputKey = inputKey;
     }
-    const { headers } = this.ctx.startOperation(req, location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'disk', holds: [id],
       onSuccess: () => (record.body.properties.provisioningState = 'Succeeded'),
       onFailure: () => (record.body.properties.provisioningState = 'Failed'),
       result: () => this.render(record),
@@ -570,7 +640,7 @@ export class ComputeProvider {
     };
     const record: StoredResource = { id, name: req.name!, type: `${NS}/snapshots`, resourceGroup: rg, etag: '', body, inputKey };
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(req, location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'snapshot',
       onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
       onFailure: () => (body.properties.provisioningState = 'Failed'),
     }, false);
@@ -597,15 +667,35 @@ export class ComputeProvider {
     };
     const record: StoredResource = { id, name: req.name!, type: `${NS}/images`, resourceGroup: rg, etag: '', body, inputKey };
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(req, location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'image',
       onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
       onFailure: () => (body.properties.provisioningState = 'Failed'),
     }, false);
     return { status: existing ? 200 : 201, body: this.render(record), headers };
   }
 
+  /** Proximity placement groups: synchronous, like availability sets (200 + the body). */
+  private putProximityPlacementGroup(id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined, name: string): ArmResponse {
+    checkTags(input.tags, id);
+    const p = input.properties ?? {};
+    const body: Json = {
+      name,
+      id,
+      type: `${NS}/proximityPlacementGroups`,
+      location: normalizeLocation(input.location ?? rgLocation),
+      ...(input.tags ? { tags: input.tags } : {}),
+      ...(input.zones ? { zones: input.zones } : {}),
+      properties: { proximityPlacementGroupType: p.proximityPlacementGroupType ?? 'Standard', ...(p.intent ? { intent: p.intent } : {}) },
+    };
+    const record: StoredResource = { id, name, type: `${NS}/proximityPlacementGroups`, resourceGroup: rg, etag: '', body, inputKey };
+    this.ctx.state.put(record);
+    return { status: existing ? 200 : 201, body: this.render(record) };
+  }
+
   private putAvailabilitySet(id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined, name: string): ArmResponse {
     const p = input.properties ?? {};
+    checkTags(input.tags, id);
+    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id)) throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
     const body: Json = {
       name,
       id,
@@ -613,7 +703,7 @@ export class ComputeProvider {
       location: normalizeLocation(input.location ?? rgLocation),
       ...(input.tags ? { tags: input.tags } : {}),
       sku: { name: input.sku?.name ?? 'Classic' },
-      properties: { platformFaultDomainCount: p.platformFaultDomainCount ?? 2, platformUpdateDomainCount: p.platformUpdateDomainCount ?? 5 },
+      properties: { platformFaultDomainCount: p.platformFaultDomainCount ?? 2, platformUpdateDomainCount: p.platformUpdateDomainCount ?? 5, ...(p.proximityPlacementGroup?.id ? { proximityPlacementGroup: { id: p.proximityPlacementGroup.id } } : {}) },
     };
     if (existing) {
       const before = existing.body.properties;
@@ -641,6 +731,15 @@ export class ComputeProvider {
         break;
       case 'snapshots':
         break;
+      case 'proximityPlacementGroups': {
+        const b = this.render(r).properties;
+        // Source: https://learn.microsoft.com/azure/virtual-machines/co-location ("delete the group after its resources").
+        if (b.virtualMachines.length || b.availabilitySets.length) {
+          throw new ArmError(409, 'OperationNotAllowed', `Proximity placement group ${r.name} cannot be deleted because it is in use by ${[...b.virtualMachines, ...b.availabilitySets].map((x: Json) => x.id).join(', ')}.`);
+        }
+        this.ctx.state.delete(r.id);
+        return { status: 200 };
+      }
       case 'availabilitySets': {
         if (this.render(r).properties.virtualMachines.length) {
           throw new ArmError(409, 'OperationNotAllowed', `Availability set ${r.name} cannot be deleted. Before deleting an availability set please ensure that it does not contain any VM.`);
@@ -650,7 +749,7 @@ export class ComputeProvider {
       }
     }
     r.body.properties.provisioningState = 'Deleting';
-    const { headers } = this.ctx.startOperation(req, r.body.location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, r.body.location, 'compute', { kind: 'disk', holds: [r.id],
       onSuccess: () => this.ctx.state.delete(r.id),
       onFailure: () => (r.body.properties.provisioningState = 'Failed'),
     }, true);
@@ -660,12 +759,16 @@ export class ComputeProvider {
   /** Deletes a VM: hook first, then the VM, its OS/data disks and NICs per their deleteOption. */
   async deleteVm(req: ProviderRequest, vm: StoredResource): Promise<ArmResponse> {
     if (vm.body.properties.provisioningState === 'Deleting') {
-      const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {}, true);
+      const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmDelete', }, true);
       return { status: 202, headers };
     }
+    // A delete preempts what is in progress on the VM: that operation ends Canceled
+    // (OperationPreempted). Source: https://learn.microsoft.com/azure/virtual-machines/troubleshooting/error-messages ("OperationPreempted").
+    const running = this.ctx.operations.holding(vm.id);
+    if (running) this.ctx.operations.preempt(running);
     vm.body.properties.provisioningState = 'Deleting';
     this.power.set(vm.id.toLowerCase(), 'stopping');
-    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', {
+    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmDelete', holds: [vm.id, ...(vm.body.properties.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
       work: async () => {
         await this.ctx.hooks.onVmDeleted?.(this.hookInfo(vm));
       },

@@ -13,8 +13,10 @@ import { ComputeProvider } from './compute-provider.js';
 import { Faults, type FaultConfig, type ScriptedFault } from './faults.js';
 import { ManagedIdentityEndpoint, type ManagedIdentityOptions } from './managed-identity.js';
 import { NetworkProvider } from './network-provider.js';
-import { Operations, type LroConfig } from './operations.js';
+import { Operations, type LroConfig, type Operation } from './operations.js';
+import { RateLimits, requestKind, type RateLimitConfig } from './rate-limits.js';
 import { RequestLog } from './request-log.js';
+import { checkTags } from './rules.js';
 import { ResourcesProvider, RESOURCES_API_VERSIONS } from './resources-provider.js';
 import { StorageProvider } from './storage-provider.js';
 import { generateTlsMaterial } from './tls-material.js';
@@ -48,6 +50,10 @@ export interface FakeArmOptions {
   readonly managedIdentity?: ManagedIdentityOptions;
   /** The address of a new static public IP, by its name (default: the fake's own 20.0.x.y sequence). */
   readonly publicIpAddress?: (name: string) => string | undefined;
+  /** Token buckets per request kind (default: ARM's documented subscription limits). */
+  readonly rateLimits?: Partial<RateLimitConfig>;
+  /** Marketplace images that need a purchase plan, as `{publisher, offer, sku}` (plan: name = sku, product = offer). */
+  readonly marketplacePlans?: readonly { publisher: string; offer: string; sku: string }[];
 }
 
 /** A running fake ARM. */
@@ -73,6 +79,8 @@ export interface FakeArm {
   readonly faults: Faults;
   /** Long-running operation behaviour, changeable at runtime. */
   readonly lro: LroConfig;
+  /** The subscription's ratelimit token buckets, changeable at runtime. */
+  readonly rateLimits: RateLimits;
   readonly state: ArmState;
   /** The VM hooks; assign members at any time. */
   readonly hooks: VmHooks;
@@ -98,7 +106,8 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
   const clientId = opts.clientId ?? randomUUID();
   const clientSecret = opts.clientSecret ?? randomBytes(24).toString('base64url');
   const faults = new Faults(opts.faults);
-  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, autoCompleteMs: 0, ...opts.lro };
+  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, autoCompleteMs: 0, latency: 'polls', timeScale: 0.01, ...opts.lro };
+  const rateLimits = new RateLimits(opts.rateLimits, () => lro.timeScale);
   const operations = new Operations(lro);
   const state = new ArmState(subscriptionId);
   const hooks: VmHooks = { ...opts.hooks };
@@ -118,6 +127,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     endpoint,
     blobEndpoint: opts.blobEndpoint ?? ((name) => `https://${name}.blob.core.windows.net/`),
   });
+  for (const m of opts.marketplacePlans ?? []) ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), { name: m.sku, product: m.offer, publisher: m.publisher });
   const network = new NetworkProvider(ctx);
   network.publicIpFor = opts.publicIpAddress;
   const compute = new ComputeProvider(ctx);
@@ -143,10 +153,12 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       let logType = 'unknown';
       let fault: string | undefined;
       let caller: string | undefined;
+      const limit: Record<string, string> = {};
       const send = (r: ArmResponse) => {
         const headers: Record<string, string> = {
           'x-ms-request-id': randomUUID(),
           'x-ms-correlation-request-id': randomUUID(),
+          ...limit,
           ...(r.headers ?? {}),
         };
         let payload = '';
@@ -169,7 +181,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
           ...(caller ? { caller } : {}),
         });
       };
-      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f), (c) => (caller = c))
+      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f), (c) => (caller = c), limit)
         .then(send, (err: unknown) => {
           if (err instanceof ArmError) send({ status: err.status, body: err.body(), headers: { ...err.headers } });
           else send({ status: 500, body: { error: { code: 'InternalServerError', message: `The fake failed: ${err instanceof Error ? err.message : String(err)}` } } });
@@ -185,6 +197,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     setType: (t: string) => void,
     setFault: (f: string) => void,
     setCaller: (oid: string | undefined) => void,
+    limit: Record<string, string>,
   ): Promise<ArmResponse> {
     const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
     const lower = segments.map((s) => s.toLowerCase());
@@ -213,6 +226,18 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     if (decision.latencyMs > 0) {
       setFault('latency');
       await sleep(decision.latencyMs);
+    }
+    // Every ARM answer reports what is left of the subscription's bucket for the request's kind;
+    // an empty bucket is a 429 with Retry-After. Source:
+    // https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling#remaining-requests
+    const kind = requestKind(method);
+    const token = rateLimits.take(kind);
+    limit[`x-ms-ratelimit-remaining-subscription-${kind}`] = String(token.remaining);
+    if (!token.ok) {
+      setFault('throttle');
+      throw new ArmError(429, 'SubscriptionRequestsThrottled', `Number of '${kind === 'reads' ? 'read' : kind === 'deletes' ? 'delete' : 'write'}' requests for subscription '${subscriptionId}' actually exceeded the limit of '${rateLimits.get()[kind].size}' for time interval '00:00:${String(Math.ceil(rateLimits.get()[kind].size / rateLimits.get()[kind].refillPerSecond)).padStart(2, '0')}'. Please try again after '${token.retryAfterSeconds}' seconds.`, {
+        'Retry-After': String(token.retryAfterSeconds),
+      });
     }
     if (decision.throttle) {
       setFault('throttle');
@@ -294,6 +319,30 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       checkVersion('Microsoft.Resources', 'resourceGroups', RESOURCES_API_VERSIONS);
       return resources.handle(method, segments[3], { ...base, resourceGroup: segments[3] ?? '', resourceType: 'resourceGroups', name: segments[3], rest: [] });
     }
+    // {resource id}/providers/Microsoft.Resources/tags/default: the tags of a resource, read or
+    // written without touching the resource (synchronous, 200). Source: the Tags REST API
+    // (Tags - Get/Create Or Update/Update At Scope, api-version 2021-04-01 and later).
+    if (lower[2] === 'resourcegroups' && lower[4] === 'providers' && lower[8] === 'providers' && lower[9] === 'microsoft.resources' && lower[10] === 'tags' && lower[11] === 'default' && segments.length === 12) {
+      checkVersion('Microsoft.Resources', 'tags', RESOURCES_API_VERSIONS);
+      const r = state.get(`/${segments.slice(0, 8).join('/')}`);
+      if (!r) throw new ArmError(404, 'ResourceNotFound', `The Resource '${segments[5]}/${segments[6]}/${segments[7]}' under resource group '${segments[3]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      const have: Record<string, string> = { ...(r.body.tags ?? {}) };
+      const given: Record<string, string> = body?.properties?.tags ?? {};
+      let next = have;
+      if (method === 'PUT') next = { ...given };
+      else if (method === 'PATCH') {
+        const op = String(body?.operation ?? '');
+        if (op === 'Merge') next = { ...have, ...given };
+        else if (op === 'Replace') next = { ...given };
+        else if (op === 'Delete') next = Object.fromEntries(Object.entries(have).filter(([k, v]) => !(k in given) || given[k] !== v));
+        else throw new ArmError(400, 'InvalidRequestContent', `The tags operation '${op}' is not one of Merge, Replace, Delete.`);
+      } else if (method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
+      if (method !== 'GET') {
+        checkTags(next, r.id);
+        r.body.tags = next;
+      }
+      return { status: 200, body: { id: `${r.id}/providers/Microsoft.Resources/tags/default`, name: 'default', type: 'Microsoft.Resources/tags', properties: { tags: next } } };
+    }
     // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}[/{name}[/...]]
     if (lower[2] === 'resourcegroups' && lower[4] === 'providers' && segments.length >= 7) {
       const ns = lower[5];
@@ -309,8 +358,9 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
   }
 
-  function retryHeader(): Record<string, string> {
-    return lro.retryAfterSeconds > 0 ? { 'Retry-After': String(lro.retryAfterSeconds) } : {};
+  function retryHeader(op: Operation): Record<string, string> {
+    const s = operations.retryAfterSeconds(op);
+    return s > 0 ? { 'Retry-After': String(s) } : {};
   }
 
   function pollStatus(id: string, ns: string): ArmResponse {
@@ -320,7 +370,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     const body: Json = ns === 'Microsoft.Network'
       ? { status: op.status, ...(op.error ? { error: op.error } : {}) }
       : { name: op.id, status: op.status, startTime: op.startTime, ...(op.endTime ? { endTime: op.endTime } : {}), ...(op.error ? { error: op.error } : {}) };
-    return { status: 200, body, headers: op.status === 'InProgress' ? retryHeader() : {} };
+    return { status: 200, body, headers: op.status === 'InProgress' ? retryHeader(op) : {} };
   }
 
   function pollLocation(id: string, method: string): ArmResponse {
@@ -328,8 +378,8 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     const op = operations.get(id);
     if (!op) throw new ArmError(404, 'NotFound', `The operation '${id}' could not be found.`);
     operations.poll(op);
-    if (op.status === 'InProgress') return { status: 202, headers: retryHeader() };
-    if (op.status === 'Failed') return { status: 400, body: { error: op.error } };
+    if (op.status === 'InProgress') return { status: 202, headers: retryHeader(op) };
+    if (op.status === 'Failed' || op.status === 'Canceled') return { status: 400, body: { error: op.error } };
     const result = op.result?.();
     return result === undefined ? { status: 200 } : { status: 200, body: result };
   }
@@ -349,7 +399,8 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     }
     if (route === 'lro' && method === 'GET') return { status: 200, body: lro };
     if (route === 'lro' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) {
-      Object.assign(lro, pick(body, ['pollsBeforeDone', 'retryAfterSeconds', 'autoCompleteMs']));
+      Object.assign(lro, pick(body, ['pollsBeforeDone', 'retryAfterSeconds', 'autoCompleteMs', 'timeScale']));
+      if (body.latency === 'time' || body.latency === 'polls') lro.latency = body.latency;
       return { status: 200, body: lro };
     }
     if (route === 'counters' && method === 'GET') return { status: 200, body: requestLog.counters() };
@@ -384,6 +435,7 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     requestLog,
     faults,
     lro,
+    rateLimits,
     state,
     hooks,
     storageAccountKeys: (name) => storage.accountKeys(name),
@@ -411,6 +463,7 @@ export function resourceTypeOf(segments: readonly string[]): string {
   if (lower[2] === 'operationresults') return 'Microsoft.Resources/operationresults';
   if (lower[2] === 'providers' && lower[4] === 'locations') return `${segments[3]}/operations`;
   if (lower[2] === 'resourcegroups' && lower[4] !== 'providers') return 'Microsoft.Resources/resourceGroups';
+  if (lower[8] === 'providers' && lower[10] === 'tags') return 'Microsoft.Resources/tags';
   if (lower[4] === 'providers' && segments[5] && segments[6]) {
     const child = segments.length >= 10 ? `/${segments[8]}` : '';
     return `${segments[5]}/${segments[6]}${child}`;

@@ -21,6 +21,13 @@ export interface FaultConfig {
   readonly asyncFailureRate: number;
   /** The error a failed long-running operation reports. */
   readonly asyncFailure: { readonly code: string; readonly message: string };
+  /**
+   * Rate of writes to a VM, NIC, load balancer or security group answered 409
+   * AnotherOperationInProgress before any effect (as when another client's operation holds it).
+   */
+  readonly conflictRate: number;
+  /** Rate of long-running operations that end Canceled (OperationPreempted), their effect undone. */
+  readonly canceledRate: number;
   /** Rate of requests delayed by `latencyMs`. */
   readonly latencyRate: number;
   readonly latencyMs: number;
@@ -28,7 +35,7 @@ export interface FaultConfig {
 
 /** A fault forced on the next matching request(s), whatever the rates say. */
 export interface ScriptedFault {
-  readonly kind: 'throttle' | 'serverError' | 'asyncFailure' | 'latency' | 'lostResponse';
+  readonly kind: 'throttle' | 'serverError' | 'asyncFailure' | 'latency' | 'lostResponse' | 'conflict' | 'canceled';
   /** Only requests with this method (e.g. 'PUT'). */
   readonly method?: string;
   /** Only requests whose path contains this (case-insensitive). */
@@ -57,6 +64,8 @@ export const DEFAULT_FAULTS: FaultConfig = {
   asyncFailure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' },
   latencyRate: 0,
   latencyMs: 200,
+  conflictRate: 0,
+  canceledRate: 0,
 };
 
 /** The fault injector: configured at start, changeable at runtime (in-process or via the admin endpoint). */
@@ -90,7 +99,7 @@ export class Faults {
   /** Drops every scripted fault and sets all rates to 0. */
   clear(): void {
     this.scripted = [];
-    this.set({ throttleRate: 0, serverErrorRate: 0, asyncFailureRate: 0, latencyRate: 0, lostResponseRate: 0 });
+    this.set({ throttleRate: 0, serverErrorRate: 0, asyncFailureRate: 0, latencyRate: 0, lostResponseRate: 0, conflictRate: 0, canceledRate: 0 });
   }
 
   private takeScripted(kind: ScriptedFault['kind'], method: string, path: string): ScriptedFault | undefined {
@@ -128,6 +137,20 @@ export class Faults {
   lostResponse(method: string, path: string): boolean {
     if (method === 'GET' || method === 'HEAD') return false;
     return this.takeScripted('lostResponse', method, path) !== undefined || this.rng.chance(this.config.lostResponseRate);
+  }
+
+  /** Decides whether a write is refused with 409 AnotherOperationInProgress. */
+  conflict(method: string, path: string): boolean {
+    if (method === 'GET' || method === 'HEAD') return false;
+    return this.takeScripted('conflict', method, path) !== undefined || this.rng.chance(this.config.conflictRate);
+  }
+
+  /** Decides whether a long-running operation started by this request ends Canceled. */
+  canceled(method: string, path: string): { code: string; message: string } | undefined {
+    if (this.takeScripted('canceled', method, path) !== undefined || this.rng.chance(this.config.canceledRate)) {
+      return { code: 'OperationPreempted', message: 'Operation execution has been preempted by a more recent operation.' };
+    }
+    return undefined;
   }
 
   /** Decides whether a long-running operation started by this request ends Failed. */

@@ -2,6 +2,7 @@ import { ArmContext, type ArmResponse, type ProviderRequest } from './arm-contex
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
 import { normalizeLocation, parseResourceId, sameId, topLevelId } from './resource-id.js';
+import { checkPublicIp, checkSecurityRules, checkSubnetsDisjoint, checkTags } from './rules.js';
 
 /** api-versions accepted by Microsoft.Network (what @azure/arm-network 36 sends, and the reference examples'). */
 export const NETWORK_API_VERSIONS = ['2025-05-01', '2025-07-01', '2026-01-01', '2024-05-01'];
@@ -13,6 +14,7 @@ const TYPES: Record<string, string> = {
   publicipaddresses: 'publicIPAddresses',
   loadbalancers: 'loadBalancers',
   networkinterfaces: 'networkInterfaces',
+  applicationsecuritygroups: 'applicationSecurityGroups',
 };
 
 function ipToInt(ip: string): number {
@@ -225,6 +227,10 @@ export class NetworkProvider {
     if (existing && existing.body.properties.provisioningState === 'Deleting') {
       throw new ArmError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}`);
     }
+    this.ctx.refuseBusy(req, [id]);
+    checkTags(body.tags, id);
+    if (type === 'publicIPAddresses') checkPublicIp(body, id);
+    if (type === 'networkSecurityGroups') checkSecurityRules(body.properties?.securityRules ?? [], id);
     const location = normalizeLocation(body.location ?? existing?.body.location ?? rgLocation);
     const name = req.name!;
     const props = this.buildProperties(type, id, body.properties ?? {}, existing);
@@ -241,7 +247,16 @@ export class NetworkProvider {
     if (type === 'publicIPAddresses') this.allocatePublicIp(doc, existing, name);
     const record: StoredResource = { id, name, type: `${NS}/${type}`, resourceGroup: rg, etag: ArmContext.networkEtag(), body: doc, inputKey };
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(req, location, 'network', {
+    if (type === 'networkInterfaces' || type === 'applicationSecurityGroups') {
+      // A NIC (or an application security group) PUT is done when it answers: 200/201 with
+      // provisioningState Succeeded; its Azure-AsyncOperation already reports Succeeded. Source:
+      // the NetworkInterfaceCreate.json / ApplicationSecurityGroupCreate.json examples (201 body
+      // "provisioningState": "Succeeded").
+      this.setState(id, 'Succeeded');
+      const { headers } = this.ctx.finishedOperation(req, location, 'network');
+      return { status: existing ? 200 : 201, body: this.render(record), headers };
+    }
+    const { headers } = this.ctx.startOperation(req, location, 'network', { kind: 'network', holds: [id],
       onSuccess: () => this.setState(id, 'Succeeded'),
       onFailure: () => this.setState(id, 'Failed'),
     }, false);
@@ -270,9 +285,11 @@ export class NetworkProvider {
   private async remove(req: ProviderRequest, type: string, id: string): Promise<ArmResponse> {
     const r = this.ctx.state.get(id);
     if (!r) return { status: 204 };
+    this.ctx.refuseBusy(req, [id]);
     this.refuseDelete(type, r);
+    if (type === 'networkInterfaces') this.ctx.refuseReservedNic(id, undefined);
     r.body.properties.provisioningState = 'Deleting';
-    const { headers } = this.ctx.startOperation(req, r.body.location, 'network', {
+    const { headers } = this.ctx.startOperation(req, r.body.location, 'network', { kind: 'networkDelete', holds: [id],
       onSuccess: () => this.ctx.state.delete(id),
       onFailure: () => this.setState(id, 'Failed'),
     }, true);
@@ -338,6 +355,7 @@ export class NetworkProvider {
         const prefixes: Json[] = p.addressSpace?.addressPrefixes ?? [];
         if (!prefixes.length || prefixes.some((x) => !parseCidr(String(x)))) throw invalidParameter(`Virtual network ${id} must have valid addressSpace.addressPrefixes.`);
         const subnets = (p.subnets ?? []).map((s: Json) => this.buildSubnet(id, s, prefixes));
+        checkSubnetsDisjoint(id.split('/').pop()!, subnets.map((s: Json) => ({ name: s.name, addressPrefix: String(s.properties.addressPrefix) })));
         for (const old of existing?.body.properties.subnets ?? []) {
           if (!subnets.some((s: Json) => sameId(s.id, old.id))) this.refuseSubnetDelete(old);
         }
@@ -432,8 +450,11 @@ export class NetworkProvider {
       if (!c?.name) throw invalidParameter(`An IP configuration of ${id} has no name.`);
       const cid = `${id}/ipConfigurations/${c.name}`;
       const cp: Json = { ...(c.properties ?? {}) };
-      const subnetId = cp.subnet?.id;
+      // A secondary IP configuration may leave its subnet out: it is in the primary's. Source:
+      // the NetworkInterfaceCreate.json example (ipconfig2 has no subnet; 200/201).
+      const subnetId = cp.subnet?.id ?? (i > 0 ? configs[0]?.properties?.subnet?.id : undefined);
       if (!subnetId) throw invalidParameter(`IP configuration ${cid} must reference a subnet.`);
+      cp.subnet = { id: subnetId };
       const subnet = this.findSubnet(subnetId);
       if (!subnet) throw invalidReference(subnetId, id);
       if (cp.publicIPAddress?.id) {
@@ -445,6 +466,9 @@ export class NetworkProvider {
       }
       for (const pool of cp.loadBalancerBackendAddressPools ?? []) {
         if (!this.findChild(pool.id, 'backendAddressPools')) throw invalidReference(pool.id, id);
+      }
+      for (const asg of cp.applicationSecurityGroups ?? []) {
+        if (!this.ctx.state.get(String(asg.id ?? ''))) throw invalidReference(String(asg.id), id);
       }
       const method = cp.privateIPAllocationMethod ?? (cp.privateIPAddress ? 'Static' : 'Dynamic');
       cp.privateIPAllocationMethod = method;
@@ -559,11 +583,12 @@ export class NetworkProvider {
       return { status: 200, body: this.render(vnet).properties.subnets[idx] };
     }
     const built = this.buildSubnet(vnet.id, input, vnet.body.properties.addressSpace.addressPrefixes);
+    checkSubnetsDisjoint(vnet.name, [...subnets.filter((_, i) => i !== idx), built].map((x: Json) => ({ name: x.name, addressPrefix: String(x.properties.addressPrefix) })));
     if (idx >= 0) subnets[idx] = built;
     else subnets.push(built);
     vnet.etag = ArmContext.networkEtag();
     vnet.inputKey = '';
-    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', {
+    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', { kind: 'network',
       onSuccess: () => (built.properties.provisioningState = 'Succeeded'),
       onFailure: () => (built.properties.provisioningState = 'Failed'),
     }, false);
@@ -576,7 +601,7 @@ export class NetworkProvider {
     const s = subnets.find((x) => sameId(x.id, childId));
     if (!s) return { status: 204 };
     this.refuseSubnetDelete(s);
-    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', {
+    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', { kind: 'networkDelete',
       onSuccess: () => {
         vnet.body.properties.subnets = vnet.body.properties.subnets.filter((x: Json) => !sameId(x.id, childId));
         vnet.etag = ArmContext.networkEtag();

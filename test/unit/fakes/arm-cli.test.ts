@@ -36,7 +36,7 @@ it('fake ARM CLI prints where it is and stops on SIGTERM', async () => {
         res.on('end', () => resolve(t));
       }).on('error', reject);
     });
-    assert.deepEqual(JSON.parse(body), { pollsBeforeDone: 0, retryAfterSeconds: 0, autoCompleteMs: 0 });
+    assert.deepEqual(JSON.parse(body), { pollsBeforeDone: 0, retryAfterSeconds: 0, autoCompleteMs: 0, latency: 'polls', timeScale: 0.01 });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
