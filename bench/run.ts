@@ -2,11 +2,12 @@
 // measured in the same run. Pass names to run only some: `npm run bench -- int`. The Azure bench
 // (about 3 minutes against the ARM fake) runs only when named: `npm run bench -- azure`.
 import { benchAzure } from './azure.js';
+import { benchAzureRequests } from './azure-requests.js';
 import { benchDeploy } from './deploy.js';
 import { benchInt } from './int.js';
 import { benchLocalVms } from './local-vms.js';
 
-const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms, deploy: benchDeploy };
+const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms, deploy: benchDeploy, 'azure-requests': benchAzureRequests };
 const optIn: Record<string, () => Promise<string[]>> = { azure: benchAzure };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries({ ...benches, ...optIn })) {

@@ -101,6 +101,15 @@ export interface Cpi {
   info(): Promise<CpiInfo>;
 
   /**
+   * Checks cloud properties without calling the IaaS, so a bad vm_type or disk_type is refused
+   * when the deployment is planned instead of half way through it: `vm` as create_vm gets them
+   * (az, vm_type and vm_extensions merged), `disk` as create_disk gets the instances' disk_type.
+   * Throws an Error whose one-line message names the property and the value found. Optional:
+   * a CPI without it is checked by create_vm and create_disk only.
+   */
+  checkCloudProperties?(vm: CloudProperties, disk: CloudProperties | undefined): void;
+
+  /**
    * Imports a stemcell (image file and its stemcell.MF `cloud_properties`) and returns its cid.
    * Fails with `InvalidCloudProperties` on unusable properties; a failure leaves nothing behind.
    */

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { promisify } from 'node:util';
 import type { Disk, VirtualMachine } from '@azure/arm-compute';
-import type { NetworkInterface } from '@azure/arm-network';
 import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, VmEnv } from '../contract.js';
 import { CpiError } from '../cpi-error.js';
 import type { CpiMethod, CpiResource } from '../cpi-error.js';
@@ -25,12 +24,15 @@ import {
   vmNames,
 } from './cids.js';
 import type { DiskCid, MarketplaceImage, VmCid } from './cids.js';
-import { parseDiskProperties, parseNetwork, parseVmProperties } from './cloud-properties.js';
+import { checkCloudProperties, parseDiskProperties, parseNetwork, parseVmProperties } from './cloud-properties.js';
 import type { NamedRef, NetworkProperties } from './cloud-properties.js';
 import type { AzureCpiConfig } from './config.js';
 import { AZURE_SCSI_HOST_DEVICE_ID, cloudConfig } from './custom-data.js';
 import type { AgentSettings } from './custom-data.js';
-import { AzureFault, invalid, isAzureNotFound, isTransientAsyncFailure, notFound, toCpiError } from './error-mapper.js';
+import { AzureFault, azureErrorInfo, invalid, isAzureNotFound, isTransientAsyncFailure, notFound, toCpiError } from './error-mapper.js';
+import { ArmRequests, ArmRestError, systemArmClock } from './arm-requests.js';
+import type { ArmClock } from './arm-requests.js';
+import { VmLocks } from './vm-locks.js';
 import { deleteBlob, uploadVhd } from './vhd-upload.js';
 import type { BlobTarget, UploadProgress } from './vhd-upload.js';
 import { checkVmEnv } from '../vm-env.js';
@@ -57,7 +59,21 @@ export interface AzureCpiOptions {
    * behind, and names are derived, so a repeat finds what the first attempt made.
    */
   readonly asyncRetries?: number;
+  /** The clock the CPI waits by (Retry-After, backoff, the NIC reservation); tests scale it with ARM's. */
+  readonly clock?: ArmClock;
+  /** Where the per-VM locks live (default: the OS temp folder), shared by every process of a director. */
+  readonly lockDir?: string;
+  /** How long a NIC deletion waits out NicInUse / NicReservedForAnotherVm (ms, default 180 s, as bosh-azure-cpi). */
+  readonly nicDeleteTimeoutMs?: number;
 }
+
+/** api-versions of the requests the CPI sends itself (stable, and accepted by the fake). */
+const COMPUTE_API = '2024-07-01';
+const DISK_API = '2024-03-02';
+const NETWORK_API = '2024-05-01';
+const TAGS_API = '2021-04-01';
+/** The tag that says create_vm made the VM's dynamic public IP (delete_vm deletes it then). */
+const DYNAMIC_PUBLIC_IP_TAG = 'dynamic_public_ip';
 
 /** What the director made in a resource group, found by its `director` tag (delete-env). */
 export interface AzureInventory {
@@ -149,6 +165,10 @@ export class AzureCpi implements Cpi {
   private readonly vmQueue = new KeyedQueue();
   /** Poll interval of long-running operations when Azure sends no Retry-After. */
   private readonly lro: { readonly updateIntervalInMs: number };
+  /** ARM requests where the request budget matters (VM, NIC, tags): answered as ARM says. */
+  private readonly arm: ArmRequests;
+  private readonly clock: ArmClock;
+  private readonly locks: VmLocks;
 
   constructor(
     private readonly config: AzureCpiConfig,
@@ -156,6 +176,18 @@ export class AzureCpi implements Cpi {
   ) {
     this.lro = { updateIntervalInMs: options.pollIntervalMs ?? 2000 };
     this.clients = options.clients ?? buildAzureClients(config, options.retry === undefined ? {} : { retry: options.retry });
+    this.clock = options.clock ?? systemArmClock;
+    this.arm = new ArmRequests(this.clients.network, config.resourceManagerEndpoint, this.clock, {
+      pollIntervalMs: options.pollIntervalMs ?? 5000,
+      onPoll: () => this.clients.stats.polls++,
+    });
+    this.locks = new VmLocks(options.lockDir, this.clock);
+  }
+
+  /** One operation at a time per VM, across processes too (metadata, attach, detach, reboot, create, delete). */
+  private withVmLock<T>(rg: string, vmName: string, work: () => Promise<T>): Promise<T> {
+    const key = `${this.config.subscriptionId}/${rg}/${vmName}`.toLowerCase();
+    return this.vmQueue.run(key, () => this.locks.run(key, work));
   }
 
   /** Requests, retries, throttles and time spent waiting for retries, so far. */
@@ -180,6 +212,11 @@ export class AzureCpi implements Cpi {
 
   private rg(name: string | undefined): string {
     return name ?? this.config.resourceGroupName;
+  }
+
+  /** create_vm's and create_disk's cloud property rules, without calling Azure (see the contract). */
+  checkCloudProperties(vm: CloudProperties, disk: CloudProperties | undefined): void {
+    checkCloudProperties(vm, disk);
   }
 
   info(): Promise<CpiInfo> {
@@ -279,13 +316,19 @@ export class AzureCpi implements Cpi {
     });
   }
 
-  private async imageReference(stemcellCid: string): Promise<{ publisher: string; offer: string; sku: string; version: string } | { id: string }> {
+  /**
+   * The VM's imageReference (and a light stemcell's purchase plan), built from the cid: a heavy
+   * stemcell's managed image is named like its cid, so no GET (a missing one is ARM's 404 at the
+   * VM PUT).
+   */
+  private imageReference(stemcellCid: string): { ref: Record<string, string>; plan?: { name: string; product: string; publisher: string } } {
     const light = parseLightStemcellCid(stemcellCid);
-    if (light !== undefined) return { ...light };
+    if (light !== undefined) {
+      const { plan, ...ref } = light as MarketplaceImage & { plan?: { name: string; product: string; publisher: string } };
+      return plan === undefined ? { ref: { ...ref } } : { ref: { ...ref }, plan };
+    }
     if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`)) throw notFound('stemcell', String(stemcellCid));
-    const image = await orUndefined(this.clients.compute.images.get(this.config.resourceGroupName, stemcellCid));
-    if (image?.id === undefined) throw notFound('stemcell', stemcellCid);
-    return { id: image.id };
+    return { ref: { id: this.resourceId(this.config.resourceGroupName, 'Microsoft.Compute/images', stemcellCid) } };
   }
 
   // ---- VMs ---------------------------------------------------------------------------------
@@ -320,26 +363,26 @@ export class AzureCpi implements Cpi {
       const primary = nets.find((n) => n.settings.default?.includes('gateway')) ?? nets[0]!;
       nets.sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
 
-      const imageReference = await this.imageReference(stemcellCid);
-      const tags = tagValues({ ...props.tags, ...identity });
+      const imageReference = this.imageReference(stemcellCid);
+      const tags = tagValues({ ...props.tags, ...identity, ...(props.assignDynamicPublicIp ? { [DYNAMIC_PUBLIC_IP_TAG]: 'true' } : {}) });
       const pre = await this.preflight(props, nets);
       const vipId = vips[0] === undefined ? undefined : await this.publicIpWithAddress(vips[0]);
       const names = vmNames(agentId);
       const rg = this.config.resourceGroupName;
       const made: Made[] = [];
       try {
-        const availabilitySetId = props.availabilitySet === undefined ? undefined : await this.ensureAvailabilitySet(props.availabilitySet, tags);
+        const availabilitySetId = props.availabilitySet === undefined ? undefined : await this.ensureAvailabilitySet(props.availabilitySet, tags, pre.proximityPlacementGroup);
         let publicIpId = vipId;
         if (props.assignDynamicPublicIp) {
           made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
-          const pip = await this.clients.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, names.publicIp, {
+          publicIpId = this.resourceId(rg, 'Microsoft.Network/publicIPAddresses', names.publicIp);
+          await this.arm.run('PUT', publicIpId, NETWORK_API, {
             location: this.config.location,
             tags,
             sku: { name: 'Standard' },
-            publicIPAllocationMethod: 'Static',
             ...(props.availabilityZone === undefined ? {} : { zones: [props.availabilityZone] }),
-          }, this.lro);
-          publicIpId = pip.id;
+            properties: { publicIPAllocationMethod: 'Static' },
+          });
         }
         const assigned: Record<string, NetworkSettings> = { ...networks };
         const nicIds: string[] = [];
@@ -349,26 +392,34 @@ export class AzureCpi implements Cpi {
           const isPrimary = i === 0;
           const nsg = pre.securityGroups[i];
           const asgs = pre.asgs[i] ?? [];
-          const nic: NetworkInterface = {
+          const nicId = this.resourceId(rg, 'Microsoft.Network/networkInterfaces', nicName);
+          const nic = {
             location: this.config.location,
             tags,
-            ...(nsg === undefined ? {} : { networkSecurityGroup: { id: nsg } }),
-            ipConfigurations: [
-              {
-                name: 'ipconfig0',
-                primary: true,
-                subnet: { id: pre.subnets[i] },
-                privateIPAllocationMethod: n.props.ip === undefined ? 'Dynamic' : 'Static',
-                ...(n.props.ip === undefined ? {} : { privateIPAddress: n.props.ip }),
-                ...(isPrimary && pre.pools.length > 0 ? { loadBalancerBackendAddressPools: pre.pools.map((id) => ({ id })) } : {}),
-                ...(isPrimary && publicIpId !== undefined ? { publicIPAddress: { id: publicIpId } } : {}),
-                ...(asgs.length > 0 ? { applicationSecurityGroups: asgs.map((id) => ({ id })) } : {}),
-              },
-            ],
+            properties: {
+              ...(nsg === undefined ? {} : { networkSecurityGroup: { id: nsg } }),
+              ipConfigurations: [
+                {
+                  name: 'ipconfig0',
+                  properties: {
+                    primary: true,
+                    subnet: { id: pre.subnets[i] },
+                    privateIPAllocationMethod: n.props.ip === undefined ? 'Dynamic' : 'Static',
+                    ...(n.props.ip === undefined ? {} : { privateIPAddress: n.props.ip }),
+                    ...(isPrimary && pre.pools.length > 0 ? { loadBalancerBackendAddressPools: pre.pools.map((id) => ({ id })) } : {}),
+                    ...(isPrimary && publicIpId !== undefined ? { publicIPAddress: { id: publicIpId } } : {}),
+                    ...(asgs.length > 0 ? { applicationSecurityGroups: asgs.map((id) => ({ id })) } : {}),
+                  },
+                },
+              ],
+            },
           };
-          const createdNic = await this.clients.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, nicName, nic, this.lro);
-          nicIds.push(createdNic.id as string);
-          const ip = createdNic.ipConfigurations?.[0]?.privateIPAddress;
+          // The NIC PUT's own answer carries the address Azure gave it: no GET, no poll when it says Succeeded.
+          const answer = await this.arm.run('PUT', nicId, NETWORK_API, nic).catch((err: unknown) => {
+            throw pre.refusal(err) ?? err;
+          });
+          nicIds.push(nicId);
+          const ip = answer.body?.properties?.ipConfigurations?.[0]?.properties?.privateIPAddress as string | undefined;
           if (n.props.ip === undefined && ip !== undefined) assigned[n.name] = { ...n.settings, ip };
         }
 
@@ -385,58 +436,61 @@ export class AzureCpi implements Cpi {
           env: { ...(env.bosh ?? {}) },
         };
         const customData = cloudConfig({ sshUser: this.config.sshUser, env, hostPublicKey, settings });
-        const vm: VirtualMachine = {
+        const plan = 'plan' in imageReference ? imageReference.plan : undefined;
+        const vm = {
           location: this.config.location,
           tags,
           ...(props.availabilityZone === undefined ? {} : { zones: [props.availabilityZone] }),
-          hardwareProfile: { vmSize: props.instanceType },
-          storageProfile: {
-            imageReference,
-            osDisk: {
-              name: names.osDisk,
-              osType: 'Linux',
-              createOption: 'FromImage',
-              caching: 'ReadWrite',
-              deleteOption: 'Delete',
-              managedDisk: { storageAccountType: props.rootDisk.type ?? 'Standard_LRS' },
-              ...(props.rootDisk.sizeGb === undefined ? {} : { diskSizeGB: props.rootDisk.sizeGb }),
+          ...(plan === undefined ? {} : { plan }),
+          properties: {
+            hardwareProfile: { vmSize: props.instanceType },
+            storageProfile: {
+              imageReference: imageReference.ref,
+              osDisk: {
+                name: names.osDisk,
+                osType: 'Linux',
+                createOption: 'FromImage',
+                caching: 'ReadWrite',
+                deleteOption: 'Delete',
+                managedDisk: { storageAccountType: props.rootDisk.type ?? 'Standard_LRS' },
+                ...(props.rootDisk.sizeGb === undefined ? {} : { diskSizeGB: props.rootDisk.sizeGb }),
+              },
+              dataDisks:
+                props.ephemeralDisk === undefined
+                  ? []
+                  : [
+                      {
+                        lun: 0,
+                        name: names.ephemeralDisk,
+                        createOption: 'Empty',
+                        caching: 'ReadWrite',
+                        deleteOption: 'Delete',
+                        diskSizeGB: props.ephemeralDisk.sizeGb,
+                        managedDisk: { storageAccountType: props.ephemeralDisk.type ?? 'Standard_LRS' },
+                      },
+                    ],
             },
-            dataDisks:
-              props.ephemeralDisk === undefined
-                ? []
-                : [
-                    {
-                      lun: 0,
-                      name: names.ephemeralDisk,
-                      createOption: 'Empty',
-                      caching: 'ReadWrite',
-                      deleteOption: 'Delete',
-                      diskSizeGB: props.ephemeralDisk.sizeGb,
-                      managedDisk: { storageAccountType: props.ephemeralDisk.type ?? 'Standard_LRS' },
-                    },
-                  ],
-          },
-          osProfile: {
-            computerName: names.vm,
-            adminUsername: this.config.sshUser,
-            customData: Buffer.from(customData).toString('base64'),
-            linuxConfiguration: {
-              disablePasswordAuthentication: true,
-              ssh: { publicKeys: [{ path: `/home/${this.config.sshUser}/.ssh/authorized_keys`, keyData: env.ssh.authorizedKeys[0] as string }] },
+            osProfile: {
+              computerName: names.vm,
+              adminUsername: this.config.sshUser,
+              customData: Buffer.from(customData).toString('base64'),
+              linuxConfiguration: {
+                disablePasswordAuthentication: true,
+                ssh: { publicKeys: [{ path: `/home/${this.config.sshUser}/.ssh/authorized_keys`, keyData: env.ssh.authorizedKeys[0] as string }] },
+              },
             },
+            // The NICs go with the VM (deleteOption Delete): delete_vm deletes the VM, once.
+            networkProfile: { networkInterfaces: nicIds.map((id, i) => ({ id, properties: { primary: i === 0, deleteOption: 'Delete' } })) },
+            ...(availabilitySetId === undefined ? {} : { availabilitySet: { id: availabilitySetId } }),
+            ...(pre.proximityPlacementGroup === undefined ? {} : { proximityPlacementGroup: { id: pre.proximityPlacementGroup } }),
           },
-          networkProfile: { networkInterfaces: nicIds.map((id, i) => ({ id, primary: i === 0, deleteOption: 'Detach' })) },
-          ...(availabilitySetId === undefined ? {} : { availabilitySet: { id: availabilitySetId } }),
-          ...(pre.proximityPlacementGroup === undefined ? {} : { proximityPlacementGroup: { id: pre.proximityPlacementGroup } }),
         };
         made.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
         if (props.ephemeralDisk !== undefined) made.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
         made.push({ kind: 'vm', resourceGroupName: rg, name: names.vm });
-        await this.clients.compute.virtualMachines.createOrUpdate(rg, names.vm, vm, this.lro);
-        // The OS and ephemeral disks are made by the VM; tag them like everything else.
-        for (const disk of [names.osDisk, ...(props.ephemeralDisk === undefined ? [] : [names.ephemeralDisk])]) {
-          await this.clients.compute.disks.update(rg, disk, { tags }, this.lro);
-        }
+        await this.withVmLock(rg, names.vm, () => this.arm.run('PUT', this.resourceId(rg, 'Microsoft.Compute/virtualMachines', names.vm), COMPUTE_API, vm)).catch((err: unknown) => {
+          throw vmRefusal(err, props) ?? err;
+        });
         const changed = JSON.stringify(assigned) !== JSON.stringify(networks);
         return changed ? { vmCid: vmCid({ agentId, resourceGroupName: rg }), networks: assigned } : { vmCid: vmCid({ agentId, resourceGroupName: rg }) };
       } catch (err) {
@@ -449,68 +503,80 @@ export class AzureCpi implements Cpi {
     });
   }
 
-  /** Looks up everything a VM refers to, before anything is created; unknown names are the properties' fault. */
+  private resourceId(rg: string, type: string, name: string): string {
+    return `/subscriptions/${this.config.subscriptionId}/resourceGroups/${rg}/providers/${type}/${name}`;
+  }
+
+  /**
+   * The ids everything a VM refers to will have, built from names (no GET: ARM refuses a PUT that
+   * refers to something missing, and `refusal` turns that into the property's fault). Only a load
+   * balancer named without its backend pool is read, for its first pool.
+   */
   private async preflight(
     props: ReturnType<typeof parseVmProperties>,
     nets: readonly { name: string; props: NetworkProperties }[],
-  ): Promise<{ subnets: string[]; securityGroups: (string | undefined)[]; asgs: string[][]; pools: string[]; proximityPlacementGroup: string | undefined }> {
-    const net = this.clients.network;
+  ): Promise<{ subnets: string[]; securityGroups: (string | undefined)[]; asgs: string[][]; pools: string[]; proximityPlacementGroup: string | undefined; refusal: (err: unknown) => AzureFault | undefined }> {
+    const refs = new Map<string, string>();
+    const ref = (id: string, what: string): string => {
+      refs.set(id.toLowerCase(), what);
+      return id;
+    };
     const pools: string[] = [];
     for (const [i, lbRef] of props.loadBalancers.entries()) {
       const at = props.loadBalancers.length > 1 ? `cloud_properties.load_balancer[${i}]` : 'cloud_properties.load_balancer';
       const rg = this.rg(lbRef.resourceGroupName);
-      const lb = await orUndefined(net.loadBalancers.get(rg, lbRef.name));
-      if (lb === undefined) throw invalid(`${at}: load balancer '${lbRef.name}' not found in resource group '${rg}'`);
-      const pool = lbRef.backendPoolName === undefined ? lb.backendAddressPools?.[0] : lb.backendAddressPools?.find((p) => p.name === lbRef.backendPoolName);
-      if (pool?.id === undefined) {
-        throw invalid(`${at}: load balancer '${lbRef.name}' has no backend pool${lbRef.backendPoolName === undefined ? '' : ` named '${lbRef.backendPoolName}'`}`);
+      const lbId = this.resourceId(rg, 'Microsoft.Network/loadBalancers', lbRef.name);
+      if (lbRef.backendPoolName !== undefined) {
+        pools.push(ref(`${lbId}/backendAddressPools/${lbRef.backendPoolName}`, `${at}: backend pool '${lbRef.backendPoolName}' of load balancer '${lbRef.name}' not found in resource group '${rg}'`));
+        continue;
       }
+      const lb = await orUndefined(this.clients.network.loadBalancers.get(rg, lbRef.name));
+      if (lb === undefined) throw invalid(`${at}: load balancer '${lbRef.name}' not found in resource group '${rg}'`);
+      const pool = lb.backendAddressPools?.[0];
+      if (pool?.id === undefined) throw invalid(`${at}: load balancer '${lbRef.name}' has no backend pool`);
       pools.push(pool.id);
     }
-    const nsg = async (at: string, ref: NamedRef | undefined): Promise<string | undefined> => {
-      if (ref === undefined) return undefined;
-      const rg = this.rg(ref.resourceGroupName);
-      const found = await orUndefined(net.networkSecurityGroups.get(rg, ref.name));
-      if (found?.id === undefined) throw invalid(`${at}: network security group '${ref.name}' not found in resource group '${rg}'`);
-      return found.id;
-    };
-    const asg = async (at: string, name: string): Promise<string> => {
-      const found = await orUndefined(net.applicationSecurityGroups.get(this.config.resourceGroupName, name));
-      if (found?.id === undefined) throw invalid(`${at}: application security group '${name}' not found in resource group '${this.config.resourceGroupName}'`);
-      return found.id;
+    const nsg = (at: string, r: NamedRef | undefined): string | undefined => {
+      if (r === undefined) return undefined;
+      const rg = this.rg(r.resourceGroupName);
+      return ref(this.resourceId(rg, 'Microsoft.Network/networkSecurityGroups', r.name), `${at}: network security group '${r.name}' not found in resource group '${rg}'`);
     };
     const subnets: string[] = [];
     const securityGroups: (string | undefined)[] = [];
     const asgs: string[][] = [];
     for (const n of nets) {
       const rg = this.rg(n.props.resourceGroupName);
-      const subnet = await orUndefined(net.subnets.get(rg, n.props.virtualNetworkName, n.props.subnetName));
-      if (subnet?.id === undefined) {
-        throw invalid(`networks.${n.name}.cloud_properties: subnet '${n.props.subnetName}' of virtual network '${n.props.virtualNetworkName}' not found in resource group '${rg}'`);
-      }
-      subnets.push(subnet.id);
+      subnets.push(ref(
+        `${this.resourceId(rg, 'Microsoft.Network/virtualNetworks', n.props.virtualNetworkName)}/subnets/${n.props.subnetName}`,
+        `networks.${n.name}.cloud_properties: subnet '${n.props.subnetName}' of virtual network '${n.props.virtualNetworkName}' not found in resource group '${rg}'`,
+      ));
       // bosh-azure-cpi: the vm_extension's security group wins over the network's, then the default.
-      const sg =
+      securityGroups.push(
         props.securityGroup !== undefined
-          ? await nsg('cloud_properties.security_group', props.securityGroup)
+          ? nsg('cloud_properties.security_group', props.securityGroup)
           : n.props.securityGroup !== undefined
-            ? await nsg(`networks.${n.name}.cloud_properties.security_group`, n.props.securityGroup)
+            ? nsg(`networks.${n.name}.cloud_properties.security_group`, n.props.securityGroup)
             : this.config.defaultSecurityGroup === undefined
               ? undefined
-              : await nsg('default_security_group (CPI property)', { name: this.config.defaultSecurityGroup, resourceGroupName: undefined });
-      securityGroups.push(sg);
+              : nsg('default_security_group (CPI property)', { name: this.config.defaultSecurityGroup, resourceGroupName: undefined }),
+      );
       const names = props.applicationSecurityGroups.length > 0 ? props.applicationSecurityGroups : n.props.applicationSecurityGroups;
-      const list: string[] = [];
-      for (const [j, name] of names.entries()) list.push(await asg(`application_security_groups[${j}]`, name));
-      asgs.push(list);
+      asgs.push(names.map((name, j) => ref(
+        this.resourceId(this.config.resourceGroupName, 'Microsoft.Network/applicationSecurityGroups', name),
+        `application_security_groups[${j}]: application security group '${name}' not found in resource group '${this.config.resourceGroupName}'`,
+      )));
     }
-    let proximityPlacementGroup: string | undefined;
-    if (props.proximityPlacementGroup !== undefined) {
-      const ppg = await orUndefined(this.clients.compute.proximityPlacementGroups.get(this.config.resourceGroupName, props.proximityPlacementGroup));
-      if (ppg?.id === undefined) throw invalid(`cloud_properties.proximity_placement_group: '${props.proximityPlacementGroup}' not found in resource group '${this.config.resourceGroupName}'`);
-      proximityPlacementGroup = ppg.id;
-    }
-    return { subnets, securityGroups, asgs, pools, proximityPlacementGroup };
+    const proximityPlacementGroup = props.proximityPlacementGroup === undefined
+      ? undefined
+      : ref(this.resourceId(this.config.resourceGroupName, 'Microsoft.Compute/proximityPlacementGroups', props.proximityPlacementGroup), `cloud_properties.proximity_placement_group: '${props.proximityPlacementGroup}' not found in resource group '${this.config.resourceGroupName}'`);
+    const refusal = (err: unknown): AzureFault | undefined => {
+      const { code, message } = azureErrorInfo(err);
+      if (code !== 'InvalidResourceReference' && code !== 'NotFound' && code !== 'ResourceNotFound') return undefined;
+      const lower = message.toLowerCase();
+      for (const [id, what] of refs) if (lower.includes(id)) return invalid(what);
+      return undefined;
+    };
+    return { subnets, securityGroups, asgs, pools, proximityPlacementGroup, refusal };
   }
 
   /** The static public IP a vip network names by its address (bosh-azure-cpi looks it up the same way). */
@@ -526,16 +592,23 @@ export class AzureCpi implements Cpi {
   }
 
   /** bosh-azure-cpi creates a missing availability set (2 fault domains, 5 update domains, managed). */
-  private async ensureAvailabilitySet(name: string, tags: Record<string, string>): Promise<string> {
+  private async ensureAvailabilitySet(name: string, tags: Record<string, string>, proximityPlacementGroup: string | undefined): Promise<string> {
     const rg = this.config.resourceGroupName;
     const existing = await orUndefined(this.clients.compute.availabilitySets.get(rg, name));
-    if (existing?.id !== undefined) return existing.id;
+    if (existing?.id !== undefined) {
+      const have = existing.proximityPlacementGroup?.id;
+      if (proximityPlacementGroup !== undefined && have?.toLowerCase() !== proximityPlacementGroup.toLowerCase()) {
+        throw invalid(`cloud_properties.availability_set '${name}' is ${have === undefined ? 'in no proximity placement group' : `in proximity placement group '${have.split('/').pop() ?? ''}'`}, not in cloud_properties.proximity_placement_group '${proximityPlacementGroup.split('/').pop() ?? ''}'`);
+      }
+      return existing.id;
+    }
     const created = await this.clients.compute.availabilitySets.createOrUpdate(rg, name, {
       location: this.config.location,
       tags: { director: tags.director ?? '', deployment: tags.deployment ?? '' },
       sku: { name: 'Aligned' },
       platformFaultDomainCount: 2,
       platformUpdateDomainCount: 5,
+      ...(proximityPlacementGroup === undefined ? {} : { proximityPlacementGroup: { id: proximityPlacementGroup } }),
     });
     return created.id as string;
   }
@@ -562,20 +635,39 @@ export class AzureCpi implements Cpi {
   private async deleteNamed(m: Made): Promise<void> {
     switch (m.kind) {
       case 'vm':
-        return gone(this.clients.compute.virtualMachines.delete(m.resourceGroupName, m.name, this.lro));
+        return this.withVmLock(m.resourceGroupName, m.name, () => gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Compute/virtualMachines', m.name), COMPUTE_API)));
       case 'disk':
-        return gone(this.clients.compute.disks.delete(m.resourceGroupName, m.name, this.lro));
+        return gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Compute/disks', m.name), DISK_API));
       case 'nic':
-        return gone(this.clients.network.networkInterfaces.beginDeleteAndWait(m.resourceGroupName, m.name, this.lro));
+        return this.deleteNic(m.resourceGroupName, m.name);
       case 'publicIp':
-        return gone(this.clients.network.publicIPAddresses.beginDeleteAndWait(m.resourceGroupName, m.name, this.lro));
+        return gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Network/publicIPAddresses', m.name), NETWORK_API));
     }
   }
 
   /**
-   * Deletes a VM and what create_vm made for it (NICs, OS and ephemeral disks, its public IP),
-   * by the names derived from its agent id, so that it also finishes a create that crashed half
-   * way. Attached persistent disks are detached and kept. A VM already gone succeeds.
+   * Deletes a NIC, waiting out NicInUse (its VM is still being deleted) and NicReservedForAnotherVm
+   * (held 180 s after a failed VM create) for at most `nicDeleteTimeoutMs`, as bosh-azure-cpi does.
+   */
+  private async deleteNic(rg: string, name: string): Promise<void> {
+    const deadline = this.clock.now() + (this.options.nicDeleteTimeoutMs ?? 190_000);
+    for (let wait = 5000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        return await gone(this.arm.run('DELETE', this.resourceId(rg, 'Microsoft.Network/networkInterfaces', name), NETWORK_API));
+      } catch (err) {
+        const code = err instanceof ArmRestError ? err.code : undefined;
+        if ((code !== 'NicReservedForAnotherVm' && code !== 'NicInUse') || this.clock.now() + wait > deadline) throw err;
+        await this.clock.sleep(wait);
+      }
+    }
+  }
+
+  /**
+   * Deletes a VM, once, in ARM's order: the VM (its NICs, OS and ephemeral disks go with it by
+   * their deleteOption, attached persistent disks are detached and kept), then what it did not
+   * take along: a NIC or disk made with deleteOption Detach (older VMs), its dynamic public IP
+   * if create_vm made one. A VM that is gone leaves what a crashed create may have left, deleted
+   * by the names derived from the agent id. A VM already gone succeeds.
    */
   deleteVm(cid: string): Promise<void> {
     return this.call('delete_vm', async () => {
@@ -583,19 +675,31 @@ export class AzureCpi implements Cpi {
       if (id === undefined) return;
       const names = vmNames(id.agentId);
       const rg = id.resourceGroupName;
-      const vm = await orUndefined(this.clients.compute.virtualMachines.get(rg, names.vm));
-      const made: Made[] = [];
-      const nicNames = new Set([names.nic(0)]);
-      for (const ref of vm?.networkProfile?.networkInterfaces ?? []) {
-        const p = idParts(ref.id);
-        if (p !== undefined && p.name.startsWith(`${names.vm}-`)) nicNames.add(p.name);
+      const vmPath = this.resourceId(rg, 'Microsoft.Compute/virtualMachines', names.vm);
+      const vm = await orUndefined(this.arm.send('GET', vmPath, COMPUTE_API));
+      const after: Made[] = [];
+      if (vm !== undefined) {
+        const p = vm.body?.properties ?? {};
+        for (const ref of p.networkProfile?.networkInterfaces ?? []) {
+          const n = idParts(ref.id);
+          if (n !== undefined && n.name.startsWith(`${names.vm}-`) && ref.properties?.deleteOption !== 'Delete') after.push({ kind: 'nic', resourceGroupName: n.resourceGroupName, name: n.name });
+        }
+        const sp = p.storageProfile ?? {};
+        if (sp.osDisk?.name === names.osDisk && sp.osDisk?.deleteOption !== 'Delete') after.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
+        for (const d of sp.dataDisks ?? []) {
+          if (d.name === names.ephemeralDisk && d.deleteOption !== 'Delete') after.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
+        }
+        if (vm.body?.tags?.[DYNAMIC_PUBLIC_IP_TAG] === 'true') after.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
+        await this.deleteNamed({ kind: 'vm', resourceGroupName: rg, name: names.vm });
+      } else {
+        after.push(
+          { kind: 'nic', resourceGroupName: rg, name: names.nic(0) },
+          { kind: 'disk', resourceGroupName: rg, name: names.osDisk },
+          { kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk },
+          { kind: 'publicIp', resourceGroupName: rg, name: names.publicIp },
+        );
       }
-      if (vm !== undefined) made.push({ kind: 'vm', resourceGroupName: rg, name: names.vm });
-      made.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk }, { kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
-      for (const n of nicNames) made.push({ kind: 'nic', resourceGroupName: rg, name: n });
-      made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
-      // in deletion order: the VM first, then what it used
-      for (const m of made) await this.deleteNamed(m);
+      for (const m of after) await this.deleteNamed(m);
     });
   }
 
@@ -678,23 +782,32 @@ export class AzureCpi implements Cpi {
     return this.call(
       'reboot_vm',
       async () => {
-        const { id } = await this.vm(cid);
-        await this.clients.compute.virtualMachines.restart(id.resourceGroupName, vmNames(id.agentId).vm, this.lro);
+        const id = parseVmCid(cid, this.config.resourceGroupName);
+        if (id === undefined) throw notFound('vm', String(cid));
+        const name = vmNames(id.agentId).vm;
+        await this.withVmLock(id.resourceGroupName, name, () => this.arm.run('POST', `${this.resourceId(id.resourceGroupName, 'Microsoft.Compute/virtualMachines', name)}/restart`, COMPUTE_API));
       },
       { resource: 'vm', cid },
     );
   }
 
+  /**
+   * One Tags merge on the VM (`Microsoft.Resources/tags` at its scope, operation Merge): no read,
+   * one write. The identity create_vm wrote wins: BOSH's `director` metadata is the director's
+   * name and would replace the uuid delete-env finds the VM by, so identity keys are left out.
+   */
   setVmMetadata(cid: string, metadata: Readonly<Record<string, string>>): Promise<void> {
     return this.call(
       'set_vm_metadata',
       async () => {
         if (!isPlainObject(metadata)) throw invalid(`metadata must be a map of strings, found ${show(metadata)}`);
-        const { id, vm } = await this.vm(cid);
-        // The identity create_vm wrote wins: BOSH's `director` metadata is the director's name and
-        // would replace the uuid that delete-env finds the VM by.
-        const identity = Object.fromEntries(Object.entries(vm.tags ?? {}).filter(([k]) => IDENTITY_TAGS.includes(k)));
-        await this.clients.compute.virtualMachines.update(id.resourceGroupName, vmNames(id.agentId).vm, { tags: { ...(vm.tags ?? {}), ...tagValues(metadata), ...identity } }, this.lro);
+        const id = parseVmCid(cid, this.config.resourceGroupName);
+        if (id === undefined) throw notFound('vm', String(cid));
+        const name = vmNames(id.agentId).vm;
+        const tags = tagValues(Object.fromEntries(Object.entries(metadata).filter(([k]) => !IDENTITY_TAGS.includes(k))));
+        if (Object.keys(tags).length === 0) return;
+        const scope = this.resourceId(id.resourceGroupName, 'Microsoft.Compute/virtualMachines', name);
+        await this.withVmLock(id.resourceGroupName, name, () => this.arm.run('PATCH', `${scope}/providers/Microsoft.Resources/tags/default`, TAGS_API, { operation: 'Merge', properties: { tags } }));
       },
       { resource: 'vm', cid },
     );
@@ -717,19 +830,27 @@ export class AzureCpi implements Cpi {
         ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }),
         ...Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => IDENTITY_TAGS.includes(k))),
       };
-      const disk: Disk = {
+      const ppg = props.proximityPlacementGroup === undefined ? undefined : this.resourceId(rg, 'Microsoft.Compute/proximityPlacementGroups', props.proximityPlacementGroup);
+      const disk = {
         location: near?.location ?? this.config.location,
         tags: { ...tags, caching: props.caching },
-        sku: { name: props.storageAccountType as NonNullable<Disk['sku']>['name'] & string },
+        sku: { name: props.storageAccountType },
         ...(near?.zones !== undefined && near.zones.length > 0 ? { zones: near.zones } : {}),
-        creationData: { createOption: 'Empty' },
-        diskSizeGB: Math.ceil(sizeMiB / 1024),
-        ...(props.maxShares === undefined ? {} : { maxShares: props.maxShares }),
+        properties: {
+          creationData: { createOption: 'Empty' },
+          diskSizeGB: Math.ceil(sizeMiB / 1024),
+          ...(props.maxShares === undefined ? {} : { maxShares: props.maxShares }),
+          ...(ppg === undefined ? {} : { proximityPlacementGroup: { id: ppg } }),
+        },
       };
+      const path = this.resourceId(rg, 'Microsoft.Compute/disks', name);
       try {
-        await this.clients.compute.disks.createOrUpdate(rg, name, disk, this.lro);
+        await this.arm.run('PUT', path, DISK_API, disk);
       } catch (err) {
-        await gone(this.clients.compute.disks.delete(rg, name, this.lro)).catch(() => undefined);
+        await gone(this.arm.run('DELETE', path, DISK_API)).catch(() => undefined);
+        const { code, message } = azureErrorInfo(err);
+        if (code === 'InvalidParameter' && /maxShares|shared/i.test(message)) throw invalid(`cloud_properties.max_shares with storage_account_type '${props.storageAccountType}': ${message}`);
+        if (code === 'NotFound' && /proximity placement group/i.test(message)) throw invalid(`cloud_properties.proximity_placement_group: ${message}`);
         throw err;
       }
       return diskCid({ name, resourceGroupName: rg });
@@ -748,7 +869,7 @@ export class AzureCpi implements Cpi {
     return this.call('delete_disk', async () => {
       const id = parseDiskCid(cid, this.config.resourceGroupName);
       if (id === undefined) return;
-      await gone(this.clients.compute.disks.delete(id.resourceGroupName, id.name, this.lro));
+      await gone(this.arm.run('DELETE', this.resourceId(id.resourceGroupName, 'Microsoft.Compute/disks', id.name), DISK_API));
     });
   }
 
@@ -759,21 +880,30 @@ export class AzureCpi implements Cpi {
    */
   attachDisk(vmCidArg: string, cid: string): Promise<DiskHint> {
     return this.call('attach_disk', async () => {
-      const { id: v } = await this.vm(vmCidArg);
-      return this.vmQueue.run(`${v.resourceGroupName}/${v.agentId}`.toLowerCase(), async () => {
+      const v = parseVmCid(vmCidArg, this.config.resourceGroupName);
+      if (v === undefined) throw notFound('vm', String(vmCidArg));
+      return this.withVmLock(v.resourceGroupName, vmNames(v.agentId).vm, async () => {
         const { vm } = await this.vm(vmCidArg);
-        const { id: d, disk } = await this.disk(cid);
+        const found = await this.disk(cid);
+        const d = found.id;
+        let disk = found.disk;
         const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
         if (attached !== undefined) return { lun: String(attached.lun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID };
-        if (disk.managedBy !== undefined && disk.managedBy !== '') throw new AzureFault('Unknown', `Disk '${cid}' is attached to VM '${disk.managedBy}'`);
+        // a shared disk (max_shares > 1) takes VMs until maxShares; any other only one
+        const users = disk.managedByExtended ?? (disk.managedBy ? [disk.managedBy] : []);
+        if (users.length > 0 && users.length >= (disk.maxShares ?? 1)) throw new AzureFault('Unknown', `Disk '${cid}' is attached to VM${users.length > 1 ? 's' : ''} '${users.join("', '")}'${(disk.maxShares ?? 1) > 1 ? ` (max_shares ${disk.maxShares})` : ''}`);
+        // a zonal VM takes a regional disk into its zone first, as bosh-azure-cpi does
+        const vmZone = vm.zones?.[0];
+        if (vmZone !== undefined && (disk.zones ?? []).length === 0 && users.length === 0) disk = await this.migrateIntoZone(d, disk, vmZone);
         const used = new Set((vm.storageProfile?.dataDisks ?? []).map((x) => x.lun));
         let lun = 0;
         while (used.has(lun)) lun++;
         if (lun > 63) throw new AzureFault('Unknown', `VM '${vmCidArg}' has no free LUN left`);
         const caching = /-(None|ReadOnly|ReadWrite)$/.exec(d.name)?.[1] ?? 'None';
-        await this.clients.compute.virtualMachines.attachDetachDataDisks(v.resourceGroupName, vmNames(v.agentId).vm, {
-          dataDisksToAttach: [{ diskId: disk.id as string, lun, caching: caching as 'None' | 'ReadOnly' | 'ReadWrite', deleteOption: 'Detach' }],
-        }, this.lro);
+        const vmPath = this.resourceId(v.resourceGroupName, 'Microsoft.Compute/virtualMachines', vmNames(v.agentId).vm);
+        await this.arm.run('POST', `${vmPath}/attachDetachDataDisks`, COMPUTE_API, {
+          dataDisksToAttach: [{ diskId: disk.id as string, lun, caching, deleteOption: 'Detach' }],
+        });
         return { lun: String(lun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID };
       });
     });
@@ -781,17 +911,40 @@ export class AzureCpi implements Cpi {
 
   detachDisk(vmCidArg: string, cid: string): Promise<void> {
     return this.call('detach_disk', async () => {
-      const { id: v } = await this.vm(vmCidArg);
-      await this.vmQueue.run(`${v.resourceGroupName}/${v.agentId}`.toLowerCase(), async () => {
+      const v = parseVmCid(vmCidArg, this.config.resourceGroupName);
+      if (v === undefined) throw notFound('vm', String(vmCidArg));
+      await this.withVmLock(v.resourceGroupName, vmNames(v.agentId).vm, async () => {
         const { vm } = await this.vm(vmCidArg);
         const { disk } = await this.disk(cid);
         const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
         if (attached === undefined) throw new AzureFault('DiskNotAttached', `Disk '${cid}' is not attached to VM '${vmCidArg}'`, 'disk');
-        await this.clients.compute.virtualMachines.attachDetachDataDisks(v.resourceGroupName, vmNames(v.agentId).vm, {
-          dataDisksToDetach: [{ diskId: disk.id as string }],
-        }, this.lro);
+        const vmPath = this.resourceId(v.resourceGroupName, 'Microsoft.Compute/virtualMachines', vmNames(v.agentId).vm);
+        await this.arm.run('POST', `${vmPath}/attachDetachDataDisks`, COMPUTE_API, { dataDisksToDetach: [{ diskId: disk.id as string }] });
       });
     });
+  }
+
+  /**
+   * Moves a regional disk into `zone` under the same name (so its cid stays): a snapshot, the
+   * regional disk deleted, a zonal disk of the same name made from the snapshot, the snapshot
+   * deleted. bosh-azure-cpi does the same when a zonal VM is given a regional disk. A failure
+   * after the delete keeps the snapshot (named after the disk) so nothing is lost.
+   */
+  private async migrateIntoZone(id: DiskCid, disk: Disk, zone: string): Promise<Disk> {
+    const rg = id.resourceGroupName;
+    const diskPath = this.resourceId(rg, 'Microsoft.Compute/disks', id.name);
+    const snapshotPath = this.resourceId(rg, 'Microsoft.Compute/snapshots', `${id.name}-zone-move`);
+    await this.arm.run('PUT', snapshotPath, DISK_API, { location: disk.location, tags: disk.tags ?? {}, sku: { name: 'Standard_LRS' }, properties: { creationData: { createOption: 'Copy', sourceResourceId: disk.id }, incremental: false } });
+    await this.arm.run('DELETE', diskPath, DISK_API);
+    await this.arm.run('PUT', diskPath, DISK_API, {
+      location: disk.location,
+      tags: disk.tags ?? {},
+      sku: { name: disk.sku?.name ?? 'Standard_LRS' },
+      zones: [zone],
+      properties: { creationData: { createOption: 'Copy', sourceResourceId: snapshotPath }, diskSizeGB: disk.diskSizeGB, ...(disk.maxShares === undefined ? {} : { maxShares: disk.maxShares }) },
+    });
+    await gone(this.arm.run('DELETE', snapshotPath, DISK_API));
+    return { ...disk, zones: [zone] };
   }
 
   hasDisk(cid: string): Promise<boolean> {
@@ -854,5 +1007,32 @@ export class AzureCpi implements Cpi {
       if (id === undefined) return;
       await gone(this.clients.compute.snapshots.delete(id.resourceGroupName, id.name, this.lro));
     });
+  }
+}
+
+/**
+ * ARM's refusals of a VM PUT that are the cloud properties' fault, as InvalidCloudProperties
+ * naming the property (the same rules checkCloudProperties applies at plan time, where it can).
+ */
+function vmRefusal(err: unknown, props: ReturnType<typeof parseVmProperties>): AzureFault | undefined {
+  const { code, message } = azureErrorInfo(err);
+  switch (code) {
+    case 'SkuNotAvailable':
+      return invalid(`cloud_properties.instance_type '${props.instanceType}': ${message}`);
+    case 'ResizeDiskError':
+      return invalid(`cloud_properties.root_disk.size: ${message}`);
+    case 'OperationNotAllowed':
+      return /data disks/.test(message) ? invalid(`cloud_properties.instance_type '${props.instanceType}': ${message}`) : undefined;
+    case 'InvalidParameter':
+      if (/storage account type/i.test(message)) return invalid(`cloud_properties.${/dataDisks/.test(message) ? 'ephemeral_disk.type' : 'root_disk.type'} with instance_type '${props.instanceType}': ${message}`);
+      if (/zone/i.test(message)) return invalid(`cloud_properties.availability_zone '${props.availabilityZone ?? ''}': ${message}`);
+      if (/proximity placement group/i.test(message)) return invalid(`cloud_properties.proximity_placement_group: ${message}`);
+      return undefined;
+    case 'NotFound':
+      if (/\/images\//i.test(message)) return notFound('stemcell', /\/images\/([^'\s]+)/i.exec(message)?.[1] ?? 'unknown');
+      if (/proximity placement group/i.test(message)) return invalid(`cloud_properties.proximity_placement_group: ${message}`);
+      return undefined;
+    default:
+      return undefined;
   }
 }

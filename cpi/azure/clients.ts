@@ -32,6 +32,10 @@ export interface AzureCallStats {
   waitMs: number;
   /** CPI methods run again because a long-running operation ended Failed with a transient code. */
   asyncRetries: number;
+  /** Polls of long-running operations the CPI followed itself (as Retry-After said). */
+  polls: number;
+  /** Requests sent again because another operation held the resource (409/429 AnotherOperationInProgress). */
+  conflicts: number;
 }
 
 /** The subset of core-rest-pipeline's request/response that the counting policy reads. */
@@ -40,6 +44,8 @@ interface PipelineRequestLike {
 }
 interface PipelineResponseLike {
   readonly status: number;
+  readonly bodyAsText?: string | null;
+  readonly headers?: { get(name: string): string | undefined };
 }
 interface CountingPolicy {
   readonly name: string;
@@ -71,6 +77,34 @@ function countingPolicy(stats: AzureCallStats, now: () => number): CountingPolic
         throw err;
       } finally {
         lastAttemptEnd.set(request, now());
+      }
+    },
+  };
+}
+
+/**
+ * Answers that say "another operation holds this resource": the same request works once it is
+ * over. 409 AnotherOperationInProgress (ARM RPC: a mutation while an operation is in progress)
+ * and Network's 429 RetryableErrorDueToAnotherOperation; bosh-azure-cpi retries both.
+ */
+const ANOTHER_OPERATION = /"code"\s*:\s*"(AnotherOperationInProgress|RetryableErrorDueToAnotherOperation)"/;
+
+/**
+ * A per-call policy (outside the SDK's own retries) that sends a request again while another
+ * operation holds its resource: exponential backoff from `retryDelayInMs` (or Retry-After, when
+ * longer), at most `attempts` times; then the last answer goes up as it came.
+ */
+function anotherOperationPolicy(stats: AzureCallStats, retry: { retryDelayInMs: number; maxRetryDelayInMs: number }, attempts: number): CountingPolicy {
+  return {
+    name: 'directorAnotherOperation',
+    async sendRequest(request, next) {
+      for (let i = 0; ; i++) {
+        const response = await next(request);
+        if ((response.status !== 409 && response.status !== 429) || i >= attempts || !ANOTHER_OPERATION.test(response.bodyAsText ?? '')) return response;
+        const after = Number(response.headers?.get('retry-after'));
+        const backoff = Math.min(retry.maxRetryDelayInMs, retry.retryDelayInMs * 2 ** i);
+        stats.conflicts++;
+        await new Promise((r) => setTimeout(r, Math.max(backoff, Number.isFinite(after) ? after * 1000 : 0)));
       }
     },
   };
@@ -114,7 +148,7 @@ export function buildAzureClients(
   options: { readonly retry?: AzureRetryOptions; readonly credential?: TokenCredential; readonly now?: () => number } = {},
 ): AzureClients {
   const credential = options.credential ?? credentialFor(config);
-  const stats: AzureCallStats = { requests: 0, retries: 0, throttled: 0, serverErrors: 0, networkErrors: 0, waitMs: 0, asyncRetries: 0 };
+  const stats: AzureCallStats = { requests: 0, retries: 0, throttled: 0, serverErrors: 0, networkErrors: 0, waitMs: 0, asyncRetries: 0, polls: 0, conflicts: 0 };
   const retryOptions = {
     maxRetries: options.retry?.maxRetries ?? 4,
     retryDelayInMs: options.retry?.retryDelayInMs ?? 1000,
@@ -123,7 +157,10 @@ export function buildAzureClients(
   const common = {
     endpoint: config.resourceManagerEndpoint,
     retryOptions,
-    additionalPolicies: [{ policy: countingPolicy(stats, options.now ?? Date.now), position: 'perRetry' as const }],
+    additionalPolicies: [
+      { policy: anotherOperationPolicy(stats, retryOptions, 8), position: 'perCall' as const },
+      { policy: countingPolicy(stats, options.now ?? Date.now), position: 'perRetry' as const },
+    ],
     ...(config.caCert === undefined ? {} : { tlsOptions: { ca: config.caCert } }),
   };
   const scopes = [config.credentialScope];

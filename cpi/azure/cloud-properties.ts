@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import type { CloudProperties, NetworkSettings } from '../contract.js';
 import { invalid } from './error-mapper.js';
+import { maxDataDisks, parseSizeName, premiumStorageCapable } from './vm-sizes.js';
 
 /** A load balancer a VM joins: by name, in a resource group, in one backend pool. */
 export interface LoadBalancerRef {
@@ -115,7 +116,7 @@ function loadBalancers(v: unknown): LoadBalancerRef[] {
 export function parseVmProperties(cp: CloudProperties): VmProperties {
   if (!isPlainObject(cp)) throw invalid(`cloud_properties must be a map, found ${show(cp)}`);
   const instanceType = cp.instance_type;
-  if (typeof instanceType !== 'string' || !/^[A-Za-z0-9_]+$/.test(instanceType)) {
+  if (typeof instanceType !== 'string' || parseSizeName(instanceType) === undefined) {
     throw invalid(`cloud_properties.instance_type must be an Azure VM size such as Standard_D2s_v3, found ${show(instanceType)}`);
   }
   let rootDisk: VmProperties['rootDisk'] = { sizeGb: undefined, type: undefined };
@@ -154,7 +155,21 @@ export function parseVmProperties(cp: CloudProperties): VmProperties {
     if (!isPlainObject(cp.tags)) throw invalid(`cloud_properties.tags must be a map of strings, found ${show(cp.tags)}`);
     for (const [k, v] of Object.entries(cp.tags)) {
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw invalid(`cloud_properties.tags.${k} must be a string, found ${show(v)}`);
+      // Azure: tag names without < > % & \ ? /, at most 512 characters; values at most 256.
+      // https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations
+      if (/[<>%&\\?/]/.test(k) || k.length > 512) throw invalid(`cloud_properties.tags: tag name ${show(k)} is not allowed by Azure (no < > % & \\ ? /, at most 512 characters)`);
+      if (String(v).length > 256) throw invalid(`cloud_properties.tags.${k} is longer than Azure's 256 characters`);
       tags[k] = String(v);
+    }
+    const own = Object.keys(tags).filter((k) => !IDENTITY_TAG_NAMES.includes(k)).length;
+    if (own + IDENTITY_TAG_NAMES.length > 50) {
+      throw invalid(`cloud_properties.tags has ${own} tags; with the director's ${IDENTITY_TAG_NAMES.length} that is more than Azure's 50 per resource`);
+    }
+  }
+  // Premium SSD needs a size with premium storage (https://learn.microsoft.com/azure/virtual-machines/disks-types#premium-ssds).
+  for (const [at, type] of [['root_disk.type', rootDisk.type], ['ephemeral_disk.type', ephemeralType]] as const) {
+    if (type !== undefined && /^Premium/.test(type) && !premiumStorageCapable(instanceType)) {
+      throw invalid(`cloud_properties.${at} ${show(type)} needs a VM size with premium storage; instance_type ${show(instanceType)} has none`);
     }
   }
   return {
@@ -194,6 +209,28 @@ export function parseNetwork(networkName: string, net: NetworkSettings): Network
   };
 }
 
+/** The tags create_vm writes from the VM env (how the director finds what it made). */
+export const IDENTITY_TAG_NAMES: readonly string[] = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
+
+/** Disk SKUs that may be shared (maxShares > 1): https://learn.microsoft.com/azure/virtual-machines/disks-shared#limitations */
+const SHAREABLE = ['Premium_LRS', 'Premium_ZRS', 'StandardSSD_LRS', 'StandardSSD_ZRS', 'PremiumV2_LRS', 'UltraSSD_LRS'];
+
+/**
+ * Checks a vm_type (merged with its extensions and az) and the disk_type its instances get,
+ * together, without calling Azure: what create_vm and create_disk would refuse, said at plan time.
+ */
+export function checkCloudProperties(vm: CloudProperties, disk: CloudProperties | undefined): void {
+  const v = parseVmProperties(vm);
+  if (disk === undefined) return;
+  const d = parseDiskProperties(disk);
+  if (/^Premium/.test(d.storageAccountType) && !premiumStorageCapable(v.instanceType)) {
+    throw invalid(`disk cloud_properties.storage_account_type ${show(d.storageAccountType)} needs a VM size with premium storage; instance_type ${show(v.instanceType)} has none`);
+  }
+  const limit = maxDataDisks(v.instanceType);
+  const wanted = (v.ephemeralDisk === undefined ? 0 : 1) + 1;
+  if (limit !== undefined && wanted > limit) throw invalid(`instance_type ${show(v.instanceType)} takes ${limit} data disks; the ephemeral and persistent disks need ${wanted}`);
+}
+
 /** Validates disk_types cloud properties. `disk_size` is the director's business (the size argument). */
 export function parseDiskProperties(cp: CloudProperties): DiskProperties {
   if (!isPlainObject(cp)) throw invalid(`cloud_properties must be a map, found ${show(cp)}`);
@@ -208,8 +245,15 @@ export function parseDiskProperties(cp: CloudProperties): DiskProperties {
   if (cp.disk_size !== undefined && (typeof cp.disk_size !== 'number' || cp.disk_size <= 0)) {
     throw invalid(`cloud_properties.disk_size must be a positive number of MiB, found ${show(cp.disk_size)}`);
   }
+  const storageAccountType = storageType('cloud_properties.storage_account_type', cp.storage_account_type) ?? 'Standard_LRS';
+  if (typeof maxShares === 'number' && maxShares > 1) {
+    if (!SHAREABLE.includes(storageAccountType)) {
+      throw invalid(`cloud_properties.max_shares ${maxShares} needs a shareable storage_account_type (${SHAREABLE.join(', ')}), found '${storageAccountType}'`);
+    }
+    if (maxShares > 10 && /^(Premium|StandardSSD)_/.test(storageAccountType)) throw invalid(`cloud_properties.max_shares must be at most 10 for ${storageAccountType}, found ${maxShares}`);
+  }
   return {
-    storageAccountType: storageType('cloud_properties.storage_account_type', cp.storage_account_type) ?? 'Standard_LRS',
+    storageAccountType,
     caching: caching as DiskProperties['caching'],
     maxShares: typeof maxShares === 'number' ? maxShares : undefined,
     proximityPlacementGroup: optionalName('cloud_properties.proximity_placement_group', cp.proximity_placement_group),

@@ -70,7 +70,11 @@ export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly r
   return new CpiError(method, 'Unknown', detail, { okToRetry: transient });
 }
 
-const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError']);
+/**
+ * Codes of a failed or canceled operation that may simply be issued again (bosh-azure-cpi
+ * retries the same): transient failures, and operations preempted or canceled by another one.
+ */
+const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError', 'OperationPreempted', 'Canceled', 'RetryableErrorDueToAnotherOperation', 'AnotherOperationInProgress']);
 
 /**
  * Whether an error (or one of its causes) is a long-running operation that ended Failed with a
@@ -78,6 +82,9 @@ const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError
  */
 export function isTransientAsyncFailure(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e.name === 'ArmOperationError') return (e as Error & { status?: string }).status === 'Canceled' || TRANSIENT_ASYNC_CODES.has((e as Error & { code?: string }).code ?? '');
+    // core-lro ends a Canceled operation with this plain Error
+    if (e.message === 'Operation was canceled') return true;
     const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(e.message);
     if (m !== null) return TRANSIENT_ASYNC_CODES.has(m[1] as string);
   }

@@ -117,6 +117,7 @@ export class Director {
     const secrets = new Map<string, string>();
     for (const [n, v] of variables.values()) secretLeaves(n, v, secrets);
     const plan = planDeployment({ manifest, cloud, recorded, releases, newUuid: randomUUID, recreate: opts.recreate ?? false, foreignAddresses: foreign, secrets });
+    this.checkCloudProperties(plan);
     const rawText = stringifyYaml(raw);
     const before = store.deployments.get(name)?.manifest ?? '';
     return { manifest, rawText, plan, diff: formatManifestDiff(before, rawText), planText: formatPlan(plan), cloudConfigVersion: cc.version, variables };
@@ -167,6 +168,39 @@ export class Director {
     if (!rec?.manifest) throw new DirectorError(`Deployment '${name}' has no deployed manifest`);
     const none: Variables = { get: () => undefined, names: () => [] };
     return this.prepare(name, parseYaml(rec.manifest, `deployment '${name}' manifest`), none, opts);
+  }
+
+  /**
+   * Asks the CPI to check every instance group's cloud properties (az, vm_type and vm_extensions
+   * merged, with the disk_type) before anything is made; the error names the group, the vm_type
+   * and the disk_type.
+   */
+  private checkCloudProperties(plan: DeploymentPlan): void {
+    const cpi = this.s.cpi.cpi;
+    if (cpi.checkCloudProperties === undefined) return;
+    const seen = new Set<string>();
+    for (const { group, plans } of plan.groups) {
+      for (const p of plans) {
+        const d = p.desired;
+        if (d === undefined) continue;
+        const disk = d.persistentDisk.size > 0 ? d.persistentDisk.cloudProperties : undefined;
+        const key = JSON.stringify([d.cloudProperties, disk ?? null]);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        try {
+          cpi.checkCloudProperties(d.cloudProperties, disk);
+        } catch (err) {
+          const what = [
+            `instance group '${group.name}'`,
+            ...(group.vmType === undefined ? [] : [`vm_type '${group.vmType}'`]),
+            ...(group.vmExtensions.length === 0 ? [] : [`vm_extensions ${group.vmExtensions.map((e) => `'${e}'`).join(', ')}`]),
+            ...(d.az === null ? [] : [`az '${d.az}'`]),
+            ...(disk === undefined || group.persistentDisk.type === undefined ? [] : [`disk_type '${group.persistentDisk.type}'`]),
+          ];
+          throw new DirectorError(`Checking cloud properties of ${what.join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
   }
 
   private latestRelease(name: string): string {

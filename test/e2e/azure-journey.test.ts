@@ -7,7 +7,8 @@
 // dialed — reaches them through the jumpbox create-env made; the jumpbox is killed mid-deploy and
 // the re-run converges. The masters' persistent disks are managed disks the
 // hypervisor gives each VM at its LUN, and etcd keeps its data there. A second run on a fresh environment injects faults (30%
-// throttling, 10% server errors, 5% failed async operations) and must converge all the same,
+// throttling, 10% server errors, 5% failed async operations, 5% 409 AnotherOperationInProgress
+// conflicts, 5% Canceled operations) and must converge all the same,
 // leaving nothing in the fake that the state does not record.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import { parse } from 'yaml';
 import { LocalLayout } from '../../cpi/local/layout.js';
 import { azureWorldUnavailable, RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
 
-const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05 };
+const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05, conflictRate: 0.05, canceledRate: 0.05 };
 
 const ok = (r: DirectorRun, what: string): DirectorRun => {
   assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
@@ -65,9 +66,17 @@ function assertNothingOrphaned(w: AzureWorld, rows: readonly VmRow[]): void {
     const group = /\/resourcegroups\/([^/]+)$/.exec(id)?.[1];
     assert.ok(group === undefined ? w.fake.state.get(id) : w.fake.state.group(group), `recorded foundation resource ${id} exists`);
   }
+  // a VM's own OS and ephemeral disks carry no tags of their own (ARM makes them with the VM, and
+  // the CPI spends no PATCH on them): they belong to the VM that holds them
+  const ownerOf = (diskId: string) => w.fake.state.list('Microsoft.Compute/virtualMachines').find((vm) => {
+    const sp = vm.body.properties?.storageProfile ?? {};
+    return [sp.osDisk, ...(sp.dataDisks ?? [])].some((d: { managedDisk?: { id?: string } } | undefined) => d?.managedDisk?.id?.toLowerCase() === diskId.toLowerCase());
+  });
   const orphans = w.fake.state.all().filter((r: StoredResource) => {
     const tags = (r.body.tags ?? {}) as Record<string, string>;
     if (tags['director'] === uuid) return !agents.has(tags['agent_id'] ?? '');
+    const owner = r.type === 'Microsoft.Compute/disks' ? ownerOf(r.id) : undefined;
+    if (owner !== undefined && owner.body.tags?.director === uuid) return !agents.has(owner.body.tags?.agent_id ?? '');
     const id = r.id.toLowerCase();
     // a child of a recorded resource (a subnet of the vnet) is foundation too; the group is not a parent here
     return !foundationIds.some((f) => id === f || (!/\/resourcegroups\/[^/]+$/.test(f) && id.startsWith(`${f}/`)));
@@ -343,7 +352,7 @@ describe('Azure journey through the CLI against the fake ARM', { skip: azureWorl
     }
   });
 
-  test('the same journey with 30% throttling, 10% server errors and 5% failed async operations converges and leaks nothing', async () => {
+  test('the same journey with 30% throttling, 10% server errors, 5% failed async operations, 5% conflicts and 5% Canceled converges and leaks nothing', async () => {
     w = await startAzureWorld(FAULTS);
     try {
       await journey(w);

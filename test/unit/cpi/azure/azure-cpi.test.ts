@@ -20,6 +20,7 @@ import { generateSshKeyPair, publicKeyOf } from '../../../../src/crypto/ssh-keys
 import { startFakeArm } from '../../../fakes/arm/fake-arm.js';
 import type { FakeArm } from '../../../fakes/arm/fake-arm.js';
 import type { VmHookInfo } from '../../../fakes/arm/vm-hooks.js';
+import { scaledArmClock } from '../../../helpers/arm-clock.js';
 import { startAzurite } from '../../../helpers/azurite.js';
 
 
@@ -108,7 +109,7 @@ describe('Azure CPI against the fake ARM', () => {
     const clients = buildAzureClients(config, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 } });
     await ensureFoundation(clients, parseFoundationProps(properties), { pollIntervalMs: 5, blobEndpoint });
     // one attempt per method: these tests look at what a single failed operation leaves and says
-    cpi = new AzureCpi(config, { clients, pollIntervalMs: 5, blobEndpoint: () => azurite?.url ?? '', asyncRetries: 0 });
+    cpi = new AzureCpi(config, { clients, pollIntervalMs: 5, blobEndpoint: () => azurite?.url ?? '', asyncRetries: 0, clock: scaledArmClock(() => fake.lro.timeScale), lockDir: join(scratch, 'locks') });
     stemcell = await cpi.createStemcell('', LIGHT);
   });
   after(async () => {
@@ -142,8 +143,10 @@ describe('Azure CPI against the fake ARM', () => {
     assert.equal(vm.properties.storageProfile.osDisk.diskSizeGB, 30);
     assert.equal(vm.properties.storageProfile.osDisk.managedDisk.storageAccountType, 'Premium_LRS');
     assert.deepEqual(vm.properties.storageProfile.dataDisks.map((d: { lun: number; name: string; diskSizeGB: number }) => [d.lun, d.name, d.diskSizeGB]), [[0, 'bosh-disk-os-agent-m0-ephemeral-disk', 20]]);
-    assert.deepEqual(fake.state.get(id('Microsoft.Compute/disks', 'bosh-disk-os-agent-m0'))!.body.tags, tags);
-    assert.deepEqual(fake.state.get(id('Microsoft.Compute/disks', 'bosh-disk-os-agent-m0-ephemeral-disk'))!.body.tags, tags);
+    // the VM's own disks go with it (deleteOption Delete) and get no tag PATCH: the VM's tags find them
+    assert.equal(vm.properties.storageProfile.osDisk.deleteOption, 'Delete');
+    assert.equal(vm.properties.storageProfile.dataDisks[0].deleteOption, 'Delete');
+    assert.deepEqual(vm.properties.networkProfile.networkInterfaces.map((n: { properties: { deleteOption: string } }) => n.properties.deleteOption), ['Delete']);
     const nic = fake.state.get(id('Microsoft.Network/networkInterfaces', 'agent-m0-0'))!.body;
     assert.deepEqual(nic.tags, tags);
     assert.equal(nic.properties.networkSecurityGroup.id.toLowerCase(), id('Microsoft.Network/networkSecurityGroups', 'cfcr-master').toLowerCase());
@@ -246,14 +249,15 @@ describe('Azure CPI against the fake ARM', () => {
 
   it('when cleaning up a failed create_vm fails too, the error names what is left, and findVmByAgentId finds it', async () => {
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/virtualMachines/agent-left' });
-    fake.faults.enqueue({ kind: 'serverError', method: 'DELETE', pathIncludes: '/networkInterfaces/agent-left-0', count: 4, status: 500 });
+    fake.faults.enqueue({ kind: 'serverError', method: 'DELETE', pathIncludes: '/virtualMachines/agent-left', count: 4, status: 500 });
     await rejectsCpi(cpi.createVm('agent-left', stemcell, { instance_type: 'Standard_B1ms' }, net('10.0.0.17'), [], envFor('agent-left')), (e) => {
       assert.equal(e.kind, 'VmCreationFailed');
       assert.equal(e.okToRetry, false);
-      assert.match(e.detail, /^InternalExecutionError: .* \(cleaning up failed, left: nic 'agent-left-0'\)$/);
+      // the failed VM keeps its disks and its NIC (NicInUse, then reserved): all named
+      assert.match(e.detail, /^InternalExecutionError: .* \(cleaning up failed, left: vm 'agent-left', disk 'bosh-disk-os-agent-left-ephemeral-disk', disk 'bosh-disk-os-agent-left', nic 'agent-left-0'\)$/);
     });
     assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-left-0'), true);
-    assert.equal(exists('Microsoft.Compute/virtualMachines', 'agent-left'), false);
+    assert.equal(exists('Microsoft.Compute/virtualMachines', 'agent-left'), true);
     const cid = await cpi.findVmByAgentId('agent-left');
     assert.equal(cid, `agent_id:agent-left;resource_group_name:${RG}`);
     await cpi.deleteVm(cid!);
@@ -378,7 +382,7 @@ describe('Azure CPI against the fake ARM', () => {
       [{ instance_type: 'Standard_B1ms', root_disk: { type: 'Fast_LRS' } }, net('10.0.0.12'), /cloud_properties\.root_disk\.type must be one of Standard_LRS/],
       [{ instance_type: 'Standard_B1ms', availability_zone: '1', availability_set: 'as' }, net('10.0.0.12'), /availability_zone and cloud_properties\.availability_set/],
       [{ instance_type: 'Standard_B1ms', security_group: 'nope' }, net('10.0.0.12'), /cloud_properties\.security_group: network security group 'nope' not found in resource group 'unit-rg'/],
-      [{ instance_type: 'Standard_B1ms', load_balancer: { name: 'cfcr-lb', backend_pool_name: 'other' } }, net('10.0.0.12'), /cloud_properties\.load_balancer: load balancer 'cfcr-lb' has no backend pool named 'other'/],
+      [{ instance_type: 'Standard_B1ms', load_balancer: { name: 'cfcr-lb', backend_pool_name: 'other' } }, net('10.0.0.12'), /cloud_properties\.load_balancer: backend pool 'other' of load balancer 'cfcr-lb' not found in resource group 'unit-rg'/],
       [{ instance_type: 'Standard_B1ms' }, { default: { type: 'manual', ip: '10.0.0.12', cloud_properties: { virtual_network_name: 'vnet' } } }, /networks\.default\.cloud_properties\.subnet_name must be an Azure resource name/],
       [{ instance_type: 'Standard_B1ms' }, { default: { type: 'manual', ip: '10.0.0.12', cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'other' } } }, /subnet 'other' of virtual network 'vnet' not found/],
     ];
@@ -391,7 +395,9 @@ describe('Azure CPI against the fake ARM', () => {
     }
     await rejectsCpi(cpi.createDisk(1024, { caching: 'Sometimes' }), (e) => assert.match(e.message, /cloud_properties\.caching must be one of None, ReadOnly, ReadWrite, found 'Sometimes'/));
     await rejectsCpi(cpi.createStemcell('', { ...LIGHT, image: { publisher: 'Canonical' } }), (e) => assert.match(e.message, /cloud_properties\.image\.offer/));
-    assert.deepEqual(fake.requestLog.entries().slice(before).filter((e) => e.method !== 'GET' && e.resourceType !== 'auth'), []);
+    // references are not read first: ARM refuses the NIC PUT that names them, and nothing is made
+    assert.deepEqual(fake.requestLog.entries().slice(before).filter((e) => e.method !== 'GET' && e.resourceType !== 'auth' && e.status < 400 && e.status !== 204), []);
+    assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-bad-0'), false);
   });
 
   it('heavy stemcell: the VHD goes to Azurite as a page blob with progress, then a managed image; delete removes both', async () => {
