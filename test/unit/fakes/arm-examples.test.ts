@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startFakeArm, type FakeArm } from '../../fakes/arm/fake-arm.js';
 import { fakeArmToken, rawRequest } from '../../fakes/arm/raw-client.js';
+import { needsReference, referenceDir } from '../../helpers/reference.js';
 
 // An independent check of ARM's documented behaviour against the fake: the published request
 // examples (Azure/azure-rest-api-specs, kept read-only in the shared reference folder) are sent
@@ -14,20 +14,10 @@ import { fakeArmToken, rawRequest } from '../../fakes/arm/raw-client.js';
 // documented as synchronous (NIC) or long-running (disk, VM), the fake's must be the same. The
 // fake's refusal rules are thus held to the documentation's own valid requests.
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
-
-const SPECS = process.env['ARM_SPECS_DIR'] ?? resolve(repoRoot(), '../shared/reference/azure-rest-api-specs');
-const present = existsSync(SPECS);
-const required = process.env['CI'] === 'true';
-const skip = !present && !required ? `the ARM reference examples are not at ${SPECS} (set ARM_SPECS_DIR; required when CI=true)` : false;
+/** The ARM examples of the reference corpus (../shared/reference, or $REFERENCE_DIR); ARM_SPECS_DIR overrides. */
+const SPECS = process.env['ARM_SPECS_DIR'] ?? join(referenceDir, 'azure-rest-api-specs');
+/** Outside CI a missing corpus skips the suite, saying so; with CI=true it is required. */
+const skip = process.env['ARM_SPECS_DIR'] === undefined ? needsReference() : false;
 
 function findExample(name: string): string {
   const walk = (d: string): string | undefined => {

@@ -1,31 +1,20 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startFakeArm, type FakeArm } from '../../fakes/arm/fake-arm.js';
 import { fakeArmToken, rawRequest, type RawResponse } from '../../fakes/arm/raw-client.js';
+import { needsReference, referenceDir } from '../../helpers/reference.js';
 
 // Every body the fake returns for an operation is compared, key path by key path, with the
 // published examples of that operation (Azure/azure-rest-api-specs, copied read-only into the
 // shared reference folder): the fake may only use keys the examples use (plus a short list of
 // documented ones the examples happen to leave out), and must have the examples' core keys.
 
-// The repository root, from src/ (tsx) or from dist/ (the built suite) alike.
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
-
-/** The reference folder sits beside the project (../shared/reference); ARM_SPECS_DIR overrides. */
-const SPECS = process.env['ARM_SPECS_DIR'] ?? resolve(repoRoot(), '../shared/reference/azure-rest-api-specs');
-/** Outside CI a missing reference folder skips the suite, saying so; in CI (CI=true) it is required. */
-const skip = !existsSync(SPECS) && process.env['CI'] !== 'true' ? `the ARM reference examples are not at ${SPECS} (set ARM_SPECS_DIR; required when CI=true)` : false;
+/** The ARM examples of the reference corpus (../shared/reference, or $REFERENCE_DIR); ARM_SPECS_DIR overrides. */
+const SPECS = process.env['ARM_SPECS_DIR'] ?? join(referenceDir, 'azure-rest-api-specs');
+/** Outside CI a missing corpus skips the suite, saying so; with CI=true it is required. */
+const skip = process.env['ARM_SPECS_DIR'] === undefined ? needsReference() : false;
 
 function findExamples(): Map<string, string> {
   const out = new Map<string, string>();
