@@ -246,10 +246,40 @@ export class AzureCpi implements Cpi {
           if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+$/.test(v)) throw invalid(`cloud_properties.image.${key} must be a marketplace image ${key}, found ${show(v)}`);
           ref[key] = v;
         }
-        return lightStemcellCid(ref as unknown as MarketplaceImage);
+        const plan = await this.marketplaceImagePlan(ref as unknown as MarketplaceImage);
+        return lightStemcellCid(ref as unknown as MarketplaceImage, undefined, plan);
+      }
+      // A BOSH heavy stemcell's bosh-agent (not cloud-init) reads the VM's custom data, as its
+      // own JSON settings; this CPI boots VMs with cloud-init (#cloud-config: the director's key,
+      // the host key it generated, the agent's settings file) and reaches them over SSH, so such
+      // an image would boot unreachable. Refused here, at upload-stemcell, rather than at the
+      // first VM.
+      if (/go_agent$/.test(name)) {
+        throw invalid(`cloud_properties.name '${name}' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init, and VMs made from it cannot be reached; use its light stemcell (cloud_properties.image: a marketplace image with cloud-init) or an image with cloud-init under another name`);
       }
       return this.createHeavyStemcell(imagePath, cloudProperties, onProgress);
     });
+  }
+
+  /**
+   * Checks that a light stemcell's marketplace image exists in the CPI's location (its version,
+   * or any version for `latest`) and says whether it carries a purchase plan, which every VM made
+   * from it must then name (https://learn.microsoft.com/azure/virtual-machines/linux/cli-ps-findimage#check-the-purchase-plan-information).
+   */
+  private async marketplaceImagePlan(image: MarketplaceImage): Promise<boolean> {
+    const base = `/subscriptions/${this.config.subscriptionId}/providers/Microsoft.Compute/locations/${this.config.location}/publishers/${image.publisher}/artifacttypes/vmimage/offers/${image.offer}/skus/${image.sku}/versions`;
+    const what = `cloud_properties.image: the marketplace image ${image.publisher}:${image.offer}:${image.sku}:${image.version}`;
+    let version = image.version;
+    if (version === 'latest') {
+      const list = await orUndefined(this.arm.send('GET', base, COMPUTE_API));
+      const names = Array.isArray(list?.body) ? (list.body as { name?: string }[]).map((v) => String(v.name)) : [];
+      const newest = names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
+      if (newest === undefined) throw invalid(`${what} does not exist in location '${this.config.location}'`);
+      version = newest;
+    }
+    const found = await orUndefined(this.arm.send('GET', `${base}/${version}`, COMPUTE_API));
+    if (found === undefined) throw invalid(`${what} does not exist in location '${this.config.location}'`);
+    return found.body?.properties?.plan !== undefined;
   }
 
   private async createHeavyStemcell(imagePath: string, cp: Record<string, unknown>, onProgress?: UploadProgress): Promise<string> {
@@ -324,8 +354,9 @@ export class AzureCpi implements Cpi {
   private imageReference(stemcellCid: string): { ref: Record<string, string>; plan?: { name: string; product: string; publisher: string } } {
     const light = parseLightStemcellCid(stemcellCid);
     if (light !== undefined) {
-      const { plan, ...ref } = light as MarketplaceImage & { plan?: { name: string; product: string; publisher: string } };
-      return plan === undefined ? { ref: { ...ref } } : { ref: { ...ref }, plan };
+      const { plan, ...ref } = light;
+      // a marketplace plan is named by the image: name = sku, product = offer, publisher
+      return plan === true ? { ref: { ...ref }, plan: { name: ref.sku, product: ref.offer, publisher: ref.publisher } } : { ref: { ...ref } };
     }
     if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`)) throw notFound('stemcell', String(stemcellCid));
     return { ref: { id: this.resourceId(this.config.resourceGroupName, 'Microsoft.Compute/images', stemcellCid) } };

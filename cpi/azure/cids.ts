@@ -98,14 +98,15 @@ export interface MarketplaceImage {
  * gives each light stemcell a uuid), so that two stemcell versions naming one image (say
  * `version: latest`) are two stemcells.
  */
-export function lightStemcellCid(image: MarketplaceImage, id: string = randomUUID()): string {
-  return [LIGHT_STEMCELL_PREFIX, image.publisher, image.offer, image.sku, image.version, id].join(':');
+export function lightStemcellCid(image: MarketplaceImage, id: string = randomUUID(), plan = false): string {
+  return [LIGHT_STEMCELL_PREFIX, image.publisher, image.offer, image.sku, image.version, id, ...(plan ? ['plan'] : [])].join(':');
 }
 
 /** The marketplace image of a light stemcell cid (with or without the id cids recorded before it had one). */
-export function parseLightStemcellCid(cid: string): MarketplaceImage | undefined {
+export function parseLightStemcellCid(cid: string): (MarketplaceImage & { readonly plan?: true }) | undefined {
   const parts = typeof cid === 'string' ? cid.split(':') : [];
-  if ((parts.length !== 5 && parts.length !== 6) || parts[0] !== LIGHT_STEMCELL_PREFIX || parts.some((p) => p === '')) return undefined;
+  const plan = parts.length === 7 && parts[6] === 'plan';
+  if ((parts.length !== 5 && parts.length !== 6 && !plan) || parts[0] !== LIGHT_STEMCELL_PREFIX || parts.some((p) => p === '')) return undefined;
   const [, publisher, offer, sku, version] = parts as [string, string, string, string, string];
-  return { publisher, offer, sku, version };
+  return plan ? { publisher, offer, sku, version, plan: true } : { publisher, offer, sku, version };
 }

@@ -19,9 +19,9 @@ let world: AzureWorld;
 const cli = (...args: string[]) => runCli(args, { cwd: world.home, env: world.env });
 const NAME = 'bosh-azure-hyperv-ubuntu-jammy-go_agent';
 
-function mf(version: string, formats: string, cloudProperties: string, image: Buffer): string {
+function mf(version: string, formats: string, cloudProperties: string, image: Buffer, name = NAME): string {
   return [
-    `name: ${NAME}`,
+    `name: ${name}`,
     `version: '${version}'`,
     'bosh_protocol: 1',
     'api_version: 3',
@@ -29,7 +29,7 @@ function mf(version: string, formats: string, cloudProperties: string, image: Bu
     'operating_system: ubuntu-jammy',
     `stemcell_formats: [${formats}]`,
     'cloud_properties:',
-    `  name: ${NAME}`,
+    `  name: ${name}`,
     `  version: '${version}'`,
     '  infrastructure: azure',
     '  hypervisor: hyperv',
@@ -64,13 +64,19 @@ after(async () => {
   await world?.stop();
 });
 
-test('a heavy Azure stemcell: root.vhd becomes a managed image; delete-stemcell removes it', { skip }, async () => {
+test('a heavy Azure stemcell: a BOSH one (bosh-agent) is refused; an image with cloud-init becomes a managed image; delete-stemcell removes it', { skip }, async () => {
   const vhd = randomBytes(1024 * 1024);
   const image = packTgz([{ path: 'root.vhd', mode: 0o644, data: vhd }]);
-  const path = await stemcellTgz('bosh-stemcell-1.506-azure-hyperv-ubuntu-jammy-go_agent.tgz', mf('1.506', 'azure-vhd', '  generation: gen1', image), image);
+  const bosh = await stemcellTgz('bosh-stemcell-1.506-azure-hyperv-ubuntu-jammy-go_agent.tgz', mf('1.506', 'azure-vhd', '  generation: gen1', image), image);
+  const refused = await cli('upload-stemcell', bosh);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr + refused.stdout, /cloud_properties\.name 'bosh-azure-hyperv-ubuntu-jammy-go_agent' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init/);
+  assert.equal(world.fake.state.list('Microsoft.Compute/images').length, 0, 'nothing uploaded');
+  const CLOUD_INIT = 'ubuntu-jammy-cloud-init';
+  const path = await stemcellTgz('ubuntu-jammy-cloud-init-1.506-azure.tgz', mf('1.506', 'azure-vhd', '  generation: gen1', image, CLOUD_INIT), image);
   const r = await cli('upload-stemcell', path);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Update stemcell: Uploading stemcell bosh-azure-hyperv-ubuntu-jammy-go_agent\/1\.506 to the cloud/);
+  assert.match(r.stdout, /Update stemcell: Uploading stemcell ubuntu-jammy-cloud-init\/1\.506 to the cloud/);
   const cid = /Stemcell \S+ uploaded \((bosh-stemcell-[0-9a-f-]{36})\)/.exec(r.stdout)?.[1];
   assert.ok(cid, r.stdout);
   const stored = world.fake.state.get(imageId(cid));
@@ -79,9 +85,9 @@ test('a heavy Azure stemcell: root.vhd becomes a managed image; delete-stemcell 
 
   const listed = await cli('stemcells', '--json');
   const row = (JSON.parse(listed.stdout).Tables[0].Rows as Record<string, string>[]).find((x) => x['cid'] === cid);
-  assert.deepEqual(row, { name: NAME, version: '1.506', os: 'ubuntu-jammy', cpi: 'azure', cid });
+  assert.deepEqual(row, { name: CLOUD_INIT, version: '1.506', os: 'ubuntu-jammy', cpi: 'azure', cid });
 
-  const del = await cli('delete-stemcell', `${NAME}/1.506`, '-n');
+  const del = await cli('delete-stemcell', `${CLOUD_INIT}/1.506`, '-n');
   assert.equal(del.code, 0, del.stderr);
   assert.equal(world.fake.state.get(imageId(cid)), undefined, 'the managed image is deleted');
 });

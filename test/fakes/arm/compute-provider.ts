@@ -364,7 +364,8 @@ export class ComputeProvider {
     // A marketplace image with a purchase plan needs the same `plan` on the VM. Source:
     // https://learn.microsoft.com/azure/virtual-machines/marketplace-images#deploy-an-image-with-marketplace-terms
     const planned = image?.publisher ? this.ctx.marketplacePlan(image) : undefined;
-    if (planned && (String(p.plan?.name ?? input.plan?.name ?? '') !== planned.name || String((input.plan ?? p.plan)?.product ?? '') !== planned.product || String((input.plan ?? p.plan)?.publisher ?? '') !== planned.publisher)) {
+    const given = input.plan ?? {};
+    if (planned && (String(given.name ?? '') !== planned.name || String(given.product ?? '') !== planned.product || String(given.publisher ?? '') !== planned.publisher)) {
       throw new ArmError(400, 'VMMarketplaceInvalidInput', `Creating a virtual machine from Marketplace image or a custom image sourced from a Marketplace image requires Plan information in the request. VM: '${id}'.`);
     }
     this.checkNics(id, p);
@@ -411,6 +412,7 @@ export class ComputeProvider {
       location,
       ...(input.tags ? { tags: input.tags } : {}),
       ...(input.zones ? { zones: input.zones } : {}),
+      ...(input.plan ? { plan: input.plan } : {}),
       properties: {
         ...p,
         vmId: randomUUID(),

@@ -54,7 +54,25 @@ export interface FakeArmOptions {
   readonly rateLimits?: Partial<RateLimitConfig>;
   /** Marketplace images that need a purchase plan, as `{publisher, offer, sku}` (plan: name = sku, product = offer). */
   readonly marketplacePlans?: readonly { publisher: string; offer: string; sku: string }[];
+  /** More marketplace images `GET .../publishers/.../versions` knows (default: Canonical's Ubuntu 22.04 and 24.04 server images). */
+  readonly marketplaceImages?: readonly MarketplaceImageEntry[];
 }
+
+/** A marketplace image the fake knows, with its versions (and a purchase plan when it has one). */
+export interface MarketplaceImageEntry {
+  readonly publisher: string;
+  readonly offer: string;
+  readonly sku: string;
+  readonly versions: readonly string[];
+  readonly plan?: boolean;
+}
+
+/** Images every fake knows: what the ops-files and tests name. */
+const DEFAULT_IMAGES: readonly MarketplaceImageEntry[] = [
+  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', versions: ['22.04.202410020', '22.04.202411190'] },
+  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts', versions: ['22.04.202410020', '22.04.202411010', '22.04.202411190'] },
+  { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', versions: ['24.04.202411030'] },
+];
 
 /** A running fake ARM. */
 export interface FakeArm {
@@ -127,6 +145,8 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     endpoint,
     blobEndpoint: opts.blobEndpoint ?? ((name) => `https://${name}.blob.core.windows.net/`),
   });
+  const images = [...DEFAULT_IMAGES, ...(opts.marketplaceImages ?? [])];
+  for (const m of images) if (m.plan) ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), { name: m.sku, product: m.offer, publisher: m.publisher });
   for (const m of opts.marketplacePlans ?? []) ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), { name: m.sku, product: m.offer, publisher: m.publisher });
   const network = new NetworkProvider(ctx);
   network.publicIpFor = opts.publicIpAddress;
@@ -302,6 +322,34 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       if (kind === 'operations' || kind === 'operationresults' || kind === 'asyncoperations') return pollLocation(id, method);
       throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
     }
+    // /subscriptions/{s}/providers/Microsoft.Compute/locations/{l}/publishers/{p}/artifacttypes/vmimage/offers/{o}/skus/{sku}/versions[/{v}]:
+    // the marketplace (Virtual Machine Images - List / Get). Source: the REST spec examples
+    // VirtualMachineImage_List_*.json (a list of {name, location, id}) and the Get operation, whose
+    // properties carry the purchase `plan` when the image has one and `osDiskImage`.
+    if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'publishers' && lower[8] === 'artifacttypes' && lower[10] === 'offers' && lower[12] === 'skus' && lower[14] === 'versions' && (segments.length === 15 || segments.length === 16)) {
+      checkVersion('Microsoft.Compute', 'locations/publishers/artifacttypes/offers/skus/versions', compute.apiVersions('virtualMachines'));
+      if (method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
+      const [loc, pub, offer, sku] = [segments[5]!, segments[7]!, segments[11]!, segments[13]!];
+      const image = images.find((m) => m.publisher.toLowerCase() === pub.toLowerCase() && m.offer.toLowerCase() === offer.toLowerCase() && m.sku.toLowerCase() === sku.toLowerCase());
+      const idOf = (v: string) => `/Subscriptions/${subscriptionId}/Providers/Microsoft.Compute/Locations/${loc}/Publishers/${pub}/ArtifactTypes/VMImage/Offers/${offer}/Skus/${sku}/Versions/${v}`;
+      const version = segments[15];
+      if (!image || (version !== undefined && !image.versions.includes(version))) throw new ArmError(404, 'NotFound', 'Artifact: VMImage was not found.');
+      if (version === undefined) return { status: 200, body: image.versions.map((v) => ({ name: v, location: loc, id: idOf(v) })) };
+      return {
+        status: 200,
+        body: {
+          name: version,
+          location: loc,
+          id: idOf(version),
+          properties: {
+            ...(image.plan ? { plan: { name: image.sku, product: image.offer, publisher: image.publisher } } : {}),
+            osDiskImage: { operatingSystem: 'Linux', sizeInGb: 30 },
+            hyperVGeneration: /gen2/i.test(image.sku) ? 'V2' : 'V1',
+            architecture: 'x64',
+          },
+        },
+      };
+    }
     // /subscriptions/{s}/providers/Microsoft.Compute/locations/{loc}/vmSizes
     if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'vmsizes' && segments.length === 7) {
       checkVersion('Microsoft.Compute', 'locations/vmSizes', compute.apiVersions('virtualMachines'));
@@ -461,6 +509,7 @@ function pick(o: Json, keys: string[]): Json {
 export function resourceTypeOf(segments: readonly string[]): string {
   const lower = segments.map((s) => s.toLowerCase());
   if (lower[2] === 'operationresults') return 'Microsoft.Resources/operationresults';
+  if (lower[2] === 'providers' && lower[4] === 'locations' && lower[6] === 'publishers') return `${segments[3]}/locations/publishers`;
   if (lower[2] === 'providers' && lower[4] === 'locations') return `${segments[3]}/operations`;
   if (lower[2] === 'resourcegroups' && lower[4] !== 'providers') return 'Microsoft.Resources/resourceGroups';
   if (lower[8] === 'providers' && lower[10] === 'tags') return 'Microsoft.Resources/tags';

@@ -212,8 +212,10 @@ export class Operations {
     const id = resourceId.toLowerCase();
     for (const op of this.ops.values()) {
       if (op.status !== 'InProgress' || !op.holds.includes(id)) continue;
-      // an operation nobody polls still ends when its time is up and its work is done
-      if (this.config.latency === 'time' && Date.now() >= op.readyAt && op.workDone) {
+      // an operation nobody polls (its client lost the answer, or died) still ends when its time
+      // is up and its work is done, as ARM's do, whichever latency model counts the polls
+      if (Date.now() >= op.readyAt && op.workDone) {
+        op.pollsLeft = 0;
         this.poll(op);
         if (op.status !== 'InProgress') continue;
       }

@@ -38,7 +38,7 @@ describe('Azure CPI on ARM’s protocol (time model, conflicts, Canceled, budget
 
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'azure-protocol-'));
-    fake = await startFakeArm({ lro: { pollsBeforeDone: 0, timeScale: 0.002 } });
+    fake = await startFakeArm({ lro: { pollsBeforeDone: 0, timeScale: 0.002 }, marketplaceImages: [{ publisher: 'example-isv', offer: 'bosh-stemcell-offer', sku: 'jammy', versions: ['1.0.0', '1.2.0'], plan: true }] });
     const properties = {
       location: 'westeurope',
       subscription_id: fake.subscriptionId,
@@ -57,7 +57,7 @@ describe('Azure CPI on ARM’s protocol (time model, conflicts, Canceled, budget
     await ensureFoundation(clients, parseFoundationProps(properties), { pollIntervalMs: 5 });
     fake.lro.latency = 'time';
     cpi = new AzureCpi(config, { clients, directorUuid: 'dir-uuid', clock: scaledArmClock(() => fake.lro.timeScale), lockDir: join(scratch, 'locks') });
-    stemcell = await cpi.createStemcell('', { name: 'light', version: '1', image: { publisher: 'Canonical', offer: 'jammy', sku: '22_04-lts-gen2', version: 'latest' } });
+    stemcell = await cpi.createStemcell('', { name: 'light', version: '1', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' } });
   });
   after(async () => {
     await fake?.stop();
@@ -166,5 +166,20 @@ describe('Azure CPI on ARM’s protocol (time model, conflicts, Canceled, budget
     await cpi.deleteVm(vmCid);
     await cpi.deleteDisk(disk);
     await assert.rejects(cpi.createVm('agent-q', stemcell, { instance_type: 'Standard_D2s_v3', proximity_placement_group: 'nope' }, net('10.0.0.26'), [], env('agent-q')), /InvalidCloudProperties error: cloud_properties\.proximity_placement_group: /);
+  });
+
+  it('a light stemcell names a marketplace image that exists; one with a purchase plan carries it to every VM', async () => {
+    await assert.rejects(
+      cpi.createStemcell('', { name: 'light', version: '2', image: { publisher: 'Canonical', offer: 'no-such-offer', sku: 'x', version: 'latest' } }),
+      /InvalidCloudProperties error: cloud_properties\.image: the marketplace image Canonical:no-such-offer:x:latest does not exist in location 'westeurope'$/,
+    );
+    await assert.rejects(
+      cpi.createStemcell('', { name: 'light', version: '2', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: '1.0.0' } }),
+      /does not exist in location/,
+    );
+    const planned = await cpi.createStemcell('', { name: 'isv', version: '1', image: { publisher: 'example-isv', offer: 'bosh-stemcell-offer', sku: 'jammy', version: 'latest' } });
+    const { vmCid } = await cpi.createVm('agent-plan', planned, { instance_type: 'Standard_B1ms' }, net('10.0.0.27'), [], env('agent-plan'));
+    assert.deepEqual(fake.state.get(id('Microsoft.Compute/virtualMachines', 'agent-plan'))!.body.plan ?? fake.state.get(id('Microsoft.Compute/virtualMachines', 'agent-plan'))!.body.properties.plan, { name: 'jammy', product: 'bosh-stemcell-offer', publisher: 'example-isv' });
+    await cpi.deleteVm(vmCid);
   });
 });

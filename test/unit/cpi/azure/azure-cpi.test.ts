@@ -53,7 +53,7 @@ function usableKeyPair(): ReturnType<typeof generateSshKeyPair> {
   }
 }
 const ACCOUNT = 'unitstore01';
-const LIGHT = { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: 'jammy', sku: '22_04-lts-gen2', version: 'latest' } };
+const LIGHT = { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' } };
 
 describe('Azure CPI against the fake ARM', () => {
   let fake: FakeArm;
@@ -138,7 +138,7 @@ describe('Azure CPI against the fake ARM', () => {
     assert.deepEqual(vm.tags, tags);
     assert.deepEqual(vm.zones, ['2']);
     assert.equal(vm.properties.hardwareProfile.vmSize, 'Standard_D2s_v3');
-    assert.deepEqual(vm.properties.storageProfile.imageReference, { publisher: 'Canonical', offer: 'jammy', sku: '22_04-lts-gen2', version: 'latest' });
+    assert.deepEqual(vm.properties.storageProfile.imageReference, { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' });
     assert.equal(vm.properties.storageProfile.osDisk.name, 'bosh-disk-os-agent-m0');
     assert.equal(vm.properties.storageProfile.osDisk.diskSizeGB, 30);
     assert.equal(vm.properties.storageProfile.osDisk.managedDisk.storageAccountType, 'Premium_LRS');
@@ -413,7 +413,13 @@ describe('Azure CPI against the fake ARM', () => {
     });
     await blobEndpoint(ACCOUNT); // Azurite knows the account's keys
     const progress: [number, number][] = [];
-    const cid = await cpi.createStemcell(tarball, { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.5', os: 'ubuntu-jammy' }, (done, total) => progress.push([done, total]));
+    // a BOSH heavy stemcell (bosh-agent reads custom data, not cloud-init) is refused before any upload
+    await rejectsCpi(cpi.createStemcell(tarball, { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.5', os: 'ubuntu-jammy' }), (e) => {
+      assert.equal(e.kind, 'InvalidCloudProperties');
+      assert.match(e.message, /^CPI 'create_stemcell' responded with InvalidCloudProperties error: cloud_properties\.name 'bosh-azure-hyperv-ubuntu-jammy-go_agent' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init/);
+    });
+    // an image with cloud-init is uploaded
+    const cid = await cpi.createStemcell(tarball, { name: 'ubuntu-jammy-cloud-init', version: '1.5', os: 'ubuntu-jammy' }, (done, total) => progress.push([done, total]));
     assert.match(cid, /^bosh-stemcell-[0-9a-f-]{36}$/);
     assert.deepEqual(progress.at(-1), [content.length, content.length]);
     assert.ok(progress.length >= 2);
