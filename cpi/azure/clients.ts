@@ -99,7 +99,19 @@ function anotherOperationPolicy(stats: AzureCallStats, retry: { retryDelayInMs: 
     name: 'directorAnotherOperation',
     async sendRequest(request, next) {
       for (let i = 0; ; i++) {
-        const response = await next(request);
+        let response: PipelineResponseLike;
+        try {
+          response = await next(request);
+        } catch (err) {
+          // the SDK operations' deserialization throws a RestError for an error status: its response is on it
+          const e = err as { statusCode?: number; code?: string; response?: PipelineResponseLike };
+          const status = e.statusCode ?? e.response?.status;
+          const another = (e.code !== undefined && /^(AnotherOperationInProgress|RetryableErrorDueToAnotherOperation)$/.test(e.code)) || ANOTHER_OPERATION.test(e.response?.bodyAsText ?? '');
+          if ((status !== 409 && status !== 429) || !another || i >= attempts) throw err;
+          stats.conflicts++;
+          await new Promise((r) => setTimeout(r, Math.min(retry.maxRetryDelayInMs, retry.retryDelayInMs * 2 ** i)));
+          continue;
+        }
         if ((response.status !== 409 && response.status !== 429) || i >= attempts || !ANOTHER_OPERATION.test(response.bodyAsText ?? '')) return response;
         const after = Number(response.headers?.get('retry-after'));
         const backoff = Math.min(retry.maxRetryDelayInMs, retry.retryDelayInMs * 2 ** i);
