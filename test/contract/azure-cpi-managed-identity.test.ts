@@ -20,7 +20,7 @@ import type { FakeArm } from '../fakes/arm/fake-arm.js';
 
 const RG = 'mi-rg';
 const MISSING_VM = `agent_id:no-such-agent;resource_group_name:${RG}`;
-const LIGHT = { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: 'jammy', sku: '22_04-lts-gen2', version: 'latest' } };
+const LIGHT = { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' } };
 
 /** What a child is told: where the fake is (never a secret but the CA, which is public). */
 interface ChildBrief {
