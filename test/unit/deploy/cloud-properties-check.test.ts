@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AzureCpi } from '../../../cpi/azure/azure-cpi.js';
 import { parseAzureCpiConfig } from '../../../cpi/azure/config.js';
+import { parseLocalCpiConfig } from '../../../cpi/local/config.js';
+import { localEnvironmentCpi } from '../../../cpi/local/environment.js';
 import { Director } from '../../../src/deploy/director.js';
 import type { AgentDialer } from '../../../src/deploy/ports.js';
-import { environmentCpi } from '../../../src/env/cpi-factory.js';
 import { formatErrorChain } from '../../../src/errors.js';
 import { parseYaml } from '../../../src/manifest/yaml.js';
 import { openBlobstore } from '../../../src/release/blobstore.js';
@@ -41,7 +42,7 @@ after(async () => {
 
 function director(): Director {
   const environment = store.environment.get()!;
-  const local = environmentCpi(environment, dir);
+  const local = localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid);
   const azure = new AzureCpi(parseAzureCpiConfig({ subscription_id: 's', tenant_id: 't', client_id: 'c', client_secret: 'x', resource_group_name: 'rg', location: 'westeurope' }));
   const cpi = Object.assign(Object.create(local.cpi) as typeof local.cpi, { checkCloudProperties: azure.checkCloudProperties.bind(azure) });
   return new Director({ store, environment, cpi: { ...local, cpi }, agents: unreachable, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
