@@ -20,9 +20,15 @@ const boundaries = [
     message: 'SSH belongs to the agent client (src/agent-client) and the local CPI\'s SSH server.',
   },
   {
+    name: 'pg',
+    allowed: ['src/state/postgres/**'],
+    message: 'node-postgres belongs to the PostgreSQL state store (its worker, src/state/postgres): use the StateStore port.',
+  },
+  {
     group: '@azure/*',
-    allowed: ['cpi/azure/**'],
-    message: 'The Azure SDK belongs to the Azure CPI (cpi/azure).',
+    // the Azure CPI, and the blobstore's Azure Blob adapter (its worker thread)
+    allowed: ['cpi/azure/**', 'src/release/azure-blob-worker.ts'],
+    message: 'The Azure SDK belongs to the Azure CPI (cpi/azure) and the Azure blobstore (src/release/azure-blob-worker.ts).',
   },
   {
     group: '**/cpi/local/**',

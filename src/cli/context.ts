@@ -15,6 +15,8 @@ import type { GatewayFlags } from '../env/gateway.js';
 import type { AgentDialer } from '../deploy/ports.js';
 import type { Clock } from '../deploy/task.js';
 import { displayUrl, isPostgresUrl, localName, openState, type OpenPostgresStateOptions, type EnvironmentRecord, type StateStore } from '../state/index.js';
+import { environmentBlobstore, type Blobstore } from '../release/blobstore.js';
+import type { AzureBlobSetup } from '../release/azure-blob-protocol.js';
 import type { CliIo } from './io.js';
 
 /** The options every environment-scoped command takes. */
@@ -159,6 +161,8 @@ export interface DirectorWiring {
   readonly wrapAgents?: (agents: AgentDialer) => AgentDialer;
   /** bosh-cli's --gw-* flags of the command, over the environment's recorded gateway. */
   readonly gateway?: GatewayFlags;
+  /** The environment's blobstore (blobstoreOf); the folder `blobs` under the store's localDir by default. */
+  readonly blobstore?: Blobstore;
 }
 
 /**
@@ -176,7 +180,7 @@ export async function directorFor(store: StateStore, wiring: DirectorWiring = {}
     import('../env/gateway.js'),
   ]);
   const cpi = wiring.wrapCpi ? { ...envCpi, cpi: wiring.wrapCpi(envCpi.cpi) } : envCpi;
-  const blobstore = openBlobstore(join(store.localDir, 'blobs'));
+  const blobstore = wiring.blobstore ?? openBlobstore(join(store.localDir, 'blobs'));
   const gateway = gatewayFor(environment, wiring.gateway);
   const ssh = new SshAgents({
     privateKey: environment.sshKey.privateKey,
@@ -187,4 +191,29 @@ export async function directorFor(store: StateStore, wiring: DirectorWiring = {}
   });
   const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
   return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });
+}
+
+/**
+ * Where the environment's blobs live: an Azure Blob container when $DIRECTOR_BLOBSTORE is
+ * `azure://<container>` (the account from $AZURE_STORAGE_CONNECTION_STRING, else
+ * $AZURE_STORAGE_ACCOUNT + $AZURE_STORAGE_KEY [+ $AZURE_STORAGE_BLOB_ENDPOINT]), else the folder
+ * `blobs` under the environment's local folder.
+ */
+export function blobstoreSetting(io: CliIo): AzureBlobSetup | undefined {
+  const given = io.env['DIRECTOR_BLOBSTORE'];
+  if (!given || given === 'local') return undefined;
+  const m = /^azure:\/\/([a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?)\/?$/.exec(given);
+  if (!m) throw new DirectorError(`$DIRECTOR_BLOBSTORE: expected 'local' or 'azure://<container>' (a container name: 3-63 lower-case letters, digits and dashes), got '${given}'`);
+  const connectionString = io.env['AZURE_STORAGE_CONNECTION_STRING'];
+  const name = io.env['AZURE_STORAGE_ACCOUNT'];
+  const key = io.env['AZURE_STORAGE_KEY'];
+  const url = io.env['AZURE_STORAGE_BLOB_ENDPOINT'];
+  if (connectionString) return { container: m[1] as string, account: { connectionString } };
+  if (name && key) return { container: m[1] as string, account: { name, key, ...(url ? { url } : {}) } };
+  throw new DirectorError(`$DIRECTOR_BLOBSTORE names an Azure container but no account is given: set $AZURE_STORAGE_CONNECTION_STRING, or $AZURE_STORAGE_ACCOUNT and $AZURE_STORAGE_KEY`);
+}
+
+/** The environment's blobstore (see blobstoreSetting). */
+export function blobstoreOf(io: CliIo, store: StateStore): Blobstore {
+  return environmentBlobstore(store.localDir, blobstoreSetting(io));
 }

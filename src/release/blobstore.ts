@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirectorError } from '../errors.js';
+import { SyncWorker } from '../state/sync-worker.js';
+import type { AzureBlobRequest, AzureBlobSetup } from './azure-blob-protocol.js';
 
 /**
  * A content-addressed blobstore: one folder (mode 0700) of files (mode 0600) named by the
@@ -90,4 +92,93 @@ export function openBlobstore(dir: string): Blobstore {
       return data;
     },
   };
+}
+
+/**
+ * A blobstore whose blobs live in an Azure Blob container, named by their sha256 (aliases as
+ * `aliases/<key>` holding the id), with a local cache in `cacheDir` (the local blobstore's
+ * layout). A put writes the cache and uploads the blob unless the container has it; a get reads
+ * the cache, else downloads into it; every read is checked against the blob's sha256, so a blob
+ * corrupted in the container or the cache is refused, never used. The Azure SDK runs in a worker
+ * thread (the port is synchronous, see state/sync-worker.ts).
+ */
+export function openAzureBlobstore(cacheDir: string, setup: AzureBlobSetup): Blobstore & { close(): void } {
+  const where = `Azure Blob container '${setup.container}'`;
+  const cache = openBlobstore(cacheDir);
+  const worker = new SyncWorker(new URL('./azure-blob-worker.js', import.meta.url), setup, `Blobstore (${where})`);
+  const call = <T>(req: AzureBlobRequest, doing: string): T => {
+    try {
+      return worker.call<T>(req);
+    } catch (err) {
+      throw new DirectorError(`${doing} ${where}`, { cause: err });
+    }
+  };
+  try {
+    call({ op: 'open' }, 'Opening');
+  } catch (err) {
+    worker.close();
+    throw err;
+  }
+  const fetch = (id: string): void => {
+    if (cache.has(id)) return;
+    const tmp = join(cacheDir, `.download-${id}-${randomBytes(6).toString('hex')}`);
+    try {
+      call({ op: 'download', name: id, file: tmp }, `Reading blob ${id} from`);
+      const data = readFileSync(tmp);
+      if (sha256(data) !== id) throw new DirectorError(`Reading blob ${id} from ${where}: content does not match its sha256 (corrupted)`);
+      cache.put(data);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  };
+  return {
+    dir: cacheDir,
+    put(data) {
+      const id = cache.put(data);
+      call({ op: 'upload', name: id, file: cache.path(id) }, `Writing blob ${id} to`);
+      return id;
+    },
+    get(id) {
+      fetch(id);
+      return cache.get(id);
+    },
+    has(id) {
+      if (cache.has(id)) return true; // (checks the id, too)
+      return call<boolean>({ op: 'has', name: id }, `Looking blob ${id} up in`);
+    },
+    path(id) {
+      fetch(id);
+      cache.get(id); // verified, as every read is
+      return cache.path(id);
+    },
+    setAlias(key, id) {
+      if (!/^[a-z0-9-]{1,200}$/.test(key)) throw new DirectorError(`Invalid blob alias '${key}'`);
+      call({ op: 'putText', name: `aliases/${key}`, text: id }, `Writing alias '${key}' to`);
+      cache.setAlias(key, id);
+    },
+    alias(key) {
+      const local = cache.alias(key);
+      if (local !== undefined) return local;
+      if (!/^[a-z0-9-]{1,200}$/.test(key)) return undefined;
+      const id = call<string | null>({ op: 'getText', name: `aliases/${key}` }, `Reading alias '${key}' from`)?.trim();
+      if (id === undefined || !ID.test(id)) return undefined;
+      try {
+        fetch(id);
+      } catch {
+        return undefined;
+      }
+      cache.setAlias(key, id);
+      return id;
+    },
+    close: () => worker.close(),
+  };
+}
+
+/**
+ * The blobstore of an environment: the folder `blobs` under its local folder, or an Azure Blob
+ * container (cached in that folder) when `remote` names one.
+ */
+export function environmentBlobstore(localDir: string, remote: AzureBlobSetup | undefined): Blobstore {
+  const dir = join(localDir, 'blobs');
+  return remote === undefined ? openBlobstore(dir) : openAzureBlobstore(dir, remote);
 }

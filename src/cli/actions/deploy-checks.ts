@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { evaluateTemplate, type Variables } from '../../manifest/variables/index.js';
 import { toPlain, type YamlValue } from '../../manifest/value.js';
 import { parseYaml } from '../../manifest/yaml.js';
@@ -6,7 +5,7 @@ import { parseCloudConfig } from '../../plan/cloud-config.js';
 import { checkManifestRoot } from '../../plan/manifest-rules.js';
 import { ValidationError } from '../../plan/validation.js';
 import { precheckDeploymentManifest } from '../../plan/manifest-checks.js';
-import { openBlobstore } from '../../release/blobstore.js';
+import type { Blobstore } from '../../release/blobstore.js';
 import type { JobSpec } from '../../release/job-spec.js';
 import { storedReleaseView } from '../../release/release-view.js';
 import type { ReleaseView } from '../../plan/plan.js';
@@ -18,7 +17,7 @@ import type { StateStore } from '../../state/index.js';
  * links, judged against the environment's recorded cloud-config and uploaded releases. Reads the
  * state and writes nothing. `file` is the manifest path as the operator gave it.
  */
-export async function checkBeforeDeploy(store: StateStore, deployment: string, file: string, raw: YamlValue, given: Variables): Promise<void> {
+export async function checkBeforeDeploy(store: StateStore, blobstore: Blobstore, deployment: string, file: string, raw: YamlValue, given: Variables): Promise<void> {
   const what = `deployment manifest '${file}'`;
   checkManifestRoot(toPlain(raw), what);
   // `-d NAME` answers ((deployment_name)) as the deploy itself does.
@@ -31,7 +30,6 @@ export async function checkBeforeDeploy(store: StateStore, deployment: string, f
   const cc = store.cloudConfigs.latest();
   if (!cc) return; // prepare says "No cloud-config: run create-env first"
   const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
-  const blobstore = openBlobstore(join(store.localDir, 'blobs'));
   const views = new Map<string, ReleaseView | undefined>();
   const versions = new Map<string, string>();
   const releases = (doc as { releases?: unknown }).releases;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DirectorError } from '../../errors.js';
 import type { Director } from '../../deploy/director.js';
 import type { AgentDialer } from '../../deploy/ports.js';
@@ -9,10 +9,10 @@ import type { GatewayFlags } from '../../env/gateway.js';
 import { toPlain } from '../../manifest/value.js';
 import { planJson } from '../../plan/plan-format.js';
 import { parseYaml } from '../../manifest/yaml.js';
-import { openBlobstore } from '../../release/blobstore.js';
+import type { Blobstore } from '../../release/blobstore.js';
 import { uploadRelease } from '../../release/upload-release.js';
 import { deploymentLock, ENVIRONMENT_LOCK, type StateStore } from '../../state/index.js';
-import { directorFor, openExistingState, systemClock, type EnvOptions } from '../context.js';
+import { blobstoreOf, directorFor, openExistingState, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, type Listing } from '../table.js';
 import { vitalsCells, VITALS_HEADER } from '../vitals.js';
@@ -28,17 +28,22 @@ import { debugAgents, debugCpi, debugSinkFor } from '../debug-log.js';
 export { confirm };
 
 /** The composition root of the deployment commands: state, CPI, agents (through the gateway), blobstore. */
-export async function services(io: CliIo, opts: EnvOptions & GatewayFlagValues): Promise<{ store: StateStore; director: Director; agents: AgentDialer; close: () => void }> {
+export async function services(
+  io: CliIo,
+  opts: EnvOptions & GatewayFlagValues,
+): Promise<{ store: StateStore; director: Director; agents: AgentDialer; blobstore: Blobstore; close: () => void }> {
   const store = openExistingState(io, opts);
   try {
+    const blobstore = blobstoreOf(io, store);
     const sink = debugSinkFor(store);
     const director = await directorFor(store, {
       log: (l) => io.stderr.write(`${l}\n`),
       gateway: gatewayFlagsOf(io, opts),
       wrapCpi: (cpi) => debugCpi(cpi, sink),
       wrapAgents: (agents) => debugAgents(agents, sink),
+      blobstore,
     });
-    return { store, director, agents: director.services.agents, close: () => store.close() };
+    return { store, director, agents: director.services.agents, blobstore, close: () => store.close() };
   } catch (err) {
     store.close();
     throw err;
@@ -91,7 +96,7 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
   const out = o.json ? io.stderr : io.stdout;
   const s = await services(io, o);
   try {
-    await checkBeforeDeploy(s.store, name, manifest, raw, vars); // refused here, nothing is written
+    await checkBeforeDeploy(s.store, s.blobstore, name, manifest, raw, vars); // refused here, nothing is written
     out.write(`Using deployment '${name}'\n\n`);
     await s.director.ensureReleases(raw, io.cwd);
     const prepared = await s.director.prepare(name, raw, vars, { recreate: Boolean(o.recreate) });
@@ -211,7 +216,7 @@ function namesOf(manifest: string | null, key: 'releases' | 'stemcells'): string
 export const uploadReleaseAction = (io: CliIo) => async (dir: string, o: EnvOptions & { json?: boolean }) => {
   const store = openExistingState(io, o);
   try {
-    const blobstore = openBlobstore(join(store.localDir, 'blobs'));
+    const blobstore = blobstoreOf(io, store);
     await runTask({ store, clock: systemClock, out: io.stdout, description: 'upload release', locks: [ENVIRONMENT_LOCK] }, (task) =>
       task.step('Uploading release', dir, async () => {
         const r = await uploadRelease(dir, store, blobstore, {

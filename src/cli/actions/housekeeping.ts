@@ -3,11 +3,10 @@ import { join, resolve } from 'node:path';
 import { DirectorError, formatErrorChain } from '../../errors.js';
 import type { EnvironmentCpi } from '../../../cpi/environment.js';
 import { debugCpi, debugSinkFor } from '../debug-log.js';
-import { openBlobstore } from '../../release/blobstore.js';
 import { readStemcell } from '../../stemcell/stemcell-archive.js';
 import { pickUnused, releaseUsage, stemcellUsage } from '../../stemcell/usage.js';
 import { deploymentLock, ENVIRONMENT_LOCK, type EnvironmentRecord, type OrphanedDiskRecord, type ReleaseRecord, type StateStore, type StemcellRecord } from '../../state/index.js';
-import { environmentCpi, openExistingState, stateDir, systemClock, type EnvOptions } from '../context.js';
+import { blobstoreOf, environmentCpi, openExistingState, stateDir, systemClock, type EnvOptions } from '../context.js';
 import type { CliIo } from '../io.js';
 import { formatTime, printListings, renderTable, type Listing } from '../table.js';
 import { runTask } from '../task-runner.js';
@@ -257,7 +256,7 @@ export const cleanUp =
       }
       io.stdout.write('\n');
       const ecpi = await debuggedCpi(env, store);
-      const blobstore = openBlobstore(join(stateDir(store), 'blobs'));
+      const blobstore = blobstoreOf(io, store);
       const deleted = await runTask({ store, clock: systemClock, out: io.stdout, description: o.all ? 'clean up all' : 'clean up', locks: housekeepingLocks(store) }, async (task) => {
         // Planned again under the locks: what was in use a moment ago is what counts now.
         const p = planCleanUp(store, env.cpiType, Boolean(o.all));
