@@ -12,6 +12,7 @@ export type {
   IpReservationState,
   TaskLog,
   LockTable,
+  StateSnapshot,
 } from './state-store.js';
 export { deploymentLock, ENVIRONMENT_LOCK } from './state-store.js';
 export type * from './records.js';
@@ -28,3 +29,4 @@ export { canonicalJson, jsonSha256 } from './canonical-json.js';
 export { openPostgresStateStore, isPostgresUrl, displayUrl, localName } from './postgres-state-store.js';
 export type { OpenPostgresStateOptions } from './postgres-state-store.js';
 export { openState } from './open-state.js';
+export { stateListing } from './listing.js';

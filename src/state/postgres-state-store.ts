@@ -94,7 +94,7 @@ export function openPostgresStateStore(url: string, options: OpenPostgresStateOp
       probe: options.processProbe ?? systemProcessProbe(),
     };
     const localDir = options.localDir ?? join(tmpdir(), 'director-state', localName(parsed));
-    return sqlStateStore(shown, localDir, ctx, version, () => {
+    return sqlStateStore(shown, localDir, 'postgres', ctx, version, () => {
       try {
         worker.call({ op: 'close' });
       } catch {

@@ -54,7 +54,7 @@ export function openStateStore(path: string, options: OpenStateStoreOptions = {}
     const db = wrapDatabase(raw);
     const version = migrate(db, options.migrations ?? knownMigrations, file, () => now().toISOString());
     const ctx = { db, now: () => now().toISOString(), newId: options.newId ?? randomUUID, probe: options.processProbe ?? systemProcessProbe() };
-    return sqlStateStore(file, dirname(file), ctx, version, () => {
+    return sqlStateStore(file, dirname(file), 'sqlite', ctx, version, () => {
       if (raw.open) raw.close();
     });
   } catch (err) {

@@ -67,8 +67,27 @@ export interface StateStore {
   redact(values: Iterable<string>): void;
   /** The schema version of the open file (the highest applied migration). */
   schemaVersion(): number;
+  /**
+   * Every record as stored, ids and times included (locks aside), for `state export` and for
+   * moving an environment between SQLite and PostgreSQL. Holds secrets: variable values, keys.
+   */
+  snapshot(): StateSnapshot;
+  /**
+   * Writes a snapshot into this store, which must be empty and of the same schema version
+   * (StateError otherwise); all of it or, on any failure, nothing.
+   */
+  restore(snapshot: StateSnapshot): void;
   /** Closes the database; later calls throw. Closing twice is harmless. */
   close(): void;
+}
+
+/** A whole state as rows per table (see StateStore.snapshot). */
+export interface StateSnapshot {
+  readonly format: 'director-state';
+  readonly schemaVersion: number;
+  /** Where it was taken (a file path or a URL without password). */
+  readonly from: string;
+  readonly tables: Readonly<Record<string, readonly Readonly<Record<string, unknown>>[]>>;
 }
 
 /** The one environment of this state file. */

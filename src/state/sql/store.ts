@@ -7,7 +7,9 @@ import { diskState } from './disks.js';
 import { environmentState } from './environment.js';
 import { instanceState } from './instances.js';
 import { ipReservationState } from './ips.js';
+import type { Dialect } from './dialect.js';
 import { lockTable } from './locks.js';
+import { loadSnapshot, takeSnapshot } from './snapshot.js';
 import { taskLog } from './tasks.js';
 import { vmState } from './vms.js';
 
@@ -15,6 +17,7 @@ import { vmState } from './vms.js';
 export function sqlStateStore(
   path: string,
   localDir: string,
+  dialect: Dialect,
   ctx: Omit<StoreContext, 'redactor'>,
   version: number,
   close: () => void,
@@ -39,6 +42,8 @@ export function sqlStateStore(
     transaction: (fn) => ctx.db.transaction(fn),
     redact: (values) => redactor.add(values),
     schemaVersion: () => version,
+    snapshot: () => takeSnapshot(ctx.db, version, path),
+    restore: (snap) => loadSnapshot(ctx.db, dialect, version, path, snap),
     close,
   };
 }
