@@ -114,7 +114,7 @@ export const listLocks =
             ],
             rows: locks.map((l) => {
               const [type, ...rest] = l.name.split(':');
-              return { type: type ?? l.name, resource: rest.join(':') || '-', task_id: String(l.taskId), holder: `pid ${l.holder.pid} on ${l.holder.hostname}`, expires_at: l.expiresAt ?? '-' };
+              return { type: type ?? l.name, resource: rest.join(':') || '-', task_id: String(l.taskId), holder: l.holder.user ? `${l.holder.user}@${l.holder.hostname} pid ${l.holder.pid}` : `pid ${l.holder.pid} on ${l.holder.hostname}`, expires_at: l.expiresAt ?? '-' };
             }),
           },
         ],
