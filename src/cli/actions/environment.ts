@@ -29,7 +29,8 @@ export const createEnv =
     });
     const env = parseEnvironmentManifest(toPlain(doc), manifest);
     const cloudConfigDoc: YamlValue = isMap(doc) ? (doc.get('cloud_config') ?? null) : null;
-    const statePath = o.state || o.environment ? resolveStatePath(io, o) : defaultStatePath(io, env.name);
+    // $DIRECTOR_STATE_URL names the team's database; otherwise a new environment gets its own file.
+    const statePath = o.state || o.environment || io.env['DIRECTOR_STATE_URL'] ? resolveStatePath(io, o) : defaultStatePath(io, env.name);
     const store = openStateAt(io, statePath);
     // Current from the moment it has a state file: after a failed run, the next command (a rerun,
     // or delete-env) finds it without -e.
