@@ -50,10 +50,10 @@ interface Reply {
   readonly body: string;
 }
 
-function https(path: string, opts: { ca: string; token?: string; cert?: string; key?: string; method?: string; body?: unknown }): Promise<Reply> {
+function https(path: string, opts: { ca: string; token?: string; cert?: string; key?: string; method?: string; body?: unknown; contentType?: string }): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: MASTER, port: 8443, path, method: opts.method ?? 'GET', ca: opts.ca, cert: opts.cert, key: opts.key, headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, timeout: 5000 },
+      { host: MASTER, port: 8443, path, method: opts.method ?? 'GET', ca: opts.ca, cert: opts.cert, key: opts.key, headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': opts.contentType ?? 'application/json' } : {}) }, timeout: 5000 },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -199,6 +199,29 @@ test('the stand-in control plane: nodes in etcd follow their kubelets, drain del
   const again = await runScript(addons.root, 'apply-specs', 'bin/run');
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /deployment\.apps\/coredns unchanged/);
+
+  // Optimistic concurrency through etcd: a write with a stale resourceVersion is refused with 409.
+  const cmPath = '/api/v1/namespaces/default/configmaps';
+  const created = await https(cmPath, { ca, token: admin, method: 'POST', body: { metadata: { name: 'rv-check' }, data: { a: '1' } } });
+  assert.equal(created.status, 201, created.body);
+  const rv1 = JSON.parse(created.body).metadata.resourceVersion as string;
+  const updated = await https(`${cmPath}/rv-check`, { ca, token: admin, method: 'PUT', body: { metadata: { name: 'rv-check', resourceVersion: rv1 }, data: { a: '2' } } });
+  assert.equal(updated.status, 200, updated.body);
+  assert.notEqual(JSON.parse(updated.body).metadata.resourceVersion, rv1);
+  const stale = await https(`${cmPath}/rv-check`, { ca, token: admin, method: 'PUT', body: { metadata: { name: 'rv-check', resourceVersion: rv1 }, data: { a: '3' } } });
+  assert.equal(stale.status, 409, stale.body);
+  assert.equal(JSON.parse(stale.body).reason, 'Conflict');
+  const stalePatch = await https(`${cmPath}/rv-check`, { ca, token: admin, method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: rv1 }, data: { a: '4' } } });
+  assert.equal(stalePatch.status, 409, stalePatch.body);
+  assert.equal(JSON.parse((await https(`${cmPath}/rv-check`, { ca, token: admin })).body).data.a, '2');
+  assert.equal((await https(cmPath, { ca, token: admin, method: 'POST', body: { metadata: { name: 'rv-check' } } })).status, 409);
+  // A pod is stored and stays Pending, with an event saying why.
+  const pod = await https('/api/v1/namespaces/default/pods', { ca, token: admin, method: 'POST', body: { metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+  assert.equal(pod.status, 201, pod.body);
+  assert.equal(JSON.parse(pod.body).status.phase, 'Pending');
+  const events = JSON.parse((await https('/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp1', { ca, token: admin })).body).items;
+  assert.deepEqual(events.map((e: { reason: string }) => e.reason), ['FailedScheduling']);
+  assert.match(events[0].message, /runs no containers/);
 
   // BOSH drain (before an update or a deletion): cordon, then the node is deleted; a watch sees both.
   const watch = watchEvents(`/api/v1/nodes?watch=true&resourceVersion=${(await node()).metadata.resourceVersion}`, { ca, token: admin });
