@@ -467,6 +467,8 @@ export class AzureCpi implements Cpi {
           env: { ...(env.bosh ?? {}) },
         };
         const customData = cloudConfig({ sshUser: this.config.sshUser, env, hostPublicKey, settings });
+        // osProfile.customData: at most 65535 bytes (the REST spec's OSProfile.customData)
+        if (Buffer.byteLength(customData) > 65535) throw invalid(`the VM's custom data (cloud-init with the agent settings, networks and env) is ${Buffer.byteLength(customData)} bytes; Azure takes at most 65535`);
         const plan = 'plan' in imageReference ? imageReference.plan : undefined;
         const vm = {
           location: this.config.location,
