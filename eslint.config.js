@@ -17,29 +17,33 @@ const boundaries = [
     name: 'ssh2',
     // the agent client, the local CPI's SSH server, and the key codec both sides share
     allowed: ['src/agent-client/**', 'cpi/local/ssh-server.ts', 'cpi/local/sftp-server.ts', 'src/crypto/ssh-keys.ts'],
-    message: 'SSH belongs to the agent client (src/agent-client) and the local CPI\'s SSH server.',
+    message: "SSH belongs to the agent client (src/agent-client) and the local CPI's SSH server.",
   },
   {
     name: 'pg',
     allowed: ['src/state/postgres/**'],
-    message: 'node-postgres belongs to the PostgreSQL state store (its worker, src/state/postgres): use the StateStore port.',
+    message:
+      'node-postgres belongs to the PostgreSQL state store (its worker, src/state/postgres): use the StateStore port.',
   },
   {
     group: '@azure/*',
     // the Azure CPI, and the blobstore's Azure Blob adapter (its worker thread)
     allowed: ['cpi/azure/**', 'src/release/azure-blob-worker.ts'],
-    message: 'The Azure SDK belongs to the Azure CPI (cpi/azure) and the Azure blobstore (src/release/azure-blob-worker.ts).',
+    message:
+      'The Azure SDK belongs to the Azure CPI (cpi/azure) and the Azure blobstore (src/release/azure-blob-worker.ts).',
   },
   {
     group: '**/cpi/local/**',
     // the composition root picks the environment's CPI adapter; the rest of the director sees the ports
     allowed: ['cpi/**', 'src/cli/context.ts'],
-    message: 'The director uses the CPI ports (cpi/contract.ts, cpi/environment.ts); the composition root (src/cli/context.ts) builds the adapter.',
+    message:
+      'The director uses the CPI ports (cpi/contract.ts, cpi/environment.ts); the composition root (src/cli/context.ts) builds the adapter.',
   },
   {
     group: '**/cpi/azure/**',
     allowed: ['cpi/**', 'src/cli/context.ts'],
-    message: 'The director uses the CPI ports (cpi/contract.ts, cpi/environment.ts); the composition root (src/cli/context.ts) builds the adapter.',
+    message:
+      'The director uses the CPI ports (cpi/contract.ts, cpi/environment.ts); the composition root (src/cli/context.ts) builds the adapter.',
   },
 ];
 const production = ['src/**/*.ts', 'cpi/**/*.ts', 'agent/**/*.ts'];
@@ -53,10 +57,12 @@ const restrictions = (bs) => {
 const covers = (a, glob) => a === glob || (a.endsWith('**') && glob.startsWith(a.slice(0, -2)));
 const boundaryConfigs = [
   { files: production, ignores: boundaries.flatMap((b) => b.allowed), rules: restrictions(boundaries) },
-  ...[...new Set(boundaries.flatMap((b) => b.allowed))].sort((a, b) => a.length - b.length).map((glob) => ({
-    files: [glob.endsWith('**') ? `${glob}/*.ts` : glob],
-    rules: restrictions(boundaries.filter((b) => !b.allowed.some((a) => covers(a, glob)))),
-  })),
+  ...[...new Set(boundaries.flatMap((b) => b.allowed))]
+    .sort((a, b) => a.length - b.length)
+    .map((glob) => ({
+      files: [glob.endsWith('**') ? `${glob}/*.ts` : glob],
+      rules: restrictions(boundaries.filter((b) => !b.allowed.some((a) => covers(a, glob)))),
+    })),
 ];
 
 export default tseslint.config(
@@ -74,6 +80,17 @@ export default tseslint.config(
   ...boundaryConfigs,
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
   },
 );

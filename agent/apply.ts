@@ -1,6 +1,18 @@
 // apply: installs packages and rendered job templates (content-addressed, so the same spec twice
 // changes nothing) and hands the supervisor the new processes. Only changed jobs restart.
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { AgentFailure } from './failure.js';
 import { canonicalJson, replaceSymlink, sha256 } from './files.js';
@@ -25,39 +37,55 @@ export function jobHash(job: JobSpec): string {
 
 /** Throws bad_request naming the first invalid field. */
 export function validateApply(req: ApplyRequest): void {
-  if (req === null || typeof req !== 'object' || !Array.isArray(req.jobs)) throw new AgentFailure('bad_request', 'apply: expected {jobs: [...]}');
+  if (req === null || typeof req !== 'object' || !Array.isArray(req.jobs))
+    throw new AgentFailure('bad_request', 'apply: expected {jobs: [...]}');
   const seen = new Set<string>();
   req.jobs.forEach((job, i) => {
     const at = `jobs[${i}]`;
-    if (typeof job?.name !== 'string' || !NAME.test(job.name)) throw new AgentFailure('bad_request', `apply: ${at}.name must be a plain name`);
+    if (typeof job?.name !== 'string' || !NAME.test(job.name))
+      throw new AgentFailure('bad_request', `apply: ${at}.name must be a plain name`);
     if (seen.has(job.name)) throw new AgentFailure('bad_request', `apply: job '${job.name}' appears twice`);
     seen.add(job.name);
-    if (job.templates === null || typeof job.templates !== 'object') throw new AgentFailure('bad_request', `apply: ${at}.templates must be a map of path to content`);
+    if (job.templates === null || typeof job.templates !== 'object')
+      throw new AgentFailure('bad_request', `apply: ${at}.templates must be a map of path to content`);
     for (const [path, content] of Object.entries(job.templates)) {
       if (path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '') || typeof content !== 'string') {
-        throw new AgentFailure('bad_request', `apply: ${at}.templates['${path}'] must be a relative path inside the job with string content`);
+        throw new AgentFailure(
+          'bad_request',
+          `apply: ${at}.templates['${path}'] must be a relative path inside the job with string content`,
+        );
       }
     }
     if (!Array.isArray(job.packages)) throw new AgentFailure('bad_request', `apply: ${at}.packages must be a list`);
     (job.packages as readonly PackageSpec[]).forEach((p, j) => {
-      if (typeof p?.name !== 'string' || !NAME.test(p.name) || typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256) || typeof p.path !== 'string') {
+      if (
+        typeof p?.name !== 'string' ||
+        !NAME.test(p.name) ||
+        typeof p.sha256 !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(p.sha256) ||
+        typeof p.path !== 'string'
+      ) {
         throw new AgentFailure('bad_request', `apply: ${at}.packages[${j}] must be {name, sha256 (hex), path}`);
       }
     });
     if (!Array.isArray(job.processes)) throw new AgentFailure('bad_request', `apply: ${at}.processes must be a list`);
     const names = new Set<string>();
     (job.processes as JobSpec['processes']).forEach((p, j) => {
-      if (typeof p?.name !== 'string' || !NAME.test(p.name) || names.has(p.name)) throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].name must be a unique plain name`);
+      if (typeof p?.name !== 'string' || !NAME.test(p.name) || names.has(p.name))
+        throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].name must be a unique plain name`);
       names.add(p.name);
-      if (typeof p.executable !== 'string' || p.executable === '') throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].executable must be a path or command`);
-      if (!Array.isArray(p.args) || p.args.some((a: unknown) => typeof a !== 'string')) throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].args must be a list of strings`);
+      if (typeof p.executable !== 'string' || p.executable === '')
+        throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].executable must be a path or command`);
+      if (!Array.isArray(p.args) || p.args.some((a: unknown) => typeof a !== 'string'))
+        throw new AgentFailure('bad_request', `apply: ${at}.processes[${j}].args must be a list of strings`);
     });
   });
 }
 
 function inside(root: string, rel: string): string {
   const abs = resolve(root, rel);
-  if (abs !== root && !abs.startsWith(root + sep)) throw new AgentFailure('bad_request', `path '${rel}' is outside the agent root`);
+  if (abs !== root && !abs.startsWith(root + sep))
+    throw new AgentFailure('bad_request', `path '${rel}' is outside the agent root`);
   return abs;
 }
 
@@ -78,7 +106,11 @@ function installPackage(layout: AgentLayout, pkg: PackageSpec): void {
       cpSync(source, tmp, { recursive: true, verbatimSymlinks: true });
     } else {
       const raw = readFileSync(source);
-      if (sha256(raw) !== pkg.sha256) throw new AgentFailure('bad_request', `package '${pkg.name}': blob '${pkg.path}' does not have sha256 ${pkg.sha256}`);
+      if (sha256(raw) !== pkg.sha256)
+        throw new AgentFailure(
+          'bad_request',
+          `package '${pkg.name}': blob '${pkg.path}' does not have sha256 ${pkg.sha256}`,
+        );
       try {
         extractTar(raw, tmp);
       } catch (err) {
@@ -123,13 +155,18 @@ function installJob(layout: AgentLayout, job: JobSpec, hash: string): void {
 }
 
 /** Removes stored job and package versions nothing points at any more. */
-export function collectGarbage(layout: AgentLayout, liveJobs: ReadonlySet<string>, livePackages: ReadonlySet<string>): void {
+export function collectGarbage(
+  layout: AgentLayout,
+  liveJobs: ReadonlySet<string>,
+  livePackages: ReadonlySet<string>,
+): void {
   for (const [store, live] of [
     [layout.jobsStore, liveJobs],
     [layout.packagesStore, livePackages],
   ] as const) {
     if (!existsSync(store)) continue;
-    for (const entry of readdirSync(store)) if (!live.has(entry)) rmSync(join(store, entry), { recursive: true, force: true });
+    for (const entry of readdirSync(store))
+      if (!live.has(entry)) rmSync(join(store, entry), { recursive: true, force: true });
   }
 }
 

@@ -8,12 +8,31 @@
 // mount(8) at the mount point. The device path needs root and a real data disk; it is not
 // exercised by this project's tests. A bare `{device}` hint is reported unsupported.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { AgentFailure } from './failure.js';
 import { readJsonFile, replaceSymlink, writeFileAtomic } from './files.js';
 import type { AgentLayout } from './layout.js';
-import type { MigrateDiskRequest, MigrateDiskValue, MountDiskRequest, MountDiskValue, UnmountDiskRequest, UnmountDiskValue } from './protocol.js';
+import type {
+  MigrateDiskRequest,
+  MigrateDiskValue,
+  MountDiskRequest,
+  MountDiskValue,
+  UnmountDiskRequest,
+  UnmountDiskValue,
+} from './protocol.js';
 
 type MountPoint = 'store' | 'store_migration_target';
 /** `path`: a folder under the root the mount point links to; `device`: a block device mounted there. */
@@ -58,24 +77,47 @@ function clearMountPoint(layout: AgentLayout, mountPoint: MountPoint): void {
     return;
   }
   if (st.isDirectory()) {
-    if (isMountPoint(dir)) throw new AgentFailure('bad_request', `mount_disk: ${mountPoint}/ has another filesystem mounted; unmount it first`);
-    if (readdirSync(dir).length > 0) throw new AgentFailure('bad_request', `mount_disk: ${mountPoint}/ is a non-empty folder; refusing to hide its content`);
+    if (isMountPoint(dir))
+      throw new AgentFailure(
+        'bad_request',
+        `mount_disk: ${mountPoint}/ has another filesystem mounted; unmount it first`,
+      );
+    if (readdirSync(dir).length > 0)
+      throw new AgentFailure(
+        'bad_request',
+        `mount_disk: ${mountPoint}/ is a non-empty folder; refusing to hide its content`,
+      );
     rmSync(dir, { recursive: true });
   }
 }
 
 /** The free mount point for disk `cid`: store/, else store_migration_target/. */
 function freeMountPoint(disks: DisksFile, cid: string): MountPoint {
-  const taken = new Set(Object.entries(disks).filter(([c]) => c !== cid).map(([, d]) => d.mountPoint));
-  const mountPoint: MountPoint | undefined = !taken.has('store') ? 'store' : !taken.has('store_migration_target') ? 'store_migration_target' : undefined;
-  if (mountPoint === undefined) throw new AgentFailure('bad_request', `mount_disk: two disks are mounted already (${Object.keys(disks).join(', ')}); unmount one first`);
+  const taken = new Set(
+    Object.entries(disks)
+      .filter(([c]) => c !== cid)
+      .map(([, d]) => d.mountPoint),
+  );
+  const mountPoint: MountPoint | undefined = !taken.has('store')
+    ? 'store'
+    : !taken.has('store_migration_target')
+      ? 'store_migration_target'
+      : undefined;
+  if (mountPoint === undefined)
+    throw new AgentFailure(
+      'bad_request',
+      `mount_disk: two disks are mounted already (${Object.keys(disks).join(', ')}); unmount one first`,
+    );
   return mountPoint;
 }
 
 function parseLun(cid: string, lun: unknown): number {
   const text = typeof lun === 'number' ? String(lun) : lun;
   if (typeof text !== 'string' || !/^\d{1,2}$/.test(text) || Number(text) > 63) {
-    throw new AgentFailure('bad_request', `mount_disk: disk '${cid}': hint.lun must be a LUN from 0 to 63, found ${JSON.stringify(lun)}`);
+    throw new AgentFailure(
+      'bad_request',
+      `mount_disk: disk '${cid}': hint.lun must be a LUN from 0 to 63, found ${JSON.stringify(lun)}`,
+    );
   }
   return Number(text);
 }
@@ -89,15 +131,24 @@ export function mountDisk(layout: AgentLayout, req: MountDiskRequest): MountDisk
     if (isDirectory(join(layout.root, folder))) return mountFolder(layout, cid, folder);
     const device = join(AZURE_LUN_DEVICES, `lun${lun}`);
     if (existsSync(device)) return mountDevice(layout, cid, device);
-    throw new AgentFailure('not_found', `mount_disk: disk '${cid}' is not attached (no folder at '${folder}', no device at ${device})`);
+    throw new AgentFailure(
+      'not_found',
+      `mount_disk: disk '${cid}' is not attached (no folder at '${folder}', no device at ${device})`,
+    );
   }
   if (typeof hint.device === 'string' && hint.path === undefined) {
-    throw new AgentFailure('unsupported', `mount_disk: disk '${cid}' has a device hint; this agent mounts folder and LUN disks only`);
+    throw new AgentFailure(
+      'unsupported',
+      `mount_disk: disk '${cid}' has a device hint; this agent mounts folder and LUN disks only`,
+    );
   }
-  if (typeof hint.path !== 'string' || hint.path === '') throw new AgentFailure('bad_request', `mount_disk: disk '${cid}': hint.path is required`);
+  if (typeof hint.path !== 'string' || hint.path === '')
+    throw new AgentFailure('bad_request', `mount_disk: disk '${cid}': hint.path is required`);
   const abs = resolve(layout.root, hint.path);
-  if (!abs.startsWith(layout.root + sep)) throw new AgentFailure('bad_request', `mount_disk: hint path '${hint.path}' is outside the agent root`);
-  if (!isDirectory(abs)) throw new AgentFailure('not_found', `mount_disk: disk '${cid}' is not attached (no folder at '${hint.path}')`);
+  if (!abs.startsWith(layout.root + sep))
+    throw new AgentFailure('bad_request', `mount_disk: hint path '${hint.path}' is outside the agent root`);
+  if (!isDirectory(abs))
+    throw new AgentFailure('not_found', `mount_disk: disk '${cid}' is not attached (no folder at '${hint.path}')`);
   return mountFolder(layout, cid, abs.slice(layout.root.length + 1));
 }
 
@@ -107,7 +158,8 @@ function mountFolder(layout: AgentLayout, cid: string, target: string): MountDis
   const mine = disks[cid];
   if (mine !== undefined && mine.device === undefined && mine.path === target) {
     const link = join(layout.root, mine.mountPoint);
-    if (existsSync(link) && lstatSync(link).isSymbolicLink() && readlinkSync(link) === target) return { mountPoint: mine.mountPoint, alreadyMounted: true };
+    if (existsSync(link) && lstatSync(link).isSymbolicLink() && readlinkSync(link) === target)
+      return { mountPoint: mine.mountPoint, alreadyMounted: true };
   }
   const mountPoint = freeMountPoint(disks, cid);
   clearMountPoint(layout, mountPoint);
@@ -123,7 +175,10 @@ function run(what: string, file: string, args: readonly string[]): string {
     return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60 * 1000 });
   } catch (err) {
     const e = err as { stderr?: string; message?: string };
-    throw new AgentFailure('internal', `${what}: ${file} ${args.join(' ')} failed: ${(e.stderr ?? e.message ?? String(err)).trim().split('\n')[0]}`);
+    throw new AgentFailure(
+      'internal',
+      `${what}: ${file} ${args.join(' ')} failed: ${(e.stderr ?? e.message ?? String(err)).trim().split('\n')[0]}`,
+    );
   }
 }
 
@@ -131,11 +186,17 @@ function run(what: string, file: string, args: readonly string[]): string {
 function probe(device: string): { type?: string; ptType?: string } {
   let out = '';
   try {
-    out = execFileSync('blkid', ['-p', '-o', 'export', device], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync('blkid', ['-p', '-o', 'export', device], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
     // exit 2: nothing found on the device
     if ((err as { status?: number }).status === 2) return {};
-    throw new AgentFailure('internal', `mount_disk: probing ${device} failed: ${String((err as Error).message).split('\n')[0]}`);
+    throw new AgentFailure(
+      'internal',
+      `mount_disk: probing ${device} failed: ${String((err as Error).message).split('\n')[0]}`,
+    );
   }
   const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1];
   const type = field('TYPE');
@@ -161,7 +222,9 @@ function mountsOf(device: string): string[] {
 
 function isMountPoint(dir: string): boolean {
   try {
-    return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === dir);
   } catch {
     return false;
   }
@@ -179,7 +242,10 @@ function filesystemDevice(cid: string, device: string): string {
   if (whole.ptType !== undefined) {
     const part = existsSync(`${device}-part1`) ? realpathSync(`${device}-part1`) : undefined;
     if (part !== undefined && probe(part).type !== undefined) return part;
-    throw new AgentFailure('bad_request', `mount_disk: disk '${cid}' at ${device} has a partition table but no filesystem on partition 1; refusing to format it`);
+    throw new AgentFailure(
+      'bad_request',
+      `mount_disk: disk '${cid}' at ${device} has a partition table but no filesystem on partition 1; refusing to format it`,
+    );
   }
   run(`mount_disk: formatting disk '${cid}'`, 'mkfs.ext4', ['-q', device]);
   return device;
@@ -236,12 +302,20 @@ export function migrateDisk(layout: AgentLayout, req: MigrateDiskRequest): Migra
   const to = requireCid('migrate_disk: toCid', req?.toCid);
   const disks = mountedDisks(layout);
   const source = disks[from];
-  if (source?.mountPoint !== 'store') throw new AgentFailure('bad_request', `migrate_disk: disk '${from}' is not mounted at store/`);
+  if (source?.mountPoint !== 'store')
+    throw new AgentFailure('bad_request', `migrate_disk: disk '${from}' is not mounted at store/`);
   const target = disks[to];
-  if (target?.mountPoint !== 'store_migration_target') throw new AgentFailure('bad_request', `migrate_disk: disk '${to}' is not mounted at store_migration_target/`);
+  if (target?.mountPoint !== 'store_migration_target')
+    throw new AgentFailure('bad_request', `migrate_disk: disk '${to}' is not mounted at store_migration_target/`);
   const entries = readdirSync(layout.storeDir);
   const dest = join(layout.root, 'store_migration_target');
-  for (const name of entries) cpSync(join(layout.storeDir, name), join(dest, name), { recursive: true, force: true, preserveTimestamps: true, verbatimSymlinks: true });
+  for (const name of entries)
+    cpSync(join(layout.storeDir, name), join(dest, name), {
+      recursive: true,
+      force: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+    });
   release(layout, from, source);
   if (target.device !== undefined) {
     release(layout, to, target);

@@ -26,9 +26,16 @@ function* walk(base: string, dir: string): Generator<TarEntry> {
   }
 }
 
-export async function fetchLogs(layout: AgentLayout, req: FetchLogsRequest, emit: (chunk: Buffer) => void): Promise<FetchLogsValue> {
+export async function fetchLogs(
+  layout: AgentLayout,
+  req: FetchLogsRequest,
+  emit: (chunk: Buffer) => void,
+): Promise<FetchLogsValue> {
   const jobs = req?.jobs;
-  if (jobs !== undefined && (!Array.isArray(jobs) || jobs.some((j) => typeof j !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(j)))) {
+  if (
+    jobs !== undefined &&
+    (!Array.isArray(jobs) || jobs.some((j) => typeof j !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(j)))
+  ) {
     throw new AgentFailure('bad_request', 'fetch_logs: jobs must be a list of job names');
   }
   const gzip = createGzip();
@@ -45,15 +52,28 @@ export async function fetchLogs(layout: AgentLayout, req: FetchLogsRequest, emit
     gzip.on('error', reject);
   });
   const write = (b: Buffer): Promise<void> => new Promise((r) => (gzip.write(b) ? r() : gzip.once('drain', () => r())));
-  const roots = jobs === undefined ? [layout.logDir] : jobs.map((j) => layout.jobLogDir(j)).filter((d) => existsSync(d));
-  await write(tarEntryBlocks({ path: 'log', type: 'dir', mode: 0o755, mtime: Math.floor(Date.now() / 1000) }).reduce((a, b) => Buffer.concat([a, b])));
+  const roots =
+    jobs === undefined ? [layout.logDir] : jobs.map((j) => layout.jobLogDir(j)).filter((d) => existsSync(d));
+  await write(
+    tarEntryBlocks({ path: 'log', type: 'dir', mode: 0o755, mtime: Math.floor(Date.now() / 1000) }).reduce((a, b) =>
+      Buffer.concat([a, b]),
+    ),
+  );
   for (const root of roots) {
     if (!existsSync(root)) continue;
-    const entries = root === layout.logDir ? walk(layout.logDir, root) : (function* () {
-      const st = lstatSync(root);
-      yield { path: `log/${relative(layout.logDir, root)}`, type: 'dir', mode: st.mode, mtime: Math.floor(st.mtimeMs / 1000) } as TarEntry;
-      yield* walk(layout.logDir, root);
-    })();
+    const entries =
+      root === layout.logDir
+        ? walk(layout.logDir, root)
+        : (function* () {
+            const st = lstatSync(root);
+            yield {
+              path: `log/${relative(layout.logDir, root)}`,
+              type: 'dir',
+              mode: st.mode,
+              mtime: Math.floor(st.mtimeMs / 1000),
+            } as TarEntry;
+            yield* walk(layout.logDir, root);
+          })();
     for (const entry of entries) {
       if (entry.type === 'file') files++;
       for (const block of tarEntryBlocks(entry)) await write(block);

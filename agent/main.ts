@@ -31,10 +31,29 @@ import type {
 } from './protocol.js';
 import { drainJobs, killRunningScripts, runErrand, runJobScripts } from './scripts.js';
 import { overallState, Supervisor } from './supervisor.js';
-import { ensureSupervisor, readDesired, readSupervisorState, waitForSupervisor, writeDesired } from './supervisor-control.js';
+import {
+  ensureSupervisor,
+  readDesired,
+  readSupervisorState,
+  waitForSupervisor,
+  writeDesired,
+} from './supervisor-control.js';
 import { collectVitals } from './vitals.js';
 
-const COMMANDS: readonly AgentCommand[] = ['ping', 'apply', 'get_state', 'start', 'stop', 'drain', 'mount_disk', 'unmount_disk', 'migrate_disk', 'run_errand', 'fetch_logs', 'run_script'];
+const COMMANDS: readonly AgentCommand[] = [
+  'ping',
+  'apply',
+  'get_state',
+  'start',
+  'stop',
+  'drain',
+  'mount_disk',
+  'unmount_disk',
+  'migrate_disk',
+  'run_errand',
+  'fetch_logs',
+  'run_script',
+];
 
 function writeLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -47,11 +66,20 @@ function emit(event: AgentEvent): void {
 /** Joins what the agent wants (desired.json) with what the supervisor sees (state.json). */
 export function composeState(desired: SupervisorDesired, sup: SupervisorState | undefined): AgentStateValue {
   const jobs: JobStatus[] = desired.jobs.map((job) => {
-    const seen = sup !== undefined && sup.generation >= desired.generation ? sup.jobs.find((j) => j.name === job.name && j.hash === job.hash) : undefined;
+    const seen =
+      sup !== undefined && sup.generation >= desired.generation
+        ? sup.jobs.find((j) => j.name === job.name && j.hash === job.hash)
+        : undefined;
     const processes = job.processes.map((p) => {
       const s = seen?.processes.find((x) => x.name === p.name);
       if (s !== undefined) return s;
-      return { name: p.name, state: job.started ? ('starting' as const) : ('stopped' as const), pid: null, restarts: 0, lastExit: null };
+      return {
+        name: p.name,
+        state: job.started ? ('starting' as const) : ('stopped' as const),
+        pid: null,
+        restarts: 0,
+        lastExit: null,
+      };
     });
     return { name: job.name, hash: job.hash, state: overallState(processes.map((p) => p.state)), processes };
   });
@@ -65,7 +93,13 @@ export function composeState(desired: SupervisorDesired, sup: SupervisorState | 
 async function currentState(layout: AgentLayout, withVitals: boolean): Promise<AgentStateValue> {
   const state = composeState(readDesired(layout), readSupervisorState(layout));
   if (!withVitals) return state;
-  return { ...state, vitals: await collectVitals(layout, Object.values(mountedDisks(layout)).some((d) => d.mountPoint === 'store')) };
+  return {
+    ...state,
+    vitals: await collectVitals(
+      layout,
+      Object.values(mountedDisks(layout)).some((d) => d.mountPoint === 'store'),
+    ),
+  };
 }
 
 function processCount(desired: SupervisorDesired): number {
@@ -77,12 +111,21 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
     case 'ping': {
       // The director writes `agentId`; the local CPI writes the same file BOSH-style (`agent_id`).
       const settings = readJsonFile<AgentSettingsFile & { agent_id?: string }>(layout.settingsFile);
-      return { pong: true, agentId: settings?.agentId ?? settings?.agent_id ?? null, root: layout.root, node: process.version };
+      return {
+        pong: true,
+        agentId: settings?.agentId ?? settings?.agent_id ?? null,
+        root: layout.root,
+        node: process.version,
+      };
     }
     case 'apply': {
       const req = request as ApplyRequest;
       const previous = readDesired(layout);
-      const outcome = installJobs(layout, req, previous.jobs.map((j) => j.name));
+      const outcome = installJobs(
+        layout,
+        req,
+        previous.jobs.map((j) => j.name),
+      );
       const nextJobs = req.jobs.map((job) => ({
         name: job.name,
         hash: outcome.hashes.get(job.name) ?? '',
@@ -93,7 +136,14 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
       const same = JSON.stringify(nextJobs) === JSON.stringify(previous.jobs);
       if (!same) {
         const next = writeDesired(layout, (cur) => ({ graceSeconds: cur.graceSeconds, jobs: nextJobs }));
-        await waitForSupervisor(layout, self, next.generation, () => true, 60_000 + processCount(previous) * previous.graceSeconds * 1000, 'Applying');
+        await waitForSupervisor(
+          layout,
+          self,
+          next.generation,
+          () => true,
+          60_000 + processCount(previous) * previous.graceSeconds * 1000,
+          'Applying',
+        );
       }
       removeStale(layout, outcome);
       return { changed: outcome.changed, unchanged: outcome.unchanged, removed: outcome.removed };
@@ -105,7 +155,10 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
     case 'start': {
       const req = (request ?? {}) as StartRequest;
       await ensureSupervisor(layout, self);
-      const next = writeDesired(layout, (cur) => ({ graceSeconds: cur.graceSeconds, jobs: cur.jobs.map((j) => ({ ...j, started: true })) }));
+      const next = writeDesired(layout, (cur) => ({
+        graceSeconds: cur.graceSeconds,
+        jobs: cur.jobs.map((j) => ({ ...j, started: true })),
+      }));
       await waitForSupervisor(
         layout,
         self,
@@ -120,7 +173,10 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
       const req = (request ?? {}) as StopRequest;
       const grace = req.graceSeconds ?? 10;
       await ensureSupervisor(layout, self);
-      const next = writeDesired(layout, (cur) => ({ graceSeconds: grace, jobs: cur.jobs.map((j) => ({ ...j, started: false })) }));
+      const next = writeDesired(layout, (cur) => ({
+        graceSeconds: grace,
+        jobs: cur.jobs.map((j) => ({ ...j, started: false })),
+      }));
       await waitForSupervisor(
         layout,
         self,
@@ -132,9 +188,17 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
       return currentState(layout, false);
     }
     case 'drain':
-      return drainJobs(layout, readDesired(layout).jobs.map((j) => j.name), request as DrainRequest);
+      return drainJobs(
+        layout,
+        readDesired(layout).jobs.map((j) => j.name),
+        request as DrainRequest,
+      );
     case 'run_script':
-      return runJobScripts(layout, readDesired(layout).jobs.map((j) => j.name), request as RunScriptRequest);
+      return runJobScripts(
+        layout,
+        readDesired(layout).jobs.map((j) => j.name),
+        request as RunScriptRequest,
+      );
     case 'mount_disk':
       return mountDisk(layout, request as MountDiskRequest);
     case 'unmount_disk':
@@ -144,7 +208,9 @@ async function dispatch(command: AgentCommand, layout: AgentLayout, request: unk
     case 'run_errand':
       return runErrand(layout, request as RunErrandRequest, (stream, data) => emit({ stream, data }));
     case 'fetch_logs':
-      return fetchLogs(layout, (request ?? {}) as FetchLogsRequest, (chunk) => emit({ stream: 'data', base64: chunk.toString('base64') }));
+      return fetchLogs(layout, (request ?? {}) as FetchLogsRequest, (chunk) =>
+        emit({ stream: 'data', base64: chunk.toString('base64') }),
+      );
   }
 }
 
@@ -203,7 +269,9 @@ async function main(): Promise<void> {
   const layout = agentLayout(root);
   const self = process.argv[1] ?? __filename;
   if (command === 'supervise') {
-    const sup = new Supervisor(layout, undefined, (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+    const sup = new Supervisor(layout, undefined, (line) =>
+      process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+    );
     if (!(await sup.run())) process.exit(0);
     return;
   }
@@ -220,7 +288,10 @@ async function main(): Promise<void> {
   let response: AgentResponse;
   try {
     if (command === undefined || !(COMMANDS as readonly string[]).includes(command)) {
-      throw new AgentFailure('bad_request', `unknown command '${command ?? ''}' (expected one of ${COMMANDS.join(', ')})`);
+      throw new AgentFailure(
+        'bad_request',
+        `unknown command '${command ?? ''}' (expected one of ${COMMANDS.join(', ')})`,
+      );
     }
     const text = await readRequest(cancelOnEof, abandon);
     let request: unknown = {};

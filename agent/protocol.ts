@@ -26,7 +26,8 @@ export interface AgentCommands {
 }
 
 /** The one line that ends every command's output. */
-export type AgentResponse<V = unknown> = { readonly ok: true; readonly value: V } | { readonly ok: false; readonly error: AgentErrorBody };
+export type AgentResponse<V = unknown> =
+  { readonly ok: true; readonly value: V } | { readonly ok: false; readonly error: AgentErrorBody };
 
 /** Why a command failed, as the agent reports it. `message` never holds a secret. */
 export interface AgentErrorBody {
@@ -187,7 +188,12 @@ export interface DrainValue {
  */
 export interface MountDiskRequest {
   readonly diskCid: string;
-  readonly hint: { readonly path?: string; readonly device?: string; readonly lun?: string | number; readonly host_device_id?: string };
+  readonly hint: {
+    readonly path?: string;
+    readonly device?: string;
+    readonly lun?: string | number;
+    readonly host_device_id?: string;
+  };
 }
 
 export interface MountDiskValue {

@@ -4,7 +4,14 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentFailure } from './failure.js';
 import type { AgentLayout } from './layout.js';
-import type { DrainRequest, DrainValue, RunErrandRequest, RunErrandValue, RunScriptRequest, RunScriptValue } from './protocol.js';
+import type {
+  DrainRequest,
+  DrainValue,
+  RunErrandRequest,
+  RunErrandValue,
+  RunScriptRequest,
+  RunScriptValue,
+} from './protocol.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +74,13 @@ function runCaptured(
     const finish = (code: number | null, signal: string | null): void => {
       clearTimeout(timer);
       untrack();
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+      });
     };
     child.on('error', (e) => {
       err.push(Buffer.from(e.message));
@@ -91,7 +104,8 @@ function tail(text: string): string {
  * wait N seconds, done; N < 0 → wait |N| seconds and call it again with `job_check_status`.
  */
 export async function drainJobs(layout: AgentLayout, jobs: readonly string[], req: DrainRequest): Promise<DrainValue> {
-  if (req?.type !== 'shutdown' && req?.type !== 'update') throw new AgentFailure('bad_request', "drain: type must be 'shutdown' or 'update'");
+  if (req?.type !== 'shutdown' && req?.type !== 'update')
+    throw new AgentFailure('bad_request', "drain: type must be 'shutdown' or 'update'");
   const maxWait = req.maxWaitSeconds ?? 600;
   const changed = new Set(req.changedJobs ?? []);
   const withDrain = jobs.filter((j) => existsSync(join(layout.jobDir(j), 'bin', 'drain')));
@@ -101,22 +115,38 @@ export async function drainJobs(layout: AgentLayout, jobs: readonly string[], re
       let args: string[] =
         req.type === 'shutdown'
           ? ['job_shutdown', 'hash_unchanged']
-          : [changed.has(job) ? 'job_changed' : 'job_unchanged', changed.has(job) ? 'hash_changed' : 'hash_unchanged', ...(req.changedPackages ?? [])];
+          : [
+              changed.has(job) ? 'job_changed' : 'job_unchanged',
+              changed.has(job) ? 'hash_changed' : 'hash_unchanged',
+              ...(req.changedPackages ?? []),
+            ];
       let calls = 0;
       let waited = 0;
       for (;;) {
         calls++;
         const r = await runCaptured(script, args, {
           cwd: layout.jobDir(job),
-          env: scriptEnv(layout, job, { BOSH_JOB_STATE: JSON.stringify({ job: { name: job } }), BOSH_JOB_NEXT_STATE: JSON.stringify({ job: { name: job } }) }),
+          env: scriptEnv(layout, job, {
+            BOSH_JOB_STATE: JSON.stringify({ job: { name: job } }),
+            BOSH_JOB_NEXT_STATE: JSON.stringify({ job: { name: job } }),
+          }),
           timeoutMs: maxWait * 1000,
         });
         if (r.timedOut) throw new AgentFailure('timeout', `drain script of job '${job}' ran longer than ${maxWait} s`);
-        if (r.code !== 0) throw new AgentFailure('script_failed', `drain script of job '${job}' exited with ${r.code ?? r.signal}: ${tail(r.stderr)}`);
+        if (r.code !== 0)
+          throw new AgentFailure(
+            'script_failed',
+            `drain script of job '${job}' exited with ${r.code ?? r.signal}: ${tail(r.stderr)}`,
+          );
         const printed = r.stdout.trim();
-        if (!/^-?\d+$/.test(printed)) throw new AgentFailure('script_failed', `drain script of job '${job}' printed '${tail(printed)}' instead of an integer`);
+        if (!/^-?\d+$/.test(printed))
+          throw new AgentFailure(
+            'script_failed',
+            `drain script of job '${job}' printed '${tail(printed)}' instead of an integer`,
+          );
         const n = Number(printed);
-        if (waited + Math.abs(n) > maxWait) throw new AgentFailure('timeout', `drain script of job '${job}' asked to wait beyond ${maxWait} s`);
+        if (waited + Math.abs(n) > maxWait)
+          throw new AgentFailure('timeout', `drain script of job '${job}' asked to wait beyond ${maxWait} s`);
         await sleep(Math.abs(n) * 1000);
         waited += Math.abs(n);
         if (n >= 0) break;
@@ -129,7 +159,11 @@ export async function drainJobs(layout: AgentLayout, jobs: readonly string[], re
 }
 
 /** Runs bin/<name> of every job that has it (in parallel); output goes to sys/log/<job>/<name>.*.log. */
-export async function runJobScripts(layout: AgentLayout, jobs: readonly string[], req: RunScriptRequest): Promise<RunScriptValue> {
+export async function runJobScripts(
+  layout: AgentLayout,
+  jobs: readonly string[],
+  req: RunScriptRequest,
+): Promise<RunScriptValue> {
   const name = req?.name;
   if (name !== 'pre-start' && name !== 'post-start' && name !== 'post-deploy') {
     throw new AgentFailure('bad_request', 'run_script: name must be pre-start, post-start or post-deploy');
@@ -143,7 +177,13 @@ export async function runJobScripts(layout: AgentLayout, jobs: readonly string[]
       const out = openSync(join(logDir, `${name}.stdout.log`), 'a', 0o640);
       const err = openSync(join(logDir, `${name}.stderr.log`), 'a', 0o640);
       try {
-        const r = await runCaptured(join(layout.jobDir(job), 'bin', name), [], { cwd: layout.jobDir(job), env: scriptEnv(layout, job), timeoutMs, stdoutFd: out, stderrFd: err });
+        const r = await runCaptured(join(layout.jobDir(job), 'bin', name), [], {
+          cwd: layout.jobDir(job),
+          env: scriptEnv(layout, job),
+          timeoutMs,
+          stdoutFd: out,
+          stderrFd: err,
+        });
         return { name: job, exitCode: r.timedOut ? -1 : (r.code ?? 128), timedOut: r.timedOut };
       } finally {
         closeSync(out);
@@ -153,8 +193,13 @@ export async function runJobScripts(layout: AgentLayout, jobs: readonly string[]
   );
   const failed = results.filter((r) => r.exitCode !== 0);
   if (failed.length > 0) {
-    const what = failed.map((f) => (f.timedOut ? `'${f.name}' timed out` : `'${f.name}' exited with ${f.exitCode}`)).join(', ');
-    throw new AgentFailure('script_failed', `${name} script failed for job ${what} (see sys/log/<job>/${name}.stderr.log)`);
+    const what = failed
+      .map((f) => (f.timedOut ? `'${f.name}' timed out` : `'${f.name}' exited with ${f.exitCode}`))
+      .join(', ');
+    throw new AgentFailure(
+      'script_failed',
+      `${name} script failed for job ${what} (see sys/log/<job>/${name}.stderr.log)`,
+    );
   }
   return { jobs: results.map(({ name: n, exitCode }) => ({ name: n, exitCode })) };
 }
@@ -165,12 +210,18 @@ export async function runErrand(
   req: RunErrandRequest,
   emit: (stream: 'stdout' | 'stderr', data: string) => void,
 ): Promise<RunErrandValue> {
-  if (typeof req?.job !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(req.job)) throw new AgentFailure('bad_request', 'run_errand: job must be a job name');
+  if (typeof req?.job !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(req.job))
+    throw new AgentFailure('bad_request', 'run_errand: job must be a job name');
   const script = join(layout.jobDir(req.job), 'bin', 'run');
   if (!existsSync(script)) throw new AgentFailure('not_found', `run_errand: job '${req.job}' has no bin/run`);
   const timeoutMs = (req.timeoutSeconds ?? 3600) * 1000;
   return new Promise((resolve) => {
-    const child = spawn(script, [...(req.args ?? [])], { cwd: layout.jobDir(req.job), env: scriptEnv(layout, req.job), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(script, [...(req.args ?? [])], {
+      cwd: layout.jobDir(req.job),
+      env: scriptEnv(layout, req.job),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const untrack = track(child.pid);
     child.stdout.setEncoding('utf8').on('data', (d: string) => emit('stdout', d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => emit('stderr', d));

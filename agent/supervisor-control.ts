@@ -50,7 +50,11 @@ export async function ensureSupervisor(layout: AgentLayout, agentScript: string,
       const state = readSupervisorState(layout);
       if (state !== undefined && state.pid === pid && state.generation >= 0) return pid;
     }
-    if (Date.now() > deadline) throw new AgentFailure('timeout', `The supervisor did not start within ${timeoutMs} ms (see sys/log/supervisor.log)`);
+    if (Date.now() > deadline)
+      throw new AgentFailure(
+        'timeout',
+        `The supervisor did not start within ${timeoutMs} ms (see sys/log/supervisor.log)`,
+      );
     await sleep(25);
   }
 }
@@ -68,7 +72,10 @@ export function readSupervisorState(layout: AgentLayout): SupervisorState | unde
 }
 
 /** Writes the next desired state (generation + 1) and returns it. */
-export function writeDesired(layout: AgentLayout, change: (current: SupervisorDesired) => Omit<SupervisorDesired, 'generation'>): SupervisorDesired {
+export function writeDesired(
+  layout: AgentLayout,
+  change: (current: SupervisorDesired) => Omit<SupervisorDesired, 'generation'>,
+): SupervisorDesired {
   const current = readDesired(layout);
   const next: SupervisorDesired = { ...change(current), generation: current.generation + 1 };
   writeFileAtomic(layout.desiredFile, JSON.stringify(next, null, 1), 0o600); // process env may hold secrets
@@ -89,7 +96,11 @@ export async function waitForSupervisor(
     const state = readSupervisorState(layout);
     if (state !== undefined && state.generation >= generation && done(state)) return state;
     if (supervisorPid(layout) === undefined) await ensureSupervisor(layout, agentScript);
-    if (Date.now() > deadline) throw new AgentFailure('timeout', `${what}: the supervisor did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() > deadline)
+      throw new AgentFailure(
+        'timeout',
+        `${what}: the supervisor did not finish within ${Math.round(timeoutMs / 1000)} s`,
+      );
     await sleep(25);
   }
 }

@@ -22,7 +22,13 @@ export interface SupervisorTimings {
   readonly stableAfterMs: number;
 }
 
-export const DEFAULT_TIMINGS: SupervisorTimings = { pollMs: 100, healthyAfterMs: 500, backoffBaseMs: 250, backoffMaxMs: 30_000, stableAfterMs: 10_000 };
+export const DEFAULT_TIMINGS: SupervisorTimings = {
+  pollMs: 100,
+  healthyAfterMs: 500,
+  backoffBaseMs: 250,
+  backoffMaxMs: 30_000,
+  stableAfterMs: 10_000,
+};
 
 interface Managed {
   readonly key: string;
@@ -183,7 +189,9 @@ export class Supervisor {
     const doomed = [...this.order].reverse().filter((key) => {
       const w = wanted.get(key);
       const m = this.procs.get(key);
-      return w === undefined || m === undefined || w.hash !== m.hash || JSON.stringify(w.spec) !== JSON.stringify(m.spec);
+      return (
+        w === undefined || m === undefined || w.hash !== m.hash || JSON.stringify(w.spec) !== JSON.stringify(m.spec)
+      );
     });
     for (const key of doomed) {
       const m = this.procs.get(key);
@@ -217,7 +225,12 @@ export class Supervisor {
       this.order.push(key);
       this.spawnProcess(m);
     }
-    this.jobsOrder = desired.jobs.map((j) => ({ name: j.name, hash: j.hash, started: j.started, processes: j.processes.map((p) => p.name) }));
+    this.jobsOrder = desired.jobs.map((j) => ({
+      name: j.name,
+      hash: j.hash,
+      started: j.started,
+      processes: j.processes.map((p) => p.name),
+    }));
   }
 
   private jobsOrder: { name: string; hash: string; started: boolean; processes: string[] }[] = [];
@@ -361,7 +374,8 @@ export class Supervisor {
       if (m !== undefined) await this.stopProcess(m);
     }
     this.writeState();
-    if (readFileSafe(this.layout.supervisorPidFile).trim() === String(process.pid)) rmSync(this.layout.supervisorPidFile, { force: true });
+    if (readFileSafe(this.layout.supervisorPidFile).trim() === String(process.pid))
+      rmSync(this.layout.supervisorPidFile, { force: true });
     this.log(`supervisor ${process.pid} stopped`);
     process.exit(0);
   }

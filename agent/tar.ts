@@ -32,7 +32,18 @@ export function tarEntryBlocks(entry: TarEntry): Buffer[] {
   const data = entry.type === 'file' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
   const mtime = new Date(Math.max(0, Math.floor(entry.mtime)) * 1000);
   const linkpath = entry.type === 'symlink' ? (entry.linkname ?? '') : undefined;
-  const header = new Header({ path, mode: entry.mode & 0o7777, uid: 0, gid: 0, uname: 'root', gname: 'root', size: data.length, mtime, type: HEADER_TYPE[entry.type], linkpath });
+  const header = new Header({
+    path,
+    mode: entry.mode & 0o7777,
+    uid: 0,
+    gid: 0,
+    uname: 'root',
+    gname: 'root',
+    size: data.length,
+    mtime,
+    type: HEADER_TYPE[entry.type],
+    linkpath,
+  });
   const out: Buffer[] = [];
   if (header.encode()) out.push(new Pax({ path, linkpath, mtime }).encode());
   out.push(header.block!);
@@ -74,7 +85,8 @@ function feed(parser: Parser, tar: Buffer): void {
   let failure: { err: TarError; offset: number } | undefined;
   let offset = 0;
   parser.on('error', (err: TarError) => (failure ??= { err, offset }));
-  for (; offset < tar.length && failure === undefined; offset += BLOCK) parser.write(tar.subarray(offset, offset + BLOCK));
+  for (; offset < tar.length && failure === undefined; offset += BLOCK)
+    parser.write(tar.subarray(offset, offset + BLOCK));
   if (failure === undefined) parser.end();
   if (failure === undefined) return;
   const { err, offset: at } = failure;
@@ -83,7 +95,8 @@ function feed(parser: Parser, tar: Buffer): void {
   const path = err.code === 'TAR_SYMLINK_ERROR' ? err.entry?.path : (err.path ?? err.entry?.path);
   if (/checksum/.test(what)) throw new Error(`tar: bad header checksum at offset ${at}`);
   if (/Truncated input/.test(what)) throw new Error(`tar: truncated entry '${path ?? ''}'`);
-  if (err.code === 'TAR_SYMLINK_ERROR' || /'\.\.'|escape|absolute/.test(what)) throw new Error(`tar: entry '${path ?? ''}' points outside the destination (${what})`);
+  if (err.code === 'TAR_SYMLINK_ERROR' || /'\.\.'|escape|absolute/.test(what))
+    throw new Error(`tar: entry '${path ?? ''}' points outside the destination (${what})`);
   throw new Error(`tar: ${what}${path === undefined ? '' : ` (entry '${path}')`}`);
 }
 
@@ -91,7 +104,11 @@ function feed(parser: Parser, tar: Buffer): void {
 export function readTar(archive: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
   const onReadEntry = (e: ReadEntry) => {
-    const base = { path: e.path.replace(/^\.\//, '').replace(/\/$/, ''), mode: e.mode ?? 0, mtime: Math.floor((e.mtime?.getTime() ?? 0) / 1000) };
+    const base = {
+      path: e.path.replace(/^\.\//, '').replace(/\/$/, ''),
+      mode: e.mode ?? 0,
+      mtime: Math.floor((e.mtime?.getTime() ?? 0) / 1000),
+    };
     if (e.type === 'File' || e.type === 'OldFile' || e.type === 'ContiguousFile') {
       const chunks: Buffer[] = [];
       e.on('data', (c: Buffer) => chunks.push(c));

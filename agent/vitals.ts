@@ -24,7 +24,11 @@ async function cpu(): Promise<Vitals['cpu']> {
   const d = b.map((v, i) => v - (a[i] ?? 0));
   const total = d.reduce((s, v) => s + v, 0) || 1;
   // /proc/stat: user nice system idle iowait irq softirq steal ...
-  return { user: pct((100 * ((d[0] ?? 0) + (d[1] ?? 0))) / total), sys: pct((100 * ((d[2] ?? 0) + (d[5] ?? 0) + (d[6] ?? 0))) / total), wait: pct((100 * (d[4] ?? 0)) / total) };
+  return {
+    user: pct((100 * ((d[0] ?? 0) + (d[1] ?? 0))) / total),
+    sys: pct((100 * ((d[2] ?? 0) + (d[5] ?? 0) + (d[6] ?? 0))) / total),
+    wait: pct((100 * (d[4] ?? 0)) / total),
+  };
 }
 
 function meminfo(): Record<string, number> {
@@ -82,7 +86,13 @@ function vmProcesses(): Map<number, ProcSample> | undefined {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
       const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      out.set(Number(pid), { state: f[0] ?? '?', utime: Number(f[11]), stime: Number(f[12]), start: Number(f[19]), rssKb: Number(rss ?? 0) });
+      out.set(Number(pid), {
+        state: f[0] ?? '?',
+        utime: Number(f[11]),
+        stime: Number(f[12]),
+        start: Number(f[19]),
+        rssKb: Number(rss ?? 0),
+      });
     } catch {
       // gone, or not ours to read
     }
@@ -127,7 +137,10 @@ async function localVmVitals(): Promise<Pick<Vitals, 'cpu' | 'mem' | 'load' | 'u
   const runnable = [...b.values()].filter((p) => p.state === 'R' || p.state === 'D').length.toFixed(2);
   const boot = bootTime();
   const oldest = Math.min(...[...b.values()].map((p) => p.start));
-  const secs = boot !== undefined && Number.isFinite(oldest) ? Math.max(0, Math.floor(Date.now() / 1000 - (boot + oldest / CLOCK_TICKS))) : Math.floor(uptime());
+  const secs =
+    boot !== undefined && Number.isFinite(oldest)
+      ? Math.max(0, Math.floor(Date.now() / 1000 - (boot + oldest / CLOCK_TICKS)))
+      : Math.floor(uptime());
   return {
     cpu: { user: pct((100 * user) / total), sys: pct((100 * sys) / total), wait: '0.0' },
     mem: { kb: String(rssKb), percent: pct((100 * rssKb) / memTotalKb) },

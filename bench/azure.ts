@@ -63,8 +63,15 @@ async function deployOnce(faults: Partial<FaultConfig>): Promise<DeployFigures> 
       const blobstore = openBlobstore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'blobs'));
       // the VMs are reached through the jumpbox, as the CLI does (the world routes its public address)
       const gateway = gatewayFor(environment);
-      if (gateway === undefined) throw new Error('the Azure world recorded no gateway: refusing to dial private addresses from the host');
-      const agents = new SshAgents({ privateKey: environment.sshKey.privateKey, port: cpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id), gateway });
+      if (gateway === undefined)
+        throw new Error('the Azure world recorded no gateway: refusing to dial private addresses from the host');
+      const agents = new SshAgents({
+        privateKey: environment.sshKey.privateKey,
+        port: cpi.sshPort,
+        agentBundlePath: agentBundlePath(),
+        readBlob: async (id) => blobstore.get(id),
+        gateway,
+      });
       const director = new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms) });
       // deployArgs: deploy -d NAME MANIFEST (-o OPS)* -l VARS -n
       const args = w.deployArgs;
@@ -77,10 +84,22 @@ async function deployOnce(faults: Partial<FaultConfig>): Promise<DeployFigures> 
       await director.ensureReleases(raw, repoRoot);
       const prepared = await director.prepare('my-cluster', raw, varsFromFlags(varFlags), {});
       const quiet = new Writable({ write: (_c, _e, done) => done() });
-      await runTask({ store, clock: systemClock, out: quiet, description: 'create deployment', deployment: 'my-cluster', locks: [deploymentLock('my-cluster')] }, (task) => director.apply(prepared, task, {}));
+      await runTask(
+        {
+          store,
+          clock: systemClock,
+          out: quiet,
+          description: 'create deployment',
+          deployment: 'my-cluster',
+          locks: [deploymentLock('my-cluster')],
+        },
+        (task) => director.apply(prepared, task, {}),
+      );
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const after = armCounts(w.fake.requestLog.counters());
-      const vms = w.fake.state.list('Microsoft.Compute/virtualMachines').filter((r) => r.body.tags?.director === environment.directorUuid).length;
+      const vms = w.fake.state
+        .list('Microsoft.Compute/virtualMachines')
+        .filter((r) => r.body.tags?.director === environment.directorUuid).length;
       return { vms, reads: after.reads - before.reads, writes: after.writes - before.writes, stats: cpi.stats(), ms };
     } finally {
       store.close();

@@ -24,11 +24,19 @@ test('DelayingCpi answers as the local CPI does, delays each call by its method,
   const root = await mkdtemp(join(tmpdir(), 'bench-delaying-cpi-'));
   try {
     const { sleep, asked } = recordingSleep();
-    const cpi = new DelayingCpi(new LocalCpi({ root, ssh_port: 2222, load_balancers: {} }), { create_stemcell: 700, other: 5 }, sleep);
+    const cpi = new DelayingCpi(
+      new LocalCpi({ root, ssh_port: 2222, load_balancers: {} }),
+      { create_stemcell: 700, other: 5 },
+      sleep,
+    );
     assert.deepEqual(await cpi.info(), { api_version: 2, stemcell_formats: ['local', 'warden-tar', 'general-tar'] });
     const cid = await cpi.createStemcell('', { name: 'bosh-local-ubuntu-jammy', version: '1.0' });
     assert.match(cid, /^sc-/);
-    await assert.rejects(cpi.setVmMetadata('vm-missing', {}), { name: 'CpiError', method: 'set_vm_metadata', kind: 'NotFound' });
+    await assert.rejects(cpi.setVmMetadata('vm-missing', {}), {
+      name: 'CpiError',
+      method: 'set_vm_metadata',
+      kind: 'NotFound',
+    });
     assert.equal(await cpi.hasVm('vm-missing'), false);
     assert.deepEqual(asked, [5, 700, 5, 5]);
     assert.equal(cpi.log.count(...MUTATING_CPI_METHODS), 2, 'create_stemcell and the failed set_vm_metadata');
@@ -71,7 +79,9 @@ function recordingDialer(): { dialer: AgentDialer; calls: string[] } {
 test('DelayingAgentDialer passes every call through, delays it by its method, counts by method and by tag', async () => {
   const { dialer, calls } = recordingDialer();
   const { sleep, asked } = recordingSleep();
-  const agents = new DelayingAgentDialer(dialer, { start: 1000, other: 50 }, sleep, (address) => (address === '127.1.1.10' ? 'master' : undefined));
+  const agents = new DelayingAgentDialer(dialer, { start: 1000, other: 50 }, sleep, (address) =>
+    address === '127.1.1.10' ? 'master' : undefined,
+  );
   const master = agents.agent({ address: '127.1.1.10', hostPublicKey: 'k', agentId: 'a' });
   const worker = agents.agent({ address: '127.1.1.40', hostPublicKey: 'k', agentId: 'b' });
   await master.apply([]);
@@ -80,11 +90,21 @@ test('DelayingAgentDialer passes every call through, delays it by its method, co
   assert.equal((await master.getState()).state, 'running');
   await worker.start();
   await agents.closeAll();
-  assert.deepEqual(calls, ['127.1.1.10 apply', '127.1.1.10 runScript pre-start', '127.1.1.10 start', '127.1.1.10 getState', '127.1.1.40 start', 'closeAll']);
+  assert.deepEqual(calls, [
+    '127.1.1.10 apply',
+    '127.1.1.10 runScript pre-start',
+    '127.1.1.10 start',
+    '127.1.1.10 getState',
+    '127.1.1.40 start',
+    'closeAll',
+  ]);
   assert.deepEqual(asked, [50, 50, 1000, 50, 1000]);
   assert.equal(agents.log.count('start'), 2);
   assert.equal(agents.log.count('runScript pre-start'), 1);
-  assert.deepEqual([...agents.tagged.snapshot().keys()], ['master apply', 'master runScript pre-start', 'master start', 'master getState']);
+  assert.deepEqual(
+    [...agents.tagged.snapshot().keys()],
+    ['master apply', 'master runScript pre-start', 'master start', 'master getState'],
+  );
 });
 
 const policy = (over: Partial<UpdatePolicy> = {}): UpdatePolicy => ({
@@ -98,7 +118,14 @@ const policy = (over: Partial<UpdatePolicy> = {}): UpdatePolicy => ({
 });
 
 const plans = (group: string, n: number): InstancePlan[] =>
-  Array.from({ length: n }, (_, index) => ({ action: 'create' as const, reasons: new Set<never>(), label: `${group}/${index}`, desired: { index } as never, changes: [], steps: [] }));
+  Array.from({ length: n }, (_, index) => ({
+    action: 'create' as const,
+    reasons: new Set<never>(),
+    label: `${group}/${index}`,
+    desired: { index } as never,
+    changes: [],
+    steps: [],
+  }));
 
 test('StepRecorder: creations through the pool as the Deployer hands them out, then each turn as long as its slowest step', () => {
   const rec = new StepRecorder();

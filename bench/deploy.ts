@@ -42,7 +42,10 @@ const agentDelay = (m: keyof AgentDelays) => AGENT_DELAYS[m] ?? AGENT_DELAYS.oth
 export const INJECTED_COSTS: StepCosts = {
   createVm: cpiDelay('create_vm') + cpiDelay('set_vm_metadata') + agentDelay('bootstrap'),
   updateInstance: (p: InstancePlan) => {
-    const disk = p.reasons.has('persistent_disk') && (p.desired?.persistentDisk.size ?? 0) > 0 ? cpiDelay('create_disk') + cpiDelay('attach_disk') + agentDelay('mountDisk') : 0;
+    const disk =
+      p.reasons.has('persistent_disk') && (p.desired?.persistentDisk.size ?? 0) > 0
+        ? cpiDelay('create_disk') + cpiDelay('attach_disk') + agentDelay('mountDisk')
+        : 0;
     return disk + agentDelay('apply') + 2 * agentDelay('runScript') + agentDelay('start') + agentDelay('getState');
   },
 };
@@ -58,7 +61,13 @@ interface RunFigures {
   readonly phases: readonly { stage: string; ms: number; pathMs: number; boundMs: number }[];
   /** The real work under the injected latency: calls and mean time of each CPI and agent method. */
   readonly work: readonly string[];
-  readonly noop: { readonly wallMs: number; readonly prepareMs: number; readonly mutatingCpiCalls: number; readonly agentApplies: number; readonly agentCalls: number };
+  readonly noop: {
+    readonly wallMs: number;
+    readonly prepareMs: number;
+    readonly mutatingCpiCalls: number;
+    readonly agentApplies: number;
+    readonly agentCalls: number;
+  };
 }
 
 /**
@@ -80,18 +89,30 @@ export async function benchDeploy(): Promise<string[]> {
     lines.push(
       `deploy: ${r.label.padEnd(19)} wall ${fmt(r.wallMs / 1000, 2)} s, critical-path bound ${fmt(r.boundMs / 1000, 2)} s, ratio ${fmt(r.wallMs / r.boundMs, 3)} (aim <= 1.10); interpolate+plan ${fmt(r.prepareMs / 1000, 2)} s before it`,
       `deploy: ${r.label.padEnd(19)} steps' own critical path ${fmt(r.pathMs / 1000, 2)} s (injected latency ${fmt(r.boundMs / 1000, 2)} s + local work ${fmt((r.pathMs - r.boundMs) / 1000, 2)} s); engine time between steps ${fmt((r.wallMs - r.pathMs) / 1000, 2)} s (wall/path ${fmt(r.wallMs / r.pathMs, 3)})`,
-      `deploy: ${r.label.padEnd(19)} phases (wall / steps' path / bound): ${r.phases.filter((p) => p.ms >= 10).map((p) => `${p.stage} ${fmt(p.ms / 1000, 2)}/${fmt(p.pathMs / 1000, 2)}/${fmt(p.boundMs / 1000, 2)} s`).join(', ')}`,
-      ...r.work.map((w) => `deploy: ${r.label.padEnd(19)} real work beyond the injected latency (calls x mean ms), ${w}`),
+      `deploy: ${r.label.padEnd(19)} phases (wall / steps' path / bound): ${r.phases
+        .filter((p) => p.ms >= 10)
+        .map((p) => `${p.stage} ${fmt(p.ms / 1000, 2)}/${fmt(p.pathMs / 1000, 2)}/${fmt(p.boundMs / 1000, 2)} s`)
+        .join(', ')}`,
+      ...r.work.map(
+        (w) => `deploy: ${r.label.padEnd(19)} real work beyond the injected latency (calls x mean ms), ${w}`,
+      ),
       `deploy: ${r.label.padEnd(19)} no-op redeploy: ${r.noop.mutatingCpiCalls} mutating CPI calls, ${r.noop.agentApplies} agent applies (${r.noop.agentCalls} agent calls), wall ${fmt((r.noop.prepareMs + r.noop.wallMs) / 1000, 2)} s (interpolate+plan ${fmt(r.noop.prepareMs / 1000, 2)} s, apply ${fmt(r.noop.wallMs / 1000, 2)} s) (aim 0, 0, < 2 s)`,
     );
   }
   return lines;
 }
 
-function newTask(store: StateStore, deployment: string | null, listener: TaskListener): { task: Task; finish: (ok: boolean) => void } {
+function newTask(
+  store: StateStore,
+  deployment: string | null,
+  listener: TaskListener,
+): { task: Task; finish: (ok: boolean) => void } {
   const rec = store.tasks.create({ description: 'create deployment', deployment, user: 'admin' });
   store.tasks.start(rec.id);
-  return { task: new Task(rec.id, store, { now: () => new Date() }, listener), finish: (ok) => store.tasks.finish(rec.id, ok ? 'done' : 'error', ok ? 'ok' : 'failed') };
+  return {
+    task: new Task(rec.id, store, { now: () => new Date() }, listener),
+    finish: (ok) => store.tasks.finish(rec.id, ok ? 'done' : 'error', ok ? 'ok' : 'failed'),
+  };
 }
 
 const quiet: TaskListener = { started: () => undefined, finished: () => undefined };
@@ -104,20 +125,44 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     const environment = await createEnvironment(box, store, statePath);
     const blobstore = openBlobstore(join(box.dir, 'blobs'));
     // Offline on purpose: the kubernetes package falls back to the stand-in, never a download.
-    await uploadRelease(join(repoRoot, 'release'), store, blobstore, { fetch: () => Promise.reject(new Error('offline (bench)')) });
+    await uploadRelease(join(repoRoot, 'release'), store, blobstore, {
+      fetch: () => Promise.reject(new Error('offline (bench)')),
+    });
 
     const ecpi = await environmentCpi(environment, dirname(statePath));
     const cpi = new DelayingCpi(ecpi.cpi, CPI_DELAYS, (ms) => sleep(ms));
-    const ssh = new SshAgents({ privateKey: environment.sshKey.privateKey, port: ecpi.sshPort, agentBundlePath: agentBundlePath(), readBlob: async (id) => blobstore.get(id) });
+    const ssh = new SshAgents({
+      privateKey: environment.sshKey.privateKey,
+      port: ecpi.sshPort,
+      agentBundlePath: agentBundlePath(),
+      readBlob: async (id) => blobstore.get(id),
+    });
     const groupOfAddress = new Map<string, string>();
-    const agents = new DelayingAgentDialer(ssh, AGENT_DELAYS, (ms) => sleep(ms), (address) => groupOfAddress.get(address));
-    const director = new Director({ store, environment, cpi: { ...ecpi, cpi }, agents, blobstore, sleep: (ms) => sleep(ms) });
+    const agents = new DelayingAgentDialer(
+      ssh,
+      AGENT_DELAYS,
+      (ms) => sleep(ms),
+      (address) => groupOfAddress.get(address),
+    );
+    const director = new Director({
+      store,
+      environment,
+      cpi: { ...ecpi, cpi },
+      agents,
+      blobstore,
+      sleep: (ms) => sleep(ms),
+    });
 
     const flags = varFlags(box);
     const fixture = (f: string) => join(repoRoot, 'bench', 'fixtures', f);
     const raw = manifestWithOps({
       manifest: join(repoRoot, 'manifests', 'cfcr.yml'),
-      opsFiles: [join(repoRoot, 'ops-files', 'local.yml'), join(repoRoot, 'ops-files', 'worker_count.yml'), fixture('cfcr-sandbox.yml'), fixture(updateOps)],
+      opsFiles: [
+        join(repoRoot, 'ops-files', 'local.yml'),
+        join(repoRoot, 'ops-files', 'worker_count.yml'),
+        fixture('cfcr-sandbox.yml'),
+        fixture(updateOps),
+      ],
       varFlags: flags,
     });
     const vars = new StaticVariables([
@@ -129,7 +174,9 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     const t0 = performance.now();
     const prepared = await director.prepare('cfcr', raw, vars, {});
     const prepareMs = performance.now() - t0;
-    for (const g of prepared.plan.groups) for (const p of g.plans) for (const n of p.desired?.networks ?? []) if (n.ip) groupOfAddress.set(n.ip, g.group.name);
+    for (const g of prepared.plan.groups)
+      for (const p of g.plans)
+        for (const n of p.desired?.networks ?? []) if (n.ip) groupOfAddress.set(n.ip, g.group.name);
     const { schedule, missing } = scheduleOf(prepared);
     const steps = new StepRecorder();
     const first = newTask(store, 'cfcr', steps);
@@ -144,8 +191,16 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
     const wallMs = performance.now() - t1;
     const boundMs = criticalPathBound(schedule, missing, VM_POOL, INJECTED_COSTS);
     const path = steps.criticalPath(schedule, VM_POOL);
-    const pathOf = (stage: string) => (stage === 'Creating missing vms' ? path.createMs : (path.stages.find((st) => st.groups.some((g) => stage === `Updating instance ${g}`))?.ms ?? 0));
-    const phases = [...steps.spans].map(([stage, s]) => ({ stage, ms: s.end - s.start, pathMs: pathOf(stage), boundMs: phaseBound(stage, schedule, missing) }));
+    const pathOf = (stage: string) =>
+      stage === 'Creating missing vms'
+        ? path.createMs
+        : (path.stages.find((st) => st.groups.some((g) => stage === `Updating instance ${g}`))?.ms ?? 0);
+    const phases = [...steps.spans].map(([stage, s]) => ({
+      stage,
+      ms: s.end - s.start,
+      pathMs: pathOf(stage),
+      boundMs: phaseBound(stage, schedule, missing),
+    }));
     const pathMs = path.createMs + path.stages.reduce((a, st) => a + st.ms, 0);
 
     // The same manifest again: nothing should change.
@@ -183,7 +238,8 @@ async function deployOnce(label: string, updateOps: string): Promise<RunFigures>
 
 /** The time the local CPI and agents took per call, the injected latency excluded: CPI calls, then agent calls by group. */
 function realWork(cpi: DelayingCpi, agents: DelayingAgentDialer): string[] {
-  const show = (entries: Iterable<readonly [string, { calls: number; totalMs: number }]>) => [...entries].map(([m, e]) => `${m} ${e.calls}x${fmt(e.totalMs / e.calls, 0)}`).join(', ');
+  const show = (entries: Iterable<readonly [string, { calls: number; totalMs: number }]>) =>
+    [...entries].map(([m, e]) => `${m} ${e.calls}x${fmt(e.totalMs / e.calls, 0)}`).join(', ');
   const lines = [`CPI: ${show(cpi.log.snapshot())}`];
   const byGroup = new Map<string, [string, { calls: number; totalMs: number }][]>();
   for (const [key, e] of agents.tagged.snapshot()) {
@@ -206,17 +262,33 @@ async function teardown(box: Sandbox, store: StateStore, statePath: string): Pro
 }
 
 function varFlags(box: Sandbox): VarFlags {
-  return { varKVs: [`net=${box.net}`, `ssh_port=${box.sshPort}`], varFiles: [], varsFiles: [], varsEnv: [], env: {}, cwd: repoRoot };
+  return {
+    varKVs: [`net=${box.net}`, `ssh_port=${box.sshPort}`],
+    varFiles: [],
+    varsFiles: [],
+    varsEnv: [],
+    env: {},
+    cwd: repoRoot,
+  };
 }
 
 /** create-env, as the CLI runs it, for manifests/env.yml moved onto the sandbox's addresses. */
 async function createEnvironment(box: Sandbox, store: StateStore, statePath: string) {
   const manifest = join(repoRoot, 'manifests', 'env.yml');
-  const doc = await interpolateManifest({ manifest, opsFiles: [join(repoRoot, 'bench', 'fixtures', 'env-sandbox.yml')], varFlags: varFlags(box), expectAllKeys: true });
+  const doc = await interpolateManifest({
+    manifest,
+    opsFiles: [join(repoRoot, 'bench', 'fixtures', 'env-sandbox.yml')],
+    varFlags: varFlags(box),
+    expectAllKeys: true,
+  });
   const env = parseEnvironmentManifest(toPlain(doc), manifest);
   const cloudConfig: YamlValue = isMap(doc) ? (doc.get('cloud_config') ?? null) : null;
   const t = newTask(store, null, quiet);
-  const result = await createEnv(env, { store, cpiFor: (e) => environmentCpi(e, dirname(statePath)), cloudConfigText: stringifyYaml(cloudConfig) }, t.task);
+  const result = await createEnv(
+    env,
+    { store, cpiFor: (e) => environmentCpi(e, dirname(statePath)), cloudConfigText: stringifyYaml(cloudConfig) },
+    t.task,
+  );
   t.finish(true);
   return result.environment;
 }
@@ -224,7 +296,9 @@ async function createEnvironment(box: Sandbox, store: StateStore, statePath: str
 /** The schedule the Deployer will run (the manifest's own update blocks) and how many VMs it creates. */
 function scheduleOf(p: PreparedDeploy): { schedule: Schedule; missing: number } {
   const service = p.plan.groups.filter((g) => g.group.lifecycle === 'service');
-  const schedule = scheduleDeployment(service.map((g) => ({ name: g.group.name, policy: g.group.update, size: g.group.instances, plans: g.plans })));
+  const schedule = scheduleDeployment(
+    service.map((g) => ({ name: g.group.name, policy: g.group.update, size: g.group.instances, plans: g.plans })),
+  );
   return { schedule, missing: service.flatMap((g) => g.plans).filter((pl) => pl.action === 'create').length };
 }
 

@@ -46,7 +46,11 @@ function timeInTurns(commands: readonly (readonly string[])[], runs: number): Ru
   for (let i = 0; i < runs; i++) {
     commands.forEach((args, j) => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, ['--import', join(here, 'rss-report.js'), ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const r = spawnSync(process.execPath, ['--import', join(here, 'rss-report.js'), ...args], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
       times[j]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
       if (r.status !== 0) throw new Error(`bench command failed (${r.status}): ${args.join(' ')}\n${r.stderr}`);
       const m = /^RSS_KB=(\d+)$/m.exec(r.stderr);
@@ -68,7 +72,12 @@ function keySizes(store: Map<string, YamlValue>, certificateBits: number): numbe
 
 function keysConcurrently(sizes: readonly number[]): Promise<unknown> {
   return Promise.all(
-    sizes.map((bits) => new Promise((resolve, reject) => generateKeyPair('rsa', { modulusLength: bits }, (err, pub) => (err ? reject(err) : resolve(pub))))),
+    sizes.map(
+      (bits) =>
+        new Promise((resolve, reject) =>
+          generateKeyPair('rsa', { modulusLength: bits }, (err, pub) => (err ? reject(err) : resolve(pub))),
+        ),
+    ),
   );
 }
 
@@ -82,7 +91,12 @@ export async function benchInt(runs = 9): Promise<string[]> {
   const [baseline, cf, cfcr] = timeInTurns(
     [
       ['-e', '0'],
-      [director, 'int', join(reference, 'cf-deployment', 'cf-deployment.yml'), ...CF_OPS.flatMap((o) => ['-o', join(reference, 'cf-deployment', 'operations', o)])],
+      [
+        director,
+        'int',
+        join(reference, 'cf-deployment', 'cf-deployment.yml'),
+        ...CF_OPS.flatMap((o) => ['-o', join(reference, 'cf-deployment', 'operations', o)]),
+      ],
       [director, 'int', join(kubo, 'cfcr.yml'), ...CFCR_AZURE_OPS.flatMap((o) => ['-o', join(kubo, 'ops-files', o)])],
     ],
     runs,
@@ -138,11 +152,17 @@ export async function benchInt(runs = 9): Promise<string[]> {
     for (let i = 0; i < genRuns; i++) {
       const path = join(store, `creds-${i}.yml`);
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, [director, 'int', join(kubo, 'cfcr.yml'), '--vars-store', path], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const r = spawnSync(process.execPath, [director, 'int', join(kubo, 'cfcr.yml'), '--vars-store', path], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
       cli.push(performance.now() - t0);
       if (r.status !== 0) throw new Error(`bench command failed (${r.status}): int --vars-store\n${r.stderr}`);
     }
-    lines.push(`vars: director int cfcr.yml --vars-store (fresh, 3072-bit certificates): ${fmt(median(cli))} ms wall, start-up included`);
+    lines.push(
+      `vars: director int cfcr.yml --vars-store (fresh, 3072-bit certificates): ${fmt(median(cli))} ms wall, start-up included`,
+    );
   } finally {
     rmSync(store, { recursive: true, force: true });
   }

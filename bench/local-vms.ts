@@ -23,22 +23,45 @@ interface Round {
  */
 export async function benchLocalVms(): Promise<string[]> {
   const box = await openSandbox('bench-local-vms');
-  const cpi = new LocalCpi({ root: box.root, ssh_port: box.sshPort, load_balancers: {} }, { directorUuid: 'bench-director', path: process.env['PATH'] ?? '/usr/bin:/bin' });
+  const cpi = new LocalCpi(
+    { root: box.root, ssh_port: box.sshPort, load_balancers: {} },
+    { directorUuid: 'bench-director', path: process.env['PATH'] ?? '/usr/bin:/bin' },
+  );
   try {
-    const stemcell = await cpi.createStemcell('', { name: 'bosh-local-ubuntu-jammy', version: '1.0', os: 'ubuntu-jammy' });
+    const stemcell = await cpi.createStemcell('', {
+      name: 'bosh-local-ubuntu-jammy',
+      version: '1.0',
+      os: 'ubuntu-jammy',
+    });
     const hostKey = generateSshKeyPair('ed25519', 'bench-vm-host');
     const director = generateSshKeyPair('ed25519', 'bench-director');
     const envFor = (i: number): VmEnv => ({
-      director: { uuid: 'bench-director', deployment: 'bench', instance: { group: 'vm', index: i, id: `vm-${i}` }, agentId: `agent-${i}` },
+      director: {
+        uuid: 'bench-director',
+        deployment: 'bench',
+        instance: { group: 'vm', index: i, id: `vm-${i}` },
+        agentId: `agent-${i}`,
+      },
       ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [director.publicKey] },
     });
     const round = async (count: number, inFlight: number, measureRss: boolean): Promise<Round> => {
       const t0 = performance.now();
-      const cids = await inPool(Array.from({ length: count }, (_, i) => i), inFlight, async (i) => {
-        const ip = `${box.net}.${i + 10}`;
-        const vm = await cpi.createVm(`agent-${i}`, stemcell, {}, { default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${box.net}.1` } }, [], envFor(i));
-        return vm.vmCid;
-      });
+      const cids = await inPool(
+        Array.from({ length: count }, (_, i) => i),
+        inFlight,
+        async (i) => {
+          const ip = `${box.net}.${i + 10}`;
+          const vm = await cpi.createVm(
+            `agent-${i}`,
+            stemcell,
+            {},
+            { default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${box.net}.1` } },
+            [],
+            envFor(i),
+          );
+          return vm.vmCid;
+        },
+      );
       const createMs = performance.now() - t0;
       const hostRssKb: number[] = [];
       if (measureRss) {
@@ -76,7 +99,11 @@ export async function benchLocalVms(): Promise<string[]> {
 /** VmRSS of `node -e "setInterval(()=>{},1e9)"` once settled; the process is stopped after. */
 async function bareNodeRssKb(box: Sandbox): Promise<number> {
   // Marked like the sandbox's VMs, so that an interrupted bench stops it too.
-  const child = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore', cwd: box.dir, env: { ...process.env, DIRECTOR_CPI_ROOT: box.root } });
+  const child = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e9)'], {
+    stdio: 'ignore',
+    cwd: box.dir,
+    env: { ...process.env, DIRECTOR_CPI_ROOT: box.root },
+  });
   try {
     if (child.pid === undefined) throw new Error('could not start a bare node process');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -9,7 +9,12 @@ import { benchInt } from './int.js';
 import { benchLocalVms } from './local-vms.js';
 import { benchStateBackends } from './state-backends.js';
 
-const benches: Record<string, () => Promise<string[]>> = { int: benchInt, 'local-vms': benchLocalVms, deploy: benchDeploy, 'azure-requests': benchAzureRequests };
+const benches: Record<string, () => Promise<string[]>> = {
+  int: benchInt,
+  'local-vms': benchLocalVms,
+  deploy: benchDeploy,
+  'azure-requests': benchAzureRequests,
+};
 const optIn: Record<string, () => Promise<string[]>> = { azure: benchAzure, state: benchStateBackends };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries({ ...benches, ...optIn })) {

@@ -48,7 +48,17 @@ async function measure(label: string, state: (dir: string) => Promise<Record<str
     dns: [127.0.0.53]
 `,
     );
-    await timed(['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(FIXTURES, 'env-ops.yml'), '-o', join(box.dir, 'ops.yml')], env);
+    await timed(
+      [
+        'create-env',
+        join(repoRoot, 'manifests', 'env.yml'),
+        '-o',
+        join(FIXTURES, 'env-ops.yml'),
+        '-o',
+        join(box.dir, 'ops.yml'),
+      ],
+      env,
+    );
     await timed(['upload-release', join(FIXTURES, 'release')], env);
     await writeFile(join(box.dir, 'manifest.yml'), MANIFEST);
     const deploy = ['deploy', '-d', 'bench', join(box.dir, 'manifest.yml'), '-n'];
@@ -99,7 +109,10 @@ export async function benchStateBackends(): Promise<string[]> {
   const pg = await startPostgres();
   let postgres: Figures;
   try {
-    postgres = await measure('postgres', async () => ({ DIRECTOR_STATE_URL: await pg.createDatabase(), PGPASSWORD: pg.password }));
+    postgres = await measure('postgres', async () => ({
+      DIRECTOR_STATE_URL: await pg.createDatabase(),
+      PGPASSWORD: pg.password,
+    }));
   } finally {
     await pg.stop();
   }

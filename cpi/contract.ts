@@ -91,9 +91,7 @@ export interface CreatedVm {
  * Where the agent finds an attached disk (v2 `attach_disk` result). Local: `path` relative to the
  * agent root (the SSH login directory). Azure: `lun` and `host_device_id`.
  */
-export type DiskHint =
-  | { readonly path: string }
-  | { readonly lun: string; readonly host_device_id: string };
+export type DiskHint = { readonly path: string } | { readonly lun: string; readonly host_device_id: string };
 
 /** The Cloud Provider Interface every IaaS implements. */
 export interface Cpi {

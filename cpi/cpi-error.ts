@@ -68,7 +68,10 @@ export class CpiError extends DirectorError {
   readonly detail: string;
 
   constructor(method: CpiMethod, kind: CpiErrorKind, detail: string, options: CpiErrorOptions = {}) {
-    super(`CPI '${method}' responded with ${kind} error: ${detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `CPI '${method}' responded with ${kind} error: ${detail}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'CpiError';
     this.method = method;
     this.kind = kind;
@@ -81,7 +84,9 @@ export class CpiError extends DirectorError {
 /** True when `err` is a CpiError of `kind` (and, if given, about `resource`). */
 export function isCpiError(err: unknown, kind?: CpiErrorKind, resource?: CpiResource): err is CpiError {
   return (
-    err instanceof CpiError && (kind === undefined || err.kind === kind) && (resource === undefined || err.resource === resource)
+    err instanceof CpiError &&
+    (kind === undefined || err.kind === kind) &&
+    (resource === undefined || err.resource === resource)
   );
 }
 
@@ -103,6 +108,8 @@ export class CpiFault extends Error {
 
 /** `NotFound` for a resource, in one wording for every CPI. */
 export function notFound(resource: CpiResource, cid: string): CpiFault {
-  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[resource];
+  const noun = { vm: 'VM', disk: 'Disk', snapshot: 'Snapshot', stemcell: 'Stemcell', load_balancer: 'Load balancer' }[
+    resource
+  ];
   return new CpiFault('NotFound', `${noun} '${cid}' not found`, resource);
 }

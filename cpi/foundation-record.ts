@@ -28,23 +28,34 @@ export const FOUNDATION_ADDRESSES_KEY = 'foundation_addresses';
 export const RECORDED_KEYS = [FOUNDATION_RECORD_KEY, FOUNDATION_INTENT_KEY, FOUNDATION_ADDRESSES_KEY] as const;
 
 /** The foundation ids recorded in CPI properties (none when the key is absent or malformed). */
-export function recordedFoundation(cpiProperties: JsonObject, key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY): readonly string[] {
+export function recordedFoundation(
+  cpiProperties: JsonObject,
+  key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY,
+): readonly string[] {
   const v = cpiProperties[key];
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /** What create-env recorded in CPI properties (created and intended ids), to carry into new properties. */
 export function recordedPart(cpiProperties: JsonObject): JsonObject {
-  return Object.fromEntries(RECORDED_KEYS.filter((key) => cpiProperties[key] !== undefined).map((key) => [key, cpiProperties[key]!]));
+  return Object.fromEntries(
+    RECORDED_KEYS.filter((key) => cpiProperties[key] !== undefined).map((key) => [key, cpiProperties[key]!]),
+  );
 }
 
 /** CPI properties as the manifest wrote them, without what create-env recorded in them. */
 export function manifestProperties(cpiProperties: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(cpiProperties).filter(([k]) => !(RECORDED_KEYS as readonly string[]).includes(k)));
+  return Object.fromEntries(
+    Object.entries(cpiProperties).filter(([k]) => !(RECORDED_KEYS as readonly string[]).includes(k)),
+  );
 }
 
 /** The CPI properties with `ids` added to the recorded foundation (order kept, no duplicates). */
-export function withRecordedFoundation(cpiProperties: JsonObject, ids: readonly string[], key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY): JsonObject {
+export function withRecordedFoundation(
+  cpiProperties: JsonObject,
+  ids: readonly string[],
+  key: typeof FOUNDATION_RECORD_KEY | typeof FOUNDATION_INTENT_KEY = FOUNDATION_RECORD_KEY,
+): JsonObject {
   const all = [...recordedFoundation(cpiProperties, key)];
   for (const id of ids) if (!all.some((a) => a.toLowerCase() === id.toLowerCase())) all.push(id);
   return { ...cpiProperties, [key]: all };

@@ -4,8 +4,9 @@ import { parseSshPrivateKey, parseSshPublicKey, publicKeyOf } from '../src/crypt
 import type { ResourceTags, VmEnv } from './contract.js';
 import { CpiFault } from './cpi-error.js';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 const invalid = (message: string): CpiFault => new CpiFault('InvalidCloudProperties', message);
 
 export interface CheckedVmEnv {
@@ -23,11 +24,18 @@ export function checkVmEnv(env: VmEnv, agentId: string): CheckedVmEnv {
   const d = env.director as unknown;
   if (!isPlainObject(d)) throw invalid('env.director must be a map with uuid, deployment, instance and agentId');
   for (const key of ['uuid', 'deployment', 'agentId'] as const) {
-    if (typeof d[key] !== 'string' || d[key] === '') throw invalid(`env.director.${key} must be a non-empty string, found ${show(d[key])}`);
+    if (typeof d[key] !== 'string' || d[key] === '')
+      throw invalid(`env.director.${key} must be a non-empty string, found ${show(d[key])}`);
   }
-  if (d.agentId !== agentId) throw invalid(`env.director.agentId '${String(d.agentId)}' differs from the agent id '${agentId}'`);
+  if (d.agentId !== agentId)
+    throw invalid(`env.director.agentId '${String(d.agentId)}' differs from the agent id '${agentId}'`);
   const inst = d.instance;
-  if (!isPlainObject(inst) || typeof inst.group !== 'string' || typeof inst.id !== 'string' || typeof inst.index !== 'number') {
+  if (
+    !isPlainObject(inst) ||
+    typeof inst.group !== 'string' ||
+    typeof inst.id !== 'string' ||
+    typeof inst.index !== 'number'
+  ) {
     throw invalid('env.director.instance must be {group: string, index: number, id: string}');
   }
   const ssh = env.ssh as unknown;
@@ -40,7 +48,8 @@ export function checkVmEnv(env: VmEnv, agentId: string): CheckedVmEnv {
   } catch {
     throw invalid('env.ssh.hostPrivateKey is not a usable private key (OpenSSH or PEM, unencrypted)');
   }
-  if (!Array.isArray(ssh.authorizedKeys) || ssh.authorizedKeys.length === 0) throw invalid('env.ssh.authorizedKeys must list at least one public key');
+  if (!Array.isArray(ssh.authorizedKeys) || ssh.authorizedKeys.length === 0)
+    throw invalid('env.ssh.authorizedKeys must list at least one public key');
   const authorizedKeys = ssh.authorizedKeys.map((k: unknown, i: number) => {
     try {
       return parseSshPublicKey(String(k)).line;

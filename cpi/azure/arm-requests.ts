@@ -62,7 +62,11 @@ export interface ArmAnswer {
  * 409 AnotherOperationInProgress (ARM RPC: a conflicting operation in progress), 429
  * RetryableErrorDueToAnotherOperation (Network).
  */
-const RETRY_LATER = new Set(['AnotherOperationInProgress', 'RetryableErrorDueToAnotherOperation', 'OperationPreempted']);
+const RETRY_LATER = new Set([
+  'AnotherOperationInProgress',
+  'RetryableErrorDueToAnotherOperation',
+  'OperationPreempted',
+]);
 
 export interface ArmRequestOptions {
   /** Poll interval when ARM sends no Retry-After (ms, default 5000). */
@@ -159,7 +163,11 @@ export class ArmRequests {
         if (/^succeeded$/i.test(status)) return;
         if (/^(failed|canceled|cancelled)$/i.test(status)) {
           const e = poll.body?.error ?? {};
-          throw new ArmOperationError(/^fail/i.test(status) ? 'Failed' : 'Canceled', String(e.code ?? status), String(e.message ?? `The operation ended ${status}.`));
+          throw new ArmOperationError(
+            /^fail/i.test(status) ? 'Failed' : 'Canceled',
+            String(e.code ?? status),
+            String(e.message ?? `The operation ended ${status}.`),
+          );
         }
       } else {
         if (poll.status === 200 || poll.status === 201 || poll.status === 204) return;

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { promisify } from 'node:util';
 import type { Disk, VirtualMachine } from '@azure/arm-compute';
-import type { CloudProperties, CpiInfo, CreatedVm, Cpi, DiskHint, NetworkSettings, Networks, VmEnv } from '../contract.js';
+import type {
+  CloudProperties,
+  CpiInfo,
+  CreatedVm,
+  Cpi,
+  DiskHint,
+  NetworkSettings,
+  Networks,
+  VmEnv,
+} from '../contract.js';
 import { CpiError } from '../cpi-error.js';
 import type { CpiMethod, CpiResource } from '../cpi-error.js';
 import { buildAzureClients } from './clients.js';
@@ -29,7 +38,15 @@ import type { NamedRef, NetworkProperties } from './cloud-properties.js';
 import type { AzureCpiConfig } from './config.js';
 import { AZURE_SCSI_HOST_DEVICE_ID, cloudConfig } from './custom-data.js';
 import type { AgentSettings } from './custom-data.js';
-import { AzureFault, azureErrorInfo, invalid, isAzureNotFound, isTransientAsyncFailure, notFound, toCpiError } from './error-mapper.js';
+import {
+  AzureFault,
+  azureErrorInfo,
+  invalid,
+  isAzureNotFound,
+  isTransientAsyncFailure,
+  notFound,
+  toCpiError,
+} from './error-mapper.js';
 import { ArmRequests, ArmRestError, systemArmClock } from './arm-requests.js';
 import type { ArmClock } from './arm-requests.js';
 import { VmLocks } from './vm-locks.js';
@@ -88,12 +105,12 @@ export interface AzureInventory {
   readonly availabilitySets: readonly string[];
 }
 
-
 /** The container heavy stemcells are uploaded to, as bosh-azure-cpi names it. */
 export const STEMCELL_CONTAINER = 'stemcell';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
 /** Resolves to undefined when Azure answers 404 for the resource (or its group). */
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
@@ -120,15 +137,31 @@ function idParts(id: string | undefined): { name: string; resourceGroupName: str
   return m === null ? undefined : { resourceGroupName: m[1] as string, name: m[2] as string };
 }
 
-function parseVip(name: string, settings: NetworkSettings): { name: string; ip: string; resourceGroupName: string | undefined } {
-  if (typeof settings.ip !== 'string' || !isIPv4(settings.ip)) throw invalid(`networks.${name}.ip must be the static public IPv4 address of a vip network, found ${show(settings.ip)}`);
+function parseVip(
+  name: string,
+  settings: NetworkSettings,
+): { name: string; ip: string; resourceGroupName: string | undefined } {
+  if (typeof settings.ip !== 'string' || !isIPv4(settings.ip))
+    throw invalid(
+      `networks.${name}.ip must be the static public IPv4 address of a vip network, found ${show(settings.ip)}`,
+    );
   const rg = isPlainObject(settings.cloud_properties) ? settings.cloud_properties.resource_group_name : undefined;
-  if (rg !== undefined && (typeof rg !== 'string' || rg === '')) throw invalid(`networks.${name}.cloud_properties.resource_group_name must be a resource group name, found ${show(rg)}`);
+  if (rg !== undefined && (typeof rg !== 'string' || rg === ''))
+    throw invalid(
+      `networks.${name}.cloud_properties.resource_group_name must be a resource group name, found ${show(rg)}`,
+    );
   return { name, ip: settings.ip, resourceGroupName: rg };
 }
 
 /** The tags create_vm writes from the VM env: how the director finds what it made. */
-const IDENTITY_TAGS: readonly string[] = ['director', 'deployment', 'instance_group', 'instance_index', 'instance_id', 'agent_id'];
+const IDENTITY_TAGS: readonly string[] = [
+  'director',
+  'deployment',
+  'instance_group',
+  'instance_index',
+  'instance_id',
+  'agent_id',
+];
 
 /** Azure tag values are strings of at most 256 characters. */
 function tagValues(tags: Readonly<Record<string, unknown>>): Record<string, string> {
@@ -151,7 +184,11 @@ class KeyedQueue {
 }
 
 /** What create_vm made, by name, in order: undone in reverse on failure. */
-type Made = { readonly kind: 'vm' | 'disk' | 'nic' | 'publicIp'; readonly resourceGroupName: string; readonly name: string };
+type Made = {
+  readonly kind: 'vm' | 'disk' | 'nic' | 'publicIp';
+  readonly resourceGroupName: string;
+  readonly name: string;
+};
 
 /**
  * The Azure CPI on the Azure SDK (`@azure/arm-compute`, `@azure/arm-network`,
@@ -175,7 +212,8 @@ export class AzureCpi implements Cpi {
     private readonly options: AzureCpiOptions = {},
   ) {
     this.lro = { updateIntervalInMs: options.pollIntervalMs ?? 2000 };
-    this.clients = options.clients ?? buildAzureClients(config, options.retry === undefined ? {} : { retry: options.retry });
+    this.clients =
+      options.clients ?? buildAzureClients(config, options.retry === undefined ? {} : { retry: options.retry });
     this.clock = options.clock ?? systemArmClock;
     this.arm = new ArmRequests(this.clients.network, config.resourceManagerEndpoint, this.clock, {
       pollIntervalMs: options.pollIntervalMs ?? 5000,
@@ -195,7 +233,11 @@ export class AzureCpi implements Cpi {
     return { ...this.clients.stats };
   }
 
-  private async call<T>(method: CpiMethod, work: () => Promise<T>, about?: { resource: CpiResource; cid: string }): Promise<T> {
+  private async call<T>(
+    method: CpiMethod,
+    work: () => Promise<T>,
+    about?: { resource: CpiResource; cid: string },
+  ): Promise<T> {
     const retries = this.options.asyncRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -233,17 +275,22 @@ export class AzureCpi implements Cpi {
    */
   createStemcell(imagePath: string, cloudProperties: CloudProperties, onProgress?: UploadProgress): Promise<string> {
     return this.call('create_stemcell', async () => {
-      if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
+      if (!isPlainObject(cloudProperties))
+        throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
       const { name, version } = cloudProperties;
-      if (typeof name !== 'string' || name === '') throw invalid(`cloud_properties.name must be the stemcell name, found ${show(name)}`);
-      if (typeof version !== 'string' && typeof version !== 'number') throw invalid(`cloud_properties.version must be the stemcell version, found ${show(version)}`);
+      if (typeof name !== 'string' || name === '')
+        throw invalid(`cloud_properties.name must be the stemcell name, found ${show(name)}`);
+      if (typeof version !== 'string' && typeof version !== 'number')
+        throw invalid(`cloud_properties.version must be the stemcell version, found ${show(version)}`);
       const image = cloudProperties.image;
       if (image !== undefined && image !== null) {
-        if (!isPlainObject(image)) throw invalid(`cloud_properties.image must be a map {publisher, offer, sku, version}, found ${show(image)}`);
+        if (!isPlainObject(image))
+          throw invalid(`cloud_properties.image must be a map {publisher, offer, sku, version}, found ${show(image)}`);
         const ref: Record<string, string> = {};
         for (const key of ['publisher', 'offer', 'sku', 'version'] as const) {
           const v = image[key] ?? (key === 'version' ? 'latest' : undefined);
-          if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+$/.test(v)) throw invalid(`cloud_properties.image.${key} must be a marketplace image ${key}, found ${show(v)}`);
+          if (typeof v !== 'string' || !/^[A-Za-z0-9._-]+$/.test(v))
+            throw invalid(`cloud_properties.image.${key} must be a marketplace image ${key}, found ${show(v)}`);
           ref[key] = v;
         }
         const plan = await this.marketplaceImagePlan(ref as unknown as MarketplaceImage);
@@ -255,7 +302,9 @@ export class AzureCpi implements Cpi {
       // an image would boot unreachable. Refused here, at upload-stemcell, rather than at the
       // first VM.
       if (/go_agent$/.test(name)) {
-        throw invalid(`cloud_properties.name '${name}' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init, and VMs made from it cannot be reached; use its light stemcell (cloud_properties.image: a marketplace image with cloud-init) or an image with cloud-init under another name`);
+        throw invalid(
+          `cloud_properties.name '${name}' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init, and VMs made from it cannot be reached; use its light stemcell (cloud_properties.image: a marketplace image with cloud-init) or an image with cloud-init under another name`,
+        );
       }
       return this.createHeavyStemcell(imagePath, cloudProperties, onProgress);
     });
@@ -282,10 +331,16 @@ export class AzureCpi implements Cpi {
     return found.body?.properties?.plan !== undefined;
   }
 
-  private async createHeavyStemcell(imagePath: string, cp: Record<string, unknown>, onProgress?: UploadProgress): Promise<string> {
+  private async createHeavyStemcell(
+    imagePath: string,
+    cp: Record<string, unknown>,
+    onProgress?: UploadProgress,
+  ): Promise<string> {
     const generation = cp.generation ?? 'gen1';
-    if (generation !== 'gen1' && generation !== 'gen2') throw invalid(`cloud_properties.generation must be gen1 or gen2, found ${show(generation)}`);
-    if (typeof imagePath !== 'string' || !existsSync(imagePath)) throw invalid(`the stemcell image ${show(imagePath)} does not exist`);
+    if (generation !== 'gen1' && generation !== 'gen2')
+      throw invalid(`cloud_properties.generation must be gen1 or gen2, found ${show(generation)}`);
+    if (typeof imagePath !== 'string' || !existsSync(imagePath))
+      throw invalid(`the stemcell image ${show(imagePath)} does not exist`);
     const target = await this.blobTarget();
     const cid = `${STEMCELL_PREFIX}-${randomUUID()}`;
     const blobName = `${cid}.vhd`;
@@ -297,15 +352,26 @@ export class AzureCpi implements Cpi {
         this.options.onUploadProgress?.(cid, done, total);
       };
       const blobUri = await uploadVhd(target, STEMCELL_CONTAINER, blobName, vhd, progress);
-      await this.clients.compute.images.createOrUpdate(this.config.resourceGroupName, cid, {
-        location: this.config.location,
-        tags: tagValues({ ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }), stemcell_name: cp.name, stemcell_version: cp.version }),
-        hyperVGeneration: generation === 'gen2' ? 'V2' : 'V1',
-        storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', blobUri, caching: 'ReadWrite' } },
-      }, this.lro);
+      await this.clients.compute.images.createOrUpdate(
+        this.config.resourceGroupName,
+        cid,
+        {
+          location: this.config.location,
+          tags: tagValues({
+            ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }),
+            stemcell_name: cp.name,
+            stemcell_version: cp.version,
+          }),
+          hyperVGeneration: generation === 'gen2' ? 'V2' : 'V1',
+          storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', blobUri, caching: 'ReadWrite' } },
+        },
+        this.lro,
+      );
       return cid;
     } catch (err) {
-      await gone(this.clients.compute.images.delete(this.config.resourceGroupName, cid, this.lro)).catch(() => undefined);
+      await gone(this.clients.compute.images.delete(this.config.resourceGroupName, cid, this.lro)).catch(
+        () => undefined,
+      );
       await deleteBlob(target, STEMCELL_CONTAINER, blobName).catch(() => undefined);
       throw err;
     } finally {
@@ -316,7 +382,9 @@ export class AzureCpi implements Cpi {
   /** The VHD of a stemcell image: the file itself, or root.vhd inside the image tarball. */
   private async rootVhd(imagePath: string, scratch: string): Promise<string> {
     if (imagePath.endsWith('.vhd')) return imagePath;
-    await execFileAsync('tar', ['-xzf', imagePath, '-C', scratch]).catch(() => execFileAsync('tar', ['-xf', imagePath, '-C', scratch]));
+    await execFileAsync('tar', ['-xzf', imagePath, '-C', scratch]).catch(() =>
+      execFileAsync('tar', ['-xf', imagePath, '-C', scratch]),
+    );
     const vhd = (await readdir(scratch)).find((f) => f.endsWith('.vhd'));
     if (vhd === undefined) throw invalid(`the stemcell image ${show(imagePath)} holds no .vhd (expected root.vhd)`);
     return join(scratch, vhd);
@@ -324,13 +392,17 @@ export class AzureCpi implements Cpi {
 
   private async blobTarget(): Promise<BlobTarget> {
     const account = this.config.storageAccountName;
-    if (account === undefined) throw invalid(`a heavy stemcell needs the CPI property storage_account_name (or use cloud_properties.image for a light stemcell)`);
+    if (account === undefined)
+      throw invalid(
+        `a heavy stemcell needs the CPI property storage_account_name (or use cloud_properties.image for a light stemcell)`,
+      );
     const rg = this.config.resourceGroupName;
     const props = await this.clients.storage.storageAccounts.getProperties(rg, account);
     const keys = await this.clients.storage.storageAccounts.listKeys(rg, account);
     const key = keys.keys?.[0]?.value;
     const endpoint = this.options.blobEndpoint?.(account) ?? props.primaryEndpoints?.blob;
-    if (key === undefined || endpoint === undefined) throw new AzureFault('Unknown', `storage account '${account}' has no blob endpoint or key`);
+    if (key === undefined || endpoint === undefined)
+      throw new AzureFault('Unknown', `storage account '${account}' has no blob endpoint or key`);
     return { blobEndpoint: endpoint, accountName: account, accountKey: key };
   }
 
@@ -351,14 +423,20 @@ export class AzureCpi implements Cpi {
    * stemcell's managed image is named like its cid, so no GET (a missing one is ARM's 404 at the
    * VM PUT).
    */
-  private imageReference(stemcellCid: string): { ref: Record<string, string>; plan?: { name: string; product: string; publisher: string } } {
+  private imageReference(stemcellCid: string): {
+    ref: Record<string, string>;
+    plan?: { name: string; product: string; publisher: string };
+  } {
     const light = parseLightStemcellCid(stemcellCid);
     if (light !== undefined) {
       const { plan, ...ref } = light;
       // a marketplace plan is named by the image: name = sku, product = offer, publisher
-      return plan === true ? { ref: { ...ref }, plan: { name: ref.sku, product: ref.offer, publisher: ref.publisher } } : { ref: { ...ref } };
+      return plan === true
+        ? { ref: { ...ref }, plan: { name: ref.sku, product: ref.offer, publisher: ref.publisher } }
+        : { ref: { ...ref } };
     }
-    if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`)) throw notFound('stemcell', String(stemcellCid));
+    if (typeof stemcellCid !== 'string' || !stemcellCid.startsWith(`${STEMCELL_PREFIX}-`))
+      throw notFound('stemcell', String(stemcellCid));
     return { ref: { id: this.resourceId(this.config.resourceGroupName, 'Microsoft.Compute/images', stemcellCid) } };
   }
 
@@ -372,13 +450,22 @@ export class AzureCpi implements Cpi {
    * Everything is named from the agent id and tagged. Everything is looked up before anything is
    * made; a failure deletes what this call made, by the names it chose.
    */
-  createVm(agentId: string, stemcellCid: string, cloudProperties: CloudProperties, networks: Networks, diskCids: readonly string[], env: VmEnv): Promise<CreatedVm> {
+  createVm(
+    agentId: string,
+    stemcellCid: string,
+    cloudProperties: CloudProperties,
+    networks: Networks,
+    diskCids: readonly string[],
+    env: VmEnv,
+  ): Promise<CreatedVm> {
     void diskCids; // placement hint only: managed disks follow the VM's zone, not the other way round
     return this.call('create_vm', async () => {
-      if (!isUsableAgentId(agentId)) throw invalid(`agent id ${show(agentId)} cannot name Azure resources (letters, digits, '-', '_'; at most 48)`);
+      if (!isUsableAgentId(agentId))
+        throw invalid(`agent id ${show(agentId)} cannot name Azure resources (letters, digits, '-', '_'; at most 48)`);
       const props = parseVmProperties(cloudProperties);
       const { tags: identity, hostPublicKey } = checkVmEnv(env, agentId);
-      if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
+      if (!isPlainObject(networks) || Object.keys(networks).length === 0)
+        throw invalid('networks must name at least one network');
       const nets: { name: string; settings: NetworkSettings; props: NetworkProperties }[] = [];
       const vips: { name: string; ip: string; resourceGroupName: string | undefined }[] = [];
       for (const [name, settings] of Object.entries(networks)) {
@@ -388,21 +475,30 @@ export class AzureCpi implements Cpi {
         }
         nets.push({ name, settings, props: parseNetwork(name, settings) });
       }
-      if (vips.length > 1) throw invalid(`networks: at most one vip network, found ${vips.map((v) => `'${v.name}'`).join(', ')}`);
-      if (vips.length > 0 && props.assignDynamicPublicIp) throw invalid('cloud_properties.assign_dynamic_public_ip cannot be used with a vip network');
+      if (vips.length > 1)
+        throw invalid(`networks: at most one vip network, found ${vips.map((v) => `'${v.name}'`).join(', ')}`);
+      if (vips.length > 0 && props.assignDynamicPublicIp)
+        throw invalid('cloud_properties.assign_dynamic_public_ip cannot be used with a vip network');
       if (nets.length === 0) throw invalid('networks: an Azure VM needs at least one manual or dynamic network');
       const primary = nets.find((n) => n.settings.default?.includes('gateway')) ?? nets[0]!;
       nets.sort((a, b) => (a === primary ? -1 : b === primary ? 1 : 0));
 
       const imageReference = this.imageReference(stemcellCid);
-      const tags = tagValues({ ...props.tags, ...identity, ...(props.assignDynamicPublicIp ? { [DYNAMIC_PUBLIC_IP_TAG]: 'true' } : {}) });
+      const tags = tagValues({
+        ...props.tags,
+        ...identity,
+        ...(props.assignDynamicPublicIp ? { [DYNAMIC_PUBLIC_IP_TAG]: 'true' } : {}),
+      });
       const pre = await this.preflight(props, nets);
       const vipId = vips[0] === undefined ? undefined : await this.publicIpWithAddress(vips[0]);
       const names = vmNames(agentId);
       const rg = this.config.resourceGroupName;
       const made: Made[] = [];
       try {
-        const availabilitySetId = props.availabilitySet === undefined ? undefined : await this.ensureAvailabilitySet(props.availabilitySet, tags, pre.proximityPlacementGroup);
+        const availabilitySetId =
+          props.availabilitySet === undefined
+            ? undefined
+            : await this.ensureAvailabilitySet(props.availabilitySet, tags, pre.proximityPlacementGroup);
         let publicIpId = vipId;
         if (props.assignDynamicPublicIp) {
           made.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
@@ -437,7 +533,9 @@ export class AzureCpi implements Cpi {
                     subnet: { id: pre.subnets[i] },
                     privateIPAllocationMethod: n.props.ip === undefined ? 'Dynamic' : 'Static',
                     ...(n.props.ip === undefined ? {} : { privateIPAddress: n.props.ip }),
-                    ...(isPrimary && pre.pools.length > 0 ? { loadBalancerBackendAddressPools: pre.pools.map((id) => ({ id })) } : {}),
+                    ...(isPrimary && pre.pools.length > 0
+                      ? { loadBalancerBackendAddressPools: pre.pools.map((id) => ({ id })) }
+                      : {}),
                     ...(isPrimary && publicIpId !== undefined ? { publicIPAddress: { id: publicIpId } } : {}),
                     ...(asgs.length > 0 ? { applicationSecurityGroups: asgs.map((id) => ({ id })) } : {}),
                   },
@@ -461,14 +559,20 @@ export class AzureCpi implements Cpi {
           networks: assigned,
           disks: {
             system: '/dev/sda',
-            ephemeral: ephemeralLun === undefined ? null : { lun: String(ephemeralLun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID },
+            ephemeral:
+              ephemeralLun === undefined
+                ? null
+                : { lun: String(ephemeralLun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID },
             persistent: {},
           },
           env: { ...(env.bosh ?? {}) },
         };
         const customData = cloudConfig({ sshUser: this.config.sshUser, env, hostPublicKey, settings });
         // osProfile.customData: at most 65535 bytes (the REST spec's OSProfile.customData)
-        if (Buffer.byteLength(customData) > 65535) throw invalid(`the VM's custom data (cloud-init with the agent settings, networks and env) is ${Buffer.byteLength(customData)} bytes; Azure takes at most 65535`);
+        if (Buffer.byteLength(customData) > 65535)
+          throw invalid(
+            `the VM's custom data (cloud-init with the agent settings, networks and env) is ${Buffer.byteLength(customData)} bytes; Azure takes at most 65535`,
+          );
         const plan = 'plan' in imageReference ? imageReference.plan : undefined;
         const vm = {
           location: this.config.location,
@@ -509,29 +613,53 @@ export class AzureCpi implements Cpi {
               customData: Buffer.from(customData).toString('base64'),
               linuxConfiguration: {
                 disablePasswordAuthentication: true,
-                ssh: { publicKeys: [{ path: `/home/${this.config.sshUser}/.ssh/authorized_keys`, keyData: env.ssh.authorizedKeys[0] as string }] },
+                ssh: {
+                  publicKeys: [
+                    {
+                      path: `/home/${this.config.sshUser}/.ssh/authorized_keys`,
+                      keyData: env.ssh.authorizedKeys[0] as string,
+                    },
+                  ],
+                },
               },
             },
             // The NICs go with the VM (deleteOption Delete): delete_vm deletes the VM, once.
-            networkProfile: { networkInterfaces: nicIds.map((id, i) => ({ id, properties: { primary: i === 0, deleteOption: 'Delete' } })) },
+            networkProfile: {
+              networkInterfaces: nicIds.map((id, i) => ({
+                id,
+                properties: { primary: i === 0, deleteOption: 'Delete' },
+              })),
+            },
             ...(availabilitySetId === undefined ? {} : { availabilitySet: { id: availabilitySetId } }),
-            ...(pre.proximityPlacementGroup === undefined ? {} : { proximityPlacementGroup: { id: pre.proximityPlacementGroup } }),
+            ...(pre.proximityPlacementGroup === undefined
+              ? {}
+              : { proximityPlacementGroup: { id: pre.proximityPlacementGroup } }),
           },
         };
         made.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
-        if (props.ephemeralDisk !== undefined) made.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
+        if (props.ephemeralDisk !== undefined)
+          made.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
         made.push({ kind: 'vm', resourceGroupName: rg, name: names.vm });
-        await this.withVmLock(rg, names.vm, () => this.arm.run('PUT', this.resourceId(rg, 'Microsoft.Compute/virtualMachines', names.vm), COMPUTE_API, vm)).catch((err: unknown) => {
+        await this.withVmLock(rg, names.vm, () =>
+          this.arm.run('PUT', this.resourceId(rg, 'Microsoft.Compute/virtualMachines', names.vm), COMPUTE_API, vm),
+        ).catch((err: unknown) => {
           throw vmRefusal(err, props) ?? err;
         });
         const changed = JSON.stringify(assigned) !== JSON.stringify(networks);
-        return changed ? { vmCid: vmCid({ agentId, resourceGroupName: rg }), networks: assigned } : { vmCid: vmCid({ agentId, resourceGroupName: rg }) };
+        return changed
+          ? { vmCid: vmCid({ agentId, resourceGroupName: rg }), networks: assigned }
+          : { vmCid: vmCid({ agentId, resourceGroupName: rg }) };
       } catch (err) {
         const leftovers = await this.undo(made);
         if (leftovers.length === 0) throw err;
         // the director must know: these still exist under the agent's names (findVmByAgentId finds them)
         const mapped = toCpiError('create_vm', err);
-        throw new CpiError('create_vm', mapped.kind, `${mapped.detail} (cleaning up failed, left: ${leftovers.join(', ')})`, { okToRetry: false, cause: err });
+        throw new CpiError(
+          'create_vm',
+          mapped.kind,
+          `${mapped.detail} (cleaning up failed, left: ${leftovers.join(', ')})`,
+          { okToRetry: false, cause: err },
+        );
       }
     });
   }
@@ -548,7 +676,14 @@ export class AzureCpi implements Cpi {
   private async preflight(
     props: ReturnType<typeof parseVmProperties>,
     nets: readonly { name: string; props: NetworkProperties }[],
-  ): Promise<{ subnets: string[]; securityGroups: (string | undefined)[]; asgs: string[][]; pools: string[]; proximityPlacementGroup: string | undefined; refusal: (err: unknown) => AzureFault | undefined }> {
+  ): Promise<{
+    subnets: string[];
+    securityGroups: (string | undefined)[];
+    asgs: string[][];
+    pools: string[];
+    proximityPlacementGroup: string | undefined;
+    refusal: (err: unknown) => AzureFault | undefined;
+  }> {
     const refs = new Map<string, string>();
     const ref = (id: string, what: string): string => {
       refs.set(id.toLowerCase(), what);
@@ -556,11 +691,17 @@ export class AzureCpi implements Cpi {
     };
     const pools: string[] = [];
     for (const [i, lbRef] of props.loadBalancers.entries()) {
-      const at = props.loadBalancers.length > 1 ? `cloud_properties.load_balancer[${i}]` : 'cloud_properties.load_balancer';
+      const at =
+        props.loadBalancers.length > 1 ? `cloud_properties.load_balancer[${i}]` : 'cloud_properties.load_balancer';
       const rg = this.rg(lbRef.resourceGroupName);
       const lbId = this.resourceId(rg, 'Microsoft.Network/loadBalancers', lbRef.name);
       if (lbRef.backendPoolName !== undefined) {
-        pools.push(ref(`${lbId}/backendAddressPools/${lbRef.backendPoolName}`, `${at}: backend pool '${lbRef.backendPoolName}' of load balancer '${lbRef.name}' not found in resource group '${rg}'`));
+        pools.push(
+          ref(
+            `${lbId}/backendAddressPools/${lbRef.backendPoolName}`,
+            `${at}: backend pool '${lbRef.backendPoolName}' of load balancer '${lbRef.name}' not found in resource group '${rg}'`,
+          ),
+        );
         continue;
       }
       const lb = await orUndefined(this.clients.network.loadBalancers.get(rg, lbRef.name));
@@ -572,17 +713,22 @@ export class AzureCpi implements Cpi {
     const nsg = (at: string, r: NamedRef | undefined): string | undefined => {
       if (r === undefined) return undefined;
       const rg = this.rg(r.resourceGroupName);
-      return ref(this.resourceId(rg, 'Microsoft.Network/networkSecurityGroups', r.name), `${at}: network security group '${r.name}' not found in resource group '${rg}'`);
+      return ref(
+        this.resourceId(rg, 'Microsoft.Network/networkSecurityGroups', r.name),
+        `${at}: network security group '${r.name}' not found in resource group '${rg}'`,
+      );
     };
     const subnets: string[] = [];
     const securityGroups: (string | undefined)[] = [];
     const asgs: string[][] = [];
     for (const n of nets) {
       const rg = this.rg(n.props.resourceGroupName);
-      subnets.push(ref(
-        `${this.resourceId(rg, 'Microsoft.Network/virtualNetworks', n.props.virtualNetworkName)}/subnets/${n.props.subnetName}`,
-        `networks.${n.name}.cloud_properties: subnet '${n.props.subnetName}' of virtual network '${n.props.virtualNetworkName}' not found in resource group '${rg}'`,
-      ));
+      subnets.push(
+        ref(
+          `${this.resourceId(rg, 'Microsoft.Network/virtualNetworks', n.props.virtualNetworkName)}/subnets/${n.props.subnetName}`,
+          `networks.${n.name}.cloud_properties: subnet '${n.props.subnetName}' of virtual network '${n.props.virtualNetworkName}' not found in resource group '${rg}'`,
+        ),
+      );
       // bosh-azure-cpi: the vm_extension's security group wins over the network's, then the default.
       securityGroups.push(
         props.securityGroup !== undefined
@@ -591,17 +737,35 @@ export class AzureCpi implements Cpi {
             ? nsg(`networks.${n.name}.cloud_properties.security_group`, n.props.securityGroup)
             : this.config.defaultSecurityGroup === undefined
               ? undefined
-              : nsg('default_security_group (CPI property)', { name: this.config.defaultSecurityGroup, resourceGroupName: undefined }),
+              : nsg('default_security_group (CPI property)', {
+                  name: this.config.defaultSecurityGroup,
+                  resourceGroupName: undefined,
+                }),
       );
-      const names = props.applicationSecurityGroups.length > 0 ? props.applicationSecurityGroups : n.props.applicationSecurityGroups;
-      asgs.push(names.map((name, j) => ref(
-        this.resourceId(this.config.resourceGroupName, 'Microsoft.Network/applicationSecurityGroups', name),
-        `application_security_groups[${j}]: application security group '${name}' not found in resource group '${this.config.resourceGroupName}'`,
-      )));
+      const names =
+        props.applicationSecurityGroups.length > 0
+          ? props.applicationSecurityGroups
+          : n.props.applicationSecurityGroups;
+      asgs.push(
+        names.map((name, j) =>
+          ref(
+            this.resourceId(this.config.resourceGroupName, 'Microsoft.Network/applicationSecurityGroups', name),
+            `application_security_groups[${j}]: application security group '${name}' not found in resource group '${this.config.resourceGroupName}'`,
+          ),
+        ),
+      );
     }
-    const proximityPlacementGroup = props.proximityPlacementGroup === undefined
-      ? undefined
-      : ref(this.resourceId(this.config.resourceGroupName, 'Microsoft.Compute/proximityPlacementGroups', props.proximityPlacementGroup), `cloud_properties.proximity_placement_group: '${props.proximityPlacementGroup}' not found in resource group '${this.config.resourceGroupName}'`);
+    const proximityPlacementGroup =
+      props.proximityPlacementGroup === undefined
+        ? undefined
+        : ref(
+            this.resourceId(
+              this.config.resourceGroupName,
+              'Microsoft.Compute/proximityPlacementGroups',
+              props.proximityPlacementGroup,
+            ),
+            `cloud_properties.proximity_placement_group: '${props.proximityPlacementGroup}' not found in resource group '${this.config.resourceGroupName}'`,
+          );
     const refusal = (err: unknown): AzureFault | undefined => {
       const { code, message } = azureErrorInfo(err);
       if (code !== 'InvalidResourceReference' && code !== 'NotFound' && code !== 'ResourceNotFound') return undefined;
@@ -613,11 +777,18 @@ export class AzureCpi implements Cpi {
   }
 
   /** The static public IP a vip network names by its address (bosh-azure-cpi looks it up the same way). */
-  private async publicIpWithAddress(vip: { name: string; ip: string; resourceGroupName: string | undefined }): Promise<string> {
+  private async publicIpWithAddress(vip: {
+    name: string;
+    ip: string;
+    resourceGroupName: string | undefined;
+  }): Promise<string> {
     const rg = this.rg(vip.resourceGroupName);
     for await (const pip of this.clients.network.publicIPAddresses.list(rg)) {
       if (pip.ipAddress === vip.ip && pip.id !== undefined) {
-        if (pip.ipConfiguration?.id !== undefined) throw invalid(`networks.${vip.name}.ip: public IP ${vip.ip} ('${pip.name ?? ''}') is in use by ${pip.ipConfiguration.id}`);
+        if (pip.ipConfiguration?.id !== undefined)
+          throw invalid(
+            `networks.${vip.name}.ip: public IP ${vip.ip} ('${pip.name ?? ''}') is in use by ${pip.ipConfiguration.id}`,
+          );
         return pip.id;
       }
     }
@@ -625,13 +796,19 @@ export class AzureCpi implements Cpi {
   }
 
   /** bosh-azure-cpi creates a missing availability set (2 fault domains, 5 update domains, managed). */
-  private async ensureAvailabilitySet(name: string, tags: Record<string, string>, proximityPlacementGroup: string | undefined): Promise<string> {
+  private async ensureAvailabilitySet(
+    name: string,
+    tags: Record<string, string>,
+    proximityPlacementGroup: string | undefined,
+  ): Promise<string> {
     const rg = this.config.resourceGroupName;
     const existing = await orUndefined(this.clients.compute.availabilitySets.get(rg, name));
     if (existing?.id !== undefined) {
       const have = existing.proximityPlacementGroup?.id;
       if (proximityPlacementGroup !== undefined && have?.toLowerCase() !== proximityPlacementGroup.toLowerCase()) {
-        throw invalid(`cloud_properties.availability_set '${name}' is ${have === undefined ? 'in no proximity placement group' : `in proximity placement group '${have.split('/').pop() ?? ''}'`}, not in cloud_properties.proximity_placement_group '${proximityPlacementGroup.split('/').pop() ?? ''}'`);
+        throw invalid(
+          `cloud_properties.availability_set '${name}' is ${have === undefined ? 'in no proximity placement group' : `in proximity placement group '${have.split('/').pop() ?? ''}'`}, not in cloud_properties.proximity_placement_group '${proximityPlacementGroup.split('/').pop() ?? ''}'`,
+        );
       }
       return existing.id;
     }
@@ -668,13 +845,29 @@ export class AzureCpi implements Cpi {
   private async deleteNamed(m: Made): Promise<void> {
     switch (m.kind) {
       case 'vm':
-        return this.withVmLock(m.resourceGroupName, m.name, () => gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Compute/virtualMachines', m.name), COMPUTE_API)));
+        return this.withVmLock(m.resourceGroupName, m.name, () =>
+          gone(
+            this.arm.run(
+              'DELETE',
+              this.resourceId(m.resourceGroupName, 'Microsoft.Compute/virtualMachines', m.name),
+              COMPUTE_API,
+            ),
+          ),
+        );
       case 'disk':
-        return gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Compute/disks', m.name), DISK_API));
+        return gone(
+          this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Compute/disks', m.name), DISK_API),
+        );
       case 'nic':
         return this.deleteNic(m.resourceGroupName, m.name);
       case 'publicIp':
-        return gone(this.arm.run('DELETE', this.resourceId(m.resourceGroupName, 'Microsoft.Network/publicIPAddresses', m.name), NETWORK_API));
+        return gone(
+          this.arm.run(
+            'DELETE',
+            this.resourceId(m.resourceGroupName, 'Microsoft.Network/publicIPAddresses', m.name),
+            NETWORK_API,
+          ),
+        );
     }
   }
 
@@ -686,10 +879,13 @@ export class AzureCpi implements Cpi {
     const deadline = this.clock.now() + (this.options.nicDeleteTimeoutMs ?? 190_000);
     for (let wait = 5000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
-        return await gone(this.arm.run('DELETE', this.resourceId(rg, 'Microsoft.Network/networkInterfaces', name), NETWORK_API));
+        return await gone(
+          this.arm.run('DELETE', this.resourceId(rg, 'Microsoft.Network/networkInterfaces', name), NETWORK_API),
+        );
       } catch (err) {
         const code = err instanceof ArmRestError ? err.code : undefined;
-        if ((code !== 'NicReservedForAnotherVm' && code !== 'NicInUse') || this.clock.now() + wait > deadline) throw err;
+        if ((code !== 'NicReservedForAnotherVm' && code !== 'NicInUse') || this.clock.now() + wait > deadline)
+          throw err;
         await this.clock.sleep(wait);
       }
     }
@@ -715,14 +911,18 @@ export class AzureCpi implements Cpi {
         const p = vm.body?.properties ?? {};
         for (const ref of p.networkProfile?.networkInterfaces ?? []) {
           const n = idParts(ref.id);
-          if (n !== undefined && n.name.startsWith(`${names.vm}-`) && ref.properties?.deleteOption !== 'Delete') after.push({ kind: 'nic', resourceGroupName: n.resourceGroupName, name: n.name });
+          if (n !== undefined && n.name.startsWith(`${names.vm}-`) && ref.properties?.deleteOption !== 'Delete')
+            after.push({ kind: 'nic', resourceGroupName: n.resourceGroupName, name: n.name });
         }
         const sp = p.storageProfile ?? {};
-        if (sp.osDisk?.name === names.osDisk && sp.osDisk?.deleteOption !== 'Delete') after.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
+        if (sp.osDisk?.name === names.osDisk && sp.osDisk?.deleteOption !== 'Delete')
+          after.push({ kind: 'disk', resourceGroupName: rg, name: names.osDisk });
         for (const d of sp.dataDisks ?? []) {
-          if (d.name === names.ephemeralDisk && d.deleteOption !== 'Delete') after.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
+          if (d.name === names.ephemeralDisk && d.deleteOption !== 'Delete')
+            after.push({ kind: 'disk', resourceGroupName: rg, name: names.ephemeralDisk });
         }
-        if (vm.body?.tags?.[DYNAMIC_PUBLIC_IP_TAG] === 'true') after.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
+        if (vm.body?.tags?.[DYNAMIC_PUBLIC_IP_TAG] === 'true')
+          after.push({ kind: 'publicIp', resourceGroupName: rg, name: names.publicIp });
         await this.deleteNamed({ kind: 'vm', resourceGroupName: rg, name: names.vm });
       } else {
         after.push(
@@ -746,9 +946,15 @@ export class AzureCpi implements Cpi {
       const rg = this.config.resourceGroupName;
       const names = vmNames(agentId);
       const vm = await orUndefined(this.clients.compute.virtualMachines.get(rg, names.vm));
-      const nic = vm === undefined ? await orUndefined(this.clients.network.networkInterfaces.get(rg, names.nic(0))) : undefined;
-      const disk = vm === undefined && nic === undefined ? await orUndefined(this.clients.compute.disks.get(rg, names.osDisk)) : undefined;
-      return vm !== undefined || nic !== undefined || disk !== undefined ? vmCid({ agentId, resourceGroupName: rg }) : undefined;
+      const nic =
+        vm === undefined ? await orUndefined(this.clients.network.networkInterfaces.get(rg, names.nic(0))) : undefined;
+      const disk =
+        vm === undefined && nic === undefined
+          ? await orUndefined(this.clients.compute.disks.get(rg, names.osDisk))
+          : undefined;
+      return vm !== undefined || nic !== undefined || disk !== undefined
+        ? vmCid({ agentId, resourceGroupName: rg })
+        : undefined;
     });
   }
 
@@ -760,7 +966,8 @@ export class AzureCpi implements Cpi {
   inventory(directorUuid: string): Promise<AzureInventory> {
     return this.call('has_vm', async () => {
       const rg = this.config.resourceGroupName;
-      if ((await orUndefined(this.clients.resources.resourceGroups.get(rg))) === undefined) return { vms: [], disks: [], snapshots: [], stemcells: [], availabilitySets: [] };
+      if ((await orUndefined(this.clients.resources.resourceGroups.get(rg))) === undefined)
+        return { vms: [], disks: [], snapshots: [], stemcells: [], availabilitySets: [] };
       const ours = (r: { tags?: Record<string, string> }) => r.tags?.director === directorUuid;
       const agents = new Set<string>();
       const addAgent = (r: { tags?: Record<string, string> }) => {
@@ -773,17 +980,30 @@ export class AzureCpi implements Cpi {
       for await (const d of this.clients.compute.disks.listByResourceGroup(rg)) {
         if (!ours(d) || d.name === undefined) continue;
         const a = d.tags?.agent_id;
-        if (a !== undefined && isUsableAgentId(a) && (d.name === vmNames(a).osDisk || d.name === vmNames(a).ephemeralDisk)) {
+        if (
+          a !== undefined &&
+          isUsableAgentId(a) &&
+          (d.name === vmNames(a).osDisk || d.name === vmNames(a).ephemeralDisk)
+        ) {
           agents.add(a);
         } else disks.push(diskCid({ name: d.name, resourceGroupName: rg }));
       }
       const snapshots: string[] = [];
-      for await (const s of this.clients.compute.snapshots.listByResourceGroup(rg)) if (ours(s) && s.name !== undefined) snapshots.push(diskCid({ name: s.name, resourceGroupName: rg }));
+      for await (const s of this.clients.compute.snapshots.listByResourceGroup(rg))
+        if (ours(s) && s.name !== undefined) snapshots.push(diskCid({ name: s.name, resourceGroupName: rg }));
       const stemcells: string[] = [];
-      for await (const i of this.clients.compute.images.listByResourceGroup(rg)) if (ours(i) && i.name?.startsWith(`${STEMCELL_PREFIX}-`)) stemcells.push(i.name);
+      for await (const i of this.clients.compute.images.listByResourceGroup(rg))
+        if (ours(i) && i.name?.startsWith(`${STEMCELL_PREFIX}-`)) stemcells.push(i.name);
       const availabilitySets: string[] = [];
-      for await (const a of this.clients.compute.availabilitySets.list(rg)) if (ours(a) && a.name !== undefined) availabilitySets.push(a.name);
-      return { vms: [...agents].sort().map((agentId) => vmCid({ agentId, resourceGroupName: rg })), disks, snapshots, stemcells, availabilitySets };
+      for await (const a of this.clients.compute.availabilitySets.list(rg))
+        if (ours(a) && a.name !== undefined) availabilitySets.push(a.name);
+      return {
+        vms: [...agents].sort().map((agentId) => vmCid({ agentId, resourceGroupName: rg })),
+        disks,
+        snapshots,
+        stemcells,
+        availabilitySets,
+      };
     });
   }
 
@@ -798,7 +1018,9 @@ export class AzureCpi implements Cpi {
     return this.call('has_vm', async () => {
       const id = parseVmCid(cid, this.config.resourceGroupName);
       if (id === undefined) return false;
-      const vm = await orUndefined(this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm));
+      const vm = await orUndefined(
+        this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm),
+      );
       return vm !== undefined && vm.provisioningState !== 'Deleting';
     });
   }
@@ -806,7 +1028,9 @@ export class AzureCpi implements Cpi {
   private async vm(cid: string): Promise<{ id: VmCid; vm: VirtualMachine }> {
     const id = parseVmCid(cid, this.config.resourceGroupName);
     if (id === undefined) throw notFound('vm', String(cid));
-    const vm = await orUndefined(this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm));
+    const vm = await orUndefined(
+      this.clients.compute.virtualMachines.get(id.resourceGroupName, vmNames(id.agentId).vm),
+    );
     if (vm === undefined) throw notFound('vm', cid);
     return { id, vm };
   }
@@ -818,7 +1042,13 @@ export class AzureCpi implements Cpi {
         const id = parseVmCid(cid, this.config.resourceGroupName);
         if (id === undefined) throw notFound('vm', String(cid));
         const name = vmNames(id.agentId).vm;
-        await this.withVmLock(id.resourceGroupName, name, () => this.arm.run('POST', `${this.resourceId(id.resourceGroupName, 'Microsoft.Compute/virtualMachines', name)}/restart`, COMPUTE_API));
+        await this.withVmLock(id.resourceGroupName, name, () =>
+          this.arm.run(
+            'POST',
+            `${this.resourceId(id.resourceGroupName, 'Microsoft.Compute/virtualMachines', name)}/restart`,
+            COMPUTE_API,
+          ),
+        );
       },
       { resource: 'vm', cid },
     );
@@ -837,10 +1067,17 @@ export class AzureCpi implements Cpi {
         const id = parseVmCid(cid, this.config.resourceGroupName);
         if (id === undefined) throw notFound('vm', String(cid));
         const name = vmNames(id.agentId).vm;
-        const tags = tagValues(Object.fromEntries(Object.entries(metadata).filter(([k]) => !IDENTITY_TAGS.includes(k))));
+        const tags = tagValues(
+          Object.fromEntries(Object.entries(metadata).filter(([k]) => !IDENTITY_TAGS.includes(k))),
+        );
         if (Object.keys(tags).length === 0) return;
         const scope = this.resourceId(id.resourceGroupName, 'Microsoft.Compute/virtualMachines', name);
-        await this.withVmLock(id.resourceGroupName, name, () => this.arm.run('PATCH', `${scope}/providers/Microsoft.Resources/tags/default`, TAGS_API, { operation: 'Merge', properties: { tags } }));
+        await this.withVmLock(id.resourceGroupName, name, () =>
+          this.arm.run('PATCH', `${scope}/providers/Microsoft.Resources/tags/default`, TAGS_API, {
+            operation: 'Merge',
+            properties: { tags },
+          }),
+        );
       },
       { resource: 'vm', cid },
     );
@@ -854,7 +1091,8 @@ export class AzureCpi implements Cpi {
    */
   createDisk(sizeMiB: number, cloudProperties: CloudProperties, vmCidHint?: string): Promise<string> {
     return this.call('create_disk', async () => {
-      if (!Number.isInteger(sizeMiB) || sizeMiB <= 0) throw invalid(`size must be a positive whole number of MiB, found ${show(sizeMiB)}`);
+      if (!Number.isInteger(sizeMiB) || sizeMiB <= 0)
+        throw invalid(`size must be a positive whole number of MiB, found ${show(sizeMiB)}`);
       const props = parseDiskProperties(cloudProperties);
       const near = vmCidHint === undefined || vmCidHint === null ? undefined : (await this.vm(vmCidHint)).vm;
       const rg = this.config.resourceGroupName;
@@ -863,7 +1101,10 @@ export class AzureCpi implements Cpi {
         ...(this.options.directorUuid === undefined ? {} : { director: this.options.directorUuid }),
         ...Object.fromEntries(Object.entries(near?.tags ?? {}).filter(([k]) => IDENTITY_TAGS.includes(k))),
       };
-      const ppg = props.proximityPlacementGroup === undefined ? undefined : this.resourceId(rg, 'Microsoft.Compute/proximityPlacementGroups', props.proximityPlacementGroup);
+      const ppg =
+        props.proximityPlacementGroup === undefined
+          ? undefined
+          : this.resourceId(rg, 'Microsoft.Compute/proximityPlacementGroups', props.proximityPlacementGroup);
       const disk = {
         location: near?.location ?? this.config.location,
         tags: { ...tags, caching: props.caching },
@@ -882,8 +1123,12 @@ export class AzureCpi implements Cpi {
       } catch (err) {
         await gone(this.arm.run('DELETE', path, DISK_API)).catch(() => undefined);
         const { code, message } = azureErrorInfo(err);
-        if (code === 'InvalidParameter' && /maxShares|shared/i.test(message)) throw invalid(`cloud_properties.max_shares with storage_account_type '${props.storageAccountType}': ${message}`);
-        if (code === 'NotFound' && /proximity placement group/i.test(message)) throw invalid(`cloud_properties.proximity_placement_group: ${message}`);
+        if (code === 'InvalidParameter' && /maxShares|shared/i.test(message))
+          throw invalid(
+            `cloud_properties.max_shares with storage_account_type '${props.storageAccountType}': ${message}`,
+          );
+        if (code === 'NotFound' && /proximity placement group/i.test(message))
+          throw invalid(`cloud_properties.proximity_placement_group: ${message}`);
         throw err;
       }
       return diskCid({ name, resourceGroupName: rg });
@@ -902,7 +1147,9 @@ export class AzureCpi implements Cpi {
     return this.call('delete_disk', async () => {
       const id = parseDiskCid(cid, this.config.resourceGroupName);
       if (id === undefined) return;
-      await gone(this.arm.run('DELETE', this.resourceId(id.resourceGroupName, 'Microsoft.Compute/disks', id.name), DISK_API));
+      await gone(
+        this.arm.run('DELETE', this.resourceId(id.resourceGroupName, 'Microsoft.Compute/disks', id.name), DISK_API),
+      );
     });
   }
 
@@ -920,14 +1167,21 @@ export class AzureCpi implements Cpi {
         const found = await this.disk(cid);
         const d = found.id;
         let disk = found.disk;
-        const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
+        const attached = vm.storageProfile?.dataDisks?.find(
+          (x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase(),
+        );
         if (attached !== undefined) return { lun: String(attached.lun), host_device_id: AZURE_SCSI_HOST_DEVICE_ID };
         // a shared disk (max_shares > 1) takes VMs until maxShares; any other only one
         const users = disk.managedByExtended ?? (disk.managedBy ? [disk.managedBy] : []);
-        if (users.length > 0 && users.length >= (disk.maxShares ?? 1)) throw new AzureFault('Unknown', `Disk '${cid}' is attached to VM${users.length > 1 ? 's' : ''} '${users.join("', '")}'${(disk.maxShares ?? 1) > 1 ? ` (max_shares ${disk.maxShares})` : ''}`);
+        if (users.length > 0 && users.length >= (disk.maxShares ?? 1))
+          throw new AzureFault(
+            'Unknown',
+            `Disk '${cid}' is attached to VM${users.length > 1 ? 's' : ''} '${users.join("', '")}'${(disk.maxShares ?? 1) > 1 ? ` (max_shares ${disk.maxShares})` : ''}`,
+          );
         // a zonal VM takes a regional disk into its zone first, as bosh-azure-cpi does
         const vmZone = vm.zones?.[0];
-        if (vmZone !== undefined && (disk.zones ?? []).length === 0 && users.length === 0) disk = await this.migrateIntoZone(d, disk, vmZone);
+        if (vmZone !== undefined && (disk.zones ?? []).length === 0 && users.length === 0)
+          disk = await this.migrateIntoZone(d, disk, vmZone);
         const used = new Set((vm.storageProfile?.dataDisks ?? []).map((x) => x.lun));
         let lun = 0;
         while (used.has(lun)) lun++;
@@ -949,10 +1203,15 @@ export class AzureCpi implements Cpi {
       await this.withVmLock(v.resourceGroupName, vmNames(v.agentId).vm, async () => {
         const { vm } = await this.vm(vmCidArg);
         const { disk } = await this.disk(cid);
-        const attached = vm.storageProfile?.dataDisks?.find((x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase());
-        if (attached === undefined) throw new AzureFault('DiskNotAttached', `Disk '${cid}' is not attached to VM '${vmCidArg}'`, 'disk');
+        const attached = vm.storageProfile?.dataDisks?.find(
+          (x) => x.managedDisk?.id?.toLowerCase() === disk.id?.toLowerCase(),
+        );
+        if (attached === undefined)
+          throw new AzureFault('DiskNotAttached', `Disk '${cid}' is not attached to VM '${vmCidArg}'`, 'disk');
         const vmPath = this.resourceId(v.resourceGroupName, 'Microsoft.Compute/virtualMachines', vmNames(v.agentId).vm);
-        await this.arm.run('POST', `${vmPath}/attachDetachDataDisks`, COMPUTE_API, { dataDisksToDetach: [{ diskId: disk.id as string }] });
+        await this.arm.run('POST', `${vmPath}/attachDetachDataDisks`, COMPUTE_API, {
+          dataDisksToDetach: [{ diskId: disk.id as string }],
+        });
       });
     });
   }
@@ -967,14 +1226,23 @@ export class AzureCpi implements Cpi {
     const rg = id.resourceGroupName;
     const diskPath = this.resourceId(rg, 'Microsoft.Compute/disks', id.name);
     const snapshotPath = this.resourceId(rg, 'Microsoft.Compute/snapshots', `${id.name}-zone-move`);
-    await this.arm.run('PUT', snapshotPath, DISK_API, { location: disk.location, tags: disk.tags ?? {}, sku: { name: 'Standard_LRS' }, properties: { creationData: { createOption: 'Copy', sourceResourceId: disk.id }, incremental: false } });
+    await this.arm.run('PUT', snapshotPath, DISK_API, {
+      location: disk.location,
+      tags: disk.tags ?? {},
+      sku: { name: 'Standard_LRS' },
+      properties: { creationData: { createOption: 'Copy', sourceResourceId: disk.id }, incremental: false },
+    });
     await this.arm.run('DELETE', diskPath, DISK_API);
     await this.arm.run('PUT', diskPath, DISK_API, {
       location: disk.location,
       tags: disk.tags ?? {},
       sku: { name: disk.sku?.name ?? 'Standard_LRS' },
       zones: [zone],
-      properties: { creationData: { createOption: 'Copy', sourceResourceId: snapshotPath }, diskSizeGB: disk.diskSizeGB, ...(disk.maxShares === undefined ? {} : { maxShares: disk.maxShares }) },
+      properties: {
+        creationData: { createOption: 'Copy', sourceResourceId: snapshotPath },
+        diskSizeGB: disk.diskSizeGB,
+        ...(disk.maxShares === undefined ? {} : { maxShares: disk.maxShares }),
+      },
     });
     await gone(this.arm.run('DELETE', snapshotPath, DISK_API));
     return { ...disk, zones: [zone] };
@@ -1004,9 +1272,14 @@ export class AzureCpi implements Cpi {
   /** Grows a detached disk to `newSizeMiB` rounded up to GiB; equal size is a no-op. */
   resizeDisk(cid: string, newSizeMiB: number): Promise<void> {
     return this.call('resize_disk', async () => {
-      if (!Number.isInteger(newSizeMiB) || newSizeMiB <= 0) throw invalid(`new size must be a positive whole number of MiB, found ${show(newSizeMiB)}`);
+      if (!Number.isInteger(newSizeMiB) || newSizeMiB <= 0)
+        throw invalid(`new size must be a positive whole number of MiB, found ${show(newSizeMiB)}`);
       const { id, disk } = await this.disk(cid);
-      if (disk.managedBy !== undefined && disk.managedBy !== '') throw new AzureFault('Unknown', `Disk '${cid}' must be detached to be resized (attached to '${disk.managedBy}')`);
+      if (disk.managedBy !== undefined && disk.managedBy !== '')
+        throw new AzureFault(
+          'Unknown',
+          `Disk '${cid}' must be detached to be resized (attached to '${disk.managedBy}')`,
+        );
       const want = Math.ceil(newSizeMiB / 1024);
       const have = disk.diskSizeGB ?? 0;
       if (want < have) throw new AzureFault('Unknown', `Disk '${cid}' cannot shrink from ${have} GiB to ${want} GiB`);
@@ -1020,12 +1293,17 @@ export class AzureCpi implements Cpi {
       const { id, disk } = await this.disk(cid);
       const name = `bosh-snapshot-${randomUUID()}`;
       try {
-        await this.clients.compute.snapshots.createOrUpdate(id.resourceGroupName, name, {
-          location: disk.location,
-          tags: tagValues({ ...(disk.tags ?? {}), ...(isPlainObject(metadata) ? metadata : {}) }),
-          creationData: { createOption: 'Copy', sourceResourceId: disk.id as string },
-          incremental: false,
-        }, this.lro);
+        await this.clients.compute.snapshots.createOrUpdate(
+          id.resourceGroupName,
+          name,
+          {
+            location: disk.location,
+            tags: tagValues({ ...(disk.tags ?? {}), ...(isPlainObject(metadata) ? metadata : {}) }),
+            creationData: { createOption: 'Copy', sourceResourceId: disk.id as string },
+            incremental: false,
+          },
+          this.lro,
+        );
       } catch (err) {
         await gone(this.clients.compute.snapshots.delete(id.resourceGroupName, name, this.lro)).catch(() => undefined);
         throw err;
@@ -1055,15 +1333,24 @@ function vmRefusal(err: unknown, props: ReturnType<typeof parseVmProperties>): A
     case 'ResizeDiskError':
       return invalid(`cloud_properties.root_disk.size: ${message}`);
     case 'OperationNotAllowed':
-      return /data disks/.test(message) ? invalid(`cloud_properties.instance_type '${props.instanceType}': ${message}`) : undefined;
+      return /data disks/.test(message)
+        ? invalid(`cloud_properties.instance_type '${props.instanceType}': ${message}`)
+        : undefined;
     case 'InvalidParameter':
-      if (/storage account type/i.test(message)) return invalid(`cloud_properties.${/dataDisks/.test(message) ? 'ephemeral_disk.type' : 'root_disk.type'} with instance_type '${props.instanceType}': ${message}`);
-      if (/zone/i.test(message)) return invalid(`cloud_properties.availability_zone '${props.availabilityZone ?? ''}': ${message}`);
-      if (/proximity placement group/i.test(message)) return invalid(`cloud_properties.proximity_placement_group: ${message}`);
+      if (/storage account type/i.test(message))
+        return invalid(
+          `cloud_properties.${/dataDisks/.test(message) ? 'ephemeral_disk.type' : 'root_disk.type'} with instance_type '${props.instanceType}': ${message}`,
+        );
+      if (/zone/i.test(message))
+        return invalid(`cloud_properties.availability_zone '${props.availabilityZone ?? ''}': ${message}`);
+      if (/proximity placement group/i.test(message))
+        return invalid(`cloud_properties.proximity_placement_group: ${message}`);
       return undefined;
     case 'NotFound':
-      if (/\/images\//i.test(message)) return notFound('stemcell', /\/images\/([^'\s]+)/i.exec(message)?.[1] ?? 'unknown');
-      if (/proximity placement group/i.test(message)) return invalid(`cloud_properties.proximity_placement_group: ${message}`);
+      if (/\/images\//i.test(message))
+        return notFound('stemcell', /\/images\/([^'\s]+)/i.exec(message)?.[1] ?? 'unknown');
+      if (/proximity placement group/i.test(message))
+        return invalid(`cloud_properties.proximity_placement_group: ${message}`);
       return undefined;
     default:
       return undefined;

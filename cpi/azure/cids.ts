@@ -35,7 +35,8 @@ export function vmCid(v: VmCid): string {
 /** A VM cid, or a bare VM name in `defaultGroup`; undefined when it cannot name a VM. */
 export function parseVmCid(cid: string, defaultGroup: string): VmCid | undefined {
   const p = parse(cid);
-  if (p === undefined) return typeof cid === 'string' && NAME.test(cid) ? { agentId: cid, resourceGroupName: defaultGroup } : undefined;
+  if (p === undefined)
+    return typeof cid === 'string' && NAME.test(cid) ? { agentId: cid, resourceGroupName: defaultGroup } : undefined;
   if (p.agent_id === undefined || !NAME.test(p.agent_id)) return undefined;
   return { agentId: p.agent_id, resourceGroupName: p.resource_group_name ?? defaultGroup };
 }
@@ -52,7 +53,8 @@ export function diskCid(d: DiskCid): string {
 
 export function parseDiskCid(cid: string, defaultGroup: string): DiskCid | undefined {
   const p = parse(cid);
-  if (p === undefined) return typeof cid === 'string' && NAME.test(cid) ? { name: cid, resourceGroupName: defaultGroup } : undefined;
+  if (p === undefined)
+    return typeof cid === 'string' && NAME.test(cid) ? { name: cid, resourceGroupName: defaultGroup } : undefined;
   if (p.disk_name === undefined || !NAME.test(p.disk_name)) return undefined;
   return { name: p.disk_name, resourceGroupName: p.resource_group_name ?? defaultGroup };
 }
@@ -99,14 +101,27 @@ export interface MarketplaceImage {
  * `version: latest`) are two stemcells.
  */
 export function lightStemcellCid(image: MarketplaceImage, id: string = randomUUID(), plan = false): string {
-  return [LIGHT_STEMCELL_PREFIX, image.publisher, image.offer, image.sku, image.version, id, ...(plan ? ['plan'] : [])].join(':');
+  return [
+    LIGHT_STEMCELL_PREFIX,
+    image.publisher,
+    image.offer,
+    image.sku,
+    image.version,
+    id,
+    ...(plan ? ['plan'] : []),
+  ].join(':');
 }
 
 /** The marketplace image of a light stemcell cid (with or without the id cids recorded before it had one). */
 export function parseLightStemcellCid(cid: string): (MarketplaceImage & { readonly plan?: true }) | undefined {
   const parts = typeof cid === 'string' ? cid.split(':') : [];
   const plan = parts.length === 7 && parts[6] === 'plan';
-  if ((parts.length !== 5 && parts.length !== 6 && !plan) || parts[0] !== LIGHT_STEMCELL_PREFIX || parts.some((p) => p === '')) return undefined;
+  if (
+    (parts.length !== 5 && parts.length !== 6 && !plan) ||
+    parts[0] !== LIGHT_STEMCELL_PREFIX ||
+    parts.some((p) => p === '')
+  )
+    return undefined;
   const [, publisher, offer, sku, version] = parts as [string, string, string, string, string];
   return plan ? { publisher, offer, sku, version, plan: true } : { publisher, offer, sku, version };
 }

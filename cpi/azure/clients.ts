@@ -49,7 +49,10 @@ interface PipelineResponseLike {
 }
 interface CountingPolicy {
   readonly name: string;
-  sendRequest(request: PipelineRequestLike, next: (request: PipelineRequestLike) => Promise<PipelineResponseLike>): Promise<PipelineResponseLike>;
+  sendRequest(
+    request: PipelineRequestLike,
+    next: (request: PipelineRequestLike) => Promise<PipelineResponseLike>,
+  ): Promise<PipelineResponseLike>;
 }
 
 /**
@@ -94,7 +97,11 @@ const ANOTHER_OPERATION = /"code"\s*:\s*"(AnotherOperationInProgress|RetryableEr
  * operation holds its resource: exponential backoff from `retryDelayInMs` (or Retry-After, when
  * longer), at most `attempts` times; then the last answer goes up as it came.
  */
-function anotherOperationPolicy(stats: AzureCallStats, retry: { retryDelayInMs: number; maxRetryDelayInMs: number }, attempts: number): CountingPolicy {
+function anotherOperationPolicy(
+  stats: AzureCallStats,
+  retry: { retryDelayInMs: number; maxRetryDelayInMs: number },
+  attempts: number,
+): CountingPolicy {
   return {
     name: 'directorAnotherOperation',
     async sendRequest(request, next) {
@@ -106,13 +113,21 @@ function anotherOperationPolicy(stats: AzureCallStats, retry: { retryDelayInMs: 
           // the SDK operations' deserialization throws a RestError for an error status: its response is on it
           const e = err as { statusCode?: number; code?: string; response?: PipelineResponseLike };
           const status = e.statusCode ?? e.response?.status;
-          const another = (e.code !== undefined && /^(AnotherOperationInProgress|RetryableErrorDueToAnotherOperation)$/.test(e.code)) || ANOTHER_OPERATION.test(e.response?.bodyAsText ?? '');
+          const another =
+            (e.code !== undefined &&
+              /^(AnotherOperationInProgress|RetryableErrorDueToAnotherOperation)$/.test(e.code)) ||
+            ANOTHER_OPERATION.test(e.response?.bodyAsText ?? '');
           if ((status !== 409 && status !== 429) || !another || i >= attempts) throw err;
           stats.conflicts++;
           await new Promise((r) => setTimeout(r, Math.min(retry.maxRetryDelayInMs, retry.retryDelayInMs * 2 ** i)));
           continue;
         }
-        if ((response.status !== 409 && response.status !== 429) || i >= attempts || !ANOTHER_OPERATION.test(response.bodyAsText ?? '')) return response;
+        if (
+          (response.status !== 409 && response.status !== 429) ||
+          i >= attempts ||
+          !ANOTHER_OPERATION.test(response.bodyAsText ?? '')
+        )
+          return response;
         const after = Number(response.headers?.get('retry-after'));
         const backoff = Math.min(retry.maxRetryDelayInMs, retry.retryDelayInMs * 2 ** i);
         stats.conflicts++;
@@ -141,10 +156,16 @@ export function credentialFor(config: AzureCpiConfig): TokenCredential {
       const { tenantId, clientId, clientSecret } = config.credential;
       // Instance discovery asks login.microsoftonline.com about the authority: not for sovereign
       // clouds reached by their own host, nor for a test authority.
-      return new ClientSecretCredential(tenantId, clientId, clientSecret, { ...common, disableInstanceDiscovery: config.environment !== 'AzureCloud' || !config.authorityHost.endsWith('login.microsoftonline.com') });
+      return new ClientSecretCredential(tenantId, clientId, clientSecret, {
+        ...common,
+        disableInstanceDiscovery:
+          config.environment !== 'AzureCloud' || !config.authorityHost.endsWith('login.microsoftonline.com'),
+      });
     }
     case 'managed_identity':
-      return config.credential.clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId: config.credential.clientId });
+      return config.credential.clientId === undefined
+        ? new ManagedIdentityCredential()
+        : new ManagedIdentityCredential({ clientId: config.credential.clientId });
     default:
       return new DefaultAzureCredential(common);
   }
@@ -157,10 +178,24 @@ export function credentialFor(config: AzureCpiConfig): TokenCredential {
  */
 export function buildAzureClients(
   config: AzureCpiConfig,
-  options: { readonly retry?: AzureRetryOptions; readonly credential?: TokenCredential; readonly now?: () => number } = {},
+  options: {
+    readonly retry?: AzureRetryOptions;
+    readonly credential?: TokenCredential;
+    readonly now?: () => number;
+  } = {},
 ): AzureClients {
   const credential = options.credential ?? credentialFor(config);
-  const stats: AzureCallStats = { requests: 0, retries: 0, throttled: 0, serverErrors: 0, networkErrors: 0, waitMs: 0, asyncRetries: 0, polls: 0, conflicts: 0 };
+  const stats: AzureCallStats = {
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    waitMs: 0,
+    asyncRetries: 0,
+    polls: 0,
+    conflicts: 0,
+  };
   const retryOptions = {
     maxRetries: options.retry?.maxRetries ?? 4,
     retryDelayInMs: options.retry?.retryDelayInMs ?? 1000,
@@ -179,10 +214,22 @@ export function buildAzureClients(
   /* eslint-disable @typescript-eslint/no-explicit-any -- the classic and modular clients type their pipeline options from different copies of core-rest-pipeline */
   return {
     credential,
-    compute: new ComputeManagementClient(credential, config.subscriptionId, { ...common, credentials: { scopes } } as any),
-    storage: new StorageManagementClient(credential, config.subscriptionId, { ...common, credentials: { scopes } } as any),
-    network: new NetworkManagementClient(credential, config.subscriptionId, { ...common, credentialScopes: scopes } as any),
-    resources: new ResourceManagementClient(credential, config.subscriptionId, { ...common, credentialScopes: scopes } as any),
+    compute: new ComputeManagementClient(credential, config.subscriptionId, {
+      ...common,
+      credentials: { scopes },
+    } as any),
+    storage: new StorageManagementClient(credential, config.subscriptionId, {
+      ...common,
+      credentials: { scopes },
+    } as any),
+    network: new NetworkManagementClient(credential, config.subscriptionId, {
+      ...common,
+      credentialScopes: scopes,
+    } as any),
+    resources: new ResourceManagementClient(credential, config.subscriptionId, {
+      ...common,
+      credentialScopes: scopes,
+    } as any),
     stats,
   };
   /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -2,7 +2,12 @@ import { DirectorError } from '../../src/errors.js';
 
 /** How the CPI authenticates to Azure. */
 export type AzureCredentialConfig =
-  | { readonly kind: 'service_principal'; readonly tenantId: string; readonly clientId: string; readonly clientSecret: string }
+  | {
+      readonly kind: 'service_principal';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly clientSecret: string;
+    }
   | { readonly kind: 'managed_identity'; readonly clientId?: string }
   | { readonly kind: 'default' };
 
@@ -37,13 +42,26 @@ interface CloudEndpoints {
 }
 
 const CLOUDS: Readonly<Record<string, CloudEndpoints>> = {
-  AzureCloud: { resourceManager: 'https://management.azure.com', authority: 'https://login.microsoftonline.com', audience: 'https://management.azure.com/' },
-  AzureChinaCloud: { resourceManager: 'https://management.chinacloudapi.cn', authority: 'https://login.chinacloudapi.cn', audience: 'https://management.chinacloudapi.cn/' },
-  AzureUSGovernment: { resourceManager: 'https://management.usgovcloudapi.net', authority: 'https://login.microsoftonline.us', audience: 'https://management.usgovcloudapi.net/' },
+  AzureCloud: {
+    resourceManager: 'https://management.azure.com',
+    authority: 'https://login.microsoftonline.com',
+    audience: 'https://management.azure.com/',
+  },
+  AzureChinaCloud: {
+    resourceManager: 'https://management.chinacloudapi.cn',
+    authority: 'https://login.chinacloudapi.cn',
+    audience: 'https://management.chinacloudapi.cn/',
+  },
+  AzureUSGovernment: {
+    resourceManager: 'https://management.usgovcloudapi.net',
+    authority: 'https://login.microsoftonline.us',
+    audience: 'https://management.usgovcloudapi.net/',
+  },
 };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 
 /**
  * Validates the raw `cpi.properties` of an Azure environment, reporting every problem at once,
@@ -70,14 +88,18 @@ export function parseAzureCpiConfig(raw: unknown): AzureCpiConfig {
   const authority = str('authority_host', cloud === undefined);
   const audience = str('resource_manager_audience', false);
   if (cloud === undefined && environment !== 'AzureStack') {
-    problems.push(`'environment' must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, AzureStack, found ${show(environment)}`);
+    problems.push(
+      `'environment' must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, AzureStack, found ${show(environment)}`,
+    );
   }
   const location = str('location', true);
   const subscriptionId = str('subscription_id', true);
   const resourceGroupName = str('resource_group_name', true);
   const storageAccountName = str('storage_account_name', false);
   if (storageAccountName !== undefined && !/^[a-z0-9]{3,24}$/.test(storageAccountName)) {
-    problems.push(`'storage_account_name' must be 3-24 lower-case letters and digits, found ${show(storageAccountName)}`);
+    problems.push(
+      `'storage_account_name' must be 3-24 lower-case letters and digits, found ${show(storageAccountName)}`,
+    );
   }
   const defaultSecurityGroup = str('default_security_group', false);
   const sshUser = str('ssh_user', false) ?? 'vcap';
@@ -94,7 +116,10 @@ export function parseAzureCpiConfig(raw: unknown): AzureCpiConfig {
   } else if (mi !== undefined && mi !== null && mi !== false) {
     if (mi === true) credential = { kind: 'managed_identity' };
     else if (isPlainObject(mi) && (mi.client_id === undefined || typeof mi.client_id === 'string')) {
-      credential = mi.client_id === undefined ? { kind: 'managed_identity' } : { kind: 'managed_identity', clientId: mi.client_id };
+      credential =
+        mi.client_id === undefined
+          ? { kind: 'managed_identity' }
+          : { kind: 'managed_identity', clientId: mi.client_id };
     } else problems.push(`'managed_identity' must be true or {client_id: string}, found ${show(mi)}`);
   }
   if (problems.length > 0) throw new DirectorError(`Validating Azure CPI config: ${problems.join('; ')}`);

@@ -19,7 +19,13 @@ export interface AgentSettings {
   readonly env: Readonly<Record<string, unknown>>;
 }
 
-const HOST_KEY_TYPES: Readonly<Record<string, string>> = { 'ssh-ed25519': 'ed25519', 'ssh-rsa': 'rsa', 'ecdsa-sha2-nistp256': 'ecdsa', 'ecdsa-sha2-nistp384': 'ecdsa', 'ecdsa-sha2-nistp521': 'ecdsa' };
+const HOST_KEY_TYPES: Readonly<Record<string, string>> = {
+  'ssh-ed25519': 'ed25519',
+  'ssh-rsa': 'rsa',
+  'ecdsa-sha2-nistp256': 'ecdsa',
+  'ecdsa-sha2-nistp384': 'ecdsa',
+  'ecdsa-sha2-nistp521': 'ecdsa',
+};
 
 /**
  * The custom data (cloud-init `#cloud-config`) of a VM: user `vcap` whose HOME is the agent root,
@@ -49,7 +55,14 @@ export function cloudConfig(opts: {
     ssh_deletekeys: true,
     ssh_genkeytypes: [],
     ssh_keys: { [`${type}_private`]: opts.env.ssh.hostPrivateKey, [`${type}_public`]: opts.hostPublicKey },
-    write_files: [{ path: `${AGENT_ROOT}/bosh/settings.json`, permissions: '0600', owner: 'root:root', content: JSON.stringify(opts.settings) }],
+    write_files: [
+      {
+        path: `${AGENT_ROOT}/bosh/settings.json`,
+        permissions: '0600',
+        owner: 'root:root',
+        content: JSON.stringify(opts.settings),
+      },
+    ],
   };
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }

@@ -15,7 +15,11 @@ export interface AzureDirectorSettings {
   /** Poll interval of long-running operations without Retry-After (`poll_interval_ms`, default 2000). */
   readonly pollIntervalMs: number;
   /** The SDK pipelines' retries (`http_retry: {max_retries, retry_delay_ms, max_retry_delay_ms}`). */
-  readonly retry: { readonly maxRetries?: number; readonly retryDelayInMs?: number; readonly maxRetryDelayInMs?: number };
+  readonly retry: {
+    readonly maxRetries?: number;
+    readonly retryDelayInMs?: number;
+    readonly maxRetryDelayInMs?: number;
+  };
   /** Repeats of a CPI method after a transient failed long-running operation (`async_retries`). */
   readonly asyncRetries: number | undefined;
   /** Foundation ids recorded by earlier create-env runs. */
@@ -24,7 +28,8 @@ export interface AzureDirectorSettings {
   readonly intended: readonly string[];
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
 /** Reads the director's settings from Azure CPI properties, every problem at once, each by name. */
@@ -32,12 +37,17 @@ export function parseAzureDirectorSettings(properties: CpiProperties): AzureDire
   const problems: string[] = [];
   const p = properties as Record<string, unknown>;
   const sshPort = p['ssh_port'] ?? 22;
-  if (!isCount(sshPort, 1) || sshPort > 65535) problems.push(`'ssh_port' must be a port number, found ${JSON.stringify(sshPort)}`);
+  if (!isCount(sshPort, 1) || sshPort > 65535)
+    problems.push(`'ssh_port' must be a port number, found ${JSON.stringify(sshPort)}`);
   const poll = p['poll_interval_ms'] ?? 2000;
-  if (!isCount(poll, 1)) problems.push(`'poll_interval_ms' must be a positive whole number, found ${JSON.stringify(poll)}`);
+  if (!isCount(poll, 1))
+    problems.push(`'poll_interval_ms' must be a positive whole number, found ${JSON.stringify(poll)}`);
   const retryRaw = p['http_retry'] ?? {};
   const retry: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } = {};
-  if (!isPlainObject(retryRaw)) problems.push(`'http_retry' must be a map {max_retries, retry_delay_ms, max_retry_delay_ms}, found ${JSON.stringify(retryRaw)}`);
+  if (!isPlainObject(retryRaw))
+    problems.push(
+      `'http_retry' must be a map {max_retries, retry_delay_ms, max_retry_delay_ms}, found ${JSON.stringify(retryRaw)}`,
+    );
   else
     for (const [key, field] of [
       ['max_retries', 'maxRetries'],
@@ -50,11 +60,14 @@ export function parseAzureDirectorSettings(properties: CpiProperties): AzureDire
       else retry[field] = v;
     }
   const asyncRetries = p['async_retries'];
-  if (asyncRetries !== undefined && !isCount(asyncRetries)) problems.push(`'async_retries' must be a whole number, found ${JSON.stringify(asyncRetries)}`);
+  if (asyncRetries !== undefined && !isCount(asyncRetries))
+    problems.push(`'async_retries' must be a whole number, found ${JSON.stringify(asyncRetries)}`);
   const recorded = p[FOUNDATION_RECORD_KEY] ?? [];
-  if (!Array.isArray(recorded) || !recorded.every((r) => typeof r === 'string')) problems.push(`'${FOUNDATION_RECORD_KEY}' must be a list of resource ids`);
+  if (!Array.isArray(recorded) || !recorded.every((r) => typeof r === 'string'))
+    problems.push(`'${FOUNDATION_RECORD_KEY}' must be a list of resource ids`);
   const intended = p[FOUNDATION_INTENT_KEY] ?? [];
-  if (!Array.isArray(intended) || !intended.every((r) => typeof r === 'string')) problems.push(`'${FOUNDATION_INTENT_KEY}' must be a list of resource ids`);
+  if (!Array.isArray(intended) || !intended.every((r) => typeof r === 'string'))
+    problems.push(`'${FOUNDATION_INTENT_KEY}' must be a list of resource ids`);
   if (problems.length > 0) throw new DirectorError(`Validating Azure CPI config: ${problems.join('; ')}`);
   return {
     sshPort: sshPort as number,
@@ -105,14 +118,22 @@ export function azureEnvironmentCpi(cpiProperties: CpiProperties, directorUuid: 
             const user = isPlainObject(j) ? j['user'] : undefined;
             return typeof user === 'string' ? user : 'jumpbox';
           })(),
-          ensureFoundation: async (onIntent?: (id: string) => void, jumpbox?: JumpboxRequest): Promise<FoundationOutcome> => {
+          ensureFoundation: async (
+            onIntent?: (id: string) => void,
+            jumpbox?: JumpboxRequest,
+          ): Promise<FoundationOutcome> => {
             const props = parseFoundationProps(cpiProperties);
             // Reads before it writes, so it can run again after a failed async operation; what a
             // failed attempt created is kept, as a repeat finds it "unchanged".
             const created: string[] = [];
             for (let attempt = 0; ; attempt++) {
               try {
-                const r = await ensureFoundation(clients, props, { ...lro, recorded: [...settings.recorded, ...created], ...(onIntent ? { onIntent } : {}), ...(jumpbox ? { jumpbox } : {}) });
+                const r = await ensureFoundation(clients, props, {
+                  ...lro,
+                  recorded: [...settings.recorded, ...created],
+                  ...(onIntent ? { onIntent } : {}),
+                  ...(jumpbox ? { jumpbox } : {}),
+                });
                 return { created: [...created, ...r.created], updated: r.updated, addresses: r.addresses };
               } catch (err) {
                 created.push(...((err as { created?: readonly string[] }).created ?? []));
@@ -132,7 +153,14 @@ export function azureEnvironmentCpi(cpiProperties: CpiProperties, directorUuid: 
       for (const a of found.availabilitySets) await cpi.deleteAvailabilitySet(a);
       for (let attempt = 0; ; attempt++) {
         try {
-          await deleteFoundation(clients, [...settings.recorded, ...settings.intended.filter((i) => !settings.recorded.some((r) => r.toLowerCase() === i.toLowerCase()))], lro);
+          await deleteFoundation(
+            clients,
+            [
+              ...settings.recorded,
+              ...settings.intended.filter((i) => !settings.recorded.some((r) => r.toLowerCase() === i.toLowerCase())),
+            ],
+            lro,
+          );
           return;
         } catch (err) {
           // deleting what is already gone succeeds, so the whole deletion can run again

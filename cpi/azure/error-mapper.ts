@@ -26,11 +26,23 @@ export function azureErrorInfo(err: unknown): AzureErrorInfo {
     details?: { error?: { code?: unknown; message?: unknown } };
     response?: { status?: unknown };
   };
-  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.response?.status === 'number' ? e.response.status : undefined;
-  const code = typeof e.details?.error?.code === 'string' ? e.details.error.code : typeof e.code === 'string' ? e.code : undefined;
-  const message = typeof e.details?.error?.message === 'string' ? e.details.error.message : typeof e.message === 'string' ? e.message : String(err);
+  const status =
+    typeof e.statusCode === 'number'
+      ? e.statusCode
+      : typeof e.response?.status === 'number'
+        ? e.response.status
+        : undefined;
+  const code =
+    typeof e.details?.error?.code === 'string' ? e.details.error.code : typeof e.code === 'string' ? e.code : undefined;
+  const message =
+    typeof e.details?.error?.message === 'string'
+      ? e.details.error.message
+      : typeof e.message === 'string'
+        ? e.message
+        : String(err);
   // core-lro reports a Failed long-running operation as a plain Error: "...has failed. <code>. <message>"
-  const lro = code === undefined ? /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\. ([\s\S]*)$/.exec(message) : null;
+  const lro =
+    code === undefined ? /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\. ([\s\S]*)$/.exec(message) : null;
   if (lro !== null) return { status, code: lro[1], message: `${lro[2] as string} (the long-running operation failed)` };
   return { status, code, message };
 }
@@ -42,8 +54,23 @@ export function isAzureNotFound(err: unknown): boolean {
   return status === 404 || code === 'ResourceNotFound' || code === 'NotFound' || code === 'ResourceGroupNotFound';
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR']);
-const QUOTA_CODES = new Set(['OperationNotAllowed', 'QuotaExceeded', 'SkuNotAvailable', 'AllocationFailed', 'ZonalAllocationFailed', 'OverconstrainedAllocationRequest']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'REQUEST_SEND_ERROR',
+]);
+const QUOTA_CODES = new Set([
+  'OperationNotAllowed',
+  'QuotaExceeded',
+  'SkuNotAvailable',
+  'AllocationFailed',
+  'ZonalAllocationFailed',
+  'OverconstrainedAllocationRequest',
+]);
 
 /**
  * The Azure CPI's one error mapper: every method's failure goes through here on its way out,
@@ -52,7 +79,11 @@ const QUOTA_CODES = new Set(['OperationNotAllowed', 'QuotaExceeded', 'SkuNotAvai
  * about; quota and capacity refusals of create_vm are `VmCreationFailed` not to retry as is;
  * 5xx and connection failures are retryable.
  */
-export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly resource: CpiResource; readonly cid: string }): CpiError {
+export function toCpiError(
+  method: CpiMethod,
+  err: unknown,
+  about?: { readonly resource: CpiResource; readonly cid: string },
+): CpiError {
   if (err instanceof CpiError) return err;
   if (err instanceof AzureFault) {
     const kind = method === 'create_vm' && err.kind === 'Unknown' ? 'VmCreationFailed' : err.kind;
@@ -63,10 +94,19 @@ export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly r
   }
   const { status, code, message } = azureErrorInfo(err);
   const detail = code === undefined ? message : `${code}: ${message}`;
-  if (status === 429 || code === 'TooManyRequests' || code === 'SubscriptionRequestsThrottled') return new CpiError(method, 'Throttled', detail);
-  if (status === 404 && about !== undefined) return new CpiError(method, 'NotFound', detail, { resource: about.resource });
-  const transient = (status !== undefined && status >= 500) || (code !== undefined && NETWORK_CODES.has(code)) || code === 'RetryableError' || code === 'InternalExecutionError';
-  if (method === 'create_vm') return new CpiError(method, 'VmCreationFailed', detail, { okToRetry: transient && !(code !== undefined && QUOTA_CODES.has(code)) });
+  if (status === 429 || code === 'TooManyRequests' || code === 'SubscriptionRequestsThrottled')
+    return new CpiError(method, 'Throttled', detail);
+  if (status === 404 && about !== undefined)
+    return new CpiError(method, 'NotFound', detail, { resource: about.resource });
+  const transient =
+    (status !== undefined && status >= 500) ||
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    code === 'RetryableError' ||
+    code === 'InternalExecutionError';
+  if (method === 'create_vm')
+    return new CpiError(method, 'VmCreationFailed', detail, {
+      okToRetry: transient && !(code !== undefined && QUOTA_CODES.has(code)),
+    });
   return new CpiError(method, 'Unknown', detail, { okToRetry: transient });
 }
 
@@ -74,7 +114,15 @@ export function toCpiError(method: CpiMethod, err: unknown, about?: { readonly r
  * Codes of a failed or canceled operation that may simply be issued again (bosh-azure-cpi
  * retries the same): transient failures, and operations preempted or canceled by another one.
  */
-const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError', 'InternalServerError', 'OperationPreempted', 'Canceled', 'RetryableErrorDueToAnotherOperation', 'AnotherOperationInProgress']);
+const TRANSIENT_ASYNC_CODES = new Set([
+  'InternalExecutionError',
+  'RetryableError',
+  'InternalServerError',
+  'OperationPreempted',
+  'Canceled',
+  'RetryableErrorDueToAnotherOperation',
+  'AnotherOperationInProgress',
+]);
 
 /**
  * Whether an error (or one of its causes) is a long-running operation that ended Failed with a
@@ -82,7 +130,11 @@ const TRANSIENT_ASYNC_CODES = new Set(['InternalExecutionError', 'RetryableError
  */
 export function isTransientAsyncFailure(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    if (e.name === 'ArmOperationError') return (e as Error & { status?: string }).status === 'Canceled' || TRANSIENT_ASYNC_CODES.has((e as Error & { code?: string }).code ?? '');
+    if (e.name === 'ArmOperationError')
+      return (
+        (e as Error & { status?: string }).status === 'Canceled' ||
+        TRANSIENT_ASYNC_CODES.has((e as Error & { code?: string }).code ?? '')
+      );
     // core-lro ends a Canceled operation with this plain Error
     if (e.message === 'Operation was canceled') return true;
     const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(e.message);

@@ -42,7 +42,13 @@ export async function deleteContainer(t: BlobTarget, name: string): Promise<void
  * Uploads a VHD file as a page blob (Azure images are made from page blobs): the blob is sized
  * to the file rounded up to 512 bytes, and only chunks holding data are sent. Returns the blob URL.
  */
-export async function uploadVhd(t: BlobTarget, container: string, blobName: string, file: string, onProgress?: UploadProgress): Promise<string> {
+export async function uploadVhd(
+  t: BlobTarget,
+  container: string,
+  blobName: string,
+  file: string,
+  onProgress?: UploadProgress,
+): Promise<string> {
   const size = (await stat(file)).size;
   const blobSize = Math.ceil(size / PAGE) * PAGE;
   const svc = blobService(t);

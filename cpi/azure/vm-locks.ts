@@ -14,7 +14,10 @@ import type { ArmClock } from './arm-requests.js';
 export class VmLocks {
   private readonly dir: string;
 
-  constructor(dir: string | undefined, private readonly clock: ArmClock) {
+  constructor(
+    dir: string | undefined,
+    private readonly clock: ArmClock,
+  ) {
     this.dir = dir ?? join(tmpdir(), 'director-azure-vm-locks');
   }
 

@@ -21,7 +21,12 @@ const SIZE = /^(?:Standard|Basic)_([A-Z]+)(\d+)(?:-\d+)?([a-z]*)(?:_[A-Za-z0-9]+
 export function parseSizeName(name: string): SizeName | undefined {
   const m = SIZE.exec(name);
   if (m === null) return undefined;
-  return { family: m[1] as string, vCPUs: Number(m[2]), features: m[3] as string, version: m[4] === undefined ? undefined : Number(m[4]) };
+  return {
+    family: m[1] as string,
+    vCPUs: Number(m[2]),
+    features: m[3] as string,
+    version: m[4] === undefined ? undefined : Number(m[4]),
+  };
 }
 
 /** Whether a size takes Premium SSD disks: the `s` feature letter, or the DS/GS families. */
@@ -33,13 +38,25 @@ export function premiumStorageCapable(name: string): boolean {
 
 /** Max data disks of the sizes the ops-files and tests use (the size pages on Learn). */
 const MAX_DATA_DISKS: Readonly<Record<string, number>> = {
-  standard_b1s: 2, standard_b1ms: 2, standard_b2s: 4, standard_b2ms: 4,
-  standard_a1_v2: 2, standard_a2_v2: 4,
-  standard_d1_v2: 4, standard_d2_v2: 8, standard_d3_v2: 16,
-  standard_ds1_v2: 4, standard_ds2_v2: 8, standard_ds3_v2: 16,
-  standard_d2s_v3: 4, standard_d4s_v3: 8, standard_d8s_v3: 16,
-  standard_e2s_v3: 4, standard_e4s_v3: 8,
-  standard_f2s_v2: 4, standard_f4s_v2: 8,
+  standard_b1s: 2,
+  standard_b1ms: 2,
+  standard_b2s: 4,
+  standard_b2ms: 4,
+  standard_a1_v2: 2,
+  standard_a2_v2: 4,
+  standard_d1_v2: 4,
+  standard_d2_v2: 8,
+  standard_d3_v2: 16,
+  standard_ds1_v2: 4,
+  standard_ds2_v2: 8,
+  standard_ds3_v2: 16,
+  standard_d2s_v3: 4,
+  standard_d4s_v3: 8,
+  standard_d8s_v3: 16,
+  standard_e2s_v3: 4,
+  standard_e4s_v3: 8,
+  standard_f2s_v2: 4,
+  standard_f4s_v2: 8,
 };
 
 /** The data disk limit of a size, when the CPI knows it. */

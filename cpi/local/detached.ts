@@ -47,7 +47,10 @@ export function spawnDetached(
   const fd = openSync(opts.logFile, 'a', 0o600);
   try {
     const argv = [...entryArgv(name), ...args];
-    const [command, commandArgs] = opts.netns === undefined ? [process.execPath, argv] : [IP, ['netns', 'exec', opts.netns, process.execPath, ...argv]];
+    const [command, commandArgs] =
+      opts.netns === undefined
+        ? [process.execPath, argv]
+        : [IP, ['netns', 'exec', opts.netns, process.execPath, ...argv]];
     const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
       env: opts.env,

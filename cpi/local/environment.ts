@@ -13,7 +13,8 @@ export function localEnvironmentCpi(config: LocalCpiConfig, directorUuid: string
     cpi,
     sshPort: config.ssh_port,
     findVmByAgentId: async (agentId) => (await cpi.listVms()).find((v) => v.agent_id === agentId)?.cid,
-    findStemcell: async (name, version) => (await cpi.listStemcells()).find((s) => s.name === name && s.version === version)?.cid,
+    findStemcell: async (name, version) =>
+      (await cpi.listStemcells()).find((s) => s.name === name && s.version === version)?.cid,
     teardown: async () => {
       for (const vm of await cpi.listVms()) await cpi.deleteVm(vm.cid);
       for (const d of await cpi.listDisks()) await cpi.deleteDisk(d.cid);

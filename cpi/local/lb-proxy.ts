@@ -24,7 +24,10 @@ let applied = -1;
 function reload(): void {
   let version = 0;
   try {
-    const read = JSON.parse(readFileSync(join(lbDir as string, 'members.json'), 'utf8')) as { version: number; members: LbMember[] };
+    const read = JSON.parse(readFileSync(join(lbDir as string, 'members.json'), 'utf8')) as {
+      version: number;
+      members: LbMember[];
+    };
     members = read.members;
     version = read.version;
   } catch (err) {
@@ -33,7 +36,9 @@ function reload(): void {
   }
   if (version !== applied) {
     applied = version;
-    writeJson(join(lbDir as string, 'applied.json'), { version }).catch((err: unknown) => log(`acknowledging: ${(err as Error).message}`));
+    writeJson(join(lbDir as string, 'applied.json'), { version }).catch((err: unknown) =>
+      log(`acknowledging: ${(err as Error).message}`),
+    );
   }
 }
 
@@ -79,8 +84,14 @@ async function main(): Promise<void> {
   const stop = (): void => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  await writeJson(join(lbDir as string, 'proxy.json'), { pid: process.pid, address: config.address, ports: config.ports });
-  log(`load balancer ${config.name} listening on ${config.address} ports ${config.ports.map((p) => p.frontend).join(', ')}`);
+  await writeJson(join(lbDir as string, 'proxy.json'), {
+    pid: process.pid,
+    address: config.address,
+    ports: config.ports,
+  });
+  log(
+    `load balancer ${config.name} listening on ${config.address} ports ${config.ports.map((p) => p.frontend).join(', ')}`,
+  );
 }
 
 main().catch((err: unknown) => {

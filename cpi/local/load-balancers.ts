@@ -141,8 +141,12 @@ export class LocalLoadBalancers {
     try {
       const deadline = Date.now() + this.readyTimeoutMs;
       while ((await readJson(join(dir, 'proxy.json'))) === undefined) {
-        if (exitCode !== undefined) throw new Error(`load balancer '${name}' proxy exited (code ${exitCode}): ${await logTail(join(dir, 'proxy.log'))}`);
-        if (Date.now() > deadline) throw new Error(`load balancer '${name}' proxy did not start within ${this.readyTimeoutMs} ms`);
+        if (exitCode !== undefined)
+          throw new Error(
+            `load balancer '${name}' proxy exited (code ${exitCode}): ${await logTail(join(dir, 'proxy.log'))}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`load balancer '${name}' proxy did not start within ${this.readyTimeoutMs} ms`);
         await sleep(10);
       }
     } catch (err) {
@@ -158,7 +162,12 @@ export class LocalLoadBalancers {
     const pid = this.proxyPid(name);
     await terminateAll(() => {
       const procs = findProcesses('DIRECTOR_LB', name).filter((p) => runsEntry(cmdlineOf(p.pid), 'lb-proxy', dir));
-      if (pid !== undefined && isAlive(pid) && runsEntry(cmdlineOf(pid), 'lb-proxy', dir) && !procs.some((p) => p.pid === pid)) {
+      if (
+        pid !== undefined &&
+        isAlive(pid) &&
+        runsEntry(cmdlineOf(pid), 'lb-proxy', dir) &&
+        !procs.some((p) => p.pid === pid)
+      ) {
         procs.push({ pid, sid: pid, pgid: pid });
       }
       return procs;
@@ -173,7 +182,8 @@ export class LocalLoadBalancers {
       const applied = await readJson<{ version: number }>(file);
       if (applied !== undefined && applied.version >= version) return;
       if (!this.proxyRunning(name)) throw new Error(`load balancer '${name}' proxy is not running`);
-      if (Date.now() > deadline) throw new Error(`load balancer '${name}' did not take its new pool within ${this.readyTimeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`load balancer '${name}' did not take its new pool within ${this.readyTimeoutMs} ms`);
       await sleep(10);
     }
   }

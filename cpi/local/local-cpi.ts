@@ -40,8 +40,9 @@ export interface LocalCpiOptions {
   readonly netns?: string;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
 const invalid = (message: string): LocalFault => new LocalFault('InvalidCloudProperties', message);
 const isLoopback = (ip: string): boolean => isIPv4(ip) && ip.startsWith('127.');
 
@@ -74,7 +75,8 @@ function loadBalancersOf(cloudProperties: CloudProperties, configured: readonly 
     const at = Array.isArray(raw) ? `load_balancer[${i}]` : 'load_balancer';
     if (typeof n !== 'string') throw invalid(`cloud_properties.${at} must be a load balancer name, found ${show(n)}`);
     if (!configured.includes(n)) {
-      const known = configured.length === 0 ? 'none configured' : `configured: ${configured.map((c) => `'${c}'`).join(', ')}`;
+      const known =
+        configured.length === 0 ? 'none configured' : `configured: ${configured.map((c) => `'${c}'`).join(', ')}`;
       throw invalid(`cloud_properties.${at}: load balancer '${n}' is not in the CPI config (${known})`);
     }
     return n;
@@ -102,7 +104,13 @@ export class LocalCpi implements Cpi {
     this.layout = new LocalLayout(this.config.root);
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.baseEnv = { PATH: options.path ?? '/usr/local/bin:/usr/bin:/bin', DIRECTOR_CPI_ROOT: this.config.root };
-    this.lbs = new LocalLoadBalancers(this.layout, config.load_balancers, this.baseEnv, this.readyTimeoutMs, options.netns);
+    this.lbs = new LocalLoadBalancers(
+      this.layout,
+      config.load_balancers,
+      this.baseEnv,
+      this.readyTimeoutMs,
+      options.netns,
+    );
   }
 
   private async call<T>(method: CpiMethod, work: () => Promise<T>): Promise<T> {
@@ -114,16 +122,22 @@ export class LocalCpi implements Cpi {
   }
 
   info(): Promise<CpiInfo> {
-    return this.call('info', async () => ({ api_version: 2, stemcell_formats: ['local', 'warden-tar', 'general-tar'] }));
+    return this.call('info', async () => ({
+      api_version: 2,
+      stemcell_formats: ['local', 'warden-tar', 'general-tar'],
+    }));
   }
 
   createStemcell(imagePath: string, cloudProperties: CloudProperties): Promise<string> {
     return this.call('create_stemcell', async () => {
-      if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
+      if (!isPlainObject(cloudProperties))
+        throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
       const { name, version } = cloudProperties;
       const os = cloudProperties.os ?? cloudProperties.operating_system ?? 'local';
-      if (typeof name !== 'string' || name === '') throw invalid(`cloud_properties.name must be the stemcell name, found ${show(name)}`);
-      if (typeof version !== 'string' && typeof version !== 'number') throw invalid(`cloud_properties.version must be the stemcell version, found ${show(version)}`);
+      if (typeof name !== 'string' || name === '')
+        throw invalid(`cloud_properties.name must be the stemcell name, found ${show(name)}`);
+      if (typeof version !== 'string' && typeof version !== 'number')
+        throw invalid(`cloud_properties.version must be the stemcell version, found ${show(version)}`);
       if (typeof os !== 'string') throw invalid(`cloud_properties.os must be a string, found ${show(os)}`);
       const cid = `sc-${randomUUID()}`;
       const record: StemcellRecord = {
@@ -161,11 +175,14 @@ export class LocalCpi implements Cpi {
     env: VmEnv,
   ): Promise<CreatedVm> {
     return this.call('create_vm', async () => {
-      if ((await readJson(join(this.layout.stemcells(), `${safeCid(stemcellCid)}.json`))) === undefined) throw notFound('stemcell', stemcellCid);
-      if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
+      if ((await readJson(join(this.layout.stemcells(), `${safeCid(stemcellCid)}.json`))) === undefined)
+        throw notFound('stemcell', stemcellCid);
+      if (!isPlainObject(cloudProperties))
+        throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
       const lbNames = loadBalancersOf(cloudProperties, this.lbs.names());
       const { tags, authorizedKeys } = checkVmEnv(env, agentId);
-      if (!isPlainObject(networks) || Object.keys(networks).length === 0) throw invalid('networks must name at least one network');
+      if (!isPlainObject(networks) || Object.keys(networks).length === 0)
+        throw invalid('networks must name at least one network');
 
       const cid = `vm-${randomUUID()}`;
       const vmDir = this.layout.vmDir(cid);
@@ -186,7 +203,12 @@ export class LocalCpi implements Cpi {
           }
           const holder = taken.get(ip);
           if (holder !== undefined || ips.includes(ip)) {
-            throw new LocalFault('VmCreationFailed', `networks.${name}.ip ${ip} is already used by VM '${holder ?? cid}'`, undefined, false);
+            throw new LocalFault(
+              'VmCreationFailed',
+              `networks.${name}.ip ${ip} is already used by VM '${holder ?? cid}'`,
+              undefined,
+              false,
+            );
           }
           ips.push(ip);
           assigned[name] = { ...net, ip };
@@ -246,7 +268,8 @@ export class LocalCpi implements Cpi {
       await this.stopVmProcesses(vm.cid);
       await this.startHost(vm);
       // back in its pools (and a proxy that died meanwhile runs again)
-      for (const lb of vm.load_balancers.filter((n) => this.lbs.names().includes(n))) await this.lbs.addMember(lb, { vm: vm.cid, ip: vm.ips[0] as string });
+      for (const lb of vm.load_balancers.filter((n) => this.lbs.names().includes(n)))
+        await this.lbs.addMember(lb, { vm: vm.cid, ip: vm.ips[0] as string });
     });
   }
 
@@ -255,7 +278,10 @@ export class LocalCpi implements Cpi {
       if (!isPlainObject(metadata)) throw invalid(`metadata must be a map of strings, found ${show(metadata)}`);
       await serialized(async () => {
         const vm = await this.vm(vmCid);
-        const merged = { ...vm.metadata, ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)])) };
+        const merged = {
+          ...vm.metadata,
+          ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)])),
+        };
         await writeJson(join(this.layout.vmDir(vm.cid), 'vm.json'), { ...vm, metadata: merged });
       });
     });
@@ -263,8 +289,10 @@ export class LocalCpi implements Cpi {
 
   createDisk(sizeMiB: number, cloudProperties: CloudProperties, vmCid?: string): Promise<string> {
     return this.call('create_disk', async () => {
-      if (!Number.isInteger(sizeMiB) || sizeMiB <= 0) throw invalid(`size must be a positive whole number of MiB, found ${show(sizeMiB)}`);
-      if (!isPlainObject(cloudProperties)) throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
+      if (!Number.isInteger(sizeMiB) || sizeMiB <= 0)
+        throw invalid(`size must be a positive whole number of MiB, found ${show(sizeMiB)}`);
+      if (!isPlainObject(cloudProperties))
+        throw invalid(`cloud_properties must be a map, found ${show(cloudProperties)}`);
       const vm = vmCid === undefined || vmCid === null ? undefined : await this.vm(vmCid);
       const cid = `disk-${randomUUID()}`;
       const dir = this.layout.diskDir(cid);
@@ -331,7 +359,8 @@ export class LocalCpi implements Cpi {
       perDisk(diskCid, async () => {
         const vm = await this.vm(vmCid);
         const disk = await this.disk(diskCid);
-        if (disk.vm !== vm.cid) throw new LocalFault('DiskNotAttached', `Disk '${diskCid}' is not attached to VM '${vmCid}'`, 'disk');
+        if (disk.vm !== vm.cid)
+          throw new LocalFault('DiskNotAttached', `Disk '${diskCid}' is not attached to VM '${vmCid}'`, 'disk');
         await rm(join(this.layout.vmRoot(vm.cid), diskMountPath(disk.cid)), { force: true });
         await writeJson(join(this.layout.diskDir(disk.cid), 'disk.json'), { ...disk, vm: null });
         await this.updatePersistentSettings(vm.cid);
@@ -353,12 +382,20 @@ export class LocalCpi implements Cpi {
   resizeDisk(diskCid: string, newSizeMiB: number): Promise<void> {
     return this.call('resize_disk', () =>
       perDisk(diskCid, async () => {
-        if (!Number.isInteger(newSizeMiB) || newSizeMiB <= 0) throw invalid(`new size must be a positive whole number of MiB, found ${show(newSizeMiB)}`);
+        if (!Number.isInteger(newSizeMiB) || newSizeMiB <= 0)
+          throw invalid(`new size must be a positive whole number of MiB, found ${show(newSizeMiB)}`);
         const disk = await this.disk(diskCid);
         if (disk.vm !== null && existsSync(join(this.layout.vmDir(disk.vm), 'vm.json'))) {
-          throw new LocalFault('Unknown', `Disk '${diskCid}' must be detached to be resized (attached to VM '${disk.vm}')`);
+          throw new LocalFault(
+            'Unknown',
+            `Disk '${diskCid}' must be detached to be resized (attached to VM '${disk.vm}')`,
+          );
         }
-        if (newSizeMiB < disk.size_mib) throw new LocalFault('Unknown', `Disk '${diskCid}' cannot shrink from ${disk.size_mib} MiB to ${newSizeMiB} MiB`);
+        if (newSizeMiB < disk.size_mib)
+          throw new LocalFault(
+            'Unknown',
+            `Disk '${diskCid}' cannot shrink from ${disk.size_mib} MiB to ${newSizeMiB} MiB`,
+          );
         if (newSizeMiB === disk.size_mib) return;
         await writeJson(join(this.layout.diskDir(disk.cid), 'disk.json'), { ...disk, size_mib: newSizeMiB });
       }),
@@ -373,7 +410,10 @@ export class LocalCpi implements Cpi {
         const dir = this.layout.snapshotDir(cid);
         try {
           await mkdir(dir, { recursive: true });
-          await cp(join(this.layout.diskDir(disk.cid), 'data'), join(dir, 'data'), { recursive: true, verbatimSymlinks: true });
+          await cp(join(this.layout.diskDir(disk.cid), 'data'), join(dir, 'data'), {
+            recursive: true,
+            verbatimSymlinks: true,
+          });
           const record: SnapshotRecord = {
             cid,
             disk: disk.cid,
@@ -491,8 +531,15 @@ export class LocalCpi implements Cpi {
     try {
       const deadline = Date.now() + this.readyTimeoutMs;
       while (!existsSync(join(vmDir, 'host.json'))) {
-        if (exitCode !== undefined) throw new Error(`VM host exited (code ${exitCode}): ${await logTail(join(vmDir, 'host.log'), 3)}`);
-        if (Date.now() > deadline) throw new LocalFault('VmCreationFailed', `VM host did not listen within ${this.readyTimeoutMs} ms`, undefined, true);
+        if (exitCode !== undefined)
+          throw new Error(`VM host exited (code ${exitCode}): ${await logTail(join(vmDir, 'host.log'), 3)}`);
+        if (Date.now() > deadline)
+          throw new LocalFault(
+            'VmCreationFailed',
+            `VM host did not listen within ${this.readyTimeoutMs} ms`,
+            undefined,
+            true,
+          );
         await sleep(10);
       }
     } finally {
@@ -516,13 +563,19 @@ export class LocalCpi implements Cpi {
     await this.stopVmProcesses(cid);
     for (const disk of await this.listDisks()) {
       if (disk.vm === cid) {
-        await perDisk(disk.cid, () => writeJson(join(this.layout.diskDir(disk.cid), 'disk.json'), { ...disk, vm: null }));
+        await perDisk(disk.cid, () =>
+          writeJson(join(this.layout.diskDir(disk.cid), 'disk.json'), { ...disk, vm: null }),
+        );
       }
     }
     await rm(this.layout.vmDir(cid), { recursive: true, force: true });
   }
 
-  private async writeAgentSettings(vm: VmRecord, env: VmEnv | undefined, persistent: Record<string, DiskHint>): Promise<void> {
+  private async writeAgentSettings(
+    vm: VmRecord,
+    env: VmEnv | undefined,
+    persistent: Record<string, DiskHint>,
+  ): Promise<void> {
     const file = join(this.layout.vmRoot(vm.cid), 'bosh', 'settings.json');
     const old = await readJson<{ env?: unknown }>(file);
     await writeJson(file, {

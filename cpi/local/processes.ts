@@ -88,5 +88,9 @@ export async function terminateAll(find: () => readonly ProcEntry[], graceMs = 1
     for (const p of procs) signal(p.pid, 'SIGKILL');
     await sleep(20);
   }
-  throw new Error(`processes ${find().map((p) => p.pid).join(', ')} survived SIGKILL`);
+  throw new Error(
+    `processes ${find()
+      .map((p) => p.pid)
+      .join(', ')} survived SIGKILL`,
+  );
 }

@@ -149,7 +149,8 @@ export function serveSftp(sftp: SFTPWrapper, root: string): void {
     run(reqId, async () => {
       const dir = real(path);
       const st = await fs.stat(dir);
-      if (!st.isDirectory()) return void sftp.status(reqId, STATUS_CODE.FAILURE, `not a directory: ${chrootPath(root, path).virtual}`);
+      if (!st.isDirectory())
+        return void sftp.status(reqId, STATUS_CODE.FAILURE, `not a directory: ${chrootPath(root, path).virtual}`);
       sftp.handle(reqId, newHandle({ kind: 'dir', path: dir, done: false }));
     }),
   );
@@ -181,8 +182,12 @@ export function serveSftp(sftp: SFTPWrapper, root: string): void {
       ok(reqId);
     }),
   );
-  sftp.on('REMOVE', (reqId: number, path: string) => run(reqId, async () => void (await fs.unlink(real(path)), ok(reqId))));
-  sftp.on('RMDIR', (reqId: number, path: string) => run(reqId, async () => void (await fs.rmdir(real(path)), ok(reqId))));
+  sftp.on('REMOVE', (reqId: number, path: string) =>
+    run(reqId, async () => void (await fs.unlink(real(path)), ok(reqId))),
+  );
+  sftp.on('RMDIR', (reqId: number, path: string) =>
+    run(reqId, async () => void (await fs.rmdir(real(path)), ok(reqId))),
+  );
   sftp.on('MKDIR', (reqId: number, path: string, attrs: Attributes) =>
     run(reqId, async () => {
       await fs.mkdir(real(path), typeof attrs?.mode === 'number' ? attrs.mode & 0o7777 : 0o755);

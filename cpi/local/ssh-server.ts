@@ -29,7 +29,12 @@ export interface VmSshServer {
 /** Environment variables a client may set with an `env` request (like sshd's AcceptEnv). */
 const ACCEPTED_ENV = /^(LANG|LC_[A-Z]+|TERM|[A-Z][A-Z0-9_]*)$/;
 
-function runCommand(channel: ServerChannel, args: readonly string[], opts: VmSshServerOptions, env: Record<string, string>): ChildProcess {
+function runCommand(
+  channel: ServerChannel,
+  args: readonly string[],
+  opts: VmSshServerOptions,
+  env: Record<string, string>,
+): ChildProcess {
   // Like sshd, each command leads its own session, so a signal reaches its whole process group.
   const child = spawn('/bin/sh', args, {
     cwd: opts.root,
@@ -72,7 +77,8 @@ const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
  */
 function shellArgs(pty: { rows: number; cols: number } | undefined): string[] {
   if (pty === undefined || SCRIPT === undefined) return ['-i'];
-  const size = pty.rows > 0 && pty.cols > 0 ? `stty rows ${Math.floor(pty.rows)} cols ${Math.floor(pty.cols)} 2>/dev/null; ` : '';
+  const size =
+    pty.rows > 0 && pty.cols > 0 ? `stty rows ${Math.floor(pty.rows)} cols ${Math.floor(pty.cols)} 2>/dev/null; ` : '';
   return ['-c', `exec ${SCRIPT} -qfec '${size}exec /bin/sh -i' /dev/null`];
 }
 
@@ -115,7 +121,12 @@ function serveSession(session: Session, opts: VmSshServerOptions): void {
  * A direct-tcpip channel (RFC 4254 §7.2): the client asks the VM to open a TCP connection, as
  * OpenSSH's sshd allows by default (AllowTcpForwarding yes). A jumpbox is a VM used this way.
  */
-function serveTcpip(accept: () => ServerChannel, reject: () => void, info: { destIP: string; destPort: number }, log: (line: string) => void): void {
+function serveTcpip(
+  accept: () => ServerChannel,
+  reject: () => void,
+  info: { destIP: string; destPort: number },
+  log: (line: string) => void,
+): void {
   const socket = connect(info.destPort, info.destIP);
   socket.once('error', (err) => {
     log(`forwarding to ${info.destIP}:${info.destPort}: ${err.message}`);
@@ -136,7 +147,10 @@ function serveTcpip(accept: () => ServerChannel, reject: () => void, info: { des
  * `/bin/sh` with exit codes and signals, SFTP chrooted to the VM root, and TCP forwarding.
  */
 export async function startVmSshServer(opts: VmSshServerOptions): Promise<VmSshServer> {
-  const allowed = opts.authorizedKeys.map((line) => ({ blob: parseSshPublicKey(line).blob, key: ssh2.utils.parseKey(line) }));
+  const allowed = opts.authorizedKeys.map((line) => ({
+    blob: parseSshPublicKey(line).blob,
+    key: ssh2.utils.parseKey(line),
+  }));
   const connections = new Set<Connection>();
   const onConnection = (client: Connection): void => {
     client.on('error', (err) => opts.log(`connection error: ${err.message}`));

@@ -64,7 +64,10 @@ export interface AgentClientOptions {
 export type AgentConnector = (
   endpoint: AgentEndpoint,
   /** `signal` aborts a connection still in its handshake (the client was closed meanwhile). */
-  opts: Required<Pick<AgentClientOptions, 'privateKey' | 'connectTimeoutMs' | 'maxChannels'>> & { vm: string; signal?: AbortSignal },
+  opts: Required<Pick<AgentClientOptions, 'privateKey' | 'connectTimeoutMs' | 'maxChannels'>> & {
+    vm: string;
+    signal?: AbortSignal;
+  },
 ) => Promise<AgentTransport>;
 
 export interface UploadedBlob {
@@ -188,7 +191,8 @@ export class AgentClient {
             return;
           }
           if (parsed !== null && typeof parsed === 'object' && 'ok' in parsed) response = parsed as AgentResponse;
-          else if (parsed !== null && typeof parsed === 'object' && 'stream' in parsed) opts.onEvent?.(parsed as AgentEvent);
+          else if (parsed !== null && typeof parsed === 'object' && 'stream' in parsed)
+            opts.onEvent?.(parsed as AgentEvent);
         },
         opts.timeoutMs ?? this.options.commandTimeoutMs ?? 300_000,
       );
@@ -252,11 +256,19 @@ export class AgentClient {
   /** Runs the errand, handing its output to `onOutput` as it arrives. */
   runErrand(
     job: string,
-    opts: { readonly args?: readonly string[]; readonly timeoutSeconds?: number; readonly onOutput?: (stream: 'stdout' | 'stderr', data: string) => void } = {},
+    opts: {
+      readonly args?: readonly string[];
+      readonly timeoutSeconds?: number;
+      readonly onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
+    } = {},
   ): Promise<RunErrandValue> {
     return this.call(
       'run_errand',
-      { job, ...(opts.args === undefined ? {} : { args: opts.args }), ...(opts.timeoutSeconds === undefined ? {} : { timeoutSeconds: opts.timeoutSeconds }) },
+      {
+        job,
+        ...(opts.args === undefined ? {} : { args: opts.args }),
+        ...(opts.timeoutSeconds === undefined ? {} : { timeoutSeconds: opts.timeoutSeconds }),
+      },
       {
         timeoutMs: ((opts.timeoutSeconds ?? 3600) + 30) * 1000,
         onEvent: (e) => {
@@ -267,7 +279,9 @@ export class AgentClient {
   }
 
   /** The .tgz of the VM's sys/log (or of some jobs' folders), checked against the agent's sha256. */
-  async fetchLogs(opts: { readonly jobs?: readonly string[] } = {}): Promise<{ readonly tgz: Buffer } & FetchLogsValue> {
+  async fetchLogs(
+    opts: { readonly jobs?: readonly string[] } = {},
+  ): Promise<{ readonly tgz: Buffer } & FetchLogsValue> {
     const chunks: Buffer[] = [];
     const value = await this.call('fetch_logs', opts.jobs === undefined ? {} : { jobs: opts.jobs }, {
       onEvent: (e) => {
@@ -277,7 +291,12 @@ export class AgentClient {
     const tgz = Buffer.concat(chunks);
     const sha = createHash('sha256').update(tgz).digest('hex');
     if (sha !== value.sha256 || tgz.length !== value.bytes) {
-      throw new AgentCommandError(this.vm, 'fetch_logs', 'internal', `the logs arrived damaged (${tgz.length} of ${value.bytes} bytes)`);
+      throw new AgentCommandError(
+        this.vm,
+        'fetch_logs',
+        'internal',
+        `the logs arrived damaged (${tgz.length} of ${value.bytes} bytes)`,
+      );
     }
     return { tgz, ...value };
   }
@@ -292,7 +311,8 @@ export class AgentClient {
     const transport = await this.transport();
     const path = this.remotePath(rel);
     const existing = await transport.stat(path);
-    if (existing !== undefined && !existing.isDirectory && existing.size === data.length) return { path: rel, sha256, uploaded: false };
+    if (existing !== undefined && !existing.isDirectory && existing.size === data.length)
+      return { path: rel, sha256, uploaded: false };
     await transport.mkdirp(this.remotePath('bosh/blobs'));
     const part = `${path}.part-${randomBytes(6).toString('hex')}`;
     await transport.writeFile(part, data, 0o600);
@@ -320,8 +340,19 @@ export class AgentClient {
     }
     if (steps.length === 0) return;
     const cd = this.endpoint.root === undefined ? '' : `cd ${shellQuote(this.endpoint.root)} && `;
-    const outcome = await transport.exec(`${cd}${steps.join(' && ')}`, '', () => undefined, this.options.connectTimeoutMs ?? 20_000);
-    if (outcome.code !== 0) throw new AgentCommandError(this.vm, 'bootstrap', 'internal', `linking the agent's files failed (exit ${outcome.code ?? outcome.signal}): ${tail(outcome.stderr)}`);
+    const outcome = await transport.exec(
+      `${cd}${steps.join(' && ')}`,
+      '',
+      () => undefined,
+      this.options.connectTimeoutMs ?? 20_000,
+    );
+    if (outcome.code !== 0)
+      throw new AgentCommandError(
+        this.vm,
+        'bootstrap',
+        'internal',
+        `linking the agent's files failed (exit ${outcome.code ?? outcome.signal}): ${tail(outcome.stderr)}`,
+      );
   }
 
   /**
@@ -337,7 +368,12 @@ export class AgentClient {
     ]);
     const pong = await this.ping();
     if (pong.agentId !== settings.agentId) {
-      throw new AgentCommandError(this.vm, 'ping', 'internal', `the agent reports agent id '${pong.agentId}', expected '${settings.agentId}'`);
+      throw new AgentCommandError(
+        this.vm,
+        'ping',
+        'internal',
+        `the agent reports agent id '${pong.agentId}', expected '${settings.agentId}'`,
+      );
     }
     return { agent, settings: settingsBlob };
   }

@@ -21,18 +21,19 @@ export const sshConnector: AgentConnector = gatewayConnector(undefined);
 
 /** The ssh2 connector through `gateway` (directly when undefined). */
 export function gatewayConnector(gateway: SshGateway | undefined): AgentConnector {
-  return (endpoint, opts) => connectSsh({
-    host: endpoint.host,
-    port: endpoint.port,
-    username: endpoint.username ?? 'vcap',
-    privateKey: opts.privateKey,
-    hostPublicKey: endpoint.hostPublicKey,
-    connectTimeoutMs: opts.connectTimeoutMs,
-    maxChannels: opts.maxChannels,
-    vm: opts.vm,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(gateway === undefined ? {} : { gateway }),
-  });
+  return (endpoint, opts) =>
+    connectSsh({
+      host: endpoint.host,
+      port: endpoint.port,
+      username: endpoint.username ?? 'vcap',
+      privateKey: opts.privateKey,
+      hostPublicKey: endpoint.hostPublicKey,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      maxChannels: opts.maxChannels,
+      vm: opts.vm,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(gateway === undefined ? {} : { gateway }),
+    });
 }
 
 /**
@@ -61,12 +62,22 @@ export class AgentPool {
     const existing = this.clients.get(vmKey);
     if (existing !== undefined) {
       const e = existing.endpoint;
-      if (e.host === endpoint.host && e.port === endpoint.port && e.hostPublicKey === endpoint.hostPublicKey && e.root === endpoint.root && e.username === endpoint.username) {
+      if (
+        e.host === endpoint.host &&
+        e.port === endpoint.port &&
+        e.hostPublicKey === endpoint.hostPublicKey &&
+        e.root === endpoint.root &&
+        e.username === endpoint.username
+      ) {
         return existing;
       }
       void existing.close();
     }
-    const client = new AgentClient({ name: vmKey, ...endpoint }, { ...this.options, concurrency: this.concurrency }, this.connector);
+    const client = new AgentClient(
+      { name: vmKey, ...endpoint },
+      { ...this.options, concurrency: this.concurrency },
+      this.connector,
+    );
     this.clients.set(vmKey, client);
     return client;
   }

@@ -36,7 +36,10 @@ export class HostKeyMismatchError extends AgentClientError {
     readonly expectedFingerprint: string,
     readonly presentedFingerprint: string,
   ) {
-    super(`Host key mismatch for ${vm}: expected ${expectedFingerprint}, the server presented ${presentedFingerprint}`, vm);
+    super(
+      `Host key mismatch for ${vm}: expected ${expectedFingerprint}, the server presented ${presentedFingerprint}`,
+      vm,
+    );
   }
 }
 

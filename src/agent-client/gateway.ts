@@ -87,7 +87,12 @@ export class SshGateway {
         if (err) {
           if (this.lostError !== undefined) return reject(this.lostError);
           const reason = (err as Error & { reason?: number }).message.replace(/^\(SSH\) /, '');
-          return reject(new AgentSocketError(`Connecting to ${vm} at ${host}:${port} through the gateway ${this.label}: ${reason}`, vm));
+          return reject(
+            new AgentSocketError(
+              `Connecting to ${vm} at ${host}:${port} through the gateway ${this.label}: ${reason}`,
+              vm,
+            ),
+          );
         }
         this.counter.channels++;
         resolve(channel);
@@ -124,7 +129,8 @@ export class SshGateway {
         const made = this.connection;
         const drop = (what: string, cause?: unknown) => {
           if (this.connection === made) this.connection = undefined;
-          if (!this.ended.has(client)) this.lostError ??= new GatewayError(this.label, what, cause === undefined ? {} : { cause });
+          if (!this.ended.has(client))
+            this.lostError ??= new GatewayError(this.label, what, cause === undefined ? {} : { cause });
         };
         client.on('error', (err) => drop(`the connection was lost (${err.message})`, err));
         client.on('close', () => drop('the connection was lost'));
@@ -135,9 +141,19 @@ export class SshGateway {
         settled = true;
         client.end();
         if (presented !== undefined && !presented.equals(this.expected.blob)) {
-          reject(new GatewayError(this.label, `host key mismatch: expected ${this.expected.fingerprint}, the server presented ${sshFingerprint(presented)}`));
+          reject(
+            new GatewayError(
+              this.label,
+              `host key mismatch: expected ${this.expected.fingerprint}, the server presented ${sshFingerprint(presented)}`,
+            ),
+          );
         } else if (presented === undefined && /no matching host key/i.test(err.message)) {
-          reject(new GatewayError(this.label, `host key mismatch: expected ${this.expected.fingerprint}, the server has no ${this.expected.algorithm} host key`));
+          reject(
+            new GatewayError(
+              this.label,
+              `host key mismatch: expected ${this.expected.fingerprint}, the server has no ${this.expected.algorithm} host key`,
+            ),
+          );
         } else if (err.level === 'client-authentication') {
           reject(new GatewayError(this.label, `the gateway refused the director's key for '${this.opts.username}'`));
         } else if (err.level === 'client-timeout') {

@@ -4,7 +4,8 @@ export class Semaphore {
   private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Semaphore limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`Semaphore limit must be a positive integer, got ${limit}`);
   }
 
   async run<T>(work: () => Promise<T>): Promise<T> {

@@ -62,11 +62,22 @@ export async function connectSsh(opts: SshTransportOptions): Promise<SshTranspor
         // The server has no key of the expected type: it cannot be the VM the director made.
         reject(new HostKeyMismatchError(opts.vm, expected.fingerprint, `no ${expected.algorithm} host key`));
       } else if (err.level === 'client-authentication') {
-        reject(new AgentAuthError(`Authenticating to ${opts.vm} as '${opts.username}': the VM refused the director's key`, opts.vm));
+        reject(
+          new AgentAuthError(
+            `Authenticating to ${opts.vm} as '${opts.username}': the VM refused the director's key`,
+            opts.vm,
+          ),
+        );
       } else if (opts.gateway?.lost !== undefined) {
         reject(opts.gateway.lost);
       } else if (err.level === 'client-timeout') {
-        reject(new AgentTimeoutError(`Connecting to ${opts.vm}${via}: no SSH handshake within ${opts.connectTimeoutMs} ms`, opts.vm, { cause: err }));
+        reject(
+          new AgentTimeoutError(
+            `Connecting to ${opts.vm}${via}: no SSH handshake within ${opts.connectTimeoutMs} ms`,
+            opts.vm,
+            { cause: err },
+          ),
+        );
       } else {
         reject(new AgentSocketError(`Connecting to ${opts.vm}${via}`, opts.vm, { cause: err }));
       }
@@ -74,7 +85,12 @@ export async function connectSsh(opts: SshTransportOptions): Promise<SshTranspor
     client.once('close', () => {
       if (settled) return;
       settled = true;
-      setImmediate(() => reject(opts.gateway?.lost ?? new AgentSocketError(`Connecting to ${opts.vm}${via}: the connection closed during the handshake`, opts.vm)));
+      setImmediate(() =>
+        reject(
+          opts.gateway?.lost ??
+            new AgentSocketError(`Connecting to ${opts.vm}${via}: the connection closed during the handshake`, opts.vm),
+        ),
+      );
     });
     const abort = (): void => {
       if (settled) return;
@@ -127,9 +143,17 @@ export class SshTransport implements AgentTransport {
     return this.channels.run(
       () =>
         new Promise<ExecOutcome>((resolve, reject) => {
-          if (this.isClosed) return reject(this.opts.gateway?.lost ?? new AgentSocketError(`Running a command on ${this.opts.vm}: the connection is closed`, this.opts.vm));
+          if (this.isClosed)
+            return reject(
+              this.opts.gateway?.lost ??
+                new AgentSocketError(`Running a command on ${this.opts.vm}: the connection is closed`, this.opts.vm),
+            );
           this.client.exec(command, (err, stream: ClientChannel) => {
-            if (err) return reject(this.opts.gateway?.lost ?? new AgentSocketError(`Opening a channel to ${this.opts.vm}`, this.opts.vm, { cause: err }));
+            if (err)
+              return reject(
+                this.opts.gateway?.lost ??
+                  new AgentSocketError(`Opening a channel to ${this.opts.vm}`, this.opts.vm, { cause: err }),
+              );
             let pending = '';
             const errs: Buffer[] = [];
             let code: number | null = null;
@@ -140,7 +164,12 @@ export class SshTransport implements AgentTransport {
               done = true;
               clearTimeout(timer);
               // a gateway that dropped closes its channels first: let its own close be seen, so the error names it
-              setImmediate(() => reject(this.opts.gateway?.lost ?? new AgentSocketError(`Running a command on ${this.opts.vm}: the connection closed`, this.opts.vm)));
+              setImmediate(() =>
+                reject(
+                  this.opts.gateway?.lost ??
+                    new AgentSocketError(`Running a command on ${this.opts.vm}: the connection closed`, this.opts.vm),
+                ),
+              );
             };
             this.client.once('close', onClientClose);
             const timer = setTimeout(() => {
@@ -148,7 +177,12 @@ export class SshTransport implements AgentTransport {
               done = true;
               this.client.off('close', onClientClose);
               stream.close(); // the agent sees stdin end and stops what it started
-              reject(new AgentTimeoutError(`Running a command on ${this.opts.vm}: no answer within ${Math.round(timeoutMs / 1000)} s`, this.opts.vm));
+              reject(
+                new AgentTimeoutError(
+                  `Running a command on ${this.opts.vm}: no answer within ${Math.round(timeoutMs / 1000)} s`,
+                  this.opts.vm,
+                ),
+              );
             }, timeoutMs);
             stream.setEncoding('utf8');
             stream.on('data', (chunk: string) => {
@@ -185,17 +219,32 @@ export class SshTransport implements AgentTransport {
   private sftp(): Promise<SFTPWrapper> {
     if (this.sftpSession === undefined) {
       this.sftpSession = new Promise((resolve, reject) =>
-        this.client.sftp((err, sftp) => (err ? reject(new AgentSocketError(`Opening SFTP to ${this.opts.vm}`, this.opts.vm, { cause: err })) : resolve(sftp))),
+        this.client.sftp((err, sftp) =>
+          err
+            ? reject(new AgentSocketError(`Opening SFTP to ${this.opts.vm}`, this.opts.vm, { cause: err }))
+            : resolve(sftp),
+        ),
       );
       this.sftpSession.catch(() => (this.sftpSession = undefined));
     }
     return this.sftpSession;
   }
 
-  private async call<T>(what: string, fn: (sftp: SFTPWrapper, cb: (err: (Error & { code?: number }) | null | undefined, v?: T) => void) => void): Promise<T> {
+  private async call<T>(
+    what: string,
+    fn: (sftp: SFTPWrapper, cb: (err: (Error & { code?: number }) | null | undefined, v?: T) => void) => void,
+  ): Promise<T> {
     const sftp = await this.sftp();
     return new Promise<T>((resolve, reject) =>
-      fn(sftp, (err, v) => (err ? reject(Object.assign(new AgentSocketError(`${what} on ${this.opts.vm}: ${err.message}`, this.opts.vm), { sftpCode: err.code })) : resolve(v as T))),
+      fn(sftp, (err, v) =>
+        err
+          ? reject(
+              Object.assign(new AgentSocketError(`${what} on ${this.opts.vm}: ${err.message}`, this.opts.vm), {
+                sftpCode: err.code,
+              }),
+            )
+          : resolve(v as T),
+      ),
     );
   }
 
@@ -248,7 +297,12 @@ export class SshTransport implements AgentTransport {
    * An interactive shell wired to the given streams, on a pty when `tty` gives the terminal's
    * size; resolves with its exit code when it ends.
    */
-  shell(io: { readonly stdin: Readable; readonly stdout: Writable; readonly stderr: Writable; readonly tty?: { rows: number; cols: number; term: string } }): Promise<number> {
+  shell(io: {
+    readonly stdin: Readable;
+    readonly stdout: Writable;
+    readonly stderr: Writable;
+    readonly tty?: { rows: number; cols: number; term: string };
+  }): Promise<number> {
     return new Promise((resolve, reject) => {
       this.client.shell(io.tty ? { rows: io.tty.rows, cols: io.tty.cols, term: io.tty.term } : false, (e, stream) => {
         if (e) return reject(new AgentSocketError(`Opening a shell on ${this.opts.vm}`, this.opts.vm, { cause: e }));

@@ -42,7 +42,13 @@ async function withVm<T>(vm: VmEndpoint, work: (t: SshTransport) => Promise<T>):
 }
 
 /** Runs `command` on the VM, copying its stdout and stderr; resolves with its exit code. */
-export function execOnVm(vm: VmEndpoint, command: string, out: Writable, err: Writable, timeoutMs = 600_000): Promise<number> {
+export function execOnVm(
+  vm: VmEndpoint,
+  command: string,
+  out: Writable,
+  err: Writable,
+  timeoutMs = 600_000,
+): Promise<number> {
   return withVm(vm, async (transport) => {
     const outcome = await transport.exec(command, '', (line) => out.write(`${line}\n`), timeoutMs);
     if (outcome.stderr) err.write(outcome.stderr.endsWith('\n') ? outcome.stderr : `${outcome.stderr}\n`);
@@ -54,6 +60,14 @@ export function execOnVm(vm: VmEndpoint, command: string, out: Writable, err: Wr
  * An interactive shell on the VM, wired to the given streams; a pty when `tty` says the terminal
  * has a size. Resolves with the shell's exit code when it ends.
  */
-export function shellOnVm(vm: VmEndpoint, io: { readonly stdin: Readable; readonly stdout: Writable; readonly stderr: Writable; readonly tty?: { rows: number; cols: number; term: string } }): Promise<number> {
+export function shellOnVm(
+  vm: VmEndpoint,
+  io: {
+    readonly stdin: Readable;
+    readonly stdout: Writable;
+    readonly stderr: Writable;
+    readonly tty?: { rows: number; cols: number; term: string };
+  },
+): Promise<number> {
   return withVm(vm, (transport) => transport.shell(io));
 }

@@ -32,7 +32,9 @@ export async function confirm(io: CliIo, yes: boolean, out: NodeJS.WritableStrea
   const answer = await firstLine(io.stdin);
   if (answer === undefined) {
     out.write('\n');
-    throw new DirectorError("Refusing to change the deployment without confirmation: no answer on standard input (answer 'y', or run with -n)");
+    throw new DirectorError(
+      "Refusing to change the deployment without confirmation: no answer on standard input (answer 'y', or run with -n)",
+    );
   }
   if (!io.interactive) out.write(`${answer.trim()}\n`);
   return /^y(es)?$/i.test(answer.trim());

@@ -14,7 +14,15 @@ import type { Director } from '../deploy/director.js';
 import type { GatewayFlags } from '../env/gateway.js';
 import type { AgentDialer } from '../deploy/ports.js';
 import type { Clock } from '../deploy/task.js';
-import { displayUrl, isPostgresUrl, localName, openState, type OpenPostgresStateOptions, type EnvironmentRecord, type StateStore } from '../state/index.js';
+import {
+  displayUrl,
+  isPostgresUrl,
+  localName,
+  openState,
+  type OpenPostgresStateOptions,
+  type EnvironmentRecord,
+  type StateStore,
+} from '../state/index.js';
 import { environmentBlobstore, type Blobstore } from '../release/blobstore.js';
 import type { AzureBlobSetup } from '../release/azure-blob-protocol.js';
 import type { CliIo } from './io.js';
@@ -67,7 +75,9 @@ export function resolveStatePath(io: CliIo, opts: EnvOptions): string {
 export function setCurrentEnvironment(io: CliIo, statePath: string): void {
   const home = directorHome(io);
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  writeFileSync(join(home, 'current'), `${isPostgresUrl(statePath) ? displayUrl(statePath) : statePath}\n`, { mode: 0o600 });
+  writeFileSync(join(home, 'current'), `${isPostgresUrl(statePath) ? displayUrl(statePath) : statePath}\n`, {
+    mode: 0o600,
+  });
 }
 
 /**
@@ -84,7 +94,9 @@ export function stateOptions(io: CliIo, statePath: string): OpenPostgresStateOpt
     try {
       password = (readFileSync(resolve(io.cwd, file), 'utf8').split('\n')[0] ?? '').trimEnd();
     } catch (err) {
-      throw new DirectorError(`Reading the state's password file '${file}' ($DIRECTOR_STATE_PASSWORD_FILE)`, { cause: err });
+      throw new DirectorError(`Reading the state's password file '${file}' ($DIRECTOR_STATE_PASSWORD_FILE)`, {
+        cause: err,
+      });
     }
   }
   let dir: string;
@@ -131,15 +143,23 @@ export function localRoot(env: EnvironmentRecord, stateDir: string): string {
 export async function environmentCpi(env: EnvironmentRecord, stateDir: string): Promise<EnvironmentCpi> {
   switch (env.cpiType) {
     case 'local': {
-      const [{ parseLocalCpiConfig }, { localEnvironmentCpi }] = await Promise.all([import('../../cpi/local/config.js'), import('../../cpi/local/environment.js')]);
-      return localEnvironmentCpi(parseLocalCpiConfig({ ...env.cpiProperties, root: localRoot(env, stateDir) }), env.directorUuid);
+      const [{ parseLocalCpiConfig }, { localEnvironmentCpi }] = await Promise.all([
+        import('../../cpi/local/config.js'),
+        import('../../cpi/local/environment.js'),
+      ]);
+      return localEnvironmentCpi(
+        parseLocalCpiConfig({ ...env.cpiProperties, root: localRoot(env, stateDir) }),
+        env.directorUuid,
+      );
     }
     case 'azure': {
       const { azureEnvironmentCpi } = await import('../../cpi/azure/environment.js');
       return azureEnvironmentCpi(env.cpiProperties, env.directorUuid);
     }
     default:
-      throw new DirectorError(`Environment '${env.name}' uses the '${env.cpiType}' CPI, which this build cannot drive yet`);
+      throw new DirectorError(
+        `Environment '${env.name}' uses the '${env.cpiType}' CPI, which this build cannot drive yet`,
+      );
   }
 }
 
@@ -190,7 +210,15 @@ export async function directorFor(store: StateStore, wiring: DirectorWiring = {}
     ...(gateway === undefined ? {} : { gateway }),
   });
   const agents = wiring.wrapAgents ? wiring.wrapAgents(ssh) : ssh;
-  return new Director({ store, environment, cpi, agents, blobstore, sleep: (ms) => sleep(ms), ...(wiring.log ? { log: wiring.log } : {}) });
+  return new Director({
+    store,
+    environment,
+    cpi,
+    agents,
+    blobstore,
+    sleep: (ms) => sleep(ms),
+    ...(wiring.log ? { log: wiring.log } : {}),
+  });
 }
 
 /**
@@ -203,14 +231,19 @@ export function blobstoreSetting(io: CliIo): AzureBlobSetup | undefined {
   const given = io.env['DIRECTOR_BLOBSTORE'];
   if (!given || given === 'local') return undefined;
   const m = /^azure:\/\/([a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?)\/?$/.exec(given);
-  if (!m) throw new DirectorError(`$DIRECTOR_BLOBSTORE: expected 'local' or 'azure://<container>' (a container name: 3-63 lower-case letters, digits and dashes), got '${given}'`);
+  if (!m)
+    throw new DirectorError(
+      `$DIRECTOR_BLOBSTORE: expected 'local' or 'azure://<container>' (a container name: 3-63 lower-case letters, digits and dashes), got '${given}'`,
+    );
   const connectionString = io.env['AZURE_STORAGE_CONNECTION_STRING'];
   const name = io.env['AZURE_STORAGE_ACCOUNT'];
   const key = io.env['AZURE_STORAGE_KEY'];
   const url = io.env['AZURE_STORAGE_BLOB_ENDPOINT'];
   if (connectionString) return { container: m[1] as string, account: { connectionString } };
   if (name && key) return { container: m[1] as string, account: { name, key, ...(url ? { url } : {}) } };
-  throw new DirectorError(`$DIRECTOR_BLOBSTORE names an Azure container but no account is given: set $AZURE_STORAGE_CONNECTION_STRING, or $AZURE_STORAGE_ACCOUNT and $AZURE_STORAGE_KEY`);
+  throw new DirectorError(
+    `$DIRECTOR_BLOBSTORE names an Azure container but no account is given: set $AZURE_STORAGE_CONNECTION_STRING, or $AZURE_STORAGE_ACCOUNT and $AZURE_STORAGE_KEY`,
+  );
 }
 
 /** The environment's blobstore (see blobstoreSetting). */

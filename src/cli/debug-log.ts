@@ -41,8 +41,13 @@ export function debugValue(v: unknown): string {
   try {
     text =
       JSON.stringify(v, (key, value: unknown) => {
-        if (key && SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== 'boolean') return '<redacted>';
-        if (Buffer.isBuffer(value) || (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer')) return `<${(value as Buffer).length ?? '?'} bytes>`;
+        if (key && SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== 'boolean')
+          return '<redacted>';
+        if (
+          Buffer.isBuffer(value) ||
+          (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer')
+        )
+          return `<${(value as Buffer).length ?? '?'} bytes>`;
         if (typeof value === 'function') return '<function>';
         return value;
       }) ?? 'undefined';
@@ -69,9 +74,24 @@ async function logged<T>(sink: DebugSink, what: string, args: readonly unknown[]
 }
 
 const CPI_NAMES: Readonly<Record<string, string>> = {
-  info: 'info', createStemcell: 'create_stemcell', deleteStemcell: 'delete_stemcell', createVm: 'create_vm', deleteVm: 'delete_vm', hasVm: 'has_vm', rebootVm: 'reboot_vm',
-  setVmMetadata: 'set_vm_metadata', createDisk: 'create_disk', deleteDisk: 'delete_disk', attachDisk: 'attach_disk', detachDisk: 'detach_disk', hasDisk: 'has_disk', getDisks: 'get_disks',
-  resizeDisk: 'resize_disk', snapshotDisk: 'snapshot_disk', deleteSnapshot: 'delete_snapshot', calculateVmCloudProperties: 'calculate_vm_cloud_properties',
+  info: 'info',
+  createStemcell: 'create_stemcell',
+  deleteStemcell: 'delete_stemcell',
+  createVm: 'create_vm',
+  deleteVm: 'delete_vm',
+  hasVm: 'has_vm',
+  rebootVm: 'reboot_vm',
+  setVmMetadata: 'set_vm_metadata',
+  createDisk: 'create_disk',
+  deleteDisk: 'delete_disk',
+  attachDisk: 'attach_disk',
+  detachDisk: 'detach_disk',
+  hasDisk: 'has_disk',
+  getDisks: 'get_disks',
+  resizeDisk: 'resize_disk',
+  snapshotDisk: 'snapshot_disk',
+  deleteSnapshot: 'delete_snapshot',
+  calculateVmCloudProperties: 'calculate_vm_cloud_properties',
 };
 
 /** The CPI with every call written to `sink`: its method (as BOSH names it), arguments, duration and answer. */
@@ -80,19 +100,38 @@ export function debugCpi(cpi: Cpi, sink: DebugSink): Cpi {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function' || typeof prop !== 'string' || !(prop in CPI_NAMES)) return v;
-      return (...args: unknown[]) => logged(sink, `CPI '${CPI_NAMES[prop]}'`, args, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      return (...args: unknown[]) =>
+        logged(sink, `CPI '${CPI_NAMES[prop]}'`, args, () =>
+          (v as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+        );
     },
   });
 }
 
 function renderedJobsShown(jobs: unknown): unknown {
   if (!Array.isArray(jobs)) return '<jobs>';
-  return (jobs as RenderedJob[]).map((j) => ({ name: j.name, release: `${j.release}/${j.releaseVersion}`, templates: Object.keys(j.templates ?? {}), packages: Object.keys(j.packages ?? {}), digest: j.digest }));
+  return (jobs as RenderedJob[]).map((j) => ({
+    name: j.name,
+    release: `${j.release}/${j.releaseVersion}`,
+    templates: Object.keys(j.templates ?? {}),
+    packages: Object.keys(j.packages ?? {}),
+    digest: j.digest,
+  }));
 }
 
 const AGENT_NAMES: Readonly<Record<string, string>> = {
-  bootstrap: 'bootstrap', apply: 'apply', runScript: 'run_script', start: 'start', stop: 'stop', drain: 'drain', getState: 'get_state', mountDisk: 'mount_disk',
-  unmountDisk: 'unmount_disk', migrateDisk: 'migrate_disk', runErrand: 'run_errand', fetchLogs: 'fetch_logs',
+  bootstrap: 'bootstrap',
+  apply: 'apply',
+  runScript: 'run_script',
+  start: 'start',
+  stop: 'stop',
+  drain: 'drain',
+  getState: 'get_state',
+  mountDisk: 'mount_disk',
+  unmountDisk: 'unmount_disk',
+  migrateDisk: 'migrate_disk',
+  runErrand: 'run_errand',
+  fetchLogs: 'fetch_logs',
 };
 
 /** The agent dialer with every agent command written to `sink`: the instance, command, arguments, duration and answer. */
@@ -107,7 +146,10 @@ export function debugAgents(agents: AgentDialer, sink: DebugSink): AgentDialer {
           if (typeof v !== 'function' || typeof prop !== 'string' || !(prop in AGENT_NAMES)) return v;
           // Rendered templates may hold secrets ("never log"): apply is shown as its jobs' names, template paths and packages.
           const shown = (args: unknown[]) => (prop === 'apply' ? [renderedJobsShown(args[0])] : args);
-          return (...args: unknown[]) => logged(sink, `Agent '${AGENT_NAMES[prop]}' to ${who}`, shown(args), () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+          return (...args: unknown[]) =>
+            logged(sink, `Agent '${AGENT_NAMES[prop]}' to ${who}`, shown(args), () =>
+              (v as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+            );
         },
       }) as InstanceAgent;
     },

@@ -9,7 +9,10 @@ import { processIo, type CliIo } from './io.js';
  * exactly as `main` answers it.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const [{ runProgram }, { registerInterpolate }] = await Promise.all([import('./program.js'), import('./commands/interpolate.js')]);
+  const [{ runProgram }, { registerInterpolate }] = await Promise.all([
+    import('./program.js'),
+    import('./commands/interpolate.js'),
+  ]);
   // The full CLI's program reads its own options positionally (see commands/housekeeping.ts):
   // `int m.yml -V` is then an unknown option of `int`, not the director's version.
   return runProgram(argv, io, [(program) => program.enablePositionalOptions(), registerInterpolate]);

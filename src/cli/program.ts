@@ -38,7 +38,10 @@ function globalOptions(cmd: Command): Command {
     if (fn) cmd.option(flags, description, fn);
     else cmd.option(flags, description);
   };
-  add('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT / $BOSH_ENVIRONMENT');
+  add(
+    '-e, --environment <name>',
+    'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT / $BOSH_ENVIRONMENT',
+  );
   add('--state <path|url>', 'state of the environment: a SQLite file or a postgres:// URL');
   add('-d, --deployment <name>', 'deployment name, or $DIRECTOR_DEPLOYMENT / $BOSH_DEPLOYMENT');
   add('-n, --non-interactive', 'do not ask for confirmation ($DIRECTOR_NON_INTERACTIVE / $BOSH_NON_INTERACTIVE=true)');
@@ -50,7 +53,11 @@ function globalOptions(cmd: Command): Command {
 }
 
 /** Runs `argv` (without node and script) on a program of `registers`; returns the exit code. */
-export async function runProgram(argv: readonly string[], io: CliIo, registers: readonly RegisterCommand[]): Promise<number> {
+export async function runProgram(
+  argv: readonly string[],
+  io: CliIo,
+  registers: readonly RegisterCommand[],
+): Promise<number> {
   const program = buildProgramWith(io, registers);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -63,4 +70,3 @@ export async function runProgram(argv: readonly string[], io: CliIo, registers: 
     return failed(err, io);
   }
 }
-

@@ -24,19 +24,46 @@ export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '-';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const [weekday, dd, mon, yyyy, hms] = d.toUTCString().replace(',', '').split(' ') as [string, string, string, string, string];
+  const [weekday, dd, mon, yyyy, hms] = d.toUTCString().replace(',', '').split(' ') as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return `${weekday} ${mon} ${String(Number(dd)).padStart(2, ' ')} ${hms} UTC ${yyyy}`;
 }
 
 const NO_BORDER = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
 };
 
 export function renderTable(l: Listing): string {
-  const t = new Table({ head: l.header.map(([, title]) => title), chars: NO_BORDER, style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 } });
+  const t = new Table({
+    head: l.header.map(([, title]) => title),
+    chars: NO_BORDER,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
   for (const r of l.rows) t.push(l.header.map(([key]) => r[key] ?? ''));
-  const body = t.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+  const body = t
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n');
   return `${l.title ? `${l.title}\n\n` : ''}${body}\n\n${l.count ?? l.rows.length} ${l.content}\n${(l.notes ?? []).map((n) => `\n${n}`).join('')}`;
 }
 
@@ -44,7 +71,12 @@ export function renderTable(l: Listing): string {
 export function listingsJson(ls: readonly Listing[], lines: readonly string[] = []): string {
   return `${JSON.stringify(
     {
-      Tables: ls.map((l) => ({ Content: l.content, Header: Object.fromEntries(l.header), Rows: l.rows, Notes: l.notes ?? [] })),
+      Tables: ls.map((l) => ({
+        Content: l.content,
+        Header: Object.fromEntries(l.header),
+        Rows: l.rows,
+        Notes: l.notes ?? [],
+      })),
       Blocks: [],
       Lines: lines,
     },
@@ -71,10 +103,14 @@ export function selectColumns(l: Listing, columns: readonly string[] | undefined
   const wanted = columns.map(columnKey);
   for (const [i, c] of wanted.entries()) {
     if (!l.header.some(([key, title]) => columnKey(title) === c || columnKey(key) === c)) {
-      throw new DirectorError(`Unknown column '${columns[i]}' (columns of ${l.content}: ${l.header.map(([, t]) => `'${t}'`).join(', ')})`);
+      throw new DirectorError(
+        `Unknown column '${columns[i]}' (columns of ${l.content}: ${l.header.map(([, t]) => `'${t}'`).join(', ')})`,
+      );
     }
   }
-  const header = l.header.filter(([key, title]) => wanted.includes(columnKey(title)) || wanted.includes(columnKey(key)));
+  const header = l.header.filter(
+    ([key, title]) => wanted.includes(columnKey(title)) || wanted.includes(columnKey(key)),
+  );
   return { ...l, header, rows: l.rows.map((r) => Object.fromEntries(header.map(([key]) => [key, r[key] ?? '']))) };
 }
 

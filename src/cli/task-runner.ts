@@ -11,7 +11,8 @@ function hhmmss(d: Date): string {
 
 /** Prints task events the way bosh-cli does without a terminal: one line per start and end. */
 export function taskPrinter(out: Writable, taskId: number): TaskListener {
-  const line = (e: { stage: string; task: string; time: Date }) => `Task ${taskId} | ${hhmmss(e.time)} | ${e.stage}: ${e.task}`;
+  const line = (e: { stage: string; task: string; time: Date }) =>
+    `Task ${taskId} | ${hhmmss(e.time)} | ${e.stage}: ${e.task}`;
   return {
     started: (e) => out.write(`${line(e)}\n`),
     finished: (e) => {
@@ -38,7 +39,11 @@ export interface RunTaskOptions {
  */
 export async function runTask<T>(opts: RunTaskOptions, fn: (task: Task) => Promise<T>): Promise<T> {
   const { store, clock, out } = opts;
-  const rec = store.tasks.create({ description: opts.description, deployment: opts.deployment ?? null, user: opts.user ?? 'admin' });
+  const rec = store.tasks.create({
+    description: opts.description,
+    deployment: opts.deployment ?? null,
+    user: opts.user ?? 'admin',
+  });
   const holder = { pid: process.pid, hostname: hostname(), processStart: processStartTime(process.pid) };
   const held: string[] = [];
   try {
@@ -84,7 +89,9 @@ export async function runTask<T>(opts: RunTaskOptions, fn: (task: Task) => Promi
   process.once('SIGINT', interrupted);
   // CPI calls and agent commands made on this store while the task runs land in its debug log.
   const detach = debugSinkFor(store).attach((line) => task.debug(line));
-  task.debug(`Task ${rec.id} '${opts.description}'${opts.deployment ? ` of deployment '${opts.deployment}'` : ''} started by ${opts.user ?? 'admin'} (pid ${process.pid} on ${hostname()})`);
+  task.debug(
+    `Task ${rec.id} '${opts.description}'${opts.deployment ? ` of deployment '${opts.deployment}'` : ''} started by ${opts.user ?? 'admin'} (pid ${process.pid} on ${hostname()})`,
+  );
   let state: 'done' | 'error' = 'done';
   try {
     const v = await fn(task);
@@ -115,9 +122,14 @@ function debugErrorChain(task: Task, err: unknown): void {
   while (cur instanceof Error && !seen.has(cur)) {
     seen.add(cur);
     const next = (cur as { cause?: unknown }).cause;
-    task.debug(`${'  '.repeat(depth)}${depth ? 'caused by ' : ''}${cur.name}: ${cur.message.replace(/\s*\n\s*/g, ' ')}`);
+    task.debug(
+      `${'  '.repeat(depth)}${depth ? 'caused by ' : ''}${cur.name}: ${cur.message.replace(/\s*\n\s*/g, ' ')}`,
+    );
     if (!(next instanceof Error)) {
-      const frames = (cur.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 5);
+      const frames = (cur.stack ?? '')
+        .split('\n')
+        .filter((l) => l.trim().startsWith('at '))
+        .slice(0, 5);
       for (const f of frames) task.debug(`${'  '.repeat(depth + 1)}${f.trim()}`);
     }
     cur = next;

@@ -1,13 +1,23 @@
 /** A VM's vitals (bosh-agent's shape) as bosh-cli's vms/instances --vitals columns print them. */
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number'
+    ? v
+    : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))
+      ? Number(v)
+      : undefined;
 /** `12.3%`, as bosh-cli prints a vitals percentage. */
 const pct = (v: unknown) => (num(v) === undefined ? '' : `${num(v)!.toFixed(1)}%`);
 /** `12% (1.2 GB)` for memory and swap, from the agent's percent and kB. */
-const memUse = (m: Record<string, unknown> | undefined) => (m && num(m['percent']) !== undefined ? `${Math.round(num(m['percent'])!)}% (${((num(m['kb']) ?? 0) / 1024 / 1024).toFixed(1)} GB)` : '');
+const memUse = (m: Record<string, unknown> | undefined) =>
+  m && num(m['percent']) !== undefined
+    ? `${Math.round(num(m['percent'])!)}% (${((num(m['kb']) ?? 0) / 1024 / 1024).toFixed(1)} GB)`
+    : '';
 /** `35% (12i%)` for a disk, from the agent's percent and inode percent. */
 const diskUse = (d: unknown) => {
   const o = d as Record<string, unknown> | undefined;
-  return o && num(o['percent']) !== undefined ? `${Math.round(num(o['percent'])!)}% (${Math.round(num(o['inode_percent']) ?? 0)}i%)` : '';
+  return o && num(o['percent']) !== undefined
+    ? `${Math.round(num(o['percent'])!)}% (${Math.round(num(o['inode_percent']) ?? 0)}i%)`
+    : '';
 };
 const uptime = (u: unknown) => {
   const secs = num((u as Record<string, unknown> | undefined)?.['secs']);

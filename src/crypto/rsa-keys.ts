@@ -59,7 +59,11 @@ function sshMpint(magnitude: Buffer): Buffer {
 
 /** The SSH wire blob of an RSA public key: string "ssh-rsa", mpint e, mpint n. */
 export function sshRsaPublicKeyBlob(publicKey: KeyObject): Buffer {
-  return Buffer.concat([sshString(Buffer.from('ssh-rsa')), sshMpint(jwkBytes(publicKey, 'e')), sshMpint(rsaModulus(publicKey))]);
+  return Buffer.concat([
+    sshString(Buffer.from('ssh-rsa')),
+    sshMpint(jwkBytes(publicKey, 'e')),
+    sshMpint(rsaModulus(publicKey)),
+  ]);
 }
 
 /** An authorized_keys line with its newline, as golang.org/x/crypto/ssh.MarshalAuthorizedKey. */

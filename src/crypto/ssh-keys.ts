@@ -51,9 +51,15 @@ function parsePublicKeyLine(line: string): { algorithm: string; blob: Buffer } {
   const algorithm = parts[0] ?? '';
   const blob = Buffer.from(parts[1] ?? '', 'base64');
   if (!algorithm.startsWith('ssh-') && !algorithm.startsWith('ecdsa-')) {
-    throw new DirectorError(`Parsing SSH public key: expected 'ssh-<type> <base64> [comment]', found type '${algorithm.slice(0, 40)}'`);
+    throw new DirectorError(
+      `Parsing SSH public key: expected 'ssh-<type> <base64> [comment]', found type '${algorithm.slice(0, 40)}'`,
+    );
   }
-  if (blob.length < 4 || blob.readUInt32BE(0) !== algorithm.length || blob.subarray(4, 4 + algorithm.length).toString() !== algorithm) {
+  if (
+    blob.length < 4 ||
+    blob.readUInt32BE(0) !== algorithm.length ||
+    blob.subarray(4, 4 + algorithm.length).toString() !== algorithm
+  ) {
     throw new DirectorError(`Parsing SSH public key: the key data does not match its type '${algorithm}'`);
   }
   return { algorithm, blob };

@@ -3,7 +3,14 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { CertificateSigner, CertificateTemplate, DistinguishedName, ExtendedKeyUsage, IssuerIdentity, KeyUsage } from './certificate-template.js';
+import type {
+  CertificateSigner,
+  CertificateTemplate,
+  DistinguishedName,
+  ExtendedKeyUsage,
+  IssuerIdentity,
+  KeyUsage,
+} from './certificate-template.js';
 import { EXTENDED_KEY_USAGES } from './certificate-template.js';
 
 /**
@@ -68,13 +75,24 @@ function ipText(ip: Buffer): string {
 function extensions(t: CertificateTemplate): x509.Extension[] {
   const out: x509.Extension[] = [];
   if (t.keyUsage.length > 0) {
-    out.push(new x509.KeyUsagesExtension(t.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u], 0), true));
+    out.push(
+      new x509.KeyUsagesExtension(
+        t.keyUsage.reduce((flags, u) => flags | KEY_USAGE_FLAGS[u], 0),
+        true,
+      ),
+    );
   }
   if (t.extendedKeyUsage.length > 0) {
-    out.push(new x509.ExtendedKeyUsageExtension(t.extendedKeyUsage.map((u: ExtendedKeyUsage) => EXTENDED_KEY_USAGES[u]), false));
+    out.push(
+      new x509.ExtendedKeyUsageExtension(
+        t.extendedKeyUsage.map((u: ExtendedKeyUsage) => EXTENDED_KEY_USAGES[u]),
+        false,
+      ),
+    );
   }
   out.push(new x509.BasicConstraintsExtension(t.isCa, undefined, true));
-  if (t.subjectKeyId.length > 0) out.push(new x509.SubjectKeyIdentifierExtension(t.subjectKeyId.toString('hex'), false));
+  if (t.subjectKeyId.length > 0)
+    out.push(new x509.SubjectKeyIdentifierExtension(t.subjectKeyId.toString('hex'), false));
   if (t.authorityKeyId !== undefined && t.authorityKeyId.length > 0) {
     out.push(new x509.AuthorityKeyIdentifierExtension(t.authorityKeyId.toString('hex'), false));
   }
@@ -99,7 +117,13 @@ function extensions(t: CertificateTemplate): x509.Extension[] {
 export async function createCertificate(template: CertificateTemplate, signer: CertificateSigner): Promise<Buffer> {
   const exts = extensions(template);
   // Through JWK: importing PKCS#8 costs webcrypto about as much as the signature itself.
-  const signingKey = await webCrypto.subtle.importKey('jwk', signer.privateKey.export({ format: 'jwk' }), RSA_SHA256, false, ['sign']);
+  const signingKey = await webCrypto.subtle.importKey(
+    'jwk',
+    signer.privateKey.export({ format: 'jwk' }),
+    RSA_SHA256,
+    false,
+    ['sign'],
+  );
   const subject = nameOf(template.subject);
   const cert = await x509.X509CertificateGenerator.create(
     {

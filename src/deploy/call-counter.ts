@@ -19,7 +19,18 @@ export const MUTATING_CPI_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** Agent calls that change a VM (everything but get_state and fetch_logs). */
-export const MUTATING_AGENT_METHODS: ReadonlySet<string> = new Set(['bootstrap', 'apply', 'runScript', 'start', 'stop', 'drain', 'mountDisk', 'unmountDisk', 'migrateDisk', 'runErrand']);
+export const MUTATING_AGENT_METHODS: ReadonlySet<string> = new Set([
+  'bootstrap',
+  'apply',
+  'runScript',
+  'start',
+  'stop',
+  'drain',
+  'mountDisk',
+  'unmountDisk',
+  'migrateDisk',
+  'runErrand',
+]);
 
 /** Calls made through the counting ports, by `cpi.<method>` and `agent.<method>`. */
 export class CallCounter {

@@ -47,7 +47,12 @@ export interface ScanOptions {
 function agentOf(director: Director, vm: VmRecord): InstanceAgent {
   if (!vm.ips[0] || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' has no address or host key recorded`);
   const inst = vm.instance ? director.services.store.instances.get(vm.instance) : undefined;
-  return director.services.agents.agent({ address: vm.ips[0], hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel(inst) } : {}) });
+  return director.services.agents.agent({
+    address: vm.ips[0],
+    hostPublicKey: vm.hostPublicKey,
+    agentId: vm.agentId,
+    ...(inst ? { instance: instanceLabel(inst) } : {}),
+  });
 }
 
 async function responds(agent: InstanceAgent, timeoutMs: number): Promise<boolean> {
@@ -66,7 +71,11 @@ async function responds(agent: InstanceAgent, timeoutMs: number): Promise<boolea
  * longer has, agents that do not answer, disks that are gone or not attached, and VM intents a
  * crash left (their VM, if the CPI made it, is found by agent id). Changes nothing.
  */
-export async function scanForProblems(director: Director, deployment: string, opts: ScanOptions = {}): Promise<Problem[]> {
+export async function scanForProblems(
+  director: Director,
+  deployment: string,
+  opts: ScanOptions = {},
+): Promise<Problem[]> {
   const { store, cpi } = director.services;
   if (!store.deployments.get(deployment)) throw new DirectorError(`Deployment '${deployment}' does not exist`);
   const timeoutMs = opts.agentTimeoutMs ?? 10_000;
@@ -121,7 +130,14 @@ export async function scanForProblems(director: Director, deployment: string, op
           if (!disk.cid || !disk.active || disk.state === 'orphaned') continue;
           const label = `'${disk.cid}' (${i.group}/${i.uuid}, ${disk.sizeMb}M)`;
           if (!(await cpi.cpi.hasDisk(disk.cid))) {
-            found.push({ type: 'missing_disk', instance: name(i), description: `Disk ${label} is missing`, resolutions: [SKIP, DELETE_DISK_REF], recommended: SKIP.name, subject: { uuid: i.uuid, diskCid: disk.cid } });
+            found.push({
+              type: 'missing_disk',
+              instance: name(i),
+              description: `Disk ${label} is missing`,
+              resolutions: [SKIP, DELETE_DISK_REF],
+              recommended: SKIP.name,
+              subject: { uuid: i.uuid, diskCid: disk.cid },
+            });
             continue;
           }
           if (live?.cid && i.state !== 'detached') {
@@ -144,7 +160,9 @@ export async function scanForProblems(director: Director, deployment: string, op
     await director.services.agents.closeAll();
   }
   const order = new Map(instances.map((i, n) => [i.uuid, n]));
-  return found.sort((a, b) => order.get(a.subject.uuid)! - order.get(b.subject.uuid)! || a.type.localeCompare(b.type)).map((p, n) => ({ ...p, id: n + 1 }));
+  return found
+    .sort((a, b) => order.get(a.subject.uuid)! - order.get(b.subject.uuid)! || a.type.localeCompare(b.type))
+    .map((p, n) => ({ ...p, id: n + 1 }));
 }
 
 /**
@@ -153,7 +171,13 @@ export async function scanForProblems(director: Director, deployment: string, op
  * recorded manifest is converged for those instances: a new VM, the persistent disk reattached,
  * the jobs applied and started.
  */
-export async function resolveProblems(director: Director, deployment: string, problems: readonly Problem[], choices: ReadonlyMap<number, string>, task: Task): Promise<void> {
+export async function resolveProblems(
+  director: Director,
+  deployment: string,
+  problems: readonly Problem[],
+  choices: ReadonlyMap<number, string>,
+  task: Task,
+): Promise<void> {
   const { store } = director.services;
   const deployer = director.deployer();
   const recreate = new Set<string>();
@@ -168,19 +192,24 @@ export async function resolveProblems(director: Director, deployment: string, pr
         if (await director.services.cpi.cpi.hasVm(vm.cid!)) throw err;
       });
     }
-    for (const d of store.disks.listByInstance(vm.instance ?? '')) if (d.cid && d.state === 'attached') store.disks.markDetached(d.cid);
+    for (const d of store.disks.listByInstance(vm.instance ?? ''))
+      if (d.cid && d.state === 'attached') store.disks.markDetached(d.cid);
     if (vm.cid) store.vms.remove(vm.cid);
     else store.vms.removeByAgentId(vm.agentId);
     if (vm.instance) {
       const applied = appliedSpecOf(store.instances.get(vm.instance)?.appliedSpec ?? null);
-      if (applied.vm?.agentId === vm.agentId) store.instances.setAppliedSpec(vm.instance, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
+      if (applied.vm?.agentId === vm.agentId)
+        store.instances.setAppliedSpec(vm.instance, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
     }
   };
   try {
     for (const p of problems) {
       const choice = choices.get(p.id) ?? SKIP.name;
       const res = p.resolutions.find((r) => r.name === choice);
-      if (!res) throw new DirectorError(`Problem ${p.id} (${p.type}) has no resolution '${choice}' (resolutions: ${p.resolutions.map((r) => r.name).join(', ')})`);
+      if (!res)
+        throw new DirectorError(
+          `Problem ${p.id} (${p.type}) has no resolution '${choice}' (resolutions: ${p.resolutions.map((r) => r.name).join(', ')})`,
+        );
       if (res.name === SKIP.name) continue;
       await task.step('Applying problem resolutions', `${p.description}: ${res.plan}`, async () => {
         const vm = p.subject.vm;
@@ -201,7 +230,9 @@ export async function resolveProblems(director: Director, deployment: string, pr
             return;
           case DELETE_DISK_REF.name: {
             if (vm?.cid) {
-              await agentOf(director, vm).unmountDisk(p.subject.diskCid!).catch(() => undefined);
+              await agentOf(director, vm)
+                .unmountDisk(p.subject.diskCid!)
+                .catch(() => undefined);
               await director.services.cpi.cpi.detachDisk(vm.cid, p.subject.diskCid!).catch(() => undefined);
             }
             store.disks.remove(p.subject.diskCid!);

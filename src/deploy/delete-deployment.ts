@@ -17,7 +17,12 @@ export interface DeleteDeploymentOptions {
  * variables and record. Without `force` the first failure stops it, and the state still names
  * everything that is left; with `force` what the cloud refused to delete is only forgotten.
  */
-export async function deleteDeployment(director: Director, name: string, task: Task, opts: DeleteDeploymentOptions = {}): Promise<void> {
+export async function deleteDeployment(
+  director: Director,
+  name: string,
+  task: Task,
+  opts: DeleteDeploymentOptions = {},
+): Promise<void> {
   const { store, cpi } = director.services;
   if (!store.deployments.get(name)) throw new DirectorError(`Deployment '${name}' does not exist`);
   const deployer = director.deployer();
@@ -25,13 +30,21 @@ export async function deleteDeployment(director: Director, name: string, task: T
   try {
     if (instances.length) {
       await inPool(instances, 8, (r, i) =>
-        task.step('Deleting instances', instanceLabel(r), () =>
-          deployer.runInstance('Deleting instance', { uuid: r.uuid, label: instanceLabel(r) }, planDeletion(r).steps, {
-            deployment: name,
-            tolerateAgent: true,
-            ...(opts.force ? { force: true } : {}),
-            ...(opts.skipDrain ? { skipDrain: true } : {}),
-          }),
+        task.step(
+          'Deleting instances',
+          instanceLabel(r),
+          () =>
+            deployer.runInstance(
+              'Deleting instance',
+              { uuid: r.uuid, label: instanceLabel(r) },
+              planDeletion(r).steps,
+              {
+                deployment: name,
+                tolerateAgent: true,
+                ...(opts.force ? { force: true } : {}),
+                ...(opts.skipDrain ? { skipDrain: true } : {}),
+              },
+            ),
           { index: i + 1, total: instances.length },
         ),
       );
@@ -41,11 +54,13 @@ export async function deleteDeployment(director: Director, name: string, task: T
   }
   // VMs recorded for the deployment without an instance (none in normal operation).
   for (const vm of store.vms.listByDeployment(name)) {
-    await task.step('Deleting instances', vm.cid ?? vm.agentId, () => deployer.deleteVm(vm.agentId, vm.cid)).catch((err: unknown) => {
-      if (!opts.force) throw err;
-      if (vm.cid) store.vms.remove(vm.cid);
-      else store.vms.removeByAgentId(vm.agentId);
-    });
+    await task
+      .step('Deleting instances', vm.cid ?? vm.agentId, () => deployer.deleteVm(vm.agentId, vm.cid))
+      .catch((err: unknown) => {
+        if (!opts.force) throw err;
+        if (vm.cid) store.vms.remove(vm.cid);
+        else store.vms.removeByAgentId(vm.agentId);
+      });
   }
   const orphans = store.disks.listOrphaned().filter((d) => d.deployment === name);
   await task.step('Removing deployment artifacts', 'Deleting disks', async () => {

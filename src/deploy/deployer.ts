@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Cpi, Networks, VmEnv } from '../../cpi/contract.js';
 import { DirectorError } from '../errors.js';
-import { instanceLabel, stemcellKey, vmDigests, type DesiredInstance, type InstancePlan, type VmShown } from '../plan/instance-plan.js';
+import {
+  instanceLabel,
+  stemcellKey,
+  vmDigests,
+  type DesiredInstance,
+  type InstancePlan,
+  type VmShown,
+} from '../plan/instance-plan.js';
 import type { DeploymentPlan, RenderedJob } from '../plan/plan.js';
 import { isVmCreationStep, STEP_GERUND, type Step } from '../plan/steps.js';
 import type { EnvironmentRecord, JsonObject, StateStore } from '../state/index.js';
@@ -119,12 +126,26 @@ export class Deployer {
             // not touch the others).
             if (p.action === 'unchanged' && d.lifecycle === 'service' && store.instances.get(d.uuid)) continue;
             if (!store.instances.get(d.uuid)) {
-              store.instances.create({ deployment: plan.deployment, group: d.group, index: d.index, uuid: d.uuid, az: d.az, bootstrap: d.bootstrap, state: 'started' });
+              store.instances.create({
+                deployment: plan.deployment,
+                group: d.group,
+                index: d.index,
+                uuid: d.uuid,
+                az: d.az,
+                bootstrap: d.bootstrap,
+                state: 'started',
+              });
             } else {
               store.instances.update(d.uuid, { index: d.index, az: d.az, bootstrap: d.bootstrap });
             }
             this.reserveAddresses(plan.deployment, d);
-            store.instances.setDesiredSpec(d.uuid, { vm_type: d.vmType ?? null, az: d.az, stemcell: stemcellKey(d.stemcell), vm_extensions: [...d.vmExtensions], lifecycle: d.lifecycle });
+            store.instances.setDesiredSpec(d.uuid, {
+              vm_type: d.vmType ?? null,
+              az: d.az,
+              stemcell: stemcellKey(d.stemcell),
+              vm_extensions: [...d.vmExtensions],
+              lifecycle: d.lifecycle,
+            });
           }
         }
       });
@@ -134,10 +155,15 @@ export class Deployer {
     const deletions = plan.deletions;
     if (deletions.length) {
       await inPool(deletions, 8, (p, i) =>
-        task.step('Deleting unneeded instances', p.label, () => this.runInstance('Deleting instance', planTarget(p, plan), p.steps, { ...base, tolerateAgent: true }), {
-          index: i + 1,
-          total: deletions.length,
-        }),
+        task.step(
+          'Deleting unneeded instances',
+          p.label,
+          () => this.runInstance('Deleting instance', planTarget(p, plan), p.steps, { ...base, tolerateAgent: true }),
+          {
+            index: i + 1,
+            total: deletions.length,
+          },
+        ),
       );
     }
 
@@ -147,7 +173,12 @@ export class Deployer {
     const created = new Set<string>();
     if (missing.length) {
       await inPool(missing, opts.vmCreationPool ?? 8, async (p, i) => {
-        await task.step('Creating missing vms', p.label, () => this.runInstance('Creating instance', planTarget(p, plan), creationSteps(p.steps), base), { index: i + 1, total: missing.length });
+        await task.step(
+          'Creating missing vms',
+          p.label,
+          () => this.runInstance('Creating instance', planTarget(p, plan), creationSteps(p.steps), base),
+          { index: i + 1, total: missing.length },
+        );
         created.add(p.desired!.uuid);
       });
     }
@@ -163,16 +194,23 @@ export class Deployer {
     // A batch settles whole before a failure stops the deploy: nothing is left running behind it.
     await runSchedule(schedule, (p, { group: g, canary }) =>
       task.step(`Updating instance ${g.group}`, `${p.label}${canary ? ' (canary)' : ''}`, () =>
-        this.runInstance('Updating instance', planTarget(p, plan), created.has(p.desired!.uuid) ? p.steps.slice(creationSteps(p.steps).length) : p.steps, {
-          ...base,
-          watch: canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime,
-        }),
+        this.runInstance(
+          'Updating instance',
+          planTarget(p, plan),
+          created.has(p.desired!.uuid) ? p.steps.slice(creationSteps(p.steps).length) : p.steps,
+          {
+            ...base,
+            watch: canary ? g.policy.canaryWatchTime : g.policy.updateWatchTime,
+          },
+        ),
       ),
     );
 
     const changed = service.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged'));
     if (changed.length) {
-      const withPostDeploy = service.flatMap((g) => g.plans).filter((p) => (plan.rendered.get(p.desired!.uuid) ?? []).some((j) => 'bin/post-deploy' in j.templates));
+      const withPostDeploy = service
+        .flatMap((g) => g.plans)
+        .filter((p) => (plan.rendered.get(p.desired!.uuid) ?? []).some((j) => 'bin/post-deploy' in j.templates));
       await inPool(withPostDeploy, 8, (p) =>
         task.step('Running post-deploy', p.label, () =>
           this.agentFor(p.desired!.uuid)
@@ -195,7 +233,9 @@ export class Deployer {
       try {
         await this.runStep(step, target, ctx, run);
       } catch (err) {
-        throw new DirectorError(`${doing} '${target.label}'`, { cause: new DirectorError(STEP_GERUND[step.kind], { cause: err }) });
+        throw new DirectorError(`${doing} '${target.label}'`, {
+          cause: new DirectorError(STEP_GERUND[step.kind], { cause: err }),
+        });
       }
     }
   }
@@ -223,7 +263,8 @@ export class Deployer {
         }
         // The instance keeps the jobs it had; the VM they ran on is gone.
         const applied = appliedSpecOf(store.instances.get(t.uuid)?.appliedSpec ?? null);
-        if (applied.vm && store.instances.get(t.uuid)) store.instances.setAppliedSpec(t.uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
+        if (applied.vm && store.instances.get(t.uuid))
+          store.instances.setAppliedSpec(t.uuid, { ...(applied.jobs ? { jobs: applied.jobs } : {}) } as JsonObject);
         return;
       }
       case 'create_vm':
@@ -241,7 +282,11 @@ export class Deployer {
         const d = this.desiredOf(t, step);
         const vm = this.vmOf(t.uuid);
         const old = this.activeDisk(t.uuid);
-        const intent = store.disks.recordIntent({ instance: t.uuid, sizeMb: d.persistentDisk.size, cloudProperties: d.persistentDisk.cloudProperties as JsonObject });
+        const intent = store.disks.recordIntent({
+          instance: t.uuid,
+          sizeMb: d.persistentDisk.size,
+          cloudProperties: d.persistentDisk.cloudProperties as JsonObject,
+        });
         let cid: string;
         try {
           cid = await cpi.createDisk(d.persistentDisk.size, d.persistentDisk.cloudProperties, vm.cid!);
@@ -301,7 +346,10 @@ export class Deployer {
       case 'record_state': {
         if (run.applied) {
           const prev = appliedSpecOf(store.instances.get(t.uuid)?.appliedSpec ?? null);
-          store.instances.setAppliedSpec(t.uuid, { ...prev, jobs: Object.fromEntries(run.applied.map((j) => [j.name, j.digest])) } as unknown as JsonObject);
+          store.instances.setAppliedSpec(t.uuid, {
+            ...prev,
+            jobs: Object.fromEntries(run.applied.map((j) => [j.name, j.digest])),
+          } as unknown as JsonObject);
         }
         store.instances.update(t.uuid, { state: step.state ?? 'started' });
         return;
@@ -314,7 +362,12 @@ export class Deployer {
   }
 
   /** An agent call; where the context tolerates it, a failure is passed over and the agent not asked again. */
-  private async agentStep(t: StepTarget, ctx: StepContext, run: RunState, call: (a: InstanceAgent) => Promise<void>): Promise<void> {
+  private async agentStep(
+    t: StepTarget,
+    ctx: StepContext,
+    run: RunState,
+    call: (a: InstanceAgent) => Promise<void>,
+  ): Promise<void> {
     if (run.agentGone) return;
     // No VM, no agent to drain or stop: the instance's jobs are not running anywhere.
     if (!this.liveVm(t.uuid)) return;
@@ -343,16 +396,38 @@ export class Deployer {
     const stemcellCid = this.deps.stemcellCid(d.stemcell);
     const ips = d.networks.map((n) => n.ip).filter((x): x is string => x !== null);
     // Record the VM before the call that makes it, so a crash during the call leaks nothing.
-    store.vms.recordIntent({ agentId, instance: d.uuid, stemcellCid, ips, cloudProperties: d.cloudProperties as JsonObject, hostPublicKey: hostKey.publicKey });
+    store.vms.recordIntent({
+      agentId,
+      instance: d.uuid,
+      stemcellCid,
+      ips,
+      cloudProperties: d.cloudProperties as JsonObject,
+      hostPublicKey: hostKey.publicKey,
+    });
     const env: VmEnv = {
-      bosh: { group: `${deployment}-${d.group}`, groups: [environment.name, deployment, d.group, `${deployment}-${d.group}`] },
-      director: { uuid: environment.directorUuid, deployment, instance: { group: d.group, index: d.index, id: d.uuid }, agentId },
+      bosh: {
+        group: `${deployment}-${d.group}`,
+        groups: [environment.name, deployment, d.group, `${deployment}-${d.group}`],
+      },
+      director: {
+        uuid: environment.directorUuid,
+        deployment,
+        instance: { group: d.group, index: d.index, id: d.uuid },
+        agentId,
+      },
       ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [environment.sshKey.publicKey] },
     };
     const disk = this.activeDisk(d.uuid);
     let vmCid: string;
     try {
-      const created = await cpi.createVm(agentId, stemcellCid, d.cloudProperties, networksFor(d), disk ? [disk] : [], env);
+      const created = await cpi.createVm(
+        agentId,
+        stemcellCid,
+        d.cloudProperties,
+        networksFor(d),
+        disk ? [disk] : [],
+        env,
+      );
       vmCid = created.vmCid;
     } catch (err) {
       store.vms.fail(agentId);
@@ -379,7 +454,9 @@ export class Deployer {
     // A new VM has no jobs yet: the applied spec starts again from the VM it was made from. Only
     // once its agent is in place: a VM whose bootstrap failed (a gateway lost meanwhile) is not
     // the instance's VM yet, and the next deploy makes it again.
-    const next: AppliedSpec = { vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(t.vmShown ? { shown: t.vmShown } : {}) } };
+    const next: AppliedSpec = {
+      vm: { agentId, stemcell: stemcellKey(d.stemcell), ...vmDigests(d), ...(t.vmShown ? { shown: t.vmShown } : {}) },
+    };
     store.instances.setAppliedSpec(d.uuid, next as unknown as JsonObject);
   }
 
@@ -412,7 +489,8 @@ export class Deployer {
         try {
           await cpi.detachDisk(vm.cid!, disk.cid);
         } catch (err) {
-          if (!force && (await cpi.hasVm(vm.cid!).catch(() => true))) throw new DirectorError(`Detaching disk '${disk.cid}'`, { cause: err });
+          if (!force && (await cpi.hasVm(vm.cid!).catch(() => true)))
+            throw new DirectorError(`Detaching disk '${disk.cid}'`, { cause: err });
           // The VM is gone (or --force): the disk is attached to nothing any more.
         }
         store.disks.markDetached(disk.cid);
@@ -461,7 +539,14 @@ export class Deployer {
     for (const n of d.networks) {
       if (!n.ip) continue;
       for (const h of held) if (h.network === n.name && h.ip !== n.ip) store.ips.release(h.network, h.ip);
-      if (!held.some((h) => h.network === n.name && h.ip === n.ip)) store.ips.reserve({ deployment, network: n.name, ip: n.ip, instance: d.uuid, type: n.static ? 'static' : 'dynamic' });
+      if (!held.some((h) => h.network === n.name && h.ip === n.ip))
+        store.ips.reserve({
+          deployment,
+          network: n.name,
+          ip: n.ip,
+          instance: d.uuid,
+          type: n.static ? 'static' : 'dynamic',
+        });
     }
   }
 
@@ -478,7 +563,10 @@ export class Deployer {
 
   /** The instance's persistent disk in use (active, made, not orphaned), by cid. */
   private activeDisk(uuid: string): string | undefined {
-    return this.deps.store.disks.listByInstance(uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned')?.cid ?? undefined;
+    return (
+      this.deps.store.disks.listByInstance(uuid).find((x) => x.active && x.cid !== null && x.state !== 'orphaned')
+        ?.cid ?? undefined
+    );
   }
 
   /** The agent of an instance's VM. */
@@ -486,8 +574,16 @@ export class Deployer {
     const vm = this.vmOf(uuid);
     const inst = this.deps.store.instances.get(uuid);
     const address = vm.ips[0];
-    if (!address || !vm.hostPublicKey) throw new DirectorError(`VM '${vm.cid}' of instance '${inst ? instanceLabel(inst) : uuid}' has no address or host key recorded`);
-    return this.deps.agents.agent({ address, hostPublicKey: vm.hostPublicKey, agentId: vm.agentId, ...(inst ? { instance: instanceLabel(inst) } : {}) });
+    if (!address || !vm.hostPublicKey)
+      throw new DirectorError(
+        `VM '${vm.cid}' of instance '${inst ? instanceLabel(inst) : uuid}' has no address or host key recorded`,
+      );
+    return this.deps.agents.agent({
+      address,
+      hostPublicKey: vm.hostPublicKey,
+      agentId: vm.agentId,
+      ...(inst ? { instance: instanceLabel(inst) } : {}),
+    });
   }
 }
 

@@ -30,7 +30,11 @@ import type { Task } from './task.js';
  * variable store. So the recorded manifest converges again later (recreate, start, cloud-check)
  * without the flags.
  */
-export async function deploymentManifest(manifest: string, opsFiles: readonly string[], varFlags: VarFlags): Promise<{ raw: YamlValue; vars: Variables }> {
+export async function deploymentManifest(
+  manifest: string,
+  opsFiles: readonly string[],
+  varFlags: VarFlags,
+): Promise<{ raw: YamlValue; vars: Variables }> {
   const vars = varsFromFlags(varFlags);
   const withOps = manifestWithOps({ manifest, opsFiles: [...opsFiles], varFlags });
   return { raw: vars.names().length ? await evaluateTemplate(withOps, { vars }) : withOps, vars };
@@ -73,10 +77,15 @@ export class Director {
       const version = r.version === undefined ? 'latest' : String(r.version);
       const have = this.s.store.releases.list().filter((x) => x.name === r.name);
       if (have.some((x) => version === 'latest' || x.version === version)) continue;
-      const local = r.url?.startsWith('file://') ? fileURLToPath(r.url) : r.url && !/^[a-z]+:\/\//.test(r.url) ? r.url : undefined;
+      const local = r.url?.startsWith('file://')
+        ? fileURLToPath(r.url)
+        : r.url && !/^[a-z]+:\/\//.test(r.url)
+          ? r.url
+          : undefined;
       if (!local) continue;
       const dir = isAbsolute(local) ? local : resolve(cwd, local);
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DirectorError(`Release '${r.name}' names '${r.url}', which is not a release folder`);
+      if (!existsSync(dir) || !statSync(dir).isDirectory())
+        throw new DirectorError(`Release '${r.name}' names '${r.url}', which is not a release folder`);
       await uploadRelease(dir, this.s.store, this.s.blobstore, { ...(this.s.log ? { log: this.s.log } : {}) });
     }
   }
@@ -95,11 +104,20 @@ export class Director {
     const { store } = this.s;
     const cc = store.cloudConfigs.latest();
     if (!cc) throw new DirectorError('No cloud-config: run create-env first');
-    const cloud = parseCloudConfig(toPlain(parseYaml(cc.content, 'cloud-config')), `cloud-config version ${cc.version}`);
+    const cloud = parseCloudConfig(
+      toPlain(parseYaml(cc.content, 'cloud-config')),
+      `cloud-config version ${cc.version}`,
+    );
     const variables = new PendingVariableStore(store, name);
-    const evaluated = await evaluateTemplate(raw, { vars, store: variables, expectAllKeys: true, defaultCertificateKeyLength: 2048 });
+    const evaluated = await evaluateTemplate(raw, {
+      vars,
+      store: variables,
+      expectAllKeys: true,
+      defaultCertificateKeyLength: 2048,
+    });
     const plain = toPlain(evaluated) as Record<string, unknown>;
-    if (plain['name'] !== name) throw new DirectorError(`Manifest is for deployment '${String(plain['name'])}', not '${name}' (-d ${name})`);
+    if (plain['name'] !== name)
+      throw new DirectorError(`Manifest is for deployment '${String(plain['name'])}', not '${name}' (-d ${name})`);
     const manifest = parseDeploymentManifest(plain, cloud);
     const releases = new Map<string, ReleaseView>();
     for (const r of manifest.releases) {
@@ -116,11 +134,28 @@ export class Director {
     }
     const secrets = new Map<string, string>();
     for (const [n, v] of variables.values()) secretLeaves(n, v, secrets);
-    const plan = planDeployment({ manifest, cloud, recorded, releases, newUuid: randomUUID, recreate: opts.recreate ?? false, foreignAddresses: foreign, secrets });
+    const plan = planDeployment({
+      manifest,
+      cloud,
+      recorded,
+      releases,
+      newUuid: randomUUID,
+      recreate: opts.recreate ?? false,
+      foreignAddresses: foreign,
+      secrets,
+    });
     this.checkCloudProperties(plan);
     const rawText = stringifyYaml(raw);
     const before = store.deployments.get(name)?.manifest ?? '';
-    return { manifest, rawText, plan, diff: formatManifestDiff(before, rawText), planText: formatPlan(plan), cloudConfigVersion: cc.version, variables };
+    return {
+      manifest,
+      rawText,
+      plan,
+      diff: formatManifestDiff(before, rawText),
+      planText: formatPlan(plan),
+      cloudConfigVersion: cc.version,
+      variables,
+    };
   }
 
   /** Applies a prepared plan and records the manifest as deployed. */
@@ -193,11 +228,17 @@ export class Director {
           const what = [
             `instance group '${group.name}'`,
             ...(group.vmType === undefined ? [] : [`vm_type '${group.vmType}'`]),
-            ...(group.vmExtensions.length === 0 ? [] : [`vm_extensions ${group.vmExtensions.map((e) => `'${e}'`).join(', ')}`]),
+            ...(group.vmExtensions.length === 0
+              ? []
+              : [`vm_extensions ${group.vmExtensions.map((e) => `'${e}'`).join(', ')}`]),
             ...(d.az === null ? [] : [`az '${d.az}'`]),
-            ...(disk === undefined || group.persistentDisk.type === undefined ? [] : [`disk_type '${group.persistentDisk.type}'`]),
+            ...(disk === undefined || group.persistentDisk.type === undefined
+              ? []
+              : [`disk_type '${group.persistentDisk.type}'`]),
           ];
-          throw new DirectorError(`Checking cloud properties of ${what.join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
+          throw new DirectorError(
+            `Checking cloud properties of ${what.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+          );
         }
       }
     }
@@ -206,13 +247,29 @@ export class Director {
   private latestRelease(name: string): string {
     const all = this.s.store.releases.list().filter((r) => r.name === name);
     if (!all.length) throw new DirectorError(`Release '${name}' has not been uploaded`);
-    return all.map((r) => r.version).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop()!;
+    return all
+      .map((r) => r.version)
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .pop()!;
   }
 
   stemcellCid(s: { readonly os?: string; readonly name?: string; readonly version: string }): string {
-    const all = this.s.store.stemcells.list().filter((x) => (s.name ? x.name === s.name : x.os === s.os) && x.cpi === this.s.environment.cpiType);
-    const match = s.version === 'latest' ? all.sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true })).pop() : all.find((x) => x.version === s.version);
-    if (!match) throw new DirectorError(`Stemcell '${s.name ?? s.os}/${s.version}' has not been uploaded (stemcells: ${this.s.store.stemcells.list().map((x) => `${x.os}/${x.version}`).join(', ') || 'none'})`);
+    const all = this.s.store.stemcells
+      .list()
+      .filter((x) => (s.name ? x.name === s.name : x.os === s.os) && x.cpi === this.s.environment.cpiType);
+    const match =
+      s.version === 'latest'
+        ? all.sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true })).pop()
+        : all.find((x) => x.version === s.version);
+    if (!match)
+      throw new DirectorError(
+        `Stemcell '${s.name ?? s.os}/${s.version}' has not been uploaded (stemcells: ${
+          this.s.store.stemcells
+            .list()
+            .map((x) => `${x.os}/${x.version}`)
+            .join(', ') || 'none'
+        })`,
+      );
     return match.cid;
   }
 }

@@ -13,7 +13,9 @@ export function parseInstanceSelector(slug: string | undefined): InstanceSelecto
   if (slug === undefined || slug === '') return { kind: 'all' };
   const parts = slug.split('/');
   if (parts.length > 2 || !parts[0] || (parts.length === 2 && !parts[1])) {
-    throw new DirectorError(`Expected an instance group 'NAME', or an instance 'NAME/INDEX' or 'NAME/ID', found '${slug}'`);
+    throw new DirectorError(
+      `Expected an instance group 'NAME', or an instance 'NAME/INDEX' or 'NAME/ID', found '${slug}'`,
+    );
   }
   const [group, id] = parts as [string, string | undefined];
   if (id === undefined) return { kind: 'group', group };
@@ -22,7 +24,11 @@ export function parseInstanceSelector(slug: string | undefined): InstanceSelecto
 }
 
 /** The recorded instances a selector names; naming nothing that exists is an error. */
-export function selectInstances(all: readonly InstanceRecord[], sel: InstanceSelector, deployment: string): InstanceRecord[] {
+export function selectInstances(
+  all: readonly InstanceRecord[],
+  sel: InstanceSelector,
+  deployment: string,
+): InstanceRecord[] {
   const picked = all.filter((i) => {
     switch (sel.kind) {
       case 'all':
@@ -36,7 +42,9 @@ export function selectInstances(all: readonly InstanceRecord[], sel: InstanceSel
     }
   });
   if (picked.length === 0 && sel.kind !== 'all') {
-    throw new DirectorError(`No instance '${formatSelector(sel)}' in deployment '${deployment}' (groups: ${[...new Set(all.map((i) => i.group))].join(', ') || 'none'})`);
+    throw new DirectorError(
+      `No instance '${formatSelector(sel)}' in deployment '${deployment}' (groups: ${[...new Set(all.map((i) => i.group))].join(', ') || 'none'})`,
+    );
   }
   return picked;
 }

@@ -28,22 +28,35 @@ export function kubeconfigParts(store: StateStore, deployment: string, cpiProper
   const manifest = asObject(toPlain(parseYaml(rec.manifest, `deployment '${deployment}' manifest`)));
   const groups = asList(manifest['instance_groups']).map(asObject);
   const master = groups.find((g) => asList(g['jobs']).some((j) => asObject(j)['name'] === 'kube-apiserver'));
-  if (!master) throw new DirectorError(`Deployment '${deployment}' has no instance group with the kube-apiserver job: it is not a cfcr deployment`);
-  const apiserver = asObject(asList(master['jobs']).map(asObject).find((j) => j['name'] === 'kube-apiserver'));
+  if (!master)
+    throw new DirectorError(
+      `Deployment '${deployment}' has no instance group with the kube-apiserver job: it is not a cfcr deployment`,
+    );
+  const apiserver = asObject(
+    asList(master['jobs'])
+      .map(asObject)
+      .find((j) => j['name'] === 'kube-apiserver'),
+  );
   const props = asObject(apiserver['properties']);
   const port = Number(asObject(props['k8s-args'])['secure-port'] ?? 8443);
   const username = String(props['admin-username'] ?? 'admin');
   const tokenVar = /^\(\((.+)\)\)$/.exec(String(props['admin-password'] ?? ''))?.[1] ?? 'kubo-admin-password';
   const token = store.variables.get(deployment, tokenVar)?.value;
-  if (typeof token !== 'string') throw new DirectorError(`Deployment '${deployment}' has no variable '${tokenVar}' (the admin password)`);
+  if (typeof token !== 'string')
+    throw new DirectorError(`Deployment '${deployment}' has no variable '${tokenVar}' (the admin password)`);
   const tls = asObject(store.variables.get(deployment, 'tls-kubernetes')?.value);
-  if (typeof tls['ca'] !== 'string') throw new DirectorError(`Deployment '${deployment}' has no certificate variable 'tls-kubernetes'`);
+  if (typeof tls['ca'] !== 'string')
+    throw new DirectorError(`Deployment '${deployment}' has no certificate variable 'tls-kubernetes'`);
 
   let address: string | undefined;
   let serverPort = port;
   const cc = store.cloudConfigs.latest();
   const cloud = cc ? asObject(toPlain(parseYaml(cc.content, 'cloud-config'))) : {};
-  const extensions = new Map(asList(cloud['vm_extensions']).map(asObject).map((e) => [String(e['name']), asObject(e['cloud_properties'])]));
+  const extensions = new Map(
+    asList(cloud['vm_extensions'])
+      .map(asObject)
+      .map((e) => [String(e['name']), asObject(e['cloud_properties'])]),
+  );
   for (const ext of asList(master['vm_extensions'])) {
     const named = extensions.get(String(ext))?.['load_balancer'];
     // the local CPI names it; the Azure CPI's is {name, backend_pool_name}
@@ -52,7 +65,9 @@ export function kubeconfigParts(store: StateStore, deployment: string, cpiProper
     const lb = asObject(asObject(cpiProperties['load_balancers'])[lbName]);
     if (typeof lb['address'] === 'string') {
       address = lb['address'];
-      const mapping = asList(lb['ports']).map(asObject).find((p) => Number(p['backend']) === port);
+      const mapping = asList(lb['ports'])
+        .map(asObject)
+        .find((p) => Number(p['backend']) === port);
       if (mapping) serverPort = Number(mapping['frontend']);
       break;
     }
@@ -60,7 +75,9 @@ export function kubeconfigParts(store: StateStore, deployment: string, cpiProper
     const recorded = asObject(cpiProperties['foundation_addresses'])[lbName];
     if (typeof recorded !== 'string') continue;
     address = recorded;
-    const rule = asList(asObject(asObject(asObject(cpiProperties['foundation'])['load_balancers'])[lbName])['rules']).map(asObject).find((r) => Number(r['backend']) === port);
+    const rule = asList(asObject(asObject(asObject(cpiProperties['foundation'])['load_balancers'])[lbName])['rules'])
+      .map(asObject)
+      .find((r) => Number(r['backend']) === port);
     if (rule) serverPort = Number(rule['frontend']);
     break;
   }
@@ -69,7 +86,10 @@ export function kubeconfigParts(store: StateStore, deployment: string, cpiProper
     address = first ? store.ips.list({ deployment, instance: first.uuid })[0]?.ip : undefined;
     serverPort = port;
   }
-  if (!address) throw new DirectorError(`Deployment '${deployment}': no load balancer and no master address to reach the API server at`);
+  if (!address)
+    throw new DirectorError(
+      `Deployment '${deployment}': no load balancer and no master address to reach the API server at`,
+    );
   return { server: `https://${address}:${serverPort}`, ca: tls['ca'], username, token };
 }
 
@@ -79,7 +99,12 @@ export function formatKubeconfig(cluster: string, p: KubeconfigParts): string {
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server: p.server, 'certificate-authority-data': Buffer.from(p.ca).toString('base64') } }],
+    clusters: [
+      {
+        name: cluster,
+        cluster: { server: p.server, 'certificate-authority-data': Buffer.from(p.ca).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: { token: p.token } }],
     contexts: [{ name: cluster, context: { cluster, user } }],
     'current-context': cluster,

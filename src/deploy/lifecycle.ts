@@ -51,13 +51,21 @@ export async function recordedUpdatePolicies(director: Director, deployment: str
   if (Array.isArray(groups)) {
     part.set(
       'instance_groups',
-      groups.map((g) => (isMap(g) ? new Map([...g].filter(([k]) => k === 'name' || k === 'instances' || k === 'lifecycle' || k === 'update')) : g)),
+      groups.map((g) =>
+        isMap(g)
+          ? new Map([...g].filter(([k]) => k === 'name' || k === 'instances' || k === 'lifecycle' || k === 'update'))
+          : g,
+      ),
     );
   }
   const wanted: YamlValue = new Map([...part].filter(([k]) => k !== 'variables'));
   const needsVars = JSON.stringify(toPlain(wanted)).includes('((');
   const doc = needsVars
-    ? await evaluateTemplate(part, { vars: { get: () => undefined, names: () => [] }, store: new StateVariableStore(store, deployment), expectAllKeys: true })
+    ? await evaluateTemplate(part, {
+        vars: { get: () => undefined, names: () => [] },
+        store: new StateVariableStore(store, deployment),
+        expectAllKeys: true,
+      })
     : wanted;
   return updatePolicies(toPlain(doc), what);
 }
@@ -81,7 +89,10 @@ async function inUpdateOrder(
   const policies = await recordedUpdatePolicies(director, deployment);
   const known = new Set(policies.map((p) => p.name));
   const orphans = [...new Set(picked.filter((i) => !known.has(i.group)).map((i) => i.group))];
-  if (orphans.length) throw new DirectorError(`Instance group${orphans.length === 1 ? '' : 's'} ${orphans.map((g) => `'${g}'`).join(', ')} not in the deployed manifest of '${deployment}'`);
+  if (orphans.length)
+    throw new DirectorError(
+      `Instance group${orphans.length === 1 ? '' : 's'} ${orphans.map((g) => `'${g}'`).join(', ')} not in the deployed manifest of '${deployment}'`,
+    );
   const schedule = scheduleStages(
     policies.map((g) => ({
       name: g.name,
@@ -90,7 +101,11 @@ async function inUpdateOrder(
       changing: picked.filter((i) => i.group === g.name).sort((a, b) => a.index - b.index),
     })),
   );
-  await runSchedule(schedule, (i, { group, canary }) => task.step(`Updating instance ${i.group}`, `${instanceLabel(i)}${canary ? ' (canary)' : ''}`, () => fn(i, group.policy, canary)));
+  await runSchedule(schedule, (i, { group, canary }) =>
+    task.step(`Updating instance ${i.group}`, `${instanceLabel(i)}${canary ? ' (canary)' : ''}`, () =>
+      fn(i, group.policy, canary),
+    ),
+  );
 }
 
 /** The plan with every instance outside `uuids` left as it is, and nothing deleted. */
@@ -100,7 +115,9 @@ export function restrictPlan(plan: DeploymentPlan, uuids: ReadonlySet<string>): 
     deletions: [],
     groups: plan.groups.map((g) => ({
       ...g,
-      plans: g.plans.map((p) => (p.desired && uuids.has(p.desired.uuid) ? p : { ...p, action: 'unchanged' as const, reasons: new Set() })),
+      plans: g.plans.map((p) =>
+        p.desired && uuids.has(p.desired.uuid) ? p : { ...p, action: 'unchanged' as const, reasons: new Set() },
+      ),
     })),
   };
 }
@@ -109,13 +126,25 @@ export function restrictPlan(plan: DeploymentPlan, uuids: ReadonlySet<string>): 
  * `stop [--hard]`: drains and stops the jobs of the selected instances under the update policy
  * (state `stopped`); `--hard` also deletes their VMs and keeps their disks (state `detached`).
  */
-export async function stopInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
-  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => (opts.hard ? i.state !== 'detached' : i.state === 'started'));
+export async function stopInstances(
+  director: Director,
+  deployment: string,
+  sel: InstanceSelector,
+  task: Task,
+  opts: LifecycleOptions = {},
+): Promise<void> {
+  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) =>
+    opts.hard ? i.state !== 'detached' : i.state === 'started',
+  );
   const deployer = director.deployer();
   const hard = Boolean(opts.hard);
   try {
     await inUpdateOrder(director, deployment, picked, task, opts, (i) =>
-      deployer.runInstance('Stopping instance', target(i), stopSteps(hard), { deployment, ...(opts.skipDrain ? { skipDrain: true } : {}), ...(hard ? { tolerateAgent: true } : {}) }),
+      deployer.runInstance('Stopping instance', target(i), stopSteps(hard), {
+        deployment,
+        ...(opts.skipDrain ? { skipDrain: true } : {}),
+        ...(hard ? { tolerateAgent: true } : {}),
+      }),
     );
   } finally {
     await director.services.agents.closeAll();
@@ -123,12 +152,24 @@ export async function stopInstances(director: Director, deployment: string, sel:
 }
 
 /** `restart`: stops and starts the selected running instances' jobs under the update policy. */
-export async function restartInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
-  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => i.state === 'started');
+export async function restartInstances(
+  director: Director,
+  deployment: string,
+  sel: InstanceSelector,
+  task: Task,
+  opts: LifecycleOptions = {},
+): Promise<void> {
+  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter(
+    (i) => i.state === 'started',
+  );
   const deployer = director.deployer();
   try {
     await inUpdateOrder(director, deployment, picked, task, opts, (i, policy, canary) =>
-      deployer.runInstance('Restarting instance', target(i), restartSteps(), { deployment, watch: canary ? policy.canaryWatchTime : policy.updateWatchTime, ...(opts.skipDrain ? { skipDrain: true } : {}) }),
+      deployer.runInstance('Restarting instance', target(i), restartSteps(), {
+        deployment,
+        watch: canary ? policy.canaryWatchTime : policy.updateWatchTime,
+        ...(opts.skipDrain ? { skipDrain: true } : {}),
+      }),
     );
   } finally {
     await director.services.agents.closeAll();
@@ -140,16 +181,29 @@ export async function restartInstances(director: Director, deployment: string, s
  * started on its VM under the update policy; then the recorded manifest is converged for the
  * detached ones alone (a new VM with the disk reattached), which a deploy orders by the same policy.
  */
-export async function startInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
+export async function startInstances(
+  director: Director,
+  deployment: string,
+  sel: InstanceSelector,
+  task: Task,
+  opts: LifecycleOptions = {},
+): Promise<void> {
   const { store } = director.services;
-  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => i.state !== 'started');
-  const stopped = picked.filter((i) => i.state === 'stopped' && store.vms.listByInstance(i.uuid).some((v) => v.state === 'created' && v.cid));
+  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter(
+    (i) => i.state !== 'started',
+  );
+  const stopped = picked.filter(
+    (i) => i.state === 'stopped' && store.vms.listByInstance(i.uuid).some((v) => v.state === 'created' && v.cid),
+  );
   const detached = picked.filter((i) => !stopped.includes(i));
   if (stopped.length) {
     const deployer = director.deployer();
     try {
       await inUpdateOrder(director, deployment, stopped, task, opts, (i, policy, canary) =>
-        deployer.runInstance('Starting instance', target(i), startSteps(), { deployment, watch: canary ? policy.canaryWatchTime : policy.updateWatchTime }),
+        deployer.runInstance('Starting instance', target(i), startSteps(), {
+          deployment,
+          watch: canary ? policy.canaryWatchTime : policy.updateWatchTime,
+        }),
       );
     } finally {
       await director.services.agents.closeAll();
@@ -161,13 +215,29 @@ export async function startInstances(director: Director, deployment: string, sel
     for (const i of detached) store.instances.update(i.uuid, { state: 'started' });
   });
   const prepared = await director.prepareRecorded(deployment);
-  await director.apply({ ...prepared, plan: restrictPlan(prepared.plan, new Set(detached.map((i) => i.uuid))) }, task, opts);
+  await director.apply(
+    { ...prepared, plan: restrictPlan(prepared.plan, new Set(detached.map((i) => i.uuid))) },
+    task,
+    opts,
+  );
 }
 
 /** `recreate`: new VMs for the selected instances, disks reattached, jobs applied again. */
-export async function recreateInstances(director: Director, deployment: string, sel: InstanceSelector, task: Task, opts: LifecycleOptions = {}): Promise<void> {
-  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter((i) => i.state !== 'detached');
+export async function recreateInstances(
+  director: Director,
+  deployment: string,
+  sel: InstanceSelector,
+  task: Task,
+  opts: LifecycleOptions = {},
+): Promise<void> {
+  const picked = selectInstances(serviceInstances(director, deployment), sel, deployment).filter(
+    (i) => i.state !== 'detached',
+  );
   if (!picked.length) return;
   const prepared = await director.prepareRecorded(deployment, { recreate: true });
-  await director.apply({ ...prepared, plan: restrictPlan(prepared.plan, new Set(picked.map((i) => i.uuid))) }, task, opts);
+  await director.apply(
+    { ...prepared, plan: restrictPlan(prepared.plan, new Set(picked.map((i) => i.uuid))) },
+    task,
+    opts,
+  );
 }

@@ -2,7 +2,11 @@
  * Runs `fn` over `items` with at most `size` at once. Every item is attempted; if any failed, the
  * first error (in item order) is thrown after all have settled, so nothing is left half-running.
  */
-export async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function inPool<T, R>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   const errors: { i: number; err: unknown }[] = [];
   let next = 0;

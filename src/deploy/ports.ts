@@ -6,7 +6,12 @@ export type ProcessState = 'running' | 'failing' | 'starting' | 'stopped' | 'unk
 export interface AgentJobState {
   readonly name: string;
   readonly state: ProcessState;
-  readonly processes: readonly { readonly name: string; readonly state: ProcessState; readonly pid?: number; readonly restarts?: number }[];
+  readonly processes: readonly {
+    readonly name: string;
+    readonly state: ProcessState;
+    readonly pid?: number;
+    readonly restarts?: number;
+  }[];
 }
 
 export interface AgentState {
@@ -21,7 +26,13 @@ export interface AgentSettings {
   readonly agentId: string;
   readonly directorUuid: string;
   readonly deployment: string;
-  readonly instance: { readonly group: string; readonly index: number; readonly id: string; readonly az: string | null; readonly bootstrap: boolean };
+  readonly instance: {
+    readonly group: string;
+    readonly index: number;
+    readonly id: string;
+    readonly az: string | null;
+    readonly bootstrap: boolean;
+  };
   readonly networks: Readonly<Record<string, { readonly ip: string | null }>>;
   readonly vmCid: string;
 }
@@ -46,7 +57,10 @@ export interface InstanceAgent {
   /** Copies the persistent data of `fromCid` onto `toCid` (both mounted). */
   migrateDisk(fromCid: string, toCid: string): Promise<void>;
   /** Runs a job's errand (bin/run), handing its output over as it arrives; resolves with its exit code. */
-  runErrand(job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void): Promise<{ readonly exitCode: number | null; readonly signal: string | null }>;
+  runErrand(
+    job: string,
+    onOutput: (stream: 'stdout' | 'stderr', data: string) => void,
+  ): Promise<{ readonly exitCode: number | null; readonly signal: string | null }>;
   /** A .tgz of the VM's job logs (of `jobs` only when given). */
   fetchLogs(jobs?: readonly string[]): Promise<Buffer>;
 }
@@ -54,7 +68,12 @@ export interface InstanceAgent {
 /** How the engine reaches a VM's agent: by address, verifying the host key it generated. */
 export interface AgentDialer {
   /** `instance` (`worker/uuid (2)`) names the VM in the agent's errors beside its agent id. */
-  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string; readonly instance?: string }): InstanceAgent;
+  agent(vm: {
+    readonly address: string;
+    readonly hostPublicKey: string;
+    readonly agentId: string;
+    readonly instance?: string;
+  }): InstanceAgent;
   /** Closes every connection opened during the task. */
   closeAll(): Promise<void>;
 }

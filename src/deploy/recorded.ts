@@ -50,7 +50,16 @@ export function recordedInstances(store: StateStore, deployment: string): Record
             },
           }
         : {}),
-      ...(disk ? { disk: { cid: disk.cid!, size: disk.sizeMb, cloudPropertiesDigest: digest(disk.cloudProperties), cloudProperties: disk.cloudProperties } } : {}),
+      ...(disk
+        ? {
+            disk: {
+              cid: disk.cid!,
+              size: disk.sizeMb,
+              cloudPropertiesDigest: digest(disk.cloudProperties),
+              cloudProperties: disk.cloudProperties,
+            },
+          }
+        : {}),
       ...(applied.jobs && vmMatches ? { appliedJobs: applied.jobs } : {}),
     };
   });

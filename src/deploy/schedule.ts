@@ -39,15 +39,23 @@ export interface UpdateOverrides {
 
 /** The policy with the command line's overrides applied. */
 export function withOverrides(policy: UpdatePolicy, o: UpdateOverrides): UpdatePolicy {
-  return { ...policy, ...(o.canaries !== undefined ? { canaries: o.canaries } : {}), ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}) };
+  return {
+    ...policy,
+    ...(o.canaries !== undefined ? { canaries: o.canaries } : {}),
+    ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
+  };
 }
 
 /** Reads `--canaries` and `--max-in-flight` as given on the command line; a bad value is one clear line. */
-export function parseUpdateOverrides(flags: { readonly canaries?: string | undefined; readonly maxInFlight?: string | undefined }): UpdateOverrides {
+export function parseUpdateOverrides(flags: {
+  readonly canaries?: string | undefined;
+  readonly maxInFlight?: string | undefined;
+}): UpdateOverrides {
   const out: { canaries?: number; maxInFlight?: { count: number } | { percent: number } } = {};
   if (flags.canaries !== undefined) {
     const v = flags.canaries.trim();
-    if (!/^\d+$/.test(v)) throw new DirectorError(`Expected --canaries to be a whole number, found '${flags.canaries}'`);
+    if (!/^\d+$/.test(v))
+      throw new DirectorError(`Expected --canaries to be a whole number, found '${flags.canaries}'`);
     out.canaries = Number(v);
   }
   if (flags.maxInFlight !== undefined) {
@@ -55,24 +63,39 @@ export function parseUpdateOverrides(flags: { readonly canaries?: string | undef
     const m = /^(\d+(?:\.\d+)?)%$/.exec(v);
     if (m && Number(m[1]) > 0) out.maxInFlight = { percent: Number(m[1]) };
     else if (/^\d+$/.test(v) && Number(v) > 0) out.maxInFlight = { count: Number(v) };
-    else throw new DirectorError(`Expected --max-in-flight to be a positive number or a percentage such as '25%', found '${flags.maxInFlight}'`);
+    else
+      throw new DirectorError(
+        `Expected --max-in-flight to be a positive number or a percentage such as '25%', found '${flags.maxInFlight}'`,
+      );
   }
   return out;
 }
 
 /** Canaries first, then batches; `changing` is already in the order the group updates in. */
-export function scheduleTurns<T>(group: string, policy: UpdatePolicy, changing: readonly T[], groupSize: number): GroupSchedule<T> {
+export function scheduleTurns<T>(
+  group: string,
+  policy: UpdatePolicy,
+  changing: readonly T[],
+  groupSize: number,
+): GroupSchedule<T> {
   const canaries = changing.slice(0, Math.min(policy.canaries, changing.length));
   const size = maxInFlightFor(policy, groupSize);
   return { group, policy, canaries: chunk(canaries, size), batches: chunk(changing.slice(canaries.length), size) };
 }
 
-export function scheduleGroup(group: string, policy: UpdatePolicy, plans: readonly InstancePlan[], groupSize: number): GroupSchedule {
+export function scheduleGroup(
+  group: string,
+  policy: UpdatePolicy,
+  plans: readonly InstancePlan[],
+  groupSize: number,
+): GroupSchedule {
   return scheduleTurns(group, policy, changingPlans(plans), groupSize);
 }
 
 function changingPlans(plans: readonly InstancePlan[]): InstancePlan[] {
-  return plans.filter((p) => p.action !== 'unchanged' && p.action !== 'delete').sort((a, b) => (a.desired?.index ?? 0) - (b.desired?.index ?? 0));
+  return plans
+    .filter((p) => p.action !== 'unchanged' && p.action !== 'delete')
+    .sort((a, b) => (a.desired?.index ?? 0) - (b.desired?.index ?? 0));
 }
 
 function chunk<T>(xs: readonly T[], size: number): T[][] {
@@ -101,8 +124,12 @@ export function scheduleStages<T>(groups: readonly GroupTurn<T>[]): Schedule<T> 
   return { stages };
 }
 
-export function scheduleDeployment(groups: readonly { name: string; policy: UpdatePolicy; size: number; plans: readonly InstancePlan[] }[]): Schedule {
-  return scheduleStages(groups.map((g) => ({ name: g.name, policy: g.policy, size: g.size, changing: changingPlans(g.plans) })));
+export function scheduleDeployment(
+  groups: readonly { name: string; policy: UpdatePolicy; size: number; plans: readonly InstancePlan[] }[],
+): Schedule {
+  return scheduleStages(
+    groups.map((g) => ({ name: g.name, policy: g.policy, size: g.size, changing: changingPlans(g.plans) })),
+  );
 }
 
 /**
@@ -111,12 +138,18 @@ export function scheduleDeployment(groups: readonly { name: string; policy: Upda
  * is left running behind a failure); then the first failure, in batch order, stops the run, and
  * the other groups of its stage finish their current batch and start no other.
  */
-export async function runSchedule<T>(schedule: Schedule<T>, run: (item: T, turn: { readonly group: GroupSchedule<T>; readonly canary: boolean }) => Promise<void>): Promise<void> {
+export async function runSchedule<T>(
+  schedule: Schedule<T>,
+  run: (item: T, turn: { readonly group: GroupSchedule<T>; readonly canary: boolean }) => Promise<void>,
+): Promise<void> {
   for (const stage of schedule.stages) {
     let failed = false;
     const groups = await Promise.allSettled(
       stage.map(async (g) => {
-        const turns = [...g.canaries.map((batch) => ({ batch, canary: true })), ...g.batches.map((batch) => ({ batch, canary: false }))];
+        const turns = [
+          ...g.canaries.map((batch) => ({ batch, canary: true })),
+          ...g.batches.map((batch) => ({ batch, canary: false })),
+        ];
         for (const { batch, canary } of turns) {
           if (failed) return;
           const settled = await Promise.allSettled(batch.map((item) => run(item, { group: g, canary })));
@@ -146,7 +179,12 @@ export interface StepCosts {
  * created up front in one pool of `vmPoolSize`, then the stages run in order, each group's
  * canaries then its batches one after another (a batch takes as long as its slowest instance).
  */
-export function criticalPathBound(schedule: Schedule, missingVms: number, vmPoolSize: number, costs: StepCosts): number {
+export function criticalPathBound(
+  schedule: Schedule,
+  missingVms: number,
+  vmPoolSize: number,
+  costs: StepCosts,
+): number {
   const createPhase = missingVms === 0 ? 0 : Math.ceil(missingVms / vmPoolSize) * costs.createVm;
   let updates = 0;
   for (const stage of schedule.stages) {

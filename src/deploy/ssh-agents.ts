@@ -34,10 +34,24 @@ export class SshAgents implements AgentDialer {
     });
   }
 
-  agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string; readonly instance?: string }): InstanceAgent {
+  agent(vm: {
+    readonly address: string;
+    readonly hostPublicKey: string;
+    readonly agentId: string;
+    readonly instance?: string;
+  }): InstanceAgent {
     const name = vm.instance ? `instance '${vm.instance}' (agent ${vm.agentId})` : vm.agentId;
-    const client = this.pool.client(vm.agentId, { host: vm.address, port: this.opts.port, hostPublicKey: vm.hostPublicKey, name });
-    return new SshInstanceAgent(client, () => (this.bundle ??= readFile(this.opts.agentBundlePath)), this.opts.readBlob);
+    const client = this.pool.client(vm.agentId, {
+      host: vm.address,
+      port: this.opts.port,
+      hostPublicKey: vm.hostPublicKey,
+      name,
+    });
+    return new SshInstanceAgent(
+      client,
+      () => (this.bundle ??= readFile(this.opts.agentBundlePath)),
+      this.opts.readBlob,
+    );
   }
 
   closeAll(): Promise<void> {
@@ -69,7 +83,8 @@ class SshInstanceAgent implements InstanceAgent {
     const specs = [];
     for (const j of jobs) {
       const packages = [];
-      for (const [name, sha256] of Object.entries(j.packages)) packages.push({ name, sha256, path: await pathOf(sha256) });
+      for (const [name, sha256] of Object.entries(j.packages))
+        packages.push({ name, sha256, path: await pathOf(sha256) });
       specs.push({ name: j.name, templates: j.templates, packages, processes: j.processes });
     }
     await this.client.apply(specs);
@@ -95,7 +110,16 @@ class SshInstanceAgent implements InstanceAgent {
     const s = await this.client.getState(opts);
     return {
       state: s.state,
-      jobs: s.jobs.map((j) => ({ name: j.name, state: j.state, processes: j.processes.map((p) => ({ name: p.name, state: p.state, ...(p.pid !== null ? { pid: p.pid } : {}), restarts: p.restarts })) })),
+      jobs: s.jobs.map((j) => ({
+        name: j.name,
+        state: j.state,
+        processes: j.processes.map((p) => ({
+          name: p.name,
+          state: p.state,
+          ...(p.pid !== null ? { pid: p.pid } : {}),
+          restarts: p.restarts,
+        })),
+      })),
       ...(s.vitals ? { vitals: s.vitals as unknown as Record<string, unknown> } : {}),
     };
   }
@@ -112,7 +136,10 @@ class SshInstanceAgent implements InstanceAgent {
     await this.client.migrateDisk(fromCid, toCid);
   }
 
-  async runErrand(job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void): Promise<{ readonly exitCode: number | null; readonly signal: string | null }> {
+  async runErrand(
+    job: string,
+    onOutput: (stream: 'stdout' | 'stderr', data: string) => void,
+  ): Promise<{ readonly exitCode: number | null; readonly signal: string | null }> {
     const v = await this.client.runErrand(job, { onOutput });
     return { exitCode: v.exitCode, signal: v.signal };
   }

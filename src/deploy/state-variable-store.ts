@@ -71,7 +71,8 @@ export class PendingVariableStore implements VariableStore {
 
   /** Writes the generated values to the state (inside the caller's transaction, if any). */
   commit(): void {
-    for (const [name, value] of this.pending) this.store.variables.put(this.deployment, name, toPlain(value) as JsonValue);
+    for (const [name, value] of this.pending)
+      this.store.variables.put(this.deployment, name, toPlain(value) as JsonValue);
     this.pending.clear();
   }
 }

@@ -34,7 +34,12 @@ export class Task {
   ) {}
 
   /** Runs `fn` as one step of `stage`, recording its start, end and error. */
-  async step<T>(stage: string, task: string, fn: () => Promise<T>, opts: { index?: number; total?: number; tags?: readonly string[] } = {}): Promise<T> {
+  async step<T>(
+    stage: string,
+    task: string,
+    fn: () => Promise<T>,
+    opts: { index?: number; total?: number; tags?: readonly string[] } = {},
+  ): Promise<T> {
     const base = { stage, task, tags: opts.tags ?? [], index: opts.index ?? 1, total: opts.total ?? 1 };
     const start = this.clock.now();
     this.store.tasks.event(this.id, { ...base, state: 'started' });

@@ -8,7 +8,13 @@ import { parseGatewayConfig, type GatewayConfig } from './gateway.js';
 export interface EnvironmentManifest {
   readonly name: string;
   readonly cpi: { readonly type: 'local' | 'azure'; readonly properties: Record<string, Plain> };
-  readonly stemcell: { readonly name: string; readonly os: string; readonly version: string; readonly url?: string; readonly cloudProperties: Record<string, Plain> };
+  readonly stemcell: {
+    readonly name: string;
+    readonly os: string;
+    readonly version: string;
+    readonly url?: string;
+    readonly cloudProperties: Record<string, Plain>;
+  };
   /** The cloud-config as written (what `director cloud-config` prints) and validated. */
   readonly cloudConfigDoc: Plain;
   readonly cloudConfig: CloudConfig;
@@ -38,13 +44,18 @@ const schema = z.object({
 /** Validates an interpolated environment manifest; every problem at once, each with its path. */
 export function parseEnvironmentManifest(doc: unknown, file: string): EnvironmentManifest {
   const r = schema.safeParse(doc ?? {});
-  if (!r.success) throw new ValidationError(`Validating environment manifest '${file}'`, problemsFromZod(r.error.issues));
+  if (!r.success)
+    throw new ValidationError(`Validating environment manifest '${file}'`, problemsFromZod(r.error.issues));
   const m = r.data;
   let cloudConfig: CloudConfig;
   try {
     cloudConfig = parseCloudConfig(m.cloud_config as Plain, `cloud_config of '${file}'`);
   } catch (e) {
-    if (e instanceof ValidationError) throw new ValidationError(`Validating environment manifest '${file}'`, e.problems.map((p) => ({ ...p, path: `cloud_config.${p.path}` })));
+    if (e instanceof ValidationError)
+      throw new ValidationError(
+        `Validating environment manifest '${file}'`,
+        e.problems.map((p) => ({ ...p, path: `cloud_config.${p.path}` })),
+      );
     throw e;
   }
   const gateway = parseGatewayConfig(m.gateway, file);
@@ -52,7 +63,13 @@ export function parseEnvironmentManifest(doc: unknown, file: string): Environmen
     ...(gateway === undefined ? {} : { gateway }),
     name: m.name,
     cpi: { type: m.cpi.type, properties: m.cpi.properties as Record<string, Plain> },
-    stemcell: { name: m.stemcell.name, os: m.stemcell.os, version: m.stemcell.version, ...(m.stemcell.url ? { url: m.stemcell.url } : {}), cloudProperties: m.stemcell.cloud_properties as Record<string, Plain> },
+    stemcell: {
+      name: m.stemcell.name,
+      os: m.stemcell.os,
+      version: m.stemcell.version,
+      ...(m.stemcell.url ? { url: m.stemcell.url } : {}),
+      cloudProperties: m.stemcell.cloud_properties as Record<string, Plain>,
+    },
     cloudConfigDoc: m.cloud_config as Plain,
     cloudConfig,
   };

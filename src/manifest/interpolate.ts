@@ -35,7 +35,9 @@ function readFile(path: string, cwd: string, what: string): string {
     return readFileSync(resolve(cwd, path), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DirectorError(`Reading ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
+    throw new DirectorError(
+      `Reading ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
+    );
   }
 }
 
@@ -50,7 +52,9 @@ export function loadOps(paths: readonly string[], cwd: string): Op {
 }
 
 /** The manifest with its ops-files applied, before variables: what deploy records and diffs. */
-export function manifestWithOps(req: Pick<InterpolateRequest, 'manifest' | 'stdinText' | 'opsFiles' | 'varFlags'>): YamlValue {
+export function manifestWithOps(
+  req: Pick<InterpolateRequest, 'manifest' | 'stdinText' | 'opsFiles' | 'varFlags'>,
+): YamlValue {
   const cwd = req.varFlags.cwd;
   const text = req.manifest === '-' ? (req.stdinText ?? '') : readFile(req.manifest, cwd, 'manifest');
   const doc = parseYaml(text, req.manifest === '-' ? '<stdin>' : req.manifest);
@@ -61,7 +65,10 @@ export function manifestWithOps(req: Pick<InterpolateRequest, 'manifest' | 'stdi
 export async function interpolateManifest(req: InterpolateRequest): Promise<YamlValue> {
   const doc = manifestWithOps(req);
   const vars = varsFromFlags(req.varFlags);
-  const store = typeof req.varsStore === 'string' ? FileVarsStore.fromFlag(req.varsStore, req.varFlags.cwd, req.home) : req.varsStore;
+  const store =
+    typeof req.varsStore === 'string'
+      ? FileVarsStore.fromFlag(req.varsStore, req.varFlags.cwd, req.home)
+      : req.varsStore;
   const evaluated = await evaluateTemplate(doc, {
     vars,
     store,

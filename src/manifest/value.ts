@@ -73,7 +73,12 @@ export function toPlain(v: YamlValue): Plain {
   if (v instanceof Map) {
     const o: { [key: string]: Plain } = {};
     for (const [k, val] of v) {
-      Object.defineProperty(o, String(k), { value: toPlain(val), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(o, String(k), {
+        value: toPlain(val),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return o;
   }

@@ -32,10 +32,7 @@ function isBreak(c: string): boolean {
 function isPrintable(c: string): boolean {
   const p = c.codePointAt(0)!;
   return (
-    p === 0x0a ||
-    (p >= 0x20 && p <= 0x7e) ||
-    (p >= 0xa0 && p <= 0xd7ff) ||
-    (p >= 0xe000 && p <= 0xfffd && p !== 0xfeff)
+    p === 0x0a || (p >= 0x20 && p <= 0x7e) || (p >= 0xa0 && p <= 0xd7ff) || (p >= 0xe000 && p <= 0xfffd && p !== 0xfeff)
   );
 }
 
@@ -70,12 +67,27 @@ function analyze(chars: readonly string[]): Analysis {
     const followedByWhitespace = next === undefined || next === ' ' || next === '\t';
     if (i === 0) {
       switch (c) {
-        case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*': case '!':
-        case '|': case '>': case "'": case '"': case '%': case '@': case '`':
+        case '#':
+        case ',':
+        case '[':
+        case ']':
+        case '{':
+        case '}':
+        case '&':
+        case '*':
+        case '!':
+        case '|':
+        case '>':
+        case "'":
+        case '"':
+        case '%':
+        case '@':
+        case '`':
           flowIndicators = true;
           blockIndicators = true;
           break;
-        case '?': case ':':
+        case '?':
+        case ':':
           flowIndicators = true;
           if (followedByWhitespace) blockIndicators = true;
           break;
@@ -88,7 +100,12 @@ function analyze(chars: readonly string[]): Analysis {
       }
     } else {
       switch (c) {
-        case ',': case '?': case '[': case ']': case '{': case '}':
+        case ',':
+        case '?':
+        case '[':
+        case ']':
+        case '{':
+        case '}':
           flowIndicators = true;
           break;
         case ':':
@@ -265,7 +282,12 @@ class Emitter {
     this.indention = true;
   }
 
-  private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
+  private writeIndicator(
+    indicator: string,
+    needWhitespace: boolean,
+    isWhitespace: boolean,
+    isIndention: boolean,
+  ): void {
     if (needWhitespace && !this.whitespace) this.put(' ');
     this.out += indicator;
     this.column += indicator.length;
@@ -509,21 +531,36 @@ class Emitter {
 /** The escape libyaml writes after a backslash in a double-quoted scalar. */
 function escape(c: string): string {
   switch (c) {
-    case '\0': return '0';
-    case '\x07': return 'a';
-    case '\b': return 'b';
-    case '\t': return 't';
-    case '\n': return 'n';
-    case '\v': return 'v';
-    case '\f': return 'f';
-    case '\r': return 'r';
-    case '\x1b': return 'e';
-    case '"': return '"';
-    case '\\': return '\\';
-    case '\u0085': return 'N';
-    case '\u00a0': return '_';
-    case '\u2028': return 'L';
-    case '\u2029': return 'P';
+    case '\0':
+      return '0';
+    case '\x07':
+      return 'a';
+    case '\b':
+      return 'b';
+    case '\t':
+      return 't';
+    case '\n':
+      return 'n';
+    case '\v':
+      return 'v';
+    case '\f':
+      return 'f';
+    case '\r':
+      return 'r';
+    case '\x1b':
+      return 'e';
+    case '"':
+      return '"';
+    case '\\':
+      return '\\';
+    case '\u0085':
+      return 'N';
+    case '\u00a0':
+      return '_';
+    case '\u2028':
+      return 'L';
+    case '\u2029':
+      return 'P';
   }
   const p = c.codePointAt(0)!;
   const hex = p.toString(16).toUpperCase();

@@ -423,7 +423,8 @@ class FastReader {
       }
       if (line.indent <= parent || this.isComment(line)) break;
       const at = line.start + line.indent;
-      if (!this.plainStart(at, line.end) || (t.charCodeAt(at) === 45 && this.isBlankOrEnd(at + 1, line.end))) unsupported();
+      if (!this.plainStart(at, line.end) || (t.charCodeAt(at) === 45 && this.isBlankOrEnd(at + 1, line.end)))
+        unsupported();
       if (line.indent === 0 && (this.isMarker(line, '---') || this.isMarker(line, '...'))) unsupported();
       const part = this.plainLine(at, line.end);
       out += empty === 0 ? ' ' : '\n'.repeat(empty);
@@ -471,13 +472,20 @@ class FastReader {
     if (!body.includes('\\')) return body;
     return body.replace(/\\(.)/g, (_m, e: string) => {
       switch (e) {
-        case '\\': return '\\';
-        case '"': return '"';
-        case 'n': return '\n';
-        case 't': return '\t';
-        case ' ': return ' ';
-        case '0': return '\0';
-        default: return unsupported();
+        case '\\':
+          return '\\';
+        case '"':
+          return '"';
+        case 'n':
+          return '\n';
+        case 't':
+          return '\t';
+        case ' ':
+          return ' ';
+        case '0':
+          return '\0';
+        default:
+          return unsupported();
       }
     });
   }

@@ -51,7 +51,12 @@ export function translateParseError(code: string, message: string, offset: numbe
     return yamlV2Message('scanner', text, text.length, 'found unexpected end of stream');
   }
   if (code === 'BLOCK_AS_IMPLICIT_KEY') {
-    return yamlV2Message('scanner', text, nextValueIndicator(text, offset), 'mapping values are not allowed in this context');
+    return yamlV2Message(
+      'scanner',
+      text,
+      nextValueIndicator(text, offset),
+      'mapping values are not allowed in this context',
+    );
   }
   if (code === 'MULTILINE_IMPLICIT_KEY') return yamlV2Message('parser', text, offset, 'did not find expected key');
   if (code === 'BAD_INDENT') {
@@ -62,7 +67,12 @@ export function translateParseError(code: string, message: string, offset: numbe
       return l0 === 0 ? `yaml: ${problem}` : `yaml: line ${l0}: ${problem}`;
     }
     if (message.startsWith('All mapping items must start at the same column')) {
-      return yamlV2Message('parser', text, offset, inSequenceAt(text, offset) ? "did not find expected '-' indicator" : 'did not find expected key');
+      return yamlV2Message(
+        'parser',
+        text,
+        offset,
+        inSequenceAt(text, offset) ? "did not find expected '-' indicator" : 'did not find expected key',
+      );
     }
   }
   return undefined;

@@ -92,7 +92,13 @@ function checkControl(text: string, file: string): void {
   const control = CONTROL.exec(text);
   if (control !== null) {
     const pos = lineCol(text, control.index);
-    throw new YamlSyntaxError(file, pos.line, pos.col, 'control characters are not allowed', 'yaml: control characters are not allowed');
+    throw new YamlSyntaxError(
+      file,
+      pos.line,
+      pos.col,
+      'control characters are not allowed',
+      'yaml: control characters are not allowed',
+    );
   }
 }
 
@@ -127,7 +133,13 @@ export function parseFull(text: string, file: string, namedRootKeys = false): Ya
   if (err !== undefined) {
     const pos = err.linePos?.[0] ?? lineCol(text, err.pos[0]);
     const problem = problemOf(err.message);
-    throw new YamlSyntaxError(file, pos.line, pos.col, problem, translateParseError(err.code, problem, err.pos[0], text));
+    throw new YamlSyntaxError(
+      file,
+      pos.line,
+      pos.col,
+      problem,
+      translateParseError(err.code, problem, err.pos[0], text),
+    );
   }
   if (doc.contents === null) return null;
   return new Reader(text, file, namedRootKeys).read(doc.contents as YNode);
@@ -155,7 +167,14 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
 
 /** A plain scalar with no text, no tag and no anchor: what the `yaml` package makes of a missing key. */
 function isEmptyPlain(node: YNode): boolean {
-  return isScalar(node) && node.range !== undefined && node.range !== null && node.range[0] === node.range[1] && node.tag === undefined && !node.anchor;
+  return (
+    isScalar(node) &&
+    node.range !== undefined &&
+    node.range !== null &&
+    node.range[0] === node.range[1] &&
+    node.tag === undefined &&
+    !node.anchor
+  );
 }
 
 /** yaml.v2's guard against alias bombs (decode.go allowedAliasRatio). */
@@ -214,7 +233,11 @@ class Reader {
   private node(node: YNode): YamlValue {
     this.decodeCount++;
     if (this.aliasDepth > 0) this.aliasCount++;
-    if (this.aliasCount > 100 && this.decodeCount > 1000 && this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)) {
+    if (
+      this.aliasCount > 100 &&
+      this.decodeCount > 1000 &&
+      this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)
+    ) {
       this.fail(node, 'document contains excessive aliasing');
     }
     if (isAlias(node)) return this.alias(node);
@@ -265,7 +288,13 @@ class Reader {
     } catch (e) {
       if (!(e instanceof DoubleQuotedError)) throw e;
       const pos = lineCol(this.text, start + e.offset);
-      throw new YamlSyntaxError(this.file, pos.line, pos.col, e.message, yamlV2Message('scanner', this.text, start + e.offset, e.message));
+      throw new YamlSyntaxError(
+        this.file,
+        pos.line,
+        pos.col,
+        e.message,
+        yamlV2Message('scanner', this.text, start + e.offset, e.message),
+      );
     }
   }
 
@@ -300,8 +329,10 @@ class Reader {
         this.merge(valueNode, out, keyNode);
         continue;
       }
-      if (valueNode !== null && (keyNode === null || isEmptyPlain(keyNode))) this.checkEmptyKey(node.flow === true, valueNode);
-      const key = keyNode === null ? null : this.namedRootKeys && node === this.root ? this.nameKey(keyNode) : this.node(keyNode);
+      if (valueNode !== null && (keyNode === null || isEmptyPlain(keyNode)))
+        this.checkEmptyKey(node.flow === true, valueNode);
+      const key =
+        keyNode === null ? null : this.namedRootKeys && node === this.root ? this.nameKey(keyNode) : this.node(keyNode);
       if (key instanceof Map || Array.isArray(key)) this.fail(keyNode as YNode, `invalid map key: ${goSyntax(key)}`);
       out.set(key as YamlKey, valueNode === null ? null : this.node(valueNode));
     }
@@ -316,15 +347,24 @@ class Reader {
     let i = (valueNode.range?.[0] ?? 0) - 1;
     while (i >= 0 && t[i] === ' ') i--;
     if (t[i] !== ':') return; // not a `: value` form; leave it to the parser
-    const v2 = (stage: 'scanner' | 'parser', problem: string): [string, string] => [problem, yamlV2Message(stage, t, i, problem)];
+    const v2 = (stage: 'scanner' | 'parser', problem: string): [string, string] => [
+      problem,
+      yamlV2Message(stage, t, i, problem),
+    ];
     if (flow) this.fail(valueNode, ...v2('parser', 'did not find expected node content'));
     let j = i - 1;
     while (j >= 0 && t[j] === ' ') j--;
-    if (j >= 0 && t[j] !== '\n') this.fail(valueNode, ...v2('scanner', 'mapping values are not allowed in this context'));
+    if (j >= 0 && t[j] !== '\n')
+      this.fail(valueNode, ...v2('scanner', 'mapping values are not allowed in this context'));
     // The line holds only `: value`: fine after a `?` line, else there is no key.
-    const before = t.slice(0, Math.max(j, 0)).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const before = t
+      .slice(0, Math.max(j, 0))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     const previous = before[before.length - 1] ?? '';
-    if (!(previous === '?' || previous.startsWith('? '))) this.fail(valueNode, ...v2('parser', 'did not find expected key'));
+    if (!(previous === '?' || previous.startsWith('? ')))
+      this.fail(valueNode, ...v2('parser', 'did not find expected key'));
   }
 
   private isMergeKey(node: YNode): boolean {

@@ -27,7 +27,8 @@ export function secretMask(secrets: ReadonlyMap<string, string>): (value: unknow
     if (value === null || value === undefined) return null;
     if (typeof value === 'number' || typeof value === 'boolean') return value;
     if (Array.isArray(value)) return value.map(mask);
-    if (typeof value === 'object') return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, mask(v)]));
+    if (typeof value === 'object')
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, mask(v)]));
     return String(value);
   };
   return mask;
@@ -59,7 +60,8 @@ export interface AttributeDiff {
   readonly after?: Shown;
 }
 
-const isObject = (v: unknown): v is { readonly [key: string]: Shown } => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is { readonly [key: string]: Shown } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The attributes that differ between two shown values, by dotted path under `prefix`: maps are
@@ -82,7 +84,11 @@ function sameShown(a: Shown | undefined, b: Shown | undefined): boolean {
 function stable(v: Shown | undefined): string {
   if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable(v[k])}`).join(',')}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 

@@ -30,7 +30,15 @@ const cloudConfigSchema = z.object({
   networks: z.array(networkSchema).min(1),
   vm_types: z.array(z.object({ name, cloud_properties: cloudProperties })).default([]),
   vm_extensions: z.array(z.object({ name, cloud_properties: cloudProperties })).default([]),
-  disk_types: z.array(z.object({ name: z.union([z.string(), z.number()]).transform(String), disk_size: z.number().int().positive(), cloud_properties: cloudProperties })).default([]),
+  disk_types: z
+    .array(
+      z.object({
+        name: z.union([z.string(), z.number()]).transform(String),
+        disk_size: z.number().int().positive(),
+        cloud_properties: cloudProperties,
+      }),
+    )
+    .default([]),
   compilation: z
     .object({
       workers: z.number().int().positive().default(1),
@@ -96,11 +104,31 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
   if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
   const c = r.data;
   const problems: Problem[] = [];
-  dupes(c.azs.map((a) => a.name), 'azs', problems);
-  dupes(c.networks.map((a) => a.name), 'networks', problems);
-  dupes(c.vm_types.map((a) => a.name), 'vm_types', problems);
-  dupes(c.vm_extensions.map((a) => a.name), 'vm_extensions', problems);
-  dupes(c.disk_types.map((a) => a.name), 'disk_types', problems);
+  dupes(
+    c.azs.map((a) => a.name),
+    'azs',
+    problems,
+  );
+  dupes(
+    c.networks.map((a) => a.name),
+    'networks',
+    problems,
+  );
+  dupes(
+    c.vm_types.map((a) => a.name),
+    'vm_types',
+    problems,
+  );
+  dupes(
+    c.vm_extensions.map((a) => a.name),
+    'vm_extensions',
+    problems,
+  );
+  dupes(
+    c.disk_types.map((a) => a.name),
+    'disk_types',
+    problems,
+  );
   const azNames = new Set(c.azs.map((a) => a.name));
 
   const networks: Network[] = c.networks.map((n, ni) => ({
@@ -128,7 +156,8 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
           try {
             const gw = parseIp(s.gateway);
             reserved.add(gw);
-            if (cidr && (gw < cidr.first || gw > cidr.last)) problems.push({ path: `${at}.gateway`, message: `'${s.gateway}' is outside range '${s.range}'` });
+            if (cidr && (gw < cidr.first || gw > cidr.last))
+              problems.push({ path: `${at}.gateway`, message: `'${s.gateway}' is outside range '${s.range}'` });
           } catch (e) {
             problems.push({ path: `${at}.gateway`, message: (e as Error).message });
           }
@@ -137,8 +166,11 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
           const own = expandRanges(s.reserved);
           if (cidr) {
             // As the BOSH director: a reserved range outside its subnet is a mistake, not a no-op.
-            const outside = s.reserved.find((r) => [...expandRanges([r])].some((ip) => ip < cidr!.first || ip > cidr!.last));
-            if (outside !== undefined) problems.push({ path: `${at}.reserved`, message: `'${outside}' is outside range '${s.range}'` });
+            const outside = s.reserved.find((r) =>
+              [...expandRanges([r])].some((ip) => ip < cidr!.first || ip > cidr!.last),
+            );
+            if (outside !== undefined)
+              problems.push({ path: `${at}.reserved`, message: `'${outside}' is outside range '${s.range}'` });
           }
           for (const ip of own) reserved.add(ip);
         } catch (e) {
@@ -149,7 +181,10 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
           if (cidr) {
             for (const ip of statics) {
               if (ip < cidr.first || ip > cidr.last || reserved.has(ip)) {
-                problems.push({ path: `${at}.static`, message: 'static IPs must be inside the range and outside the reserved IPs' });
+                problems.push({
+                  path: `${at}.static`,
+                  message: 'static IPs must be inside the range and outside the reserved IPs',
+                });
                 break;
               }
             }
@@ -174,15 +209,24 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
 
   networks.forEach((n, ni) => {
     n.subnets.forEach((a, ai) => {
-      const b = n.subnets.findIndex((o, oi) => oi < ai && o.cidr && a.cidr && o.cidr.first <= a.cidr.last && a.cidr.first <= o.cidr.last);
-      if (b >= 0) problems.push({ path: `${itemPath('networks', ni, n.name)}.subnets[${ai}].range`, message: `'${a.range}' overlaps subnets[${b}] '${n.subnets[b]!.range}'` });
+      const b = n.subnets.findIndex(
+        (o, oi) => oi < ai && o.cidr && a.cidr && o.cidr.first <= a.cidr.last && a.cidr.first <= o.cidr.last,
+      );
+      if (b >= 0)
+        problems.push({
+          path: `${itemPath('networks', ni, n.name)}.subnets[${ai}].range`,
+          message: `'${a.range}' overlaps subnets[${b}] '${n.subnets[b]!.range}'`,
+        });
     });
   });
 
   if (c.compilation) {
-    if (!c.networks.some((n) => n.name === c.compilation!.network)) problems.push({ path: 'compilation.network', message: `unknown network '${c.compilation.network}'` });
-    if (c.compilation.az !== undefined && !azNames.has(c.compilation.az)) problems.push({ path: 'compilation.az', message: `unknown az '${c.compilation.az}'` });
-    if (c.compilation.vm_type !== undefined && !c.vm_types.some((v) => v.name === c.compilation!.vm_type)) problems.push({ path: 'compilation.vm_type', message: `unknown vm_type '${c.compilation.vm_type}'` });
+    if (!c.networks.some((n) => n.name === c.compilation!.network))
+      problems.push({ path: 'compilation.network', message: `unknown network '${c.compilation.network}'` });
+    if (c.compilation.az !== undefined && !azNames.has(c.compilation.az))
+      problems.push({ path: 'compilation.az', message: `unknown az '${c.compilation.az}'` });
+    if (c.compilation.vm_type !== undefined && !c.vm_types.some((v) => v.name === c.compilation!.vm_type))
+      problems.push({ path: 'compilation.vm_type', message: `unknown vm_type '${c.compilation.vm_type}'` });
   }
   if (problems.length) throw new ValidationError(`Validating ${what}`, problems);
 
@@ -193,7 +237,11 @@ export function parseCloudConfig(doc: unknown, what = 'cloud-config'): CloudConf
     networks,
     vmTypes: named(c.vm_types),
     vmExtensions: named(c.vm_extensions),
-    diskTypes: c.disk_types.map((d) => ({ name: d.name, diskSize: d.disk_size, cloudProperties: d.cloud_properties as Record<string, Plain> })),
+    diskTypes: c.disk_types.map((d) => ({
+      name: d.name,
+      diskSize: d.disk_size,
+      cloudProperties: d.cloud_properties as Record<string, Plain>,
+    })),
     ...(c.compilation
       ? {
           compilation: {

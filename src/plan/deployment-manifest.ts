@@ -11,7 +11,10 @@ const watchTime = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^\s*\d+\s*(-\s*\d+\s*)?$/, 'expected milliseconds or a range such as "1000-30000"'),
 ]);
-const maxInFlight = z.union([z.number().int().positive(), z.string().regex(/^\s*\d+(\.\d+)?%\s*$|^\s*\d+\s*$/, 'expected a number or a percentage such as "25%"')]);
+const maxInFlight = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\s*\d+(\.\d+)?%\s*$|^\s*\d+\s*$/, 'expected a number or a percentage such as "25%"'),
+]);
 
 const updateSchema = z.object({
   canaries: z.number().int().nonnegative().optional(),
@@ -31,7 +34,9 @@ const jobSchema = z.object({
   properties: props.optional(),
   consumes: props.optional(),
   provides: props.optional(),
-  custom_provider_definitions: z.array(z.object({ name, type: name, properties: z.array(z.string()).optional() })).optional(),
+  custom_provider_definitions: z
+    .array(z.object({ name, type: name, properties: z.array(z.string()).optional() }))
+    .optional(),
 });
 
 const instanceGroupSchema = z.object({
@@ -46,7 +51,15 @@ const instanceGroupSchema = z.object({
   stemcell: name,
   persistent_disk: z.number().int().nonnegative().optional(),
   persistent_disk_type: z.union([z.string(), z.number()]).transform(String).optional(),
-  networks: z.array(z.object({ name, static_ips: z.array(z.string()).optional(), default: z.array(z.enum(['dns', 'gateway', 'addressable'])).optional() })).min(1),
+  networks: z
+    .array(
+      z.object({
+        name,
+        static_ips: z.array(z.string()).optional(),
+        default: z.array(z.enum(['dns', 'gateway', 'addressable'])).optional(),
+      }),
+    )
+    .min(1),
   env: props.default({}),
   update: updateSchema.optional(),
   properties: props.optional(),
@@ -54,11 +67,35 @@ const instanceGroupSchema = z.object({
 
 const manifestSchema = z.object({
   name,
-  releases: z.array(z.object({ name, version: z.union([z.string(), z.number()]).transform(String), url: z.string().optional(), sha1: z.string().optional() })),
-  stemcells: z.array(z.object({ alias: name, os: z.string().optional(), name: z.string().optional(), version: z.union([z.string(), z.number()]).transform(String) })),
+  releases: z.array(
+    z.object({
+      name,
+      version: z.union([z.string(), z.number()]).transform(String),
+      url: z.string().optional(),
+      sha1: z.string().optional(),
+    }),
+  ),
+  stemcells: z.array(
+    z.object({
+      alias: name,
+      os: z.string().optional(),
+      name: z.string().optional(),
+      version: z.union([z.string(), z.number()]).transform(String),
+    }),
+  ),
   update: updateSchema,
   instance_groups: z.array(instanceGroupSchema),
-  variables: z.array(z.object({ name, type: name, options: props.optional(), consumes: props.optional(), update_mode: z.enum(['no-overwrite', 'overwrite', 'converge']).optional() })).default([]),
+  variables: z
+    .array(
+      z.object({
+        name,
+        type: name,
+        options: props.optional(),
+        consumes: props.optional(),
+        update_mode: z.enum(['no-overwrite', 'overwrite', 'converge']).optional(),
+      }),
+    )
+    .default([]),
   features: z
     .object({
       use_dns_addresses: z.boolean().optional(),
@@ -107,7 +144,11 @@ export interface InstanceGroup {
   readonly vmExtensions: readonly string[];
   readonly stemcell: string;
   /** Persistent disk size in MiB (0: none) and the disk type it came from, if any. */
-  readonly persistentDisk: { readonly size: number; readonly type: string | undefined; readonly cloudProperties: Record<string, Plain> };
+  readonly persistentDisk: {
+    readonly size: number;
+    readonly type: string | undefined;
+    readonly cloudProperties: Record<string, Plain>;
+  };
   readonly networks: readonly InstanceGroupNetwork[];
   readonly env: Record<string, Plain>;
   readonly update: UpdatePolicy;
@@ -173,7 +214,14 @@ export function maxInFlightFor(policy: UpdatePolicy, size: number): number {
 
 const policiesSchema = z.object({
   update: updateSchema,
-  instance_groups: z.array(z.object({ name, instances: z.number().int().nonnegative(), lifecycle: z.enum(['service', 'errand']).default('service'), update: updateSchema.optional() })),
+  instance_groups: z.array(
+    z.object({
+      name,
+      instances: z.number().int().nonnegative(),
+      lifecycle: z.enum(['service', 'errand']).default('service'),
+      update: updateSchema.optional(),
+    }),
+  ),
 });
 
 /** An instance group's update policy and size, as `updatePolicies` reads them. */
@@ -193,14 +241,23 @@ export function updatePolicies(doc: unknown, what = 'deployment manifest'): Grou
   const r = policiesSchema.safeParse(doc ?? {});
   if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
   const update = mergeUpdate(DEFAULT_UPDATE, r.data.update);
-  return r.data.instance_groups.map((g) => ({ name: g.name, instances: g.instances, lifecycle: g.lifecycle, update: mergeUpdate(update, g.update) }));
+  return r.data.instance_groups.map((g) => ({
+    name: g.name,
+    instances: g.instances,
+    lifecycle: g.lifecycle,
+    update: mergeUpdate(update, g.update),
+  }));
 }
 
 /**
  * Validates a deployment manifest (already interpolated) against its own references and the
  * cloud-config. Every problem is reported at once, each with its path.
  */
-export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what = 'deployment manifest'): DeploymentManifest {
+export function parseDeploymentManifest(
+  doc: unknown,
+  cloud: CloudConfig,
+  what = 'deployment manifest',
+): DeploymentManifest {
   checkManifestRoot(doc, what);
   const r = manifestSchema.safeParse(doc);
   if (!r.success) throw new ValidationError(`Validating ${what}`, problemsFromZod(r.error.issues, [], doc));
@@ -208,10 +265,26 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
   const problems: Problem[] = [];
   checkUpdate(m.update, 'update', problems);
   problems.push(...variableProblems((doc as Record<string, unknown>)['variables']));
-  dupes(m.releases.map((x) => x.name), 'releases', problems);
-  dupes(m.stemcells.map((x) => x.alias), 'stemcells', problems);
-  dupes(m.instance_groups.map((x) => x.name), 'instance_groups', problems);
-  dupes(m.variables.map((x) => x.name), 'variables', problems);
+  dupes(
+    m.releases.map((x) => x.name),
+    'releases',
+    problems,
+  );
+  dupes(
+    m.stemcells.map((x) => x.alias),
+    'stemcells',
+    problems,
+  );
+  dupes(
+    m.instance_groups.map((x) => x.name),
+    'instance_groups',
+    problems,
+  );
+  dupes(
+    m.variables.map((x) => x.name),
+    'variables',
+    problems,
+  );
   m.stemcells.forEach((s, i) => {
     if (!s.os && !s.name) problems.push({ path: `stemcells[${i}]`, message: "must name either 'os' or 'name'" });
   });
@@ -228,37 +301,69 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
   const groups: InstanceGroup[] = m.instance_groups.map((g, gi) => {
     const at = itemPath('instance_groups', gi, g.name);
     if (g.update) checkUpdate(g.update, `${at}.update`, problems);
-    dupes(g.jobs.map((j) => j.name), `${at}.jobs`, problems);
+    dupes(
+      g.jobs.map((j) => j.name),
+      `${at}.jobs`,
+      problems,
+    );
     g.jobs.forEach((j, ji) => {
-      if (!releases.has(j.release)) problems.push({ path: `${at}.${itemPath('jobs', ji, j.name)}.release`, message: `unknown release '${j.release}' (releases: ${[...releases].map((x) => `'${x}'`).join(', ') || 'none'})` });
+      if (!releases.has(j.release))
+        problems.push({
+          path: `${at}.${itemPath('jobs', ji, j.name)}.release`,
+          message: `unknown release '${j.release}' (releases: ${[...releases].map((x) => `'${x}'`).join(', ') || 'none'})`,
+        });
     });
-    if (!stemcells.has(g.stemcell)) problems.push({ path: `${at}.stemcell`, message: `unknown stemcell alias '${g.stemcell}'` });
-    if (g.vm_type === undefined && g.vm_resources === undefined) problems.push({ path: `${at}.vm_type`, message: 'is required' });
-    if (g.vm_type !== undefined && !vmTypes.has(g.vm_type)) problems.push({ path: `${at}.vm_type`, message: `unknown vm_type '${g.vm_type}' in the cloud-config` });
+    if (!stemcells.has(g.stemcell))
+      problems.push({ path: `${at}.stemcell`, message: `unknown stemcell alias '${g.stemcell}'` });
+    if (g.vm_type === undefined && g.vm_resources === undefined)
+      problems.push({ path: `${at}.vm_type`, message: 'is required' });
+    if (g.vm_type !== undefined && !vmTypes.has(g.vm_type))
+      problems.push({ path: `${at}.vm_type`, message: `unknown vm_type '${g.vm_type}' in the cloud-config` });
     g.vm_extensions.forEach((e, ei) => {
-      if (!vmExtensions.has(e)) problems.push({ path: `${at}.vm_extensions[${ei}]`, message: `unknown vm_extension '${e}' in the cloud-config` });
+      if (!vmExtensions.has(e))
+        problems.push({
+          path: `${at}.vm_extensions[${ei}]`,
+          message: `unknown vm_extension '${e}' in the cloud-config`,
+        });
     });
     const groupAzs = g.azs ?? [];
-    if (azs.size > 0 && groupAzs.length === 0) problems.push({ path: `${at}.azs`, message: 'is required when the cloud-config has azs' });
+    if (azs.size > 0 && groupAzs.length === 0)
+      problems.push({ path: `${at}.azs`, message: 'is required when the cloud-config has azs' });
     groupAzs.forEach((a, ai) => {
       if (!azs.has(a)) problems.push({ path: `${at}.azs[${ai}]`, message: `unknown az '${a}' in the cloud-config` });
     });
-    if (g.persistent_disk !== undefined && g.persistent_disk_type !== undefined) problems.push({ path: `${at}`, message: "use either 'persistent_disk' or 'persistent_disk_type', not both" });
-    let disk = { size: g.persistent_disk ?? 0, type: undefined as string | undefined, cloudProperties: {} as Record<string, Plain> };
+    if (g.persistent_disk !== undefined && g.persistent_disk_type !== undefined)
+      problems.push({ path: `${at}`, message: "use either 'persistent_disk' or 'persistent_disk_type', not both" });
+    let disk = {
+      size: g.persistent_disk ?? 0,
+      type: undefined as string | undefined,
+      cloudProperties: {} as Record<string, Plain>,
+    };
     if (g.persistent_disk_type !== undefined) {
       const dt = diskTypes.get(g.persistent_disk_type);
-      if (!dt) problems.push({ path: `${at}.persistent_disk_type`, message: `unknown disk_type '${g.persistent_disk_type}' in the cloud-config` });
+      if (!dt)
+        problems.push({
+          path: `${at}.persistent_disk_type`,
+          message: `unknown disk_type '${g.persistent_disk_type}' in the cloud-config`,
+        });
       else disk = { size: dt.diskSize, type: dt.name, cloudProperties: dt.cloudProperties };
     }
     g.networks.forEach((n, ni) => {
       const net = networks.get(n.name);
       if (!net) {
-        problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.name`, message: `unknown network '${n.name}' in the cloud-config` });
+        problems.push({
+          path: `${at}.${itemPath('networks', ni, n.name)}.name`,
+          message: `unknown network '${n.name}' in the cloud-config`,
+        });
         return;
       }
       if (net.type === 'manual') {
         for (const az of groupAzs.filter((a) => azs.has(a))) {
-          if (!net.subnets.some((s) => s.azs.length === 0 || s.azs.includes(az))) problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}`, message: `network '${n.name}' has no subnet in az '${az}'` });
+          if (!net.subnets.some((s) => s.azs.length === 0 || s.azs.includes(az)))
+            problems.push({
+              path: `${at}.${itemPath('networks', ni, n.name)}`,
+              message: `network '${n.name}' has no subnet in az '${az}'`,
+            });
         }
       }
       if (n.static_ips) {
@@ -266,15 +371,24 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
         try {
           ips = expandRanges(n.static_ips);
         } catch (e) {
-          problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: (e as Error).message });
+          problems.push({
+            path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`,
+            message: (e as Error).message,
+          });
           return;
         }
         if (g.lifecycle === 'service' && ips.size !== g.instances) {
-          problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: `instance group '${g.name}' has ${g.instances} instances but was allocated ${ips.size} static IPs` });
+          problems.push({
+            path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`,
+            message: `instance group '${g.name}' has ${g.instances} instances but was allocated ${ips.size} static IPs`,
+          });
         }
         for (const ip of ips) {
           if (!net.subnets.some((s) => s.static.has(ip))) {
-            problems.push({ path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`, message: `static IPs must be in a subnet's 'static' range of network '${n.name}'` });
+            problems.push({
+              path: `${at}.${itemPath('networks', ni, n.name)}.static_ips`,
+              message: `static IPs must be in a subnet's 'static' range of network '${n.name}'`,
+            });
             break;
           }
         }
@@ -283,7 +397,11 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
     if (g.networks.length > 1) {
       for (const d of ['dns', 'gateway']) {
         const n = g.networks.filter((x) => x.default?.includes(d as 'dns')).length;
-        if (n !== 1) problems.push({ path: `${at}.networks`, message: `exactly one network must be the default for '${d}' when there are several` });
+        if (n !== 1)
+          problems.push({
+            path: `${at}.networks`,
+            message: `exactly one network must be the default for '${d}' when there are several`,
+          });
       }
     }
     return {
@@ -317,7 +435,11 @@ export function parseDeploymentManifest(doc: unknown, cloud: CloudConfig, what =
     stemcells: m.stemcells,
     update,
     instanceGroups: groups,
-    variables: m.variables.map((v) => ({ name: v.name, type: v.type, options: (v.options ?? {}) as Record<string, Plain> })),
+    variables: m.variables.map((v) => ({
+      name: v.name,
+      type: v.type,
+      options: (v.options ?? {}) as Record<string, Plain>,
+    })),
     features: m.features,
     tags: m.tags,
   };

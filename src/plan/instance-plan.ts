@@ -19,7 +19,14 @@ export type ChangeReason =
   | 'jobs'
   | 'state';
 
-const NEEDS_NEW_VM: ReadonlySet<ChangeReason> = new Set(['stemcell', 'cloud_properties', 'network', 'env', 'recreate', 'vm_missing']);
+const NEEDS_NEW_VM: ReadonlySet<ChangeReason> = new Set([
+  'stemcell',
+  'cloud_properties',
+  'network',
+  'env',
+  'recreate',
+  'vm_missing',
+]);
 
 /** Whether a reason needs a new VM (bosh's `needs_duplicate_vm?`): the VM cannot be changed in place. */
 export function forcesNewVm(reason: ChangeReason): boolean {
@@ -95,7 +102,12 @@ export interface RecordedInstance {
     /** What the VM was made from, as shown (absent on VMs an older director made). */
     readonly shown?: VmShown;
   };
-  readonly disk?: { readonly cid: string; readonly size: number; readonly cloudPropertiesDigest: string; readonly cloudProperties?: Readonly<Record<string, unknown>> };
+  readonly disk?: {
+    readonly cid: string;
+    readonly size: number;
+    readonly cloudPropertiesDigest: string;
+    readonly cloudProperties?: Readonly<Record<string, unknown>>;
+  };
   /** The jobs last applied, by name → digest; absent if nothing was applied yet. */
   readonly appliedJobs?: Readonly<Record<string, string>>;
 }
@@ -129,10 +141,16 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The digests a VM is compared by. */
-export function vmDigests(d: DesiredInstance): { cloudPropertiesDigest: string; networksDigest: string; envDigest: string } {
+export function vmDigests(d: DesiredInstance): {
+  cloudPropertiesDigest: string;
+  networksDigest: string;
+  envDigest: string;
+} {
   return {
     cloudPropertiesDigest: digest(d.cloudProperties),
-    networksDigest: digest(d.networks.map((n) => ({ name: n.name, ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default }))),
+    networksDigest: digest(
+      d.networks.map((n) => ({ name: n.name, ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default })),
+    ),
     envDigest: digest(d.env),
   };
 }
@@ -151,15 +169,24 @@ export function vmShown(d: DesiredInstance, mask: (v: unknown) => Shown = noMask
   return {
     stemcell: stemcellKey(d.stemcell),
     cloud_properties: mask(d.cloudProperties),
-    networks: Object.fromEntries(d.networks.map((n) => [n.name, mask({ ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default })])),
+    networks: Object.fromEntries(
+      d.networks.map((n) => [n.name, mask({ ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default })]),
+    ),
     env: mask(d.env),
   };
 }
 
-const shortDigest = (d: string | undefined): Shown | undefined => (d === undefined ? undefined : `sha256:${d.slice(0, 12)}`);
+const shortDigest = (d: string | undefined): Shown | undefined =>
+  d === undefined ? undefined : `sha256:${d.slice(0, 12)}`;
 
 /** The changes behind each reason, attribute by attribute. */
-function changesOf(reasons: ReadonlySet<ChangeReason>, desired: DesiredInstance, recorded: RecordedInstance | undefined, shown: VmShown, mask: (v: unknown) => Shown): Change[] {
+function changesOf(
+  reasons: ReadonlySet<ChangeReason>,
+  desired: DesiredInstance,
+  recorded: RecordedInstance | undefined,
+  shown: VmShown,
+  mask: (v: unknown) => Shown,
+): Change[] {
   const out: Change[] = [];
   const before = recorded?.vm?.shown;
   const attrs = (reason: ChangeReason, prefix: string, b: Shown | undefined, a: Shown) => {
@@ -181,7 +208,12 @@ function changesOf(reasons: ReadonlySet<ChangeReason>, desired: DesiredInstance,
         out.push({ reason: r, path: 'vm', note: 'recreate requested' });
         break;
       case 'stemcell':
-        out.push({ reason: r, path: 'stemcell', ...(recorded?.vm ? { before: recorded.vm.stemcell } : {}), after: shown.stemcell });
+        out.push({
+          reason: r,
+          path: 'stemcell',
+          ...(recorded?.vm ? { before: recorded.vm.stemcell } : {}),
+          after: shown.stemcell,
+        });
         break;
       case 'cloud_properties':
         attrs(r, 'cloud_properties', before?.cloud_properties, shown.cloud_properties);
@@ -194,14 +226,33 @@ function changesOf(reasons: ReadonlySet<ChangeReason>, desired: DesiredInstance,
         break;
       case 'persistent_disk': {
         const rd = recorded?.disk;
-        const a = desired.persistentDisk.size > 0 ? { size: desired.persistentDisk.size, cloud_properties: mask(desired.persistentDisk.cloudProperties) } : undefined;
-        const b = rd ? { size: rd.size, cloud_properties: rd.cloudProperties ? mask(rd.cloudProperties) : undefined } : undefined;
+        const a =
+          desired.persistentDisk.size > 0
+            ? { size: desired.persistentDisk.size, cloud_properties: mask(desired.persistentDisk.cloudProperties) }
+            : undefined;
+        const b = rd
+          ? { size: rd.size, cloud_properties: rd.cloudProperties ? mask(rd.cloudProperties) : undefined }
+          : undefined;
         if (!a || !b) {
-          out.push({ reason: r, path: 'persistent_disk', ...(b ? { before: { size: b.size } } : {}), ...(a ? { after: a } : {}) });
+          out.push({
+            reason: r,
+            path: 'persistent_disk',
+            ...(b ? { before: { size: b.size } } : {}),
+            ...(a ? { after: a } : {}),
+          });
           break;
         }
-        const diffs = b.cloud_properties === undefined ? diffAttributes('persistent_disk', { size: b.size }, { size: a.size }) : diffAttributes('persistent_disk', b as Shown, a);
-        if (!diffs.length) out.push({ reason: r, path: 'persistent_disk.cloud_properties', after: a.cloud_properties, beforeUnknown: true });
+        const diffs =
+          b.cloud_properties === undefined
+            ? diffAttributes('persistent_disk', { size: b.size }, { size: a.size })
+            : diffAttributes('persistent_disk', b as Shown, a);
+        if (!diffs.length)
+          out.push({
+            reason: r,
+            path: 'persistent_disk.cloud_properties',
+            after: a.cloud_properties,
+            beforeUnknown: true,
+          });
         for (const d of diffs) out.push({ reason: r, ...d });
         break;
       }
@@ -214,7 +265,14 @@ function changesOf(reasons: ReadonlySet<ChangeReason>, desired: DesiredInstance,
       case 'configuration':
         for (const j of desired.jobs) {
           const was = recorded?.appliedJobs?.[j.name];
-          if (was !== j.digest) out.push({ reason: r, path: `jobs.${j.name}`, ...(was ? { before: shortDigest(was)! } : {}), after: shortDigest(j.digest)!, note: 'rendered templates or packages' });
+          if (was !== j.digest)
+            out.push({
+              reason: r,
+              path: `jobs.${j.name}`,
+              ...(was ? { before: shortDigest(was)! } : {}),
+              after: shortDigest(j.digest)!,
+              note: 'rendered templates or packages',
+            });
         }
         break;
       case 'state':
@@ -229,7 +287,11 @@ function changesOf(reasons: ReadonlySet<ChangeReason>, desired: DesiredInstance,
  * Compares one desired instance with what is recorded and names every reason it changes.
  * `recreate` forces a new VM (deploy --recreate).
  */
-export function planInstance(desired: DesiredInstance, recorded: RecordedInstance | undefined, opts: { recreate?: boolean; mask?: (v: unknown) => Shown } = {}): InstancePlan {
+export function planInstance(
+  desired: DesiredInstance,
+  recorded: RecordedInstance | undefined,
+  opts: { recreate?: boolean; mask?: (v: unknown) => Shown } = {},
+): InstancePlan {
   const lbl = instanceLabel(desired);
   const mask = opts.mask ?? noMask;
   const shown = vmShown(desired, mask);
@@ -256,7 +318,12 @@ export function planInstance(desired: DesiredInstance, recorded: RecordedInstanc
   if (vm.envDigest !== d.envDigest) reasons.add('env');
   if (opts.recreate) reasons.add('recreate');
   const diskWanted = desired.persistentDisk.size;
-  if (diskWanted > 0 !== Boolean(recorded.disk) || (recorded.disk && (recorded.disk.size !== diskWanted || recorded.disk.cloudPropertiesDigest !== digest(desired.persistentDisk.cloudProperties)))) {
+  if (
+    diskWanted > 0 !== Boolean(recorded.disk) ||
+    (recorded.disk &&
+      (recorded.disk.size !== diskWanted ||
+        recorded.disk.cloudPropertiesDigest !== digest(desired.persistentDisk.cloudProperties)))
+  ) {
     reasons.add('persistent_disk');
   }
   const applied = recorded.appliedJobs;
@@ -273,7 +340,12 @@ export function planInstance(desired: DesiredInstance, recorded: RecordedInstanc
 }
 
 export function planDeletion(recorded: RecordedInstance): InstancePlan {
-  const base = { action: 'delete' as const, reasons: new Set<ChangeReason>(), recorded, label: instanceLabel(recorded) };
+  const base = {
+    action: 'delete' as const,
+    reasons: new Set<ChangeReason>(),
+    recorded,
+    label: instanceLabel(recorded),
+  };
   return { ...base, changes: [], steps: instanceSteps(base) };
 }
 

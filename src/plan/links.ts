@@ -36,7 +36,14 @@ export function resolveLinks(
   const providers: Provider[] = [];
   const problems: Problem[] = [];
   const linkInstances = (group: string) =>
-    (placed.get(group) ?? []).map((i) => ({ name: group, id: i.uuid, index: i.index, az: i.az, address: instanceAddress(i), bootstrap: i.bootstrap }));
+    (placed.get(group) ?? []).map((i) => ({
+      name: group,
+      id: i.uuid,
+      index: i.index,
+      az: i.az,
+      address: instanceAddress(i),
+      bootstrap: i.bootstrap,
+    }));
   for (const g of groups) {
     for (const j of g.jobs) {
       const spec = specOf(j.release, j.name);
@@ -44,7 +51,8 @@ export function resolveLinks(
       for (const p of spec.provides) {
         const opt = j.provides[p.name];
         if (opt === null) continue; // provides: {name: nil} disables it
-        const alias = opt && typeof opt === 'object' && !Array.isArray(opt) && typeof opt['as'] === 'string' ? opt['as'] : p.name;
+        const alias =
+          opt && typeof opt === 'object' && !Array.isArray(opt) && typeof opt['as'] === 'string' ? opt['as'] : p.name;
         const linkProps: Record<string, Plain> = {};
         for (const name of p.properties) {
           const v = lookup(props, name);
@@ -60,7 +68,15 @@ export function resolveLinks(
           type: p.type,
           group: g.name,
           job: j.name,
-          link: { name: alias, type: p.type, group: g.name, deployment, instances, properties: linkProps, address: instances[0]?.address ?? null },
+          link: {
+            name: alias,
+            type: p.type,
+            group: g.name,
+            deployment,
+            instances,
+            properties: linkProps,
+            address: instances[0]?.address ?? null,
+          },
         });
       }
       for (const cp of j.customProviderDefinitions) {
@@ -71,7 +87,21 @@ export function resolveLinks(
           if (v !== undefined) linkProps[name] = v;
         }
         const instances = linkInstances(g.name);
-        providers.push({ alias: cp.name, type: cp.type, group: g.name, job: j.name, link: { name: cp.name, type: cp.type, group: g.name, deployment, instances, properties: linkProps, address: instances[0]?.address ?? null } });
+        providers.push({
+          alias: cp.name,
+          type: cp.type,
+          group: g.name,
+          job: j.name,
+          link: {
+            name: cp.name,
+            type: cp.type,
+            group: g.name,
+            deployment,
+            instances,
+            properties: linkProps,
+            address: instances[0]?.address ?? null,
+          },
+        });
       }
     }
   }
@@ -85,24 +115,46 @@ export function resolveLinks(
       const at = `${job}.consumes`;
       // As the BOSH director: a manifest may only wire the links the job's release spec declares.
       undeclared(j.consumes, spec.consumes, at, `job '${j.name}' (release '${j.release}') does not consume`, problems);
-      undeclared(j.provides, spec.provides, `${job}.provides`, `job '${j.name}' (release '${j.release}') does not provide`, problems);
+      undeclared(
+        j.provides,
+        spec.provides,
+        `${job}.provides`,
+        `job '${j.name}' (release '${j.release}') does not provide`,
+        problems,
+      );
       for (const c of spec.consumes) {
         const opt = j.consumes[c.name];
         if (opt === null) {
           links[c.name] = null;
           continue;
         }
-        const from = opt && typeof opt === 'object' && !Array.isArray(opt) && typeof opt['from'] === 'string' ? opt['from'] : undefined;
-        let candidates = from !== undefined ? providers.filter((p) => p.alias === from) : providers.filter((p) => p.type === c.type);
+        const from =
+          opt && typeof opt === 'object' && !Array.isArray(opt) && typeof opt['from'] === 'string'
+            ? opt['from']
+            : undefined;
+        let candidates =
+          from !== undefined ? providers.filter((p) => p.alias === from) : providers.filter((p) => p.type === c.type);
         if (from !== undefined && candidates.length > 1) candidates = candidates.filter((p) => p.type === c.type);
         if (candidates.length === 1) {
           const p = candidates[0]!;
-          if (p.type !== c.type) problems.push({ path: `${at}.${c.name}`, message: `link '${c.name}' of job '${j.name}' wants type '${c.type}' but provider '${from}' (job '${p.job}' in '${p.group}') is of type '${p.type}'` });
+          if (p.type !== c.type)
+            problems.push({
+              path: `${at}.${c.name}`,
+              message: `link '${c.name}' of job '${j.name}' wants type '${c.type}' but provider '${from}' (job '${p.job}' in '${p.group}') is of type '${p.type}'`,
+            });
           else links[c.name] = p.link;
         } else if (candidates.length === 0) {
           if (c.optional && from === undefined) links[c.name] = null;
-          else if (from !== undefined) problems.push({ path: `${at}.${c.name}.from`, message: `no link provider named '${from}' for link '${c.name}' of job '${j.name}' in instance group '${g.name}'` });
-          else problems.push({ path: `${at}.${c.name}`, message: `no link provider of type '${c.type}' for link '${c.name}' of job '${j.name}' in instance group '${g.name}'` });
+          else if (from !== undefined)
+            problems.push({
+              path: `${at}.${c.name}.from`,
+              message: `no link provider named '${from}' for link '${c.name}' of job '${j.name}' in instance group '${g.name}'`,
+            });
+          else
+            problems.push({
+              path: `${at}.${c.name}`,
+              message: `no link provider of type '${c.type}' for link '${c.name}' of job '${j.name}' in instance group '${g.name}'`,
+            });
         } else {
           problems.push({
             path: `${at}.${c.name}`,
@@ -118,10 +170,19 @@ export function resolveLinks(
 }
 
 /** A problem for each link named in the manifest (`consumes:`/`provides:`) that the spec does not declare. */
-function undeclared(given: Readonly<Record<string, unknown>>, declared: readonly LinkSpec[], at: string, says: string, problems: Problem[]): void {
+function undeclared(
+  given: Readonly<Record<string, unknown>>,
+  declared: readonly LinkSpec[],
+  at: string,
+  says: string,
+  problems: Problem[],
+): void {
   const names = declared.map((l) => l.name);
   for (const name of Object.keys(given)) {
     if (names.includes(name)) continue;
-    problems.push({ path: `${at}.${name}`, message: `${says} a link '${name}' (its spec declares: ${names.map((n) => `'${n}'`).join(', ') || 'none'})` });
+    problems.push({
+      path: `${at}.${name}`,
+      message: `${says} a link '${name}' (its spec declares: ${names.map((n) => `'${n}'`).join(', ') || 'none'})`,
+    });
   }
 }

@@ -21,7 +21,12 @@ function placeholderPaths(doc: unknown): string[] {
 /** True when `problem` is about a value a variable will fill in later (so it is not the operator's mistake yet). */
 function awaitsVariable(problem: Problem, placeholders: readonly string[]): boolean {
   if (problem.path.includes('((') || problem.message.includes('((')) return true;
-  return placeholders.some((ph) => ph === problem.path || problem.path.startsWith(`${ph}.`) || /^(\[\d+\]|\.[^.[' ]+| '[^']*')$/.test(ph.startsWith(problem.path) ? ph.slice(problem.path.length) : ''));
+  return placeholders.some(
+    (ph) =>
+      ph === problem.path ||
+      problem.path.startsWith(`${ph}.`) ||
+      /^(\[\d+\]|\.[^.[' ]+| '[^']*')$/.test(ph.startsWith(problem.path) ? ph.slice(problem.path.length) : ''),
+  );
 }
 
 export interface PrecheckInput {
@@ -65,6 +70,8 @@ export function precheckDeploymentManifest(input: PrecheckInput): void {
       }
     }
   }
-  const unique = problems.filter((p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i);
+  const unique = problems.filter(
+    (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
+  );
   if (unique.length) throw new ValidationError(`Validating ${what}`, unique);
 }

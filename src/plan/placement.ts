@@ -75,9 +75,17 @@ export function placeGroup(
     quota = new Map(azs.map((a) => [a, 0]));
     for (const ip of staticIps) {
       // An address in a subnet that spans several azs goes to the least-filled of them.
-      const candidates = azs.filter((a) => net.subnets.some((s) => s.static.has(ip) && (a === null || s.azs.length === 0 || s.azs.includes(a))));
-      const az = candidates.reduce<string | null | undefined>((best, a) => (best === undefined || quota.get(a)! < quota.get(best)! ? a : best), undefined);
-      if (az === undefined) throw new DirectorError(`Placing instance group '${group.name}': static IP ${formatIp(ip)} is in no subnet of its azs`);
+      const candidates = azs.filter((a) =>
+        net.subnets.some((s) => s.static.has(ip) && (a === null || s.azs.length === 0 || s.azs.includes(a))),
+      );
+      const az = candidates.reduce<string | null | undefined>(
+        (best, a) => (best === undefined || quota.get(a)! < quota.get(best)! ? a : best),
+        undefined,
+      );
+      if (az === undefined)
+        throw new DirectorError(
+          `Placing instance group '${group.name}': static IP ${formatIp(ip)} is in no subnet of its azs`,
+        );
       quota.set(az, (quota.get(az) ?? 0) + 1);
     }
   } else {
@@ -102,7 +110,7 @@ export function placeGroup(
   const indexes = new Set(kept.map((k) => k.index));
   let nextIndex = 0;
   const fresh: { az: string | null; index: number; uuid: string }[] = [];
-  for (let placed = true; placed; ) {
+  for (let placed = true; placed;) {
     placed = false;
     for (const az of azs) {
       if ((used.get(az) ?? 0) >= (quota.get(az) ?? 0)) continue;
@@ -133,7 +141,17 @@ export function placeGroup(
       const net = cloud.networks.find((n) => n.name === gn.name)!;
       const isDefault = group.networks.length === 1 ? ['dns', 'gateway'] : gn.default;
       if (net.type !== 'manual') {
-        return { name: net.name, type: net.type, ip: null, netmask: null, gateway: null, dns: [], default: isDefault, static: false, cloudProperties: net.cloudProperties };
+        return {
+          name: net.name,
+          type: net.type,
+          ip: null,
+          netmask: null,
+          gateway: null,
+          dns: [],
+          default: isDefault,
+          static: false,
+          cloudProperties: net.cloudProperties,
+        };
       }
       const subnets = net.subnets.filter((s) => i.az === null || s.azs.length === 0 || s.azs.includes(i.az));
       const ownersHere = owners.get(net.name) ?? new Map<number, string>();
@@ -145,14 +163,20 @@ export function placeGroup(
         if (prior !== undefined && staticIps.includes(parseIp(prior))) ip = parseIp(prior);
         else {
           ip = [...staticLeft].find((c) => free(c) && subnets.some((s) => s.static.has(c)));
-          if (ip === undefined) throw new DirectorError(`Placing instance group '${group.name}': no static IP left for '${group.name}/${i.index}' in az '${i.az}'`);
+          if (ip === undefined)
+            throw new DirectorError(
+              `Placing instance group '${group.name}': no static IP left for '${group.name}/${i.index}' in az '${i.az}'`,
+            );
           staticLeft.delete(ip);
         }
       } else {
         const p = prior !== undefined ? parseIp(prior) : undefined;
         if (p !== undefined && subnets.some((s) => dynamicAllowed(s, p)) && free(p)) ip = p;
         else ip = firstFree(subnets, free);
-        if (ip === undefined) throw new DirectorError(`Placing instance group '${group.name}': network '${net.name}' has no free address for '${group.name}/${i.index}' in az '${i.az}'`);
+        if (ip === undefined)
+          throw new DirectorError(
+            `Placing instance group '${group.name}': network '${net.name}' has no free address for '${group.name}/${i.index}' in az '${i.az}'`,
+          );
       }
       ownersHere.set(ip, i.uuid);
       const subnet = subnets.find((s) => s.cidr && ip! >= s.cidr.first && ip! <= s.cidr.last) ?? subnets[0]!;
@@ -168,13 +192,25 @@ export function placeGroup(
         cloudProperties: subnet.cloudProperties,
       };
     });
-    return { group: group.name, index: i.index, uuid: i.uuid, az: i.az, bootstrap: i.uuid === bootstrapUuid, networks, isNew: i.recorded === undefined };
+    return {
+      group: group.name,
+      index: i.index,
+      uuid: i.uuid,
+      az: i.az,
+      bootstrap: i.uuid === bootstrapUuid,
+      networks,
+      isNew: i.recorded === undefined,
+    };
   });
   return { desired, obsolete };
 }
 
 /** How many instances each az gets: as even as possible, existing instances staying put. */
-function balancedQuota(azs: readonly (string | null)[], want: number, existing: readonly RecordedPlacement[]): Map<string | null, number> {
+function balancedQuota(
+  azs: readonly (string | null)[],
+  want: number,
+  existing: readonly RecordedPlacement[],
+): Map<string | null, number> {
   const quota = new Map<string | null, number>(azs.map((a) => [a, 0]));
   const have = new Map<string | null, number>(azs.map((a) => [a, existing.filter((e) => e.az === a).length]));
   for (let n = 0; n < want; n++) {

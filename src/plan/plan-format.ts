@@ -4,7 +4,13 @@ import { forcesNewVm, type Change, type ChangeReason, type InstancePlan } from '
 import type { DeploymentPlan } from './plan.js';
 import type { Step } from './steps.js';
 
-const SIGN: Record<InstancePlan['action'], string> = { create: '+', recreate: '-/+', update: '~', delete: '-', unchanged: ' ' };
+const SIGN: Record<InstancePlan['action'], string> = {
+  create: '+',
+  recreate: '-/+',
+  update: '~',
+  delete: '-',
+  unchanged: ' ',
+};
 
 function describeReasons(reasons: ReadonlySet<ChangeReason>): string {
   return reasons.size ? ` (${[...reasons].map((r) => r.replace('_', ' ')).join(', ')})` : '';
@@ -21,8 +27,17 @@ function line(p: InstancePlan): string {
  * `+` for an attribute that appears, `-` for one that goes, with what it forces.
  */
 export function formatChange(c: Change): string {
-  const sign = c.beforeUnknown ? '~' : c.before === undefined && c.after !== undefined ? '+' : c.after === undefined && c.before !== undefined ? '-' : '~';
-  const value = c.before === undefined && c.after === undefined ? '' : `: ${c.beforeUnknown ? '(not recorded)' : formatShown(c.before)} → ${formatShown(c.after)}`;
+  const sign = c.beforeUnknown
+    ? '~'
+    : c.before === undefined && c.after !== undefined
+      ? '+'
+      : c.after === undefined && c.before !== undefined
+        ? '-'
+        : '~';
+  const value =
+    c.before === undefined && c.after === undefined
+      ? ''
+      : `: ${c.beforeUnknown ? '(not recorded)' : formatShown(c.before)} → ${formatShown(c.after)}`;
   const notes = [...(c.note ? [c.note] : []), ...(forcesNewVm(c.reason) ? ['forces a new VM'] : [])];
   return `${sign} ${c.path}${value}${notes.length ? `  # ${notes.join('; ')}` : ''}`;
 }
@@ -66,12 +81,23 @@ export interface InstancePlanJson {
   readonly group: string;
   readonly action: InstancePlan['action'];
   readonly reasons: readonly ChangeReason[];
-  readonly changes: readonly { readonly reason: ChangeReason; readonly path: string; readonly before?: Shown; readonly after?: Shown; readonly forces_new_vm: boolean; readonly note?: string }[];
+  readonly changes: readonly {
+    readonly reason: ChangeReason;
+    readonly path: string;
+    readonly before?: Shown;
+    readonly after?: Shown;
+    readonly forces_new_vm: boolean;
+    readonly note?: string;
+  }[];
   readonly steps: readonly Step[];
 }
 
 /** The plan as data (`deploy --json`, `deploy --dry-run --json`): every instance that changes, its changes and steps. */
-export function planJson(plan: DeploymentPlan): { readonly deployment: string; readonly instances: readonly InstancePlanJson[]; readonly summary: Record<InstancePlan['action'], number> } {
+export function planJson(plan: DeploymentPlan): {
+  readonly deployment: string;
+  readonly instances: readonly InstancePlanJson[];
+  readonly summary: Record<InstancePlan['action'], number>;
+} {
   const one = (p: InstancePlan): InstancePlanJson => ({
     instance: p.label,
     group: p.desired?.group ?? p.recorded!.group,
@@ -87,7 +113,10 @@ export function planJson(plan: DeploymentPlan): { readonly deployment: string; r
     })),
     steps: p.steps,
   });
-  const instances = [...plan.groups.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged')), ...plan.deletions].map(one);
+  const instances = [
+    ...plan.groups.flatMap((g) => g.plans.filter((p) => p.action !== 'unchanged')),
+    ...plan.deletions,
+  ].map(one);
   return { deployment: plan.deployment, instances, summary: planCounts(plan) };
 }
 
@@ -105,7 +134,8 @@ export function formatManifestDiff(before: string, after: string, context = 3): 
   }
   const keep = new Set<number>();
   lines.forEach((l, i) => {
-    if (l.sign !== ' ') for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) keep.add(j);
+    if (l.sign !== ' ')
+      for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) keep.add(j);
   });
   if (!keep.size) return '';
   const out: string[] = [];

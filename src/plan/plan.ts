@@ -3,7 +3,15 @@ import { secretMask } from './changes.js';
 import type { JobSpec, ProcessSpec } from '../release/job-spec.js';
 import type { CloudConfig } from './cloud-config.js';
 import type { DeploymentManifest, InstanceGroup } from './deployment-manifest.js';
-import { deepMerge, digest, planDeletion, planInstance, type DesiredInstance, type InstancePlan, type RecordedInstance } from './instance-plan.js';
+import {
+  deepMerge,
+  digest,
+  planDeletion,
+  planInstance,
+  type DesiredInstance,
+  type InstancePlan,
+  type RecordedInstance,
+} from './instance-plan.js';
 import { instanceAddress, resolveLinks } from './links.js';
 import { parseIp } from './ip.js';
 import { placeGroup, type PlacedInstance } from './placement.js';
@@ -115,11 +123,20 @@ export function planDeployment(input: PlanInputs): DeploymentPlan {
           bootstrap: inst.bootstrap,
           address,
           ip: address,
-          networks: Object.fromEntries(inst.networks.map((n) => [n.name, { ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default }])),
+          networks: Object.fromEntries(
+            inst.networks.map((n) => [
+              n.name,
+              { ip: n.ip, netmask: n.netmask, gateway: n.gateway, default: n.default },
+            ]),
+          ),
           job: { name: j.name },
           release: { name: rel.name, version: rel.version },
         };
-        const templates = renderJob(spec, rel.jobTemplates(j.name), { spec: tspec, properties: j.properties, links: links.get(`${g.name}/${j.name}`) ?? {} });
+        const templates = renderJob(spec, rel.jobTemplates(j.name), {
+          spec: tspec,
+          properties: j.properties,
+          links: links.get(`${g.name}/${j.name}`) ?? {},
+        });
         const packages = rel.packageDigests(j.name);
         return {
           name: j.name,
@@ -137,12 +154,21 @@ export function planDeployment(input: PlanInputs): DeploymentPlan {
         ...inst,
         lifecycle: g.lifecycle,
         vmType: g.vmType,
-        cloudProperties: deepMerge(inst.az !== null ? (azProps.get(inst.az) ?? {}) : {}, g.vmType ? (vmTypeProps.get(g.vmType) ?? {}) : {}, ...g.vmExtensions.map((e) => extProps.get(e) ?? {})),
+        cloudProperties: deepMerge(
+          inst.az !== null ? (azProps.get(inst.az) ?? {}) : {},
+          g.vmType ? (vmTypeProps.get(g.vmType) ?? {}) : {},
+          ...g.vmExtensions.map((e) => extProps.get(e) ?? {}),
+        ),
         vmExtensions: g.vmExtensions,
         stemcell: stemcells.get(g.stemcell)!,
         env: g.env,
         persistentDisk: { size: g.persistentDisk.size, cloudProperties: g.persistentDisk.cloudProperties },
-        jobs: jobs.map((j) => ({ name: j.name, release: j.release, releaseVersion: j.releaseVersion, digest: j.digest })),
+        jobs: jobs.map((j) => ({
+          name: j.name,
+          release: j.release,
+          releaseVersion: j.releaseVersion,
+          digest: j.digest,
+        })),
         state: recorded?.state === 'stopped' || recorded?.state === 'detached' ? 'stopped' : 'started',
       };
       return planInstance(desired, recorded, { recreate: input.recreate ?? false, mask });

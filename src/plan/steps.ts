@@ -56,7 +56,14 @@ const s = (kind: StepKind): Step => ({ kind });
 const recordState = (state: 'started' | 'stopped' | 'detached'): Step => ({ kind: 'record_state', state });
 
 /** Starting the jobs of an instance whose jobs are applied: run, watch, record `started`. */
-const RUN: readonly Step[] = [s('apply'), s('pre_start'), s('start'), s('watch'), s('post_start'), recordState('started')];
+const RUN: readonly Step[] = [
+  s('apply'),
+  s('pre_start'),
+  s('start'),
+  s('watch'),
+  s('post_start'),
+  recordState('started'),
+];
 
 /**
  * The steps of one instance plan.
@@ -68,7 +75,12 @@ const RUN: readonly Step[] = [s('apply'), s('pre_start'), s('start'), s('watch')
  * - update: drain and stop (if jobs run), converge the disk, apply and start.
  * - unchanged: nothing.
  */
-export function instanceSteps(p: { readonly action: InstanceAction; readonly reasons: ReadonlySet<ChangeReason>; readonly desired?: DesiredInstance; readonly recorded?: RecordedInstance }): Step[] {
+export function instanceSteps(p: {
+  readonly action: InstanceAction;
+  readonly reasons: ReadonlySet<ChangeReason>;
+  readonly desired?: DesiredInstance;
+  readonly recorded?: RecordedInstance;
+}): Step[] {
   const r = p.recorded;
   const running = Boolean(r?.vm && r.appliedJobs);
   switch (p.action) {
@@ -79,13 +91,25 @@ export function instanceSteps(p: { readonly action: InstanceAction; readonly rea
     case 'create':
       return [s('create_vm'), ...(r?.disk ? [s('attach_disk')] : []), ...diskSteps(p), ...tail(p.desired!)];
     case 'recreate':
-      return [...(running ? [s('drain'), s('stop')] : []), s('detach_disks'), s('delete_vm'), s('create_vm'), ...(r?.disk ? [s('attach_disk')] : []), ...diskSteps(p), ...tail(p.desired!)];
+      return [
+        ...(running ? [s('drain'), s('stop')] : []),
+        s('detach_disks'),
+        s('delete_vm'),
+        s('create_vm'),
+        ...(r?.disk ? [s('attach_disk')] : []),
+        ...diskSteps(p),
+        ...tail(p.desired!),
+      ];
     case 'update':
       return [...(running ? [s('drain'), s('stop')] : []), ...diskSteps(p), ...tail(p.desired!)];
   }
 }
 
-function diskSteps(p: { readonly reasons: ReadonlySet<ChangeReason>; readonly desired?: DesiredInstance; readonly recorded?: RecordedInstance }): Step[] {
+function diskSteps(p: {
+  readonly reasons: ReadonlySet<ChangeReason>;
+  readonly desired?: DesiredInstance;
+  readonly recorded?: RecordedInstance;
+}): Step[] {
   if (!p.reasons.has('persistent_disk')) return [];
   const had = Boolean(p.recorded?.disk);
   if (p.desired!.persistentDisk.size === 0) return had ? [s('orphan_disk')] : [];
@@ -103,7 +127,9 @@ export function isVmCreationStep(step: Step): boolean {
 
 /** `stop`: drain and stop; `--hard` also deletes the VM and keeps the disk (`detached`). */
 export function stopSteps(hard: boolean): Step[] {
-  return hard ? [s('drain'), s('stop'), s('detach_disks'), s('delete_vm'), recordState('detached')] : [s('drain'), s('stop'), recordState('stopped')];
+  return hard
+    ? [s('drain'), s('stop'), s('detach_disks'), s('delete_vm'), recordState('detached')]
+    : [s('drain'), s('stop'), recordState('stopped')];
 }
 
 /** `start` of a stopped instance on its VM. */

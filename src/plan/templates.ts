@@ -19,7 +19,9 @@ export interface TemplateSpec {
   readonly bootstrap: boolean;
   readonly address: string | null;
   readonly ip: string | null;
-  readonly networks: Readonly<Record<string, { ip: string | null; netmask: string | null; gateway: string | null; default: readonly string[] }>>;
+  readonly networks: Readonly<
+    Record<string, { ip: string | null; netmask: string | null; gateway: string | null; default: readonly string[] }>
+  >;
   readonly job: { readonly name: string };
   readonly release: { readonly name: string; readonly version: string };
 }
@@ -56,7 +58,13 @@ export interface RenderContext {
 export function lookup(props: Plain, dotted: string): Plain | undefined {
   let cur: Plain | undefined = props;
   for (const seg of dotted.split('.')) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
+    if (
+      cur === null ||
+      typeof cur !== 'object' ||
+      Array.isArray(cur) ||
+      !Object.prototype.hasOwnProperty.call(cur, seg)
+    )
+      return undefined;
     cur = (cur as Record<string, Plain>)[seg];
   }
   return cur;
@@ -86,7 +94,13 @@ export function effectiveProperties(spec: JobSpec, manifestProps: Plain): Record
 class PropertyMissing extends DirectorError {}
 
 function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefined) {
-  const get = (props: Plain, names: readonly string[], rest: unknown[], where: string, only: ReadonlySet<string> | undefined) => {
+  const get = (
+    props: Plain,
+    names: readonly string[],
+    rest: unknown[],
+    where: string,
+    only: ReadonlySet<string> | undefined,
+  ) => {
     for (const n of names) {
       if (only && !only.has(n) && ![...only].some((d) => d.startsWith(`${n}.`))) continue;
       const v = lookup(props, n);
@@ -95,7 +109,8 @@ function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefine
     if (rest.length > 0) return rest[0];
     throw new PropertyMissing(`Can't find property '${JSON.stringify(names)}'${where}`);
   };
-  const p = (name: string | readonly string[], ...rest: unknown[]) => get(ctx.properties, typeof name === 'string' ? [name] : name, rest, '', declared);
+  const p = (name: string | readonly string[], ...rest: unknown[]) =>
+    get(ctx.properties, typeof name === 'string' ? [name] : name, rest, '', declared);
   const if_p = (...args: unknown[]) => {
     const fn = args.pop() as (...vals: unknown[]) => void;
     const vals: unknown[] = [];
@@ -110,7 +125,8 @@ function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefine
   const linkObject = (l: ResolvedLink) => ({
     ...l,
     // A link's properties are what its provider shares, whatever the consumer declares.
-    p: (name: string | readonly string[], ...rest: unknown[]) => get(l.properties, typeof name === 'string' ? [name] : name, rest, ` in link '${l.name}'`, undefined),
+    p: (name: string | readonly string[], ...rest: unknown[]) =>
+      get(l.properties, typeof name === 'string' ? [name] : name, rest, ` in link '${l.name}'`, undefined),
     if_p: (...args: unknown[]) => {
       const fn = args.pop() as (...vals: unknown[]) => void;
       const vals = (args as string[]).map((n) => lookup(l.properties, n));
@@ -120,7 +136,8 @@ function helpersFor(ctx: RenderContext, declared: ReadonlySet<string> | undefine
   const link = (name: string) => {
     const l = ctx.links[name];
     if (l === undefined) throw new DirectorError(`Can't find link '${name}'`);
-    if (l === null) throw new DirectorError(`Can't find link '${name}' (it is optional and has no provider; use if_link)`);
+    if (l === null)
+      throw new DirectorError(`Can't find link '${name}' (it is optional and has no provider; use if_link)`);
     return linkObject(l);
   };
   const if_link = (name: string, fn: (l: ReturnType<typeof linkObject>) => void) => {
@@ -147,13 +164,18 @@ function compile(source: string): ejs.TemplateFunction {
  * (a key of `spec.templates`) to its text. Returns rendered path → content. Errors name the
  * template, the job and the instance.
  */
-export function renderJob(spec: JobSpec, sources: Readonly<Record<string, string>>, ctx: RenderContext): Record<string, string> {
+export function renderJob(
+  spec: JobSpec,
+  sources: Readonly<Record<string, string>>,
+  ctx: RenderContext,
+): Record<string, string> {
   const declared = new Set(Object.keys(spec.properties));
   const helpers = helpersFor({ ...ctx, properties: effectiveProperties(spec, ctx.properties) }, declared);
   const out: Record<string, string> = {};
   for (const [src, dest] of Object.entries(spec.templates)) {
     const text = sources[src];
-    if (text === undefined) throw new DirectorError(`Rendering job '${spec.name}': template '${src}' is missing from the release`);
+    if (text === undefined)
+      throw new DirectorError(`Rendering job '${spec.name}': template '${src}' is missing from the release`);
     try {
       out[dest] = compile(text)(helpers);
     } catch (e) {
@@ -161,9 +183,12 @@ export function renderJob(spec: JobSpec, sources: Readonly<Record<string, string
       const text = (e as Error).message;
       const line = / >> (\d+)\|/.exec(text)?.[1];
       const msg = text.split('\n').pop()!.trim();
-      throw new DirectorError(`Rendering template '${dest}' of job '${spec.name}' for instance '${ctx.spec.name}/${ctx.spec.index}'`, {
-        cause: new DirectorError(line ? `line ${line}: ${msg}` : msg),
-      });
+      throw new DirectorError(
+        `Rendering template '${dest}' of job '${spec.name}' for instance '${ctx.spec.name}/${ctx.spec.index}'`,
+        {
+          cause: new DirectorError(line ? `line ${line}: ${msg}` : msg),
+        },
+      );
     }
   }
   return out;

@@ -28,7 +28,10 @@ export function formatPath(path: readonly PropertyKey[], doc?: unknown): string 
   let cur: unknown = doc;
   for (const seg of path) {
     const item = typeof seg === 'number' && Array.isArray(cur) ? (cur[seg] as unknown) : undefined;
-    const name = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>)['name'] : undefined;
+    const name =
+      item !== null && typeof item === 'object' && !Array.isArray(item)
+        ? (item as Record<string, unknown>)['name']
+        : undefined;
     if (typeof seg === 'number') out += typeof name === 'string' && name !== '' ? ` '${name}'` : `[${seg}]`;
     else out += out ? `.${String(seg)}` : String(seg);
     cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[seg as never] : undefined;
@@ -42,7 +45,11 @@ export function itemPath(key: string, index: number, name: string | undefined): 
 }
 
 /** Turns zod issues into problems with BOSH-flavoured wording; `doc` lets paths name list items. */
-export function problemsFromZod(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = [], doc?: unknown): Problem[] {
+export function problemsFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+  doc?: unknown,
+): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
     const path = formatPath([...prefix, ...issue.path], doc === undefined ? undefined : prefixed(prefix, doc));
@@ -53,7 +60,8 @@ export function problemsFromZod(issues: readonly z.core.$ZodIssue[], prefix: rea
 
 function prefixed(prefix: readonly PropertyKey[], doc: unknown): unknown {
   let wrapped = doc;
-  for (const seg of [...prefix].reverse()) wrapped = typeof seg === 'number' ? Object.assign([], { [seg]: wrapped }) : { [seg]: wrapped };
+  for (const seg of [...prefix].reverse())
+    wrapped = typeof seg === 'number' ? Object.assign([], { [seg]: wrapped }) : { [seg]: wrapped };
   return wrapped;
 }
 
@@ -65,7 +73,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `expected ${issue.expected}${received ? `, found ${received}` : ''}`;
     }
     case 'too_small':
-      return issue.origin === 'array' ? `expected at least ${String(issue.minimum)} item(s)` : `expected at least ${String(issue.minimum)}`;
+      return issue.origin === 'array'
+        ? `expected at least ${String(issue.minimum)} item(s)`
+        : `expected at least ${String(issue.minimum)}`;
     case 'invalid_union':
       return issue.message === 'Invalid input' ? 'has an unexpected form' : issue.message;
     default:

@@ -14,7 +14,10 @@ function client(): ContainerClient {
   const service =
     a.connectionString !== undefined
       ? BlobServiceClient.fromConnectionString(a.connectionString)
-      : new BlobServiceClient(a.url ?? `https://${a.name}.blob.core.windows.net`, new StorageSharedKeyCredential(a.name ?? '', a.key ?? ''));
+      : new BlobServiceClient(
+          a.url ?? `https://${a.name}.blob.core.windows.net`,
+          new StorageSharedKeyCredential(a.name ?? '', a.key ?? ''),
+        );
   container = service.getContainerClient(setup.container);
   return container;
 }

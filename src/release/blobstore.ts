@@ -1,5 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DirectorError } from '../errors.js';
 import { SyncWorker } from '../state/sync-worker.js';
@@ -88,7 +101,8 @@ export function openBlobstore(dir: string): Blobstore {
       } catch (err) {
         throw new DirectorError(`Reading blob ${id} from '${dir}'`, { cause: err });
       }
-      if (sha256(data) !== id) throw new DirectorError(`Reading blob ${id} from '${dir}': content does not match its sha256 (corrupted)`);
+      if (sha256(data) !== id)
+        throw new DirectorError(`Reading blob ${id} from '${dir}': content does not match its sha256 (corrupted)`);
       return data;
     },
   };
@@ -125,7 +139,8 @@ export function openAzureBlobstore(cacheDir: string, setup: AzureBlobSetup): Blo
     try {
       call({ op: 'download', name: id, file: tmp }, `Reading blob ${id} from`);
       const data = readFileSync(tmp);
-      if (sha256(data) !== id) throw new DirectorError(`Reading blob ${id} from ${where}: content does not match its sha256 (corrupted)`);
+      if (sha256(data) !== id)
+        throw new DirectorError(`Reading blob ${id} from ${where}: content does not match its sha256 (corrupted)`);
       cache.put(data);
     } finally {
       rmSync(tmp, { force: true });

@@ -43,14 +43,26 @@ export interface ProcessSpec {
   readonly cwd?: string;
 }
 
-const linkSchema = z.object({ name: z.string().min(1), type: z.string().min(1), properties: z.array(z.string()).default([]), optional: z.boolean().default(false) });
+const linkSchema = z.object({
+  name: z.string().min(1),
+  type: z.string().min(1),
+  properties: z.array(z.string()).default([]),
+  optional: z.boolean().default(false),
+});
 
 const specSchema = z.object({
   name: z.string().min(1),
   description: z.string().default(''),
   templates: z.record(z.string(), z.string()).default({}),
   packages: z.array(z.string()).default([]),
-  properties: z.record(z.string(), z.object({ description: z.string().optional(), default: z.any().optional(), example: z.any().optional() }).nullable()).default({}),
+  properties: z
+    .record(
+      z.string(),
+      z
+        .object({ description: z.string().optional(), default: z.any().optional(), example: z.any().optional() })
+        .nullable(),
+    )
+    .default({}),
   provides: z.array(linkSchema).default([]),
   consumes: z.array(linkSchema).default([]),
   processes: z
@@ -73,7 +85,10 @@ export function parseJobSpec(doc: unknown, file: string): JobSpec {
   const s = r.data;
   const properties: Record<string, PropertySpec> = {};
   for (const [k, v] of Object.entries(s.properties)) {
-    properties[k] = { ...(v?.description !== undefined ? { description: v.description } : {}), ...(v && 'default' in v && v.default !== undefined ? { default: v.default as Plain } : {}) };
+    properties[k] = {
+      ...(v?.description !== undefined ? { description: v.description } : {}),
+      ...(v && 'default' in v && v.default !== undefined ? { default: v.default as Plain } : {}),
+    };
   }
   return {
     name: s.name,
@@ -83,6 +98,12 @@ export function parseJobSpec(doc: unknown, file: string): JobSpec {
     properties,
     provides: s.provides.map(({ name, type, properties: p }) => ({ name, type, properties: p })),
     consumes: s.consumes,
-    processes: s.processes.map((p) => ({ name: p.name, executable: p.executable, args: p.args, env: p.env, ...(p.cwd !== undefined ? { cwd: p.cwd } : {}) })),
+    processes: s.processes.map((p) => ({
+      name: p.name,
+      executable: p.executable,
+      args: p.args,
+      env: p.env,
+      ...(p.cwd !== undefined ? { cwd: p.cwd } : {}),
+    })),
   };
 }

@@ -45,9 +45,18 @@ const schema = z
       .array(
         z.object({
           url: z.string().url(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
-          sha512: z.string().regex(/^[0-9a-f]{128}$/, 'must be 128 lowercase hex digits').optional(),
-          file: z.string().regex(/^[^/]+$/).optional(),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+            .optional(),
+          sha512: z
+            .string()
+            .regex(/^[0-9a-f]{128}$/, 'must be 128 lowercase hex digits')
+            .optional(),
+          file: z
+            .string()
+            .regex(/^[^/]+$/)
+            .optional(),
         }),
       )
       .default([]),
@@ -55,11 +64,18 @@ const schema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if ((s.files === undefined) === (s.sources.length === 0)) ctx.addIssue({ code: 'custom', path: [], message: "exactly one of 'files' or 'sources' is required" });
+    if ((s.files === undefined) === (s.sources.length === 0))
+      ctx.addIssue({ code: 'custom', path: [], message: "exactly one of 'files' or 'sources' is required" });
     s.sources.forEach((x, i) => {
-      if (x.sha256 === undefined && x.sha512 === undefined && s.fallback === undefined) ctx.addIssue({ code: 'custom', path: ['sources', i], message: 'a source without sha256 or sha512 is never fetched, so the package needs a fallback' });
+      if (x.sha256 === undefined && x.sha512 === undefined && s.fallback === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i],
+          message: 'a source without sha256 or sha512 is never fetched, so the package needs a fallback',
+        });
     });
-    if (s.fallback !== undefined && s.sources.length === 0) ctx.addIssue({ code: 'custom', path: ['fallback'], message: "only packages with 'sources' have a fallback" });
+    if (s.fallback !== undefined && s.sources.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['fallback'], message: "only packages with 'sources' have a fallback" });
   });
 
 /** Validates a parsed package spec; returns the spec or the problems (paths inside the file). */
@@ -74,7 +90,12 @@ export function parsePackageSpec(doc: Plain): { spec?: PackageSpec; problems: Pr
       description: s.description,
       dependencies: s.dependencies,
       ...(s.files !== undefined ? { files: s.files } : {}),
-      sources: s.sources.map((x) => ({ url: x.url, ...(x.sha256 ? { sha256: x.sha256 } : {}), ...(x.sha512 ? { sha512: x.sha512 } : {}), file: x.file ?? decodeURIComponent(new URL(x.url).pathname.split('/').pop() || 'source') })),
+      sources: s.sources.map((x) => ({
+        url: x.url,
+        ...(x.sha256 ? { sha256: x.sha256 } : {}),
+        ...(x.sha512 ? { sha512: x.sha512 } : {}),
+        file: x.file ?? decodeURIComponent(new URL(x.url).pathname.split('/').pop() || 'source'),
+      })),
       ...(s.fallback !== undefined ? { fallback: s.fallback } : {}),
     },
   };

@@ -40,7 +40,10 @@ export interface ReleaseDirPackage {
   readonly spec: PackageSpec;
 }
 
-const releaseSchema = z.object({ name: z.string().min(1), version: z.union([z.string().min(1), z.number()]).transform(String) });
+const releaseSchema = z.object({
+  name: z.string().min(1),
+  version: z.union([z.string().min(1), z.number()]).transform(String),
+});
 
 function readDoc(root: string, rel: string, problems: Problem[]): Plain | undefined {
   const file = join(root, rel);
@@ -51,7 +54,10 @@ function readDoc(root: string, rel: string, problems: Problem[]): Plain | undefi
   try {
     return toPlain(parseYaml(readFileSync(file, 'utf8'), rel));
   } catch (err) {
-    problems.push({ path: rel, message: err instanceof Error ? err.message.replace(/^Parsing YAML file '[^']*': /, '') : String(err) });
+    problems.push({
+      path: rel,
+      message: err instanceof Error ? err.message.replace(/^Parsing YAML file '[^']*': /, '') : String(err),
+    });
     return undefined;
   }
 }
@@ -74,7 +80,8 @@ function subdirs(dir: string): string[] {
  */
 export function loadReleaseDir(dir: string): ReleaseDir {
   const root = resolve(dir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new DirectorError(`Loading release '${dir}': not a directory`);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new DirectorError(`Loading release '${dir}': not a directory`);
   const problems: Problem[] = [];
 
   let name = '';
@@ -94,7 +101,8 @@ export function loadReleaseDir(dir: string): ReleaseDir {
     const r = parsePackageSpec(doc);
     problems.push(...at(rel, r.problems));
     if (!r.spec) continue;
-    if (r.spec.name !== pkg) problems.push({ path: `${rel}: name`, message: `must be '${pkg}' (the folder's name), found '${r.spec.name}'` });
+    if (r.spec.name !== pkg)
+      problems.push({ path: `${rel}: name`, message: `must be '${pkg}' (the folder's name), found '${r.spec.name}'` });
     const pdir = join(root, 'packages', pkg);
     for (const key of ['files', 'fallback'] as const) {
       const folder = r.spec[key];
@@ -106,11 +114,19 @@ export function loadReleaseDir(dir: string): ReleaseDir {
   }
   for (const p of packages.values()) {
     p.spec.dependencies.forEach((d, i) => {
-      if (!packages.has(d)) problems.push({ path: `packages/${p.name}/spec.yml: dependencies[${i}]`, message: `package '${d}' is not in the release` });
+      if (!packages.has(d))
+        problems.push({
+          path: `packages/${p.name}/spec.yml: dependencies[${i}]`,
+          message: `package '${d}' is not in the release`,
+        });
     });
   }
   const cycle = findCycle(packages);
-  if (cycle) problems.push({ path: `packages/${cycle[0]}/spec.yml: dependencies`, message: `dependency cycle: ${cycle.join(' -> ')}` });
+  if (cycle)
+    problems.push({
+      path: `packages/${cycle[0]}/spec.yml: dependencies`,
+      message: `dependency cycle: ${cycle.join(' -> ')}`,
+    });
 
   const jobs = new Map<string, ReleaseDirJob>();
   for (const job of subdirs(join(root, 'jobs'))) {
@@ -125,16 +141,22 @@ export function loadReleaseDir(dir: string): ReleaseDir {
       else problems.push({ path: rel, message: err instanceof Error ? err.message : String(err) });
       continue;
     }
-    if (spec.name !== job) problems.push({ path: `${rel}: name`, message: `must be '${job}' (the folder's name), found '${spec.name}'` });
+    if (spec.name !== job)
+      problems.push({ path: `${rel}: name`, message: `must be '${job}' (the folder's name), found '${spec.name}'` });
     const jdir = join(root, 'jobs', job);
     const templates: Record<string, string> = {};
     for (const src of Object.keys(spec.templates)) {
       const file = join(jdir, 'templates', src);
-      if (src.split('/').includes('..') || !existsSync(file)) problems.push({ path: `${rel}: templates.${src}`, message: `template file 'jobs/${job}/templates/${src}' is missing` });
+      if (src.split('/').includes('..') || !existsSync(file))
+        problems.push({
+          path: `${rel}: templates.${src}`,
+          message: `template file 'jobs/${job}/templates/${src}' is missing`,
+        });
       else templates[src] = readFileSync(file, 'utf8');
     }
     spec.packages.forEach((p, i) => {
-      if (!packages.has(p)) problems.push({ path: `${rel}: packages[${i}]`, message: `package '${p}' is not in the release` });
+      if (!packages.has(p))
+        problems.push({ path: `${rel}: packages[${i}]`, message: `package '${p}' is not in the release` });
     });
     jobs.set(job, { name: job, dir: jdir, spec, specText: readFileSync(join(root, rel), 'utf8'), templates });
   }

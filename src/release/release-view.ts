@@ -26,7 +26,10 @@ export function storedReleaseView(record: ReleaseRecord, blobstore: Blobstore): 
     const cached = jobs.get(job);
     if (cached) return cached;
     const art = record.jobs.find((j) => j.name === job);
-    if (!art) throw new DirectorError(`Job '${job}' is not in release ${label} (it has: ${record.jobs.map((j) => j.name).join(', ')})`);
+    if (!art)
+      throw new DirectorError(
+        `Job '${job}' is not in release ${label} (it has: ${record.jobs.map((j) => j.name).join(', ')})`,
+      );
     try {
       const entries = unpackTar(blobstore.get(art.blobstorePath));
       const specEntry = entries.find((e) => e.path === 'spec.yml');
@@ -34,7 +37,9 @@ export function storedReleaseView(record: ReleaseRecord, blobstore: Blobstore): 
       const file = `${label}:jobs/${job}/spec.yml`;
       const spec = parseJobSpec(toPlain(parseYaml(specEntry.data.toString('utf8'), file)), file);
       const templates: Record<string, string> = {};
-      for (const e of entries) if (e.data && e.path.startsWith('templates/')) templates[e.path.slice('templates/'.length)] = e.data.toString('utf8');
+      for (const e of entries)
+        if (e.data && e.path.startsWith('templates/'))
+          templates[e.path.slice('templates/'.length)] = e.data.toString('utf8');
       const loaded = { spec, templates };
       jobs.set(job, loaded);
       return loaded;
@@ -63,8 +68,21 @@ export function storedReleaseView(record: ReleaseRecord, blobstore: Blobstore): 
 }
 
 /** The view of release `name`/`version` as recorded; DirectorError if it was never uploaded. */
-export function findReleaseView(store: { readonly releases: ReleaseState }, blobstore: Blobstore, name: string, version: string): ReleaseView {
+export function findReleaseView(
+  store: { readonly releases: ReleaseState },
+  blobstore: Blobstore,
+  name: string,
+  version: string,
+): ReleaseView {
   const record = store.releases.find(name, version);
-  if (!record) throw new DirectorError(`Release '${name}/${version}' has not been uploaded (releases: ${store.releases.list().map((r) => `${r.name}/${r.version}`).join(', ') || 'none'})`);
+  if (!record)
+    throw new DirectorError(
+      `Release '${name}/${version}' has not been uploaded (releases: ${
+        store.releases
+          .list()
+          .map((r) => `${r.name}/${r.version}`)
+          .join(', ') || 'none'
+      })`,
+    );
   return storedReleaseView(record, blobstore);
 }

@@ -24,7 +24,15 @@ const EPOCH = new Date(0);
 function entryBlocks(e: TarEntry): Buffer[] {
   const isDir = e.path.endsWith('/');
   const data = isDir ? Buffer.alloc(0) : (e.data ?? Buffer.alloc(0));
-  const header = new Header({ path: e.path, mode: e.mode & 0o7777, uid: 0, gid: 0, size: data.length, mtime: EPOCH, type: isDir ? 'Directory' : 'File' });
+  const header = new Header({
+    path: e.path,
+    mode: e.mode & 0o7777,
+    uid: 0,
+    gid: 0,
+    size: data.length,
+    mtime: EPOCH,
+    type: isDir ? 'Directory' : 'File',
+  });
   const out: Buffer[] = [];
   if (header.encode()) out.push(new Pax({ path: e.path, mtime: EPOCH }).encode());
   out.push(header.block!);
@@ -35,7 +43,8 @@ function entryBlocks(e: TarEntry): Buffer[] {
 /** Packs entries (sorted by path) into a gzip-compressed tar. */
 export function packTgz(entries: readonly TarEntry[]): Buffer {
   const parts: Buffer[] = [];
-  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) parts.push(...entryBlocks(e));
+  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
+    parts.push(...entryBlocks(e));
   parts.push(Buffer.alloc(BLOCK * 2));
   return gzipSync(Buffer.concat(parts), { level: 9 });
 }

@@ -22,6 +22,8 @@ export function stateListing(store: StateStore): unknown {
     })),
     vms: store.vms.list(),
     orphanedDisks: store.disks.listOrphaned(),
-    tasks: store.tasks.list().map((t) => ({ ...t, events: store.tasks.events(t.id), debug: store.tasks.debugLog(t.id) })),
+    tasks: store.tasks
+      .list()
+      .map((t) => ({ ...t, events: store.tasks.events(t.id), debug: store.tasks.debugLog(t.id) })),
   };
 }

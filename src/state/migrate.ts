@@ -44,7 +44,12 @@ function appliedMigrations(db: SqlDatabase): readonly AppliedRow[] {
   return db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as AppliedRow[];
 }
 
-function refuseUnknown(applied: readonly AppliedRow[], migrations: readonly Migration[], known: number, file: string): void {
+function refuseUnknown(
+  applied: readonly AppliedRow[],
+  migrations: readonly Migration[],
+  known: number,
+  file: string,
+): void {
   const newest = applied.at(-1);
   if (newest !== undefined && newest.version > known) {
     throw new StateSchemaError(
@@ -63,6 +68,9 @@ function refuseUnknown(applied: readonly AppliedRow[], migrations: readonly Migr
 
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new StateSchemaError(`Migration list is out of order at '${m.name}': expected version ${i + 1}, got ${m.version}`);
+    if (m.version !== i + 1)
+      throw new StateSchemaError(
+        `Migration list is out of order at '${m.name}': expected version ${i + 1}, got ${m.version}`,
+      );
   });
 }

@@ -62,7 +62,8 @@ export function openPostgresStateStore(url: string, options: OpenPostgresStateOp
   } catch {
     throw new DirectorError(`State URL '${shown}' is not a valid URL (expected postgres://user@host:5432/database)`);
   }
-  if (parsed.pathname.length <= 1) throw new DirectorError(`State URL '${shown}' names no database (expected postgres://user@host:5432/database)`);
+  if (parsed.pathname.length <= 1)
+    throw new DirectorError(`State URL '${shown}' names no database (expected postgres://user@host:5432/database)`);
   const password = parsed.password !== '' ? decodeURIComponent(parsed.password) : options.password;
   const setup: PgSetup = {
     config: {
@@ -72,7 +73,12 @@ export function openPostgresStateStore(url: string, options: OpenPostgresStateOp
       connectionTimeoutMillis: 15_000,
     },
   };
-  const worker = new SyncWorker(new URL('./postgres/pg-worker.js', import.meta.url), setup, `PostgreSQL state '${shown}'`, options.timeoutMs);
+  const worker = new SyncWorker(
+    new URL('./postgres/pg-worker.js', import.meta.url),
+    setup,
+    `PostgreSQL state '${shown}'`,
+    options.timeoutMs,
+  );
   try {
     worker.call({ op: 'connect' });
     const db = postgresDatabase(worker);

@@ -20,7 +20,12 @@ export function systemProcessProbe(): ProcessProbe {
   const hasProcfs = readStat(process.pid) !== undefined;
   const user = currentUser();
   return {
-    self: () => ({ pid: process.pid, hostname: host, processStart: processStartTime(process.pid), ...(user !== undefined ? { user } : {}) }),
+    self: () => ({
+      pid: process.pid,
+      hostname: host,
+      processStart: processStartTime(process.pid),
+      ...(user !== undefined ? { user } : {}),
+    }),
     isAlive: (holder) => {
       if (!signalable(holder.pid)) return false;
       const stat = readStat(holder.pid);

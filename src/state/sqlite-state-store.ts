@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  statSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as BetterSqliteDatabase, Statement } from 'better-sqlite3';
@@ -53,7 +63,12 @@ export function openStateStore(path: string, options: OpenStateStoreOptions = {}
     const now = options.now ?? (() => new Date());
     const db = wrapDatabase(raw);
     const version = migrate(db, options.migrations ?? knownMigrations, file, () => now().toISOString());
-    const ctx = { db, now: () => now().toISOString(), newId: options.newId ?? randomUUID, probe: options.processProbe ?? systemProcessProbe() };
+    const ctx = {
+      db,
+      now: () => now().toISOString(),
+      newId: options.newId ?? randomUUID,
+      probe: options.processProbe ?? systemProcessProbe(),
+    };
     return sqlStateStore(file, dirname(file), 'sqlite', ctx, version, () => {
       if (raw.open) raw.close();
     });

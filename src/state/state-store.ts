@@ -205,7 +205,12 @@ export interface InstanceStateStore {
   /** Changes az, bootstrap, index or state. StateError if there is no such instance. */
   update(
     uuid: string,
-    patch: { readonly az?: string | null; readonly bootstrap?: boolean; readonly index?: number; readonly state?: InstanceState },
+    patch: {
+      readonly az?: string | null;
+      readonly bootstrap?: boolean;
+      readonly index?: number;
+      readonly state?: InstanceState;
+    },
   ): InstanceRecord;
   /** Records the spec the plan wants for it. StateError if there is no such instance. */
   setDesiredSpec(uuid: string, spec: JsonObject | null): InstanceRecord;
@@ -316,13 +321,21 @@ export interface IpReservationState {
   release(network: string, ip: string): boolean;
   /** Releases every reservation of an instance; returns how many. */
   releaseForInstance(uuid: string): number;
-  list(filter?: { readonly deployment?: string; readonly network?: string; readonly instance?: string }): readonly IpReservationRecord[];
+  list(filter?: {
+    readonly deployment?: string;
+    readonly network?: string;
+    readonly instance?: string;
+  }): readonly IpReservationRecord[];
 }
 
 /** Tasks with their event log and debug log. Ids are sequential and never reused. */
 export interface TaskLog {
   /** A new task in state `queued`. */
-  create(task: { readonly description: string; readonly deployment?: string | null; readonly user: string }): TaskRecord;
+  create(task: {
+    readonly description: string;
+    readonly deployment?: string | null;
+    readonly user: string;
+  }): TaskRecord;
   /** queued → processing. StateError if the task does not exist or is not queued. */
   start(id: number): TaskRecord;
   /**
@@ -339,7 +352,11 @@ export interface TaskLog {
   finish(id: number, state: FinishedTaskState, result: string): TaskRecord;
   get(id: number): TaskRecord | undefined;
   /** Newest first; `recent` limits the count, the others filter. */
-  list(filter?: { readonly recent?: number; readonly deployment?: string; readonly states?: readonly TaskState[] }): readonly TaskRecord[];
+  list(filter?: {
+    readonly recent?: number;
+    readonly deployment?: string;
+    readonly states?: readonly TaskState[];
+  }): readonly TaskRecord[];
   /** The task's events in append order; `afterSeq` returns only later ones (for streaming). */
   events(id: number, afterSeq?: number): readonly TaskEventRecord[];
   debugLog(id: number): readonly TaskDebugLine[];
@@ -356,7 +373,11 @@ export interface LockTable {
    * holding task, pid, host and time when another live holder has it; re-acquiring a lock the
    * same task holds renews it. `holder` defaults to this process; `ttlMs` sets an expiry.
    */
-  acquire(name: string, taskId: number, options?: { readonly holder?: LockHolder; readonly ttlMs?: number }): LockRecord;
+  acquire(
+    name: string,
+    taskId: number,
+    options?: { readonly holder?: LockHolder; readonly ttlMs?: number },
+  ): LockRecord;
   /** Releases it if `taskId` holds it; returns whether it did. */
   release(name: string, taskId: number): boolean;
   /** Pushes the expiry `ttlMs` ahead. LockError if `taskId` no longer holds it. */

@@ -51,7 +51,8 @@ export class SyncWorker {
         return got.message.value as T;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new DirectorError(`${this.what} did not answer within ${Math.round(this.timeoutMs / 1000)} s`);
+      if (left <= 0)
+        throw new DirectorError(`${this.what} did not answer within ${Math.round(this.timeoutMs / 1000)} s`);
       Atomics.wait(this.signal, 0, 0, Math.min(left, 1000));
     }
   }

@@ -57,7 +57,13 @@ export async function readStemcell(path: string, scratch: string): Promise<Stemc
     imagePath = join(scratch, IMAGE);
     let entries;
     try {
-      entries = await extractTar(path, (p) => (p === MANIFEST ? { kind: 'memory', maxBytes: MAX_MANIFEST_BYTES } : p === IMAGE ? { kind: 'file', path: imagePath } : undefined));
+      entries = await extractTar(path, (p) =>
+        p === MANIFEST
+          ? { kind: 'memory', maxBytes: MAX_MANIFEST_BYTES }
+          : p === IMAGE
+            ? { kind: 'file', path: imagePath }
+            : undefined,
+      );
     } catch (err) {
       if (err instanceof TarFormatError) throw fail(err.message);
       throw fail(formatErrorChain(err));
@@ -77,9 +83,12 @@ export async function readStemcell(path: string, scratch: string): Promise<Stemc
     throw fail(err instanceof StemcellManifestError ? `${MANIFEST}: ${err.message}` : formatErrorChain(err));
   }
   if (manifest.sha1 !== undefined && imageSize > 0) {
-    const [algorithm, expected] = manifest.sha1.startsWith('sha256:') ? (['sha256', manifest.sha1.slice(7)] as const) : (['sha1', manifest.sha1.replace(/^sha1:/, '')] as const);
+    const [algorithm, expected] = manifest.sha1.startsWith('sha256:')
+      ? (['sha256', manifest.sha1.slice(7)] as const)
+      : (['sha1', manifest.sha1.replace(/^sha1:/, '')] as const);
     const actual = digests ? digests[algorithm] : await fileSha(imagePath, algorithm);
-    if (actual !== expected) throw fail(`the image's ${algorithm} is ${actual}, but ${MANIFEST} says ${expected} (a corrupted download?)`);
+    if (actual !== expected)
+      throw fail(`the image's ${algorithm} is ${actual}, but ${MANIFEST} says ${expected} (a corrupted download?)`);
   }
   return { manifest, imagePath, imageSize };
 }

@@ -39,10 +39,12 @@ function scalarText(text: string, key: string): string | undefined {
  */
 export function parseStemcellManifest(text: string, file: string): StemcellManifest {
   const doc = toPlain(parseYaml(text, file));
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new StemcellManifestError(`expected a map, found ${show(doc)}`);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new StemcellManifestError(`expected a map, found ${show(doc)}`);
   const str = (key: string): string => {
     const v = doc[key];
-    if (typeof v !== 'string' || v.trim() === '') throw new StemcellManifestError(`'${key}' must be a non-empty string, found ${show(v)}`);
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new StemcellManifestError(`'${key}' must be a non-empty string, found ${show(v)}`);
     return v;
   };
   const name = str('name');
@@ -51,20 +53,31 @@ export function parseStemcellManifest(text: string, file: string): StemcellManif
   if (typeof rawVersion === 'string' && rawVersion.trim() !== '') version = rawVersion;
   else if (typeof rawVersion === 'number') version = scalarText(text, 'version') ?? String(rawVersion);
   else throw new StemcellManifestError(`'version' must be a string or a number, found ${show(rawVersion)}`);
-  if (!/^[A-Za-z0-9._+-]+$/.test(version)) throw new StemcellManifestError(`'version' must be letters, digits, '.', '_', '+' or '-', found ${show(version)}`);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new StemcellManifestError(`'name' must be letters, digits, '.', '_' or '-', found ${show(name)}`);
+  if (!/^[A-Za-z0-9._+-]+$/.test(version))
+    throw new StemcellManifestError(`'version' must be letters, digits, '.', '_', '+' or '-', found ${show(version)}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name))
+    throw new StemcellManifestError(`'name' must be letters, digits, '.', '_' or '-', found ${show(name)}`);
   const operatingSystem = str('operating_system');
   const cp = doc['cloud_properties'] ?? {};
-  if (cp === null || typeof cp !== 'object' || Array.isArray(cp)) throw new StemcellManifestError(`'cloud_properties' must be a map, found ${show(cp)}`);
+  if (cp === null || typeof cp !== 'object' || Array.isArray(cp))
+    throw new StemcellManifestError(`'cloud_properties' must be a map, found ${show(cp)}`);
   // a digest of digits only (or one like `1e5...`) reads as a number; yaml.v2 keeps its text
   const sha1 = typeof doc['sha1'] === 'number' ? (scalarText(text, 'sha1') ?? doc['sha1']) : doc['sha1'];
-  if (sha1 !== undefined && sha1 !== null && (typeof sha1 !== 'string' || !/^(sha256:[0-9a-f]{64}|(sha1:)?[0-9a-f]{40})$/i.test(sha1))) {
-    throw new StemcellManifestError(`'sha1' must be a sha1 (40 hex digits) or 'sha256:<64 hex digits>', found ${show(sha1)}`);
+  if (
+    sha1 !== undefined &&
+    sha1 !== null &&
+    (typeof sha1 !== 'string' || !/^(sha256:[0-9a-f]{64}|(sha1:)?[0-9a-f]{40})$/i.test(sha1))
+  ) {
+    throw new StemcellManifestError(
+      `'sha1' must be a sha1 (40 hex digits) or 'sha256:<64 hex digits>', found ${show(sha1)}`,
+    );
   }
   const api = doc['api_version'];
-  if (api !== undefined && api !== null && (typeof api !== 'number' || !Number.isInteger(api) || api < 1)) throw new StemcellManifestError(`'api_version' must be a positive integer, found ${show(api)}`);
+  if (api !== undefined && api !== null && (typeof api !== 'number' || !Number.isInteger(api) || api < 1))
+    throw new StemcellManifestError(`'api_version' must be a positive integer, found ${show(api)}`);
   const formats = doc['stemcell_formats'] ?? [];
-  if (!Array.isArray(formats) || formats.some((f) => typeof f !== 'string')) throw new StemcellManifestError(`'stemcell_formats' must be a list of strings, found ${show(formats)}`);
+  if (!Array.isArray(formats) || formats.some((f) => typeof f !== 'string'))
+    throw new StemcellManifestError(`'stemcell_formats' must be a list of strings, found ${show(formats)}`);
   return {
     name,
     version,

@@ -47,10 +47,15 @@ function describe(err: unknown, gzip: boolean, sawEntry: boolean): unknown {
   if (err instanceof TarFormatError) return err;
   const e = err as ParseError;
   const notTar = `it is not a ${gzip ? 'gzip-compressed ' : ''}tar archive`;
-  if (typeof e.code === 'string' && e.code.startsWith('Z_')) return new TarFormatError(`it is not a valid gzip stream (${e.message.replace(/^zlib: /, '')})`);
+  if (typeof e.code === 'string' && e.code.startsWith('Z_'))
+    return new TarFormatError(`it is not a valid gzip stream (${e.message.replace(/^zlib: /, '')})`);
   const what = (e.message ?? '').replace(/^TAR_[A-Z_]+: /, '');
-  if (e.tarCode === 'TAR_BAD_ARCHIVE') return new TarFormatError(/^Truncated input/.test(what) ? `it is truncated (in '${stripDot(e.entry?.path ?? '')}')` : notTar);
-  if (e.tarCode === 'TAR_ENTRY_INVALID' && /checksum/.test(what)) return new TarFormatError(sawEntry ? 'a tar header is corrupted (bad checksum)' : notTar);
+  if (e.tarCode === 'TAR_BAD_ARCHIVE')
+    return new TarFormatError(
+      /^Truncated input/.test(what) ? `it is truncated (in '${stripDot(e.entry?.path ?? '')}')` : notTar,
+    );
+  if (e.tarCode === 'TAR_ENTRY_INVALID' && /checksum/.test(what))
+    return new TarFormatError(sawEntry ? 'a tar header is corrupted (bad checksum)' : notTar);
   if (e.tarCode !== undefined) return new TarFormatError(`a tar entry is invalid (${what})`);
   return err;
 }
@@ -60,7 +65,10 @@ function describe(err: unknown, gzip: boolean, sawEntry: boolean): unknown {
  * those it gives a target are extracted. Fails with `TarFormatError` (what is wrong, without
  * the file name) on anything but a well-formed tar; I/O errors pass through.
  */
-export async function extractTar(file: string, targetOf: (path: string) => EntryTarget | undefined): Promise<ExtractedEntry[]> {
+export async function extractTar(
+  file: string,
+  targetOf: (path: string) => EntryTarget | undefined,
+): Promise<ExtractedEntry[]> {
   const out: ExtractedEntry[] = [];
   const writes: Promise<void>[] = [];
   const open = new Set<WriteStream>();
@@ -95,7 +103,13 @@ export async function extractTar(file: string, targetOf: (path: string) => Entry
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => {
         const data = Buffer.concat(chunks);
-        out.push({ path, size: data.length, data, sha1: sha1.update(data).digest('hex'), sha256: sha256.update(data).digest('hex') });
+        out.push({
+          path,
+          size: data.length,
+          data,
+          sha1: sha1.update(data).digest('hex'),
+          sha256: sha256.update(data).digest('hex'),
+        });
       });
       return;
     }

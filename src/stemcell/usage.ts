@@ -21,12 +21,21 @@ interface ManifestRefs {
 /** The `stemcells:` and `releases:` a recorded deployment manifest names. */
 function refsOf(manifest: string, deployment: string): ManifestRefs {
   const doc = toPlain(parseYaml(manifest, `deployment '${deployment}' manifest`));
-  const list = (key: string) => (doc && typeof doc === 'object' && !Array.isArray(doc) && Array.isArray(doc[key]) ? (doc[key] as unknown[]) : []);
+  const list = (key: string) =>
+    doc && typeof doc === 'object' && !Array.isArray(doc) && Array.isArray(doc[key]) ? (doc[key] as unknown[]) : [];
   const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
   const stemcells = list('stemcells').flatMap((s) => {
     const o = (s ?? {}) as Record<string, unknown>;
     const version = str(o['version']);
-    return version === undefined ? [] : [{ ...(str(o['os']) ? { os: str(o['os'])! } : {}), ...(str(o['name']) ? { name: str(o['name'])! } : {}), version }];
+    return version === undefined
+      ? []
+      : [
+          {
+            ...(str(o['os']) ? { os: str(o['os'])! } : {}),
+            ...(str(o['name']) ? { name: str(o['name'])! } : {}),
+            version,
+          },
+        ];
   });
   const releases = list('releases').flatMap((r) => {
     const o = (r ?? {}) as Record<string, unknown>;
@@ -54,7 +63,10 @@ export function stemcellUsage(state: UsageState, cpi: string): Map<string, Set<s
     if (!d.manifest) continue;
     for (const ref of refsOf(d.manifest, d.name).stemcells) {
       const candidates = all.filter((s) => (ref.name ? s.name === ref.name : s.os === ref.os));
-      const match = ref.version === 'latest' ? [...candidates].sort((a, b) => byVersion(a.version, b.version)).pop() : candidates.find((s) => s.version === ref.version);
+      const match =
+        ref.version === 'latest'
+          ? [...candidates].sort((a, b) => byVersion(a.version, b.version)).pop()
+          : candidates.find((s) => s.version === ref.version);
       if (match) usage.get(match.cid)!.add(d.name);
     }
   }
@@ -82,7 +94,11 @@ export function releaseUsage(state: UsageState): Map<string, Set<string>> {
  * name, the versions no deployment uses, oldest first, except the `keep` newest of them. Plain
  * `clean-up` keeps 2; `clean-up --all` keeps none. Versions in use are never picked.
  */
-export function pickUnused<T extends { readonly name: string; readonly version: string }>(items: readonly T[], inUse: (item: T) => boolean, keep: number): T[] {
+export function pickUnused<T extends { readonly name: string; readonly version: string }>(
+  items: readonly T[],
+  inUse: (item: T) => boolean,
+  keep: number,
+): T[] {
   const byName = new Map<string, T[]>();
   for (const item of items) {
     if (inUse(item)) continue;

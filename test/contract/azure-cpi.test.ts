@@ -26,7 +26,14 @@ export async function azureSubject(): Promise<CpiContractSubject> {
   const backendPort = randomInt(50_000, 60_000);
   const lbAddress = `${net}.250`;
   const fake = await startFakeArm();
-  const local = new LocalCpi({ root, ssh_port: sshPort, load_balancers: { web: { address: lbAddress, ports: [{ frontend: lbPort, backend: backendPort }] } } }, { path: process.env.PATH });
+  const local = new LocalCpi(
+    {
+      root,
+      ssh_port: sshPort,
+      load_balancers: { web: { address: lbAddress, ports: [{ frontend: lbPort, backend: backendPort }] } },
+    },
+    { path: process.env.PATH },
+  );
   const hv = new LocalHypervisor(local, fake, 'web').attach();
 
   const properties = {
@@ -45,7 +52,14 @@ export async function azureSubject(): Promise<CpiContractSubject> {
       virtual_network_name: 'vnet',
       subnet_name: 'bosh',
       internal_cidr: `${net}.0/24`,
-      load_balancers: { web: { public_ip_name: 'web-ip', backend_pool: 'web-pool', probe: { port: backendPort }, rules: [{ frontend: lbPort, backend: backendPort }] } },
+      load_balancers: {
+        web: {
+          public_ip_name: 'web-ip',
+          backend_pool: 'web-pool',
+          probe: { port: backendPort },
+          rules: [{ frontend: lbPort, backend: backendPort }],
+        },
+      },
       security_groups: [{ name: 'nsg-bosh', rules: [{ name: 'ssh', port: 22, source: `${net}.0/24`, priority: 200 }] }],
     },
   };
@@ -54,21 +68,46 @@ export async function azureSubject(): Promise<CpiContractSubject> {
   await ensureFoundation(clients, parseFoundationProps(properties), { pollIntervalMs: 10 });
   const cpi = new AzureCpi(config, { clients, pollIntervalMs: 10, directorUuid: 'director-uuid-1' });
   const rg = config.resourceGroupName;
-  const resourceId = (type: string, name: string) => `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/providers/${type}/${name}`;
+  const resourceId = (type: string, name: string) =>
+    `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/providers/${type}/${name}`;
   const diskName = (cid: string) => /disk_name:([^;]+)/.exec(cid)?.[1] ?? cid;
   const ips = new Map<string, string>();
 
   return {
     cpi,
-    stemcell: { imagePath: '', cloudProperties: { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' } } },
+    stemcell: {
+      imagePath: '',
+      cloudProperties: {
+        name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent',
+        version: '1.1',
+        image: {
+          publisher: 'Canonical',
+          offer: '0001-com-ubuntu-server-jammy',
+          sku: '22_04-lts-gen2',
+          version: 'latest',
+        },
+      },
+    },
     vmCloudProperties: { instance_type: 'Standard_B1ms' },
-    loadBalancer: { cloudProperties: { load_balancer: { name: 'web', backend_pool_name: 'web-pool' } }, address: lbAddress, port: lbPort, backendPort },
+    loadBalancer: {
+      cloudProperties: { load_balancer: { name: 'web', backend_pool_name: 'web-pool' } },
+      address: lbAddress,
+      port: lbPort,
+      backendPort,
+    },
     network: (i) => {
       const ip = `${net}.${(i % 240) + 4}`;
       return {
         ip,
         networks: {
-          default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${net}.1`, default: ['dns', 'gateway'], cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' } },
+          default: {
+            type: 'manual',
+            ip,
+            netmask: '255.255.255.0',
+            gateway: `${net}.1`,
+            default: ['dns', 'gateway'],
+            cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' },
+          },
         },
       };
     },
@@ -82,8 +121,13 @@ export async function azureSubject(): Promise<CpiContractSubject> {
       if (typeof ip === 'string') ips.set(vmCid, ip);
       return { ...(vm.body.tags ?? {}) };
     },
-    diskTags: async (diskCid) => ({ ...(fake.state.get(resourceId('Microsoft.Compute/disks', diskName(diskCid)))?.body.tags ?? {}) }),
-    diskSizeMiB: async (diskCid) => Number(fake.state.get(resourceId('Microsoft.Compute/disks', diskName(diskCid)))?.body.properties.diskSizeGB ?? -1) * 1024,
+    diskTags: async (diskCid) => ({
+      ...(fake.state.get(resourceId('Microsoft.Compute/disks', diskName(diskCid)))?.body.tags ?? {}),
+    }),
+    diskSizeMiB: async (diskCid) =>
+      Number(
+        fake.state.get(resourceId('Microsoft.Compute/disks', diskName(diskCid)))?.body.properties.diskSizeGB ?? -1,
+      ) * 1024,
     leftovers: async (vmCid) => {
       const id = parseVmCid(vmCid, rg);
       const names = vmNames(id?.agentId ?? '');
@@ -97,7 +141,8 @@ export async function azureSubject(): Promise<CpiContractSubject> {
         if (fake.state.get(resourceId(type, name)) !== undefined) left.push(`${type}/${name}`);
       }
       const localCid = hv.everBooted.get(names.vm);
-      if (localCid !== undefined) left.push(...findMarkedProcesses('DIRECTOR_VM_ID', localCid).map((p) => `process ${p.pid}: ${p.cmdline}`));
+      if (localCid !== undefined)
+        left.push(...findMarkedProcesses('DIRECTOR_VM_ID', localCid).map((p) => `process ${p.pid}: ${p.cmdline}`));
       const ip = ips.get(vmCid);
       if (ip !== undefined && (await isListening(ip, sshPort))) left.push(`port ${ip}:${sshPort}`);
       return left;

@@ -61,7 +61,9 @@ describe('blobstore in an Azure Blob container', () => {
     await container.getBlockBlobClient(id).upload('tampered', 8);
     const reader = openAzureBlobstore(join(dir, 'r'), setup);
     try {
-      assert.throws(() => reader.get(id), { message: `Reading blob ${id} from Azure Blob container 'director-blobs': content does not match its sha256 (corrupted)` });
+      assert.throws(() => reader.get(id), {
+        message: `Reading blob ${id} from Azure Blob container 'director-blobs': content does not match its sha256 (corrupted)`,
+      });
       // And a cache file changed on disk is refused too.
       const good = reader.put(Buffer.from('cached content'));
       writeFileSync(reader.path(good), 'changed on disk');

@@ -21,7 +21,12 @@ export interface CpiContractSubject {
   /** Cloud properties of an ordinary VM. */
   readonly vmCloudProperties: CloudProperties;
   /** A load balancer the VMs can join, and the vm_extension cloud properties that join it. */
-  readonly loadBalancer: { readonly cloudProperties: CloudProperties; readonly address: string; readonly port: number; readonly backendPort: number };
+  readonly loadBalancer: {
+    readonly cloudProperties: CloudProperties;
+    readonly address: string;
+    readonly port: number;
+    readonly backendPort: number;
+  };
   /** A network with a static IP distinct for every `i` (IPs must be reachable from the test). */
   network(i: number): { readonly networks: Networks; readonly ip: string };
   /** Where the SSH server of the VM with `ip` listens. */
@@ -38,7 +43,11 @@ export interface CpiContractSubject {
   teardown(): Promise<void>;
 }
 
-async function rejectsWith(promise: Promise<unknown>, kind: CpiErrorKind, opts: { resource?: CpiResource; message?: RegExp } = {}): Promise<CpiError> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  kind: CpiErrorKind,
+  opts: { resource?: CpiResource; message?: RegExp } = {},
+): Promise<CpiError> {
   try {
     await promise;
   } catch (err) {
@@ -85,7 +94,12 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
 
     const envFor = (agentId: string, index: number, hostKey: SshKeyPair): VmEnv => ({
       bosh: { group: 'contract-web', groups: ['director', 'contract', 'web'] },
-      director: { uuid: 'director-uuid-1', deployment: 'contract', instance: { group: 'web', index, id: `instance-${index}` }, agentId },
+      director: {
+        uuid: 'director-uuid-1',
+        deployment: 'contract',
+        instance: { group: 'web', index, id: `instance-${index}` },
+        agentId,
+      },
       ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [director.publicKey] },
     });
 
@@ -94,7 +108,14 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
       const { networks, ip } = s.network(i);
       const hostKey = generateSshKeyPair();
       const agentId = `agent-${i}`;
-      const created = await s.cpi.createVm(agentId, stemcell, cloudProperties, networks, [], envFor(agentId, i, hostKey));
+      const created = await s.cpi.createVm(
+        agentId,
+        stemcell,
+        cloudProperties,
+        networks,
+        [],
+        envFor(agentId, i, hostKey),
+      );
       hostKeys.set(created.vmCid, hostKey);
       return { cid: created.vmCid, ip, hostKey, agentId, index: i };
     };
@@ -122,7 +143,11 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
     it('create_stemcell records a stemcell; bad properties are InvalidCloudProperties naming the property', async () => {
       stemcell = await s.cpi.createStemcell(s.stemcell.imagePath, s.stemcell.cloudProperties);
       assert.ok(stemcell.length > 0);
-      await rejectsWith(s.cpi.createStemcell(s.stemcell.imagePath, { ...s.stemcell.cloudProperties, name: 42 }), 'InvalidCloudProperties', { message: /name/ });
+      await rejectsWith(
+        s.cpi.createStemcell(s.stemcell.imagePath, { ...s.stemcell.cloudProperties, name: 42 }),
+        'InvalidCloudProperties',
+        { message: /name/ },
+      );
       const extra = await s.cpi.createStemcell(s.stemcell.imagePath, s.stemcell.cloudProperties);
       await s.cpi.deleteStemcell(extra);
       await s.cpi.deleteStemcell(extra); // already gone: succeeds
@@ -132,18 +157,36 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
       const before = s.liveProcesses().length;
       const { networks } = s.network(900);
       const key = generateSshKeyPair();
-      await rejectsWith(s.cpi.createVm('agent-x', 'no-such-stemcell', s.vmCloudProperties, networks, [], envFor('agent-x', 900, key)), 'NotFound', {
-        resource: 'stemcell',
-      });
       await rejectsWith(
-        s.cpi.createVm('agent-x', stemcell, { ...s.vmCloudProperties, load_balancer: 'no-such-lb' }, networks, [], envFor('agent-x', 900, key)),
+        s.cpi.createVm('agent-x', 'no-such-stemcell', s.vmCloudProperties, networks, [], envFor('agent-x', 900, key)),
+        'NotFound',
+        {
+          resource: 'stemcell',
+        },
+      );
+      await rejectsWith(
+        s.cpi.createVm(
+          'agent-x',
+          stemcell,
+          { ...s.vmCloudProperties, load_balancer: 'no-such-lb' },
+          networks,
+          [],
+          envFor('agent-x', 900, key),
+        ),
         'InvalidCloudProperties',
         { message: /load_balancer.*no-such-lb/ },
       );
-      const badKey = { ...envFor('agent-x', 900, key), ssh: { hostPrivateKey: 'not a key', authorizedKeys: [director.publicKey] } };
-      const err = await rejectsWith(s.cpi.createVm('agent-x', stemcell, s.vmCloudProperties, networks, [], badKey), 'InvalidCloudProperties', {
-        message: /hostPrivateKey/,
-      });
+      const badKey = {
+        ...envFor('agent-x', 900, key),
+        ssh: { hostPrivateKey: 'not a key', authorizedKeys: [director.publicKey] },
+      };
+      const err = await rejectsWith(
+        s.cpi.createVm('agent-x', stemcell, s.vmCloudProperties, networks, [], badKey),
+        'InvalidCloudProperties',
+        {
+          message: /hostPrivateKey/,
+        },
+      );
       assert.equal(err.okToRetry, false);
       assert.equal(err.message.includes('not a key'), false); // never echo a key
       assert.equal(s.liveProcesses().length, before);
@@ -167,7 +210,12 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
     it('exec streams stdin, stdout, stderr, exit codes and signals', async () => {
       const probe = await ssh(a.ip, a.hostKey);
       try {
-        assert.deepEqual(await probe.exec('cat; echo oops >&2; exit 3', 'round trip\n'), { code: 3, signal: undefined, stdout: 'round trip\n', stderr: 'oops\n' });
+        assert.deepEqual(await probe.exec('cat; echo oops >&2; exit 3', 'round trip\n'), {
+          code: 3,
+          signal: undefined,
+          stdout: 'round trip\n',
+          stderr: 'oops\n',
+        });
         const killed = await probe.exec('kill -TERM $$; sleep 5');
         assert.equal(killed.signal, 'SIGTERM'); // ssh2 reports the protocol's 'TERM' as 'SIGTERM'
         const signalled = await probe.execWith('echo ready; sleep 30', (ch) => {
@@ -192,7 +240,10 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
         await f.writeFile('up/a.txt', 'content one');
         assert.equal((await f.readFile('/up/a.txt')).toString(), 'content one');
         assert.equal((await f.stat('up/a.txt')).size, 11);
-        assert.deepEqual((await f.readdir('up')).map((e) => e.filename).filter((n) => n !== '.' && n !== '..'), ['a.txt']);
+        assert.deepEqual(
+          (await f.readdir('up')).map((e) => e.filename).filter((n) => n !== '.' && n !== '..'),
+          ['a.txt'],
+        );
         await f.rename('up/a.txt', 'up/b.txt');
         await f.chmod('up/b.txt', 0o750);
         assert.equal((await f.stat('up/b.txt')).mode & 0o777, 0o750);
@@ -240,7 +291,8 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
       assert.deepEqual(await s.cpi.attachDisk(a.cid, disk), hint); // again: same hint
       assert.deepEqual(await s.cpi.getDisks(a.cid), [disk]);
       const probe = await ssh(a.ip, a.hostKey);
-      if ('path' in hint) assert.equal((await probe.exec(`echo persisted > ${hint.path}/data.txt && echo ok`)).stdout, 'ok\n');
+      if ('path' in hint)
+        assert.equal((await probe.exec(`echo persisted > ${hint.path}/data.txt && echo ok`)).stdout, 'ok\n');
       probe.close();
 
       await s.cpi.rebootVm(a.cid);
@@ -285,7 +337,10 @@ export function registerCpiContract(name: string, setup: () => Promise<CpiContra
 
     it('load balancer forwards to live members round robin and follows delete_vm', async () => {
       const lb = s.loadBalancer;
-      const members = [await newVm({ ...s.vmCloudProperties, ...lb.cloudProperties }), await newVm({ ...s.vmCloudProperties, ...lb.cloudProperties })];
+      const members = [
+        await newVm({ ...s.vmCloudProperties, ...lb.cloudProperties }),
+        await newVm({ ...s.vmCloudProperties, ...lb.cloudProperties }),
+      ];
       for (const m of members) {
         const probe = await ssh(m.ip, m.hostKey);
         // a daemon in its own session, like a job's process: delete_vm must still find it

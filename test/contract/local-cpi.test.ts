@@ -17,18 +17,30 @@ export async function localSubject(): Promise<CpiContractSubject> {
   const backendPort = randomInt(50_000, 60_000);
   const lbAddress = `${net}.250`;
   const cpi = new LocalCpi(
-    { root, ssh_port: sshPort, load_balancers: { web: { address: lbAddress, ports: [{ frontend: lbPort, backend: backendPort }] } } },
+    {
+      root,
+      ssh_port: sshPort,
+      load_balancers: { web: { address: lbAddress, ports: [{ frontend: lbPort, backend: backendPort }] } },
+    },
     { directorUuid: 'director-uuid-1', path: process.env.PATH },
   );
   const ips = new Map<string, string>();
   return {
     cpi,
-    stemcell: { imagePath: '', cloudProperties: { name: 'bosh-local-ubuntu-jammy', version: '1.1', os: 'ubuntu-jammy' } },
+    stemcell: {
+      imagePath: '',
+      cloudProperties: { name: 'bosh-local-ubuntu-jammy', version: '1.1', os: 'ubuntu-jammy' },
+    },
     vmCloudProperties: {},
     loadBalancer: { cloudProperties: { load_balancer: 'web' }, address: lbAddress, port: lbPort, backendPort },
     network: (i) => {
       const ip = `${net}.${(i % 240) + 2}`;
-      return { ip, networks: { default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${net}.1`, default: ['dns', 'gateway'] } } };
+      return {
+        ip,
+        networks: {
+          default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${net}.1`, default: ['dns', 'gateway'] },
+        },
+      };
     },
     sshEndpoint: (ip) => ({ host: ip, port: sshPort }),
     vmMetadata: async (vmCid) => {

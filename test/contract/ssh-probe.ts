@@ -32,7 +32,11 @@ export function sshConnect(opts: {
   const expected = parseSshPublicKey(opts.expectedHostKey).blob;
   const client = new ssh2.Client();
   return new Promise((resolve, reject) => {
-    const run = (command: string, env: Readonly<Record<string, string>> | undefined, start: (stream: ClientChannel) => void): Promise<ExecResult> =>
+    const run = (
+      command: string,
+      env: Readonly<Record<string, string>> | undefined,
+      start: (stream: ClientChannel) => void,
+    ): Promise<ExecResult> =>
       new Promise((res, rej) => {
         client.exec(command, { env: { ...env } }, (err, stream: ClientChannel) => {
           if (err) return rej(err);
@@ -46,7 +50,9 @@ export function sshConnect(opts: {
             code = c;
             signal = s;
           });
-          stream.on('close', () => res({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() }));
+          stream.on('close', () =>
+            res({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() }),
+          );
           start(stream);
         });
       });
@@ -75,11 +81,11 @@ export function sshConnect(opts: {
 
 /** Promise forms of the SFTP calls the suite uses. */
 export function sftpCalls(sftp: SFTPWrapper) {
-  const p =
-    <T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void): Promise<T> =>
-      new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
+  const p = <T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => void): Promise<T> =>
+    new Promise((res, rej) => fn((err, v) => (err ? rej(err) : res(v))));
   return {
-    writeFile: (path: string, data: string | Buffer) => p<void>((cb) => sftp.writeFile(path, data, (err) => cb(err, undefined))),
+    writeFile: (path: string, data: string | Buffer) =>
+      p<void>((cb) => sftp.writeFile(path, data, (err) => cb(err, undefined))),
     readFile: (path: string) => p<Buffer>((cb) => sftp.readFile(path, (err, data) => cb(err, data))),
     stat: (path: string) => p<ssh2.Stats>((cb) => sftp.stat(path, cb)),
     readdir: (path: string) => p<ssh2.FileEntryWithStats[]>((cb) => sftp.readdir(path, cb)),
@@ -89,7 +95,9 @@ export function sftpCalls(sftp: SFTPWrapper) {
     rename: (from: string, to: string) => p<void>((cb) => sftp.rename(from, to, (err) => cb(err, undefined))),
     chmod: (path: string, mode: number) => p<void>((cb) => sftp.chmod(path, mode, (err) => cb(err, undefined))),
     realpath: (path: string) => p<string>((cb) => sftp.realpath(path, cb)),
-    fastPut: (local: string, remote: string) => p<void>((cb) => sftp.fastPut(local, remote, (err) => cb(err, undefined))),
-    fastGet: (remote: string, local: string) => p<void>((cb) => sftp.fastGet(remote, local, (err) => cb(err, undefined))),
+    fastPut: (local: string, remote: string) =>
+      p<void>((cb) => sftp.fastPut(local, remote, (err) => cb(err, undefined))),
+    fastGet: (remote: string, local: string) =>
+      p<void>((cb) => sftp.fastGet(remote, local, (err) => cb(err, undefined))),
   };
 }

@@ -50,7 +50,12 @@ if (process.argv[2] === '--child') {
         () => second.locks.acquire(deploymentLock('a'), t2),
         (err: unknown) => {
           assert.ok(err instanceof LockError);
-          assert.match(err.message, new RegExp(`^Deployment 'a' is being changed by task ${t1} \\(${userInfo().username}@${hostname()}, pid ${process.pid}, since \\d\\d:\\d\\d:\\d\\d\\)$`));
+          assert.match(
+            err.message,
+            new RegExp(
+              `^Deployment 'a' is being changed by task ${t1} \\(${userInfo().username}@${hostname()}, pid ${process.pid}, since \\d\\d:\\d\\d:\\d\\d\\)$`,
+            ),
+          );
           return true;
         },
       );
@@ -65,16 +70,23 @@ if (process.argv[2] === '--child') {
     });
 
     it('frees the lock of a director killed with SIGKILL and ends its task as error', async () => {
-      const child = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), fileURLToPath(import.meta.url), '--child', url], {
-        env: { ...withoutTestContext(), ...backend.childEnv() },
-      });
+      const child = spawn(
+        process.execPath,
+        [...process.execArgv.filter((a) => !a.startsWith('--test')), fileURLToPath(import.meta.url), '--child', url],
+        {
+          env: { ...withoutTestContext(), ...backend.childEnv() },
+        },
+      );
       children.push(child);
       const stderr: Buffer[] = [];
       child.stderr.on('data', (c: Buffer) => stderr.push(c));
       const line = await firstLine(child, () => Buffer.concat(stderr).toString());
       const held = Number(/^locked (\d+)$/.exec(line)?.[1]);
       const t2 = second.tasks.create({ description: 'deploy', deployment: 'a', user: 'admin' }).id;
-      assert.throws(() => second.locks.acquire(deploymentLock('a'), t2), new RegExp(`being changed by task ${held} \\(.+, pid ${child.pid}, since`));
+      assert.throws(
+        () => second.locks.acquire(deploymentLock('a'), t2),
+        new RegExp(`being changed by task ${held} \\(.+, pid ${child.pid}, since`),
+      );
 
       const exited = new Promise((done) => child.once('exit', done));
       child.kill('SIGKILL');
@@ -92,7 +104,12 @@ if (process.argv[2] === '--child') {
       assert.equal(lock?.taskId, t2);
       const old = second.tasks.get(held);
       assert.equal(old?.state, 'error');
-      assert.match(old?.result ?? '', new RegExp(`^Task ${held} abandoned: its director \\(${userInfo().username}@${hostname()}, pid ${child.pid}\\) lost its session with the state database; lock 'deployment:a' taken over by task ${t2}$`));
+      assert.match(
+        old?.result ?? '',
+        new RegExp(
+          `^Task ${held} abandoned: its director \\(${userInfo().username}@${hostname()}, pid ${child.pid}\\) lost its session with the state database; lock 'deployment:a' taken over by task ${t2}$`,
+        ),
+      );
     });
   });
 }
@@ -110,6 +127,8 @@ function firstLine(child: ChildProcessWithoutNullStreams, stderr: () => string):
       rl.close();
       resolve(l);
     });
-    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before its first line: ${stderr()}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`child exited (${code ?? signal}) before its first line: ${stderr()}`)),
+    );
   });
 }

@@ -17,7 +17,12 @@ function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'director' && existsSync(join(dir, 'agent'))) return dir;
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'director' &&
+      existsSync(join(dir, 'agent'))
+    )
+      return dir;
     const up = dirname(dir);
     if (up === dir) throw new Error('cannot find the repository root (package.json of director)');
     dir = up;

@@ -37,8 +37,15 @@ describe('agent on a local CPI VM', { concurrency: false }, () => {
     cpiRoot = await mkdtemp(join(tmpdir(), 'agent-local-cpi-'));
     const net = `127.${randomInt(16, 250)}.${randomInt(1, 250)}`;
     const sshPort = randomInt(20_000, 40_000);
-    cpi = new LocalCpi({ root: cpiRoot, ssh_port: sshPort, load_balancers: {} }, { directorUuid: 'director-uuid-1', path: process.env.PATH });
-    const stemcell = await cpi.createStemcell('', { name: 'bosh-local-ubuntu-jammy', version: '1.1', os: 'ubuntu-jammy' });
+    cpi = new LocalCpi(
+      { root: cpiRoot, ssh_port: sshPort, load_balancers: {} },
+      { directorUuid: 'director-uuid-1', path: process.env.PATH },
+    );
+    const stemcell = await cpi.createStemcell('', {
+      name: 'bosh-local-ubuntu-jammy',
+      version: '1.1',
+      os: 'ubuntu-jammy',
+    });
     const ip = `${net}.2`;
     const created = await cpi.createVm(
       'agent-0',
@@ -47,7 +54,12 @@ describe('agent on a local CPI VM', { concurrency: false }, () => {
       { default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: `${net}.1`, default: ['dns', 'gateway'] } },
       [],
       {
-        director: { uuid: 'director-uuid-1', deployment: 'cfcr', instance: { group: 'master', index: 0, id: 'uuid-0' }, agentId: 'agent-0' },
+        director: {
+          uuid: 'director-uuid-1',
+          deployment: 'cfcr',
+          instance: { group: 'master', index: 0, id: 'uuid-0' },
+          agentId: 'agent-0',
+        },
         ssh: { hostPrivateKey: hostKey.privateKey, authorizedKeys: [director.publicKey] },
       },
     );
@@ -80,7 +92,10 @@ describe('agent on a local CPI VM', { concurrency: false }, () => {
   it('refuses the VM under another host key', async () => {
     const other = new AgentPool({ privateKey: director.privateKey });
     try {
-      await assert.rejects(other.client('x', { ...client.endpoint, hostPublicKey: generateSshKeyPair().publicKey }).ping(), HostKeyMismatchError);
+      await assert.rejects(
+        other.client('x', { ...client.endpoint, hostPublicKey: generateSshKeyPair().publicKey }).ping(),
+        HostKeyMismatchError,
+      );
     } finally {
       await other.closeAll();
     }
@@ -91,7 +106,13 @@ describe('agent on a local CPI VM', { concurrency: false }, () => {
     const tgz = gzipSync(
       writeTar([
         { path: 'bin', type: 'dir', mode: 0o755, mtime: now },
-        { path: 'bin/serve', type: 'file', mode: 0o755, mtime: now, data: Buffer.from('#!/bin/sh\necho "serving $1"\nexec sleep 1000\n') },
+        {
+          path: 'bin/serve',
+          type: 'file',
+          mode: 0o755,
+          mtime: now,
+          data: Buffer.from('#!/bin/sh\necho "serving $1"\nexec sleep 1000\n'),
+        },
       ]),
     );
     const blob = await client.uploadBlob(tgz);
@@ -108,7 +129,9 @@ describe('agent on a local CPI VM', { concurrency: false }, () => {
     assert.equal(started.state, 'running');
     const pid = started.jobs[0]?.processes[0]?.pid;
     assert.ok(typeof pid === 'number');
-    assert.ok(findMarkedProcesses('DIRECTOR_VM_ID', vmCid).some((p) => p.pid === pid && p.cmdline.includes('sleep 1000')));
+    assert.ok(
+      findMarkedProcesses('DIRECTOR_VM_ID', vmCid).some((p) => p.pid === pid && p.cmdline.includes('sleep 1000')),
+    );
     for (let i = 0; i < 50 && !existsSync(join(vmRoot, 'sys/log/api/api.stdout.log')); i++) await sleep(50);
     assert.equal(readFileSync(join(vmRoot, 'sys/log/api/api.stdout.log'), 'utf8'), 'serving 8443\n');
     assert.deepEqual((await client.apply(jobs)).unchanged, ['api']);

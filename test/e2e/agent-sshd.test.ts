@@ -11,7 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentStateValue, JobSpec } from '../../agent/protocol.js';
 import { AgentPool } from '../../src/agent-client/agent-pool.js';
 import type { AgentClient, AgentEndpoint } from '../../src/agent-client/agent-client.js';
-import { AgentAuthError, AgentCommandError, AgentSocketError, AgentTimeoutError, HostKeyMismatchError } from '../../src/agent-client/errors.js';
+import {
+  AgentAuthError,
+  AgentCommandError,
+  AgentSocketError,
+  AgentTimeoutError,
+  HostKeyMismatchError,
+} from '../../src/agent-client/errors.js';
 import { generateSshKeyPair } from '../../src/crypto/ssh-keys.js';
 import { findMarkedProcesses } from '../helpers/processes.js';
 import { startSshd } from '../helpers/sshd.js';
@@ -30,7 +36,9 @@ const job = (name: string, templates: Record<string, string>, withProcess = true
   name,
   templates,
   packages: [],
-  processes: withProcess ? [{ name, executable: `jobs/${name}/bin/${name}`, args: [], env: { SECRET_PASSWORD: 'hunter2-not-logged' } }] : [],
+  processes: withProcess
+    ? [{ name, executable: `jobs/${name}/bin/${name}`, args: [], env: { SECRET_PASSWORD: 'hunter2-not-logged' } }]
+    : [],
   properties: { password: 'hunter2-not-logged' },
 });
 
@@ -41,9 +49,15 @@ if [ "$1" = job_check_status ]; then echo 0; else echo -1; fi
 `;
 
 const baseJobs = (workerConf: string): JobSpec[] => [
-  job('web', { 'bin/web': service('web'), 'bin/drain': '#!/bin/sh\necho 1\n', 'bin/pre-start': '#!/bin/sh\necho "pre-start ran" > "$DIRECTOR_AGENT_ROOT/pre-start.ran"\n' }),
+  job('web', {
+    'bin/web': service('web'),
+    'bin/drain': '#!/bin/sh\necho 1\n',
+    'bin/pre-start': '#!/bin/sh\necho "pre-start ran" > "$DIRECTOR_AGENT_ROOT/pre-start.ran"\n',
+  }),
   job('worker', { 'bin/worker': service('worker'), 'bin/drain': dynamicDrain, 'config/worker.conf': workerConf }),
-  job('stubborn', { 'bin/stubborn': `#!/bin/sh\ntrap 'echo "ignore stubborn" >> "$DIRECTOR_AGENT_ROOT/order.log"' TERM\nwhile true; do sleep 0.1; done\n` }),
+  job('stubborn', {
+    'bin/stubborn': `#!/bin/sh\ntrap 'echo "ignore stubborn" >> "$DIRECTOR_AGENT_ROOT/order.log"' TERM\nwhile true; do sleep 0.1; done\n`,
+  }),
   job('smoke', { 'bin/run': '#!/bin/sh\necho "out-line $*"\necho err-line >&2\nexit 3\n' }, false),
 ];
 
@@ -76,8 +90,18 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     sshd = await startSshd();
     root = join(sshd.dir, 'vm-root');
     mkdirSync(root);
-    pool = new AgentPool({ privateKey: sshd.clientKey.privateKey, log: (l) => logLines.push(l), commandTimeoutMs: 60_000 });
-    endpoint = { host: sshd.host, port: sshd.port, username: sshd.username, hostPublicKey: sshd.hostKey.publicKey, root };
+    pool = new AgentPool({
+      privateKey: sshd.clientKey.privateKey,
+      log: (l) => logLines.push(l),
+      commandTimeoutMs: 60_000,
+    });
+    endpoint = {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      hostPublicKey: sshd.hostKey.publicKey,
+      root,
+    };
     client = pool.client('master/0', endpoint);
   });
 
@@ -134,10 +158,19 @@ describe('agent over a real sshd', { concurrency: false }, () => {
       assert.ok(err instanceof HostKeyMismatchError, String(err));
       assert.equal(err.expectedFingerprint, strangerKey.fingerprint);
       assert.equal(err.presentedFingerprint, sshd.hostKey.fingerprint);
-      assert.equal(err.message, `Host key mismatch for master/0: expected ${strangerKey.fingerprint}, the server presented ${sshd.hostKey.fingerprint}`);
+      assert.equal(
+        err.message,
+        `Host key mismatch for master/0: expected ${strangerKey.fingerprint}, the server presented ${sshd.hostKey.fingerprint}`,
+      );
       const rsa = generateSshKeyPair('rsa');
       const wrongType = otherPool.client('master/1', { ...endpoint, hostPublicKey: rsa.publicKey });
-      await assert.rejects(wrongType.ping(), (e: unknown) => e instanceof HostKeyMismatchError && e.message === `Host key mismatch for master/1: expected ${rsa.fingerprint}, the server presented no ssh-rsa host key`);
+      await assert.rejects(
+        wrongType.ping(),
+        (e: unknown) =>
+          e instanceof HostKeyMismatchError &&
+          e.message ===
+            `Host key mismatch for master/1: expected ${rsa.fingerprint}, the server presented no ssh-rsa host key`,
+      );
     } finally {
       await otherPool.closeAll();
     }
@@ -151,7 +184,10 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     const silentPort = (silent.address() as { port: number }).port;
     const closedPool = new AgentPool({ privateKey: sshd.clientKey.privateKey, connectTimeoutMs: 400 });
     try {
-      await assert.rejects(wrongClient.client('a', endpoint).ping(), (e: unknown) => e instanceof AgentAuthError && !String((e as Error).message).includes('PRIVATE KEY'));
+      await assert.rejects(
+        wrongClient.client('a', endpoint).ping(),
+        (e: unknown) => e instanceof AgentAuthError && !String((e as Error).message).includes('PRIVATE KEY'),
+      );
       await assert.rejects(closedPool.client('b', { ...endpoint, port: 1 }).ping(), AgentSocketError);
       await assert.rejects(closedPool.client('c', { ...endpoint, port: silentPort }).ping(), AgentTimeoutError);
     } finally {
@@ -177,14 +213,21 @@ describe('agent over a real sshd', { concurrency: false }, () => {
         ['smoke', 'stopped'],
       ],
     );
-    await eventually('both services logged their start', async () => readFileSync(join(root, 'order.log'), 'utf8'), (t) => t.includes('start worker'));
+    await eventually(
+      'both services logged their start',
+      async () => readFileSync(join(root, 'order.log'), 'utf8'),
+      (t) => t.includes('start worker'),
+    );
     assert.equal(readFileSync(join(root, 'order.log'), 'utf8'), 'start web\nstart worker\n');
 
     const state = await client.getState({ vitals: true });
     assert.equal(state.state, 'running');
     for (const [name, pid] of Object.entries(pids(state))) {
       assert.ok(typeof pid === 'number' && pid > 0, `${name} has a pid`);
-      assert.ok(findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).some((p) => p.pid === pid), `${name} (pid ${pid}) is alive`);
+      assert.ok(
+        findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).some((p) => p.pid === pid),
+        `${name} (pid ${pid}) is alive`,
+      );
     }
     const v = state.vitals;
     assert.ok(v !== undefined);
@@ -226,7 +269,11 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     const before = pids(await client.getState());
     const applied = await client.apply(baseJobs('v2'));
     assert.deepEqual(applied.changed, ['worker']);
-    const after = await eventually('worker running again', () => client.getState(), (s) => s.state === 'running');
+    const after = await eventually(
+      'worker running again',
+      () => client.getState(),
+      (s) => s.state === 'running',
+    );
     assert.notEqual(pids(after)['worker/worker'], before['worker/worker']);
     assert.equal(pids(after)['web/web'], before['web/web']);
     assert.equal(pids(after)['stubborn/stubborn'], before['stubborn/stubborn']);
@@ -235,14 +282,21 @@ describe('agent over a real sshd', { concurrency: false }, () => {
   });
 
   it('a crash loop shows failing with backoff; removing the job stops it', async () => {
-    const crashy: JobSpec = { name: 'crashy', templates: { 'bin/crashy': '#!/bin/sh\necho boom >&2\nexit 3\n' }, packages: [], processes: [{ name: 'crashy', executable: 'jobs/crashy/bin/crashy', args: [], env: {} }] };
+    const crashy: JobSpec = {
+      name: 'crashy',
+      templates: { 'bin/crashy': '#!/bin/sh\necho boom >&2\nexit 3\n' },
+      packages: [],
+      processes: [{ name: 'crashy', executable: 'jobs/crashy/bin/crashy', args: [], env: {} }],
+    };
     await client.apply([...baseJobs('v2'), crashy]);
     await client.start();
     const failing = await eventually(
       'crashy failing',
       () => client.getState(),
       // between two crashes the process is briefly `starting` again; most of the time it backs off
-      (s) => (s.jobs.find((j) => j.name === 'crashy')?.processes[0]?.restarts ?? 0) >= 2 && s.jobs.find((j) => j.name === 'crashy')?.state === 'failing',
+      (s) =>
+        (s.jobs.find((j) => j.name === 'crashy')?.processes[0]?.restarts ?? 0) >= 2 &&
+        s.jobs.find((j) => j.name === 'crashy')?.state === 'failing',
     );
     const c = failing.jobs.find((j) => j.name === 'crashy');
     assert.equal(c?.state, 'failing');
@@ -259,12 +313,17 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     const supervisorPid = Number(readFileSync(join(root, 'sys/run/supervisor.pid'), 'utf8'));
     const before = pids(await client.getState());
     process.kill(supervisorPid, 'SIGKILL');
-    const after = await eventually('processes back under a new supervisor', () => client.getState(), (s) => s.state === 'running' && pids(s)['web/web'] !== before['web/web']);
+    const after = await eventually(
+      'processes back under a new supervisor',
+      () => client.getState(),
+      (s) => s.state === 'running' && pids(s)['web/web'] !== before['web/web'],
+    );
     const newPid = Number(readFileSync(join(root, 'sys/run/supervisor.pid'), 'utf8'));
     assert.notEqual(newPid, supervisorPid);
     const alive = new Set(findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).map((p) => p.pid));
     assert.ok(alive.has(newPid));
-    for (const pid of Object.values(before)) assert.ok(!alive.has(pid as number), `orphan ${pid} of the dead supervisor was stopped`);
+    for (const pid of Object.values(before))
+      assert.ok(!alive.has(pid as number), `orphan ${pid} of the dead supervisor was stopped`);
     for (const pid of Object.values(pids(after))) assert.ok(alive.has(pid as number));
   });
 
@@ -281,31 +340,57 @@ describe('agent over a real sshd', { concurrency: false }, () => {
       { name: 'web', calls: 1, waitedSeconds: 1 },
       { name: 'worker', calls: 2, waitedSeconds: 1 },
     ]);
-    assert.equal(readFileSync(join(root, 'drain-args.log'), 'utf8'), 'job_shutdown hash_unchanged\njob_check_status hash_unchanged\n');
+    assert.equal(
+      readFileSync(join(root, 'drain-args.log'), 'utf8'),
+      'job_shutdown hash_unchanged\njob_check_status hash_unchanged\n',
+    );
     await client.drain({ type: 'update', changedJobs: ['worker'], changedPackages: ['etcd'] });
-    assert.match(readFileSync(join(root, 'drain-args.log'), 'utf8'), /\njob_changed hash_changed etcd\njob_check_status hash_unchanged\n$/);
+    assert.match(
+      readFileSync(join(root, 'drain-args.log'), 'utf8'),
+      /\njob_changed hash_changed etcd\njob_check_status hash_unchanged\n$/,
+    );
   });
 
   it('run_errand streams the output and returns the exit code', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const r = await client.runErrand('smoke', { args: ['a b', 'c'], onOutput: (s, d) => (s === 'stdout' ? out : err).push(d) });
+    const r = await client.runErrand('smoke', {
+      args: ['a b', 'c'],
+      onOutput: (s, d) => (s === 'stdout' ? out : err).push(d),
+    });
     assert.deepEqual(r, { exitCode: 3, signal: null });
     assert.equal(out.join(''), 'out-line a b c\n');
     assert.equal(err.join(''), 'err-line\n');
-    await assert.rejects(client.runErrand('web'), (e: unknown) => e instanceof AgentCommandError && e.kind === 'not_found' && /no bin\/run/.test(e.message));
+    await assert.rejects(
+      client.runErrand('web'),
+      (e: unknown) => e instanceof AgentCommandError && e.kind === 'not_found' && /no bin\/run/.test(e.message),
+    );
   });
 
   it('a command that outlives its timeout fails with AgentTimeoutError and leaves nothing running', async () => {
-    const sleeper = { name: 'sleeper', templates: { 'bin/run': '#!/bin/sh\necho started\nexec sleep 1000\n' }, packages: [], processes: [] };
+    const sleeper = {
+      name: 'sleeper',
+      templates: { 'bin/run': '#!/bin/sh\necho started\nexec sleep 1000\n' },
+      packages: [],
+      processes: [],
+    };
     assert.deepEqual((await client.apply([...baseJobs('v2'), sleeper])).changed, ['sleeper']);
     const started: string[] = [];
     await assert.rejects(
-      client.call('run_errand', { job: 'sleeper' }, { timeoutMs: 1500, onEvent: (e) => void (e.stream === 'stdout' && started.push(e.data)) }),
-      (e: unknown) => e instanceof AgentTimeoutError && e.message === 'Running a command on master/0: no answer within 2 s',
+      client.call(
+        'run_errand',
+        { job: 'sleeper' },
+        { timeoutMs: 1500, onEvent: (e) => void (e.stream === 'stdout' && started.push(e.data)) },
+      ),
+      (e: unknown) =>
+        e instanceof AgentTimeoutError && e.message === 'Running a command on master/0: no answer within 2 s',
     );
     assert.deepEqual(started, ['started\n']);
-    await eventually('the errand is stopped', async () => findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).filter((p) => p.cmdline.includes('sleep 1000')), (l) => l.length === 0);
+    await eventually(
+      'the errand is stopped',
+      async () => findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker).filter((p) => p.cmdline.includes('sleep 1000')),
+      (l) => l.length === 0,
+    );
     assert.equal((await client.getState()).state, 'running', 'the connection is still usable');
     assert.deepEqual((await client.apply(baseJobs('v2'))).removed, ['sleeper']);
   });
@@ -316,7 +401,8 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     const file = join(sshd.dir, 'logs.tgz');
     writeFileSync(file, logs.tgz);
     const listing = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n');
-    for (const entry of ['log/', 'log/web/web.stdout.log', 'log/crashy/crashy.stderr.log', 'log/supervisor.log']) assert.ok(listing.includes(entry), `${entry} in ${listing.join(' ')}`);
+    for (const entry of ['log/', 'log/web/web.stdout.log', 'log/crashy/crashy.stderr.log', 'log/supervisor.log'])
+      assert.ok(listing.includes(entry), `${entry} in ${listing.join(' ')}`);
     const content = execFileSync('tar', ['-xzOf', file, 'log/crashy/crashy.stderr.log'], { encoding: 'utf8' });
     assert.match(content, /boom/);
     const only = await client.fetchLogs({ jobs: ['web'] });
@@ -333,13 +419,21 @@ describe('agent over a real sshd', { concurrency: false }, () => {
     assert.equal(readFileSync(join(root, 'order.log'), 'utf8'), 'ignore stubborn\nstop worker\nstop web\n');
     const alive = findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker);
     const supervisorPid = Number(readFileSync(join(root, 'sys/run/supervisor.pid'), 'utf8'));
-    assert.deepEqual(alive.map((p) => p.pid), [supervisorPid], 'only the supervisor is left');
+    assert.deepEqual(
+      alive.map((p) => p.pid),
+      [supervisorPid],
+      'only the supervisor is left',
+    );
   });
 
   it('leaves no process behind once the supervisor is stopped', async () => {
     const supervisorPid = Number(readFileSync(join(root, 'sys/run/supervisor.pid'), 'utf8'));
     process.kill(supervisorPid, 'SIGTERM');
-    await eventually('supervisor gone', async () => findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker), (l) => l.length === 0);
+    await eventually(
+      'supervisor gone',
+      async () => findMarkedProcesses('DIRECTOR_VM_ID', sshd.marker),
+      (l) => l.length === 0,
+    );
     assert.equal(existsSync(join(root, 'sys/run/supervisor.pid')), false, 'the lock is released');
   });
 });

@@ -23,7 +23,14 @@ import { parse } from 'yaml';
 import { LocalLayout } from '../../cpi/local/layout.js';
 import { azureWorldUnavailable, RESOURCE_GROUP, startAzureWorld, type AzureWorld } from './azure-world.js';
 
-const FAULTS = { seed: 7, throttleRate: 0.3, serverErrorRate: 0.1, asyncFailureRate: 0.05, conflictRate: 0.05, canceledRate: 0.05 };
+const FAULTS = {
+  seed: 7,
+  throttleRate: 0.3,
+  serverErrorRate: 0.1,
+  asyncFailureRate: 0.05,
+  conflictRate: 0.05,
+  canceledRate: 0.05,
+};
 
 const ok = (r: DirectorRun, what: string): DirectorRun => {
   assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
@@ -48,7 +55,11 @@ function recorded(w: AzureWorld): { uuid: string; foundation: string[]; intended
   try {
     const env = store.environment.get();
     assert.ok(env, 'the environment is recorded');
-    return { uuid: env.directorUuid, foundation: (env.cpiProperties['foundation_created'] ?? []) as string[], intended: env.cpiProperties['foundation_intended'] as string[] | undefined };
+    return {
+      uuid: env.directorUuid,
+      foundation: (env.cpiProperties['foundation_created'] ?? []) as string[],
+      intended: env.cpiProperties['foundation_intended'] as string[] | undefined,
+    };
   } finally {
     store.close();
   }
@@ -64,14 +75,21 @@ function assertNothingOrphaned(w: AzureWorld, rows: readonly VmRow[]): void {
   const foundationIds = foundation.map((id) => id.toLowerCase());
   for (const id of foundationIds.filter((id) => !id.includes('/blobservices/'))) {
     const group = /\/resourcegroups\/([^/]+)$/.exec(id)?.[1];
-    assert.ok(group === undefined ? w.fake.state.get(id) : w.fake.state.group(group), `recorded foundation resource ${id} exists`);
+    assert.ok(
+      group === undefined ? w.fake.state.get(id) : w.fake.state.group(group),
+      `recorded foundation resource ${id} exists`,
+    );
   }
   // a VM's own OS and ephemeral disks carry no tags of their own (ARM makes them with the VM, and
   // the CPI spends no PATCH on them): they belong to the VM that holds them
-  const ownerOf = (diskId: string) => w.fake.state.list('Microsoft.Compute/virtualMachines').find((vm) => {
-    const sp = vm.body.properties?.storageProfile ?? {};
-    return [sp.osDisk, ...(sp.dataDisks ?? [])].some((d: { managedDisk?: { id?: string } } | undefined) => d?.managedDisk?.id?.toLowerCase() === diskId.toLowerCase());
-  });
+  const ownerOf = (diskId: string) =>
+    w.fake.state.list('Microsoft.Compute/virtualMachines').find((vm) => {
+      const sp = vm.body.properties?.storageProfile ?? {};
+      return [sp.osDisk, ...(sp.dataDisks ?? [])].some(
+        (d: { managedDisk?: { id?: string } } | undefined) =>
+          d?.managedDisk?.id?.toLowerCase() === diskId.toLowerCase(),
+      );
+    });
   const orphans = w.fake.state.all().filter((r: StoredResource) => {
     const tags = (r.body.tags ?? {}) as Record<string, string>;
     if (tags['director'] === uuid) return !agents.has(tags['agent_id'] ?? '');
@@ -86,7 +104,11 @@ function assertNothingOrphaned(w: AzureWorld, rows: readonly VmRow[]): void {
     [],
   );
   const ourVms = w.fake.state.list('Microsoft.Compute/virtualMachines').filter((r) => r.body.tags?.director === uuid);
-  assert.deepEqual(ourVms.map((r) => r.name).sort(), [...agents].sort(), `the fake runs exactly the VMs the director lists (director ${uuid}; VM tags: ${JSON.stringify(w.fake.state.list('Microsoft.Compute/virtualMachines').map((r) => r.body.tags))})`);
+  assert.deepEqual(
+    ourVms.map((r) => r.name).sort(),
+    [...agents].sort(),
+    `the fake runs exactly the VMs the director lists (director ${uuid}; VM tags: ${JSON.stringify(w.fake.state.list('Microsoft.Compute/virtualMachines').map((r) => r.body.tags))})`,
+  );
 }
 
 /** A GET of the fake's ARM surface as the SDK sees it, through the throttling and 5xx it injects. */
@@ -94,7 +116,9 @@ async function armGet(w: AzureWorld, id: string, apiVersion: string): Promise<Re
   let last = '';
   for (let i = 0; i < 40; i++) {
     try {
-      const r = await rawRequest(w.fake, 'GET', `${id}?api-version=${apiVersion}`, { token: await fakeArmToken(w.fake) });
+      const r = await rawRequest(w.fake, 'GET', `${id}?api-version=${apiVersion}`, {
+        token: await fakeArmToken(w.fake),
+      });
       if (r.status === 200) return r.body as Record<string, unknown>;
       assert.ok(r.status === 429 || r.status >= 500, `GET ${id}: ${r.status} ${JSON.stringify(r.body)}`);
       last = String(r.status);
@@ -144,22 +168,34 @@ async function etcdHealth(w: AzureWorld, ip: string): Promise<string> {
   } finally {
     store.close();
   }
-  return (JSON.parse(await nodeIn(w, w.network.vnet, GET, { url: `https://${ip}:2379/health`, ...tls })) as { body: string }).body;
+  return (
+    JSON.parse(await nodeIn(w, w.network.vnet, GET, { url: `https://${ip}:2379/health`, ...tls })) as { body: string }
+  ).body;
 }
 
 /** Kills the jumpbox's VM host (as if the VM died): every SSH connection through it drops. */
 function killJumpbox(w: AzureWorld): string {
   const cid = w.hypervisor.everBooted.get('jumpbox');
   assert.ok(cid, 'the fake booted the jumpbox');
-  const host = JSON.parse(readFileSync(join(new LocalLayout(join(w.home, 'hypervisor')).vmDir(cid), 'host.json'), 'utf8')) as { pid: number };
+  const host = JSON.parse(
+    readFileSync(join(new LocalLayout(join(w.home, 'hypervisor')).vmDir(cid), 'host.json'), 'utf8'),
+  ) as { pid: number };
   process.kill(host.pid, 'SIGKILL');
   return cid;
 }
 
 /** The director reaches the VMs only through the jumpbox: a direct dial fails in its own namespace. */
 async function assertWalls(w: AzureWorld): Promise<void> {
-  assert.equal(await nodeIn(w, w.network.director, DIAL, [`${w.net}.10`, 22]), 'ENETUNREACH', 'a private address cannot be dialed from the director');
-  assert.equal(await nodeIn(w, w.network.director, DIAL, [w.jumpboxAddress, 22]), 'connected', "the jumpbox's public address can");
+  assert.equal(
+    await nodeIn(w, w.network.director, DIAL, [`${w.net}.10`, 22]),
+    'ENETUNREACH',
+    'a private address cannot be dialed from the director',
+  );
+  assert.equal(
+    await nodeIn(w, w.network.director, DIAL, [w.jumpboxAddress, 22]),
+    'connected',
+    "the jumpbox's public address can",
+  );
   // the gateway the state recorded is the jumpbox, with the host key the director generated
   const store = openStateStore(join(w.env['DIRECTOR_HOME'] as string, 'azure', 'state.db'));
   try {
@@ -170,9 +206,15 @@ async function assertWalls(w: AzureWorld): Promise<void> {
   } finally {
     store.close();
   }
-  const nsg = w.fake.state.list('Microsoft.Network/networkSecurityGroups', RESOURCE_GROUP).find((r) => r.name === 'jumpbox-nsg');
+  const nsg = w.fake.state
+    .list('Microsoft.Network/networkSecurityGroups', RESOURCE_GROUP)
+    .find((r) => r.name === 'jumpbox-nsg');
   assert.deepEqual(
-    (nsg?.body.properties.securityRules as { properties: { sourceAddressPrefix: string; destinationPortRange: string } }[]).map((r) => [r.properties.sourceAddressPrefix, r.properties.destinationPortRange]),
+    (
+      nsg?.body.properties.securityRules as {
+        properties: { sourceAddressPrefix: string; destinationPortRange: string };
+      }[]
+    ).map((r) => [r.properties.sourceAddressPrefix, r.properties.destinationPortRange]),
     [[`${w.network.directorAddress}/32`, '22']],
     'SSH to the jumpbox from the listed CIDR only',
   );
@@ -185,17 +227,33 @@ async function assertWalls(w: AzureWorld): Promise<void> {
  */
 async function assertMastersKeepEtcdOnTheirDisks(w: AzureWorld, rows: readonly VmRow[]): Promise<void> {
   for (const r of rows) {
-    const vm = w.fake.state.list('Microsoft.Compute/virtualMachines', RESOURCE_GROUP).find((v) => v.name === agentOf(r.vm_cid));
+    const vm = w.fake.state
+      .list('Microsoft.Compute/virtualMachines', RESOURCE_GROUP)
+      .find((v) => v.name === agentOf(r.vm_cid));
     assert.ok(vm, `${r.instance}: its VM is in the fake`);
-    const persistent = ((vm.body.properties.storageProfile?.dataDisks ?? []) as { lun: number; name: string; managedDisk: { id: string } }[]).filter((d) => !d.name.endsWith('-ephemeral-disk'));
+    const persistent = (
+      (vm.body.properties.storageProfile?.dataDisks ?? []) as {
+        lun: number;
+        name: string;
+        managedDisk: { id: string };
+      }[]
+    ).filter((d) => !d.name.endsWith('-ephemeral-disk'));
     if (!r.instance.startsWith('master/')) {
       assert.deepEqual(persistent, [], `${r.instance} has no persistent disk`);
       continue;
     }
     assert.equal(persistent.length, 1, `${r.instance} has one persistent disk: ${JSON.stringify(persistent)}`);
     const disk = await armGet(w, (persistent[0] as { managedDisk: { id: string } }).managedDisk.id, '2025-01-02');
-    assert.equal((disk['properties'] as Record<string, unknown>)['diskState'], 'Attached', `${r.instance}'s disk is Attached`);
-    assert.equal(String(disk['managedBy']).toLowerCase(), vm.id.toLowerCase(), `${r.instance}'s disk is managed by its VM`);
+    assert.equal(
+      (disk['properties'] as Record<string, unknown>)['diskState'],
+      'Attached',
+      `${r.instance}'s disk is Attached`,
+    );
+    assert.equal(
+      String(disk['managedBy']).toLowerCase(),
+      vm.id.toLowerCase(),
+      `${r.instance}'s disk is managed by its VM`,
+    );
     const etcdData = readdirSync(join(w.hypervisor.diskFolder(disk['id'] as string), 'etcd'));
     assert.ok(etcdData.length > 0, `${r.instance}: etcd's data is on the disk`);
   }
@@ -224,14 +282,30 @@ async function journey(w: AzureWorld, opts: { killJumpboxMidDeploy?: boolean } =
     // how the loss shows depends on the moment of the kill: a channel open on the dropped connection,
     // a reconnect refused, or a reconnect accepted by the dying process and closed mid-handshake
     assert.equal(errors.length, 1, failed.stderr);
-    assert.match(errors[0]!, new RegExp(`Reaching the gateway jumpbox@${w.jumpboxAddress.replace(/\./g, '\\.')}:22: (the connection was lost|the connection closed during the handshake|connect ECONNREFUSED)`));
-    assert.doesNotMatch(failed.stdout + failed.stderr, /no SSH handshake within|no answer within/, 'no per-VM timeouts');
+    assert.match(
+      errors[0]!,
+      new RegExp(
+        `Reaching the gateway jumpbox@${w.jumpboxAddress.replace(/\./g, '\\.')}:22: (the connection was lost|the connection closed during the handshake|connect ECONNREFUSED)`,
+      ),
+    );
+    assert.doesNotMatch(
+      failed.stdout + failed.stderr,
+      /no SSH handshake within|no answer within/,
+      'no per-VM timeouts',
+    );
     // the operator brings the jumpbox back (an Azure restart) and deploys again
     await w.hypervisor.local.rebootVm(jumpbox);
   }
   ok(await runDirector(w.deployArgs, w.env), 'deploy');
   const rows = await vms(w);
-  assert.deepEqual(rows.map((r) => r.instance.split('/')[0]).sort(), ['master', 'master', 'master', 'worker', 'worker', 'worker']);
+  assert.deepEqual(rows.map((r) => r.instance.split('/')[0]).sort(), [
+    'master',
+    'master',
+    'master',
+    'worker',
+    'worker',
+    'worker',
+  ]);
   for (const r of rows) assert.equal(r.process_state, 'running', `${r.instance} is running`);
   // The masters, and only they, are members of cfcr-lb's backend pool (the vm_extension).
   const lb = w.fake.state.list('Microsoft.Network/loadBalancers', RESOURCE_GROUP).find((r) => r.name === 'cfcr-lb');
@@ -240,10 +314,20 @@ async function journey(w: AzureWorld, opts: { killJumpboxMidDeploy?: boolean } =
   type IpConfig = { properties?: { loadBalancerBackendAddressPools?: { id: string }[] } };
   const members = w.fake.state
     .list('Microsoft.Network/networkInterfaces', RESOURCE_GROUP)
-    .filter((nic) => ((nic.body.properties.ipConfigurations ?? []) as IpConfig[]).some((c) => (c.properties?.loadBalancerBackendAddressPools ?? []).some((p) => p.id.toLowerCase() === poolId)))
+    .filter((nic) =>
+      ((nic.body.properties.ipConfigurations ?? []) as IpConfig[]).some((c) =>
+        (c.properties?.loadBalancerBackendAddressPools ?? []).some((p) => p.id.toLowerCase() === poolId),
+      ),
+    )
     .map((nic) => nic.name.replace(/-0$/, ''))
     .sort();
-  assert.deepEqual(members, rows.filter((r) => r.instance.startsWith('master/')).map((r) => agentOf(r.vm_cid)).sort());
+  assert.deepEqual(
+    members,
+    rows
+      .filter((r) => r.instance.startsWith('master/'))
+      .map((r) => agentOf(r.vm_cid))
+      .sort(),
+  );
   await assertMastersKeepEtcdOnTheirDisks(w, rows);
   assertNothingOrphaned(w, rows);
   return rows;
@@ -267,7 +351,11 @@ async function operate(w: AzureWorld): Promise<void> {
   const cluster = kubeconfig.clusters[0]!.cluster;
   assert.equal(cluster.server, `https://${w.lbAddress}:8443`, "the kubeconfig names the load balancer's public IP");
   const health = JSON.parse(
-    await nodeIn(w, w.network.director, GET, { url: `${cluster.server}/healthz`, ca: Buffer.from(cluster['certificate-authority-data'], 'base64').toString(), headers: { authorization: `Bearer ${kubeconfig.users[0]!.user.token}` } }),
+    await nodeIn(w, w.network.director, GET, {
+      url: `${cluster.server}/healthz`,
+      ca: Buffer.from(cluster['certificate-authority-data'], 'base64').toString(),
+      headers: { authorization: `Bearer ${kubeconfig.users[0]!.user.token}` },
+    }),
   ) as { status: number; body: string };
   assert.deepEqual(health, { status: 200, body: 'ok' });
 }
@@ -275,8 +363,16 @@ async function operate(w: AzureWorld): Promise<void> {
 async function deleteEnvLeavesNothing(w: AzureWorld): Promise<void> {
   // named explicitly: a create-env that failed did not make itself the current environment
   ok(await runDirector(['delete-env', '-e', 'azure', '-n', '--force'], w.env), 'delete-env');
-  assert.deepEqual(w.fake.state.all().map((r) => r.id), [], 'no resource left in the fake');
-  assert.deepEqual(w.fake.state.listGroups().map((g) => g.name), [], 'no resource group left');
+  assert.deepEqual(
+    w.fake.state.all().map((r) => r.id),
+    [],
+    'no resource left in the fake',
+  );
+  assert.deepEqual(
+    w.fake.state.listGroups().map((g) => g.name),
+    [],
+    'no resource group left',
+  );
   assert.equal(w.liveVmHosts(), 0, 'no VM host process left');
 }
 
@@ -309,12 +405,29 @@ describe('Azure journey through the CLI against the fake ARM', { skip: azureWorl
       w.fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/loadBalancers/cfcr-lb', count: 6 });
       const failed = await runDirector(w.createEnvArgs, w.env);
       assert.equal(failed.code, 1, failed.stdout);
-      assert.match(failed.stderr, /^Error: Creating the Azure foundation: Ensuring the Azure foundation in resource group 'cfcr-rg'.*InternalExecutionError/);
-      assert.doesNotMatch(failed.stdout + failed.stderr, new RegExp(w.fake.clientSecret.replace(/[^A-Za-z0-9]/g, '.')), 'the client secret is never printed');
+      assert.match(
+        failed.stderr,
+        /^Error: Creating the Azure foundation: Ensuring the Azure foundation in resource group 'cfcr-rg'.*InternalExecutionError/,
+      );
+      assert.doesNotMatch(
+        failed.stdout + failed.stderr,
+        new RegExp(w.fake.clientSecret.replace(/[^A-Za-z0-9]/g, '.')),
+        'the client secret is never printed',
+      );
       const { foundation } = recorded(w);
-      const kinds = foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '')).sort();
+      const kinds = foundation
+        .map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, ''))
+        .sort();
       // the jumpbox's NSG is made with the others; its VM comes after the load balancer
-      assert.deepEqual(kinds, ['Microsoft.Network/loadBalancers', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/virtualNetworks', 'resourceGroups']);
+      assert.deepEqual(kinds, [
+        'Microsoft.Network/loadBalancers',
+        'Microsoft.Network/networkSecurityGroups',
+        'Microsoft.Network/networkSecurityGroups',
+        'Microsoft.Network/networkSecurityGroups',
+        'Microsoft.Network/publicIPAddresses',
+        'Microsoft.Network/virtualNetworks',
+        'resourceGroups',
+      ]);
       await deleteEnvLeavesNothing(w);
     } finally {
       await w.stop();
@@ -335,7 +448,10 @@ describe('Azure journey through the CLI against the fake ARM', { skip: azureWorl
       // killed right after ARM accepted the virtual network: nothing of the run's own record yet but its intents
       await killWhen('the virtual network', () => w!.fake.state.list('Microsoft.Network/virtualNetworks').length > 0);
       const { foundation, intended } = recorded(w);
-      assert.ok((intended ?? []).some((id) => /\/virtualNetworks\/[^/]+$/i.test(id)), `the vnet is recorded as intended before its PUT (intended: ${JSON.stringify(intended)}, created: ${JSON.stringify(foundation)})`);
+      assert.ok(
+        (intended ?? []).some((id) => /\/virtualNetworks\/[^/]+$/i.test(id)),
+        `the vnet is recorded as intended before its PUT (intended: ${JSON.stringify(intended)}, created: ${JSON.stringify(foundation)})`,
+      );
       await deleteEnvLeavesNothing(w);
 
       // killed at the load balancer, then run again: it completes, and what it intended is now recorded as created
@@ -343,8 +459,19 @@ describe('Azure journey through the CLI against the fake ARM', { skip: azureWorl
       ok(await runDirector(w.createEnvArgs, w.env), 'create-env after the kill');
       const after = recorded(w);
       assert.equal(after.intended, undefined, 'no intent left once the run completed');
-      const kinds = after.foundation.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, '').toLowerCase());
-      for (const kind of ['resourcegroups', 'microsoft.network/virtualnetworks', 'microsoft.network/publicipaddresses', 'microsoft.network/loadbalancers', 'microsoft.storage/storageaccounts']) {
+      const kinds = after.foundation.map((id) =>
+        id
+          .replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '')
+          .replace(/\/[^/]+$/, '')
+          .toLowerCase(),
+      );
+      for (const kind of [
+        'resourcegroups',
+        'microsoft.network/virtualnetworks',
+        'microsoft.network/publicipaddresses',
+        'microsoft.network/loadbalancers',
+        'microsoft.storage/storageaccounts',
+      ]) {
         assert.ok(kinds.includes(kind), `${kind} recorded as created (recorded: ${JSON.stringify(after.foundation)})`);
       }
       await deleteEnvLeavesNothing(w);
@@ -359,7 +486,10 @@ describe('Azure journey through the CLI against the fake ARM', { skip: azureWorl
     try {
       await journey(w);
       const faults = w.fake.requestLog.entries().filter((e) => e.fault === 'throttle' || e.fault === 'serverError');
-      assert.ok(faults.some((e) => e.fault === 'throttle') && faults.some((e) => e.fault === 'serverError'), 'the fake did throttle and fail requests');
+      assert.ok(
+        faults.some((e) => e.fault === 'throttle') && faults.some((e) => e.fault === 'serverError'),
+        'the fake did throttle and fail requests',
+      );
       await deleteEnvLeavesNothing(w);
     } finally {
       await w.stop();

@@ -31,7 +31,6 @@ export function azureWorldUnavailable(): string | false {
 export const STORAGE_ACCOUNT = 'cfcrstore01';
 export const RESOURCE_GROUP = 'cfcr-rg';
 
-
 /** ARM write requests the fake has answered so far (token requests excluded). */
 export function armWrites(fake: FakeArm): number {
   return Object.entries(fake.requestLog.counters())
@@ -101,13 +100,26 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
     fake = await startFakeArm({
       host: network.hostAddress,
       // public IPs live at the vnet's edge, where the director's namespace routes them
-      publicIpAddress: (name) => (name === 'jumpbox-ip' ? jumpboxAddress : name === 'cfcr-lb-ip' ? lbAddress : `${network.publicPrefix}.${nextPublic++}`),
+      publicIpAddress: (name) =>
+        name === 'jumpbox-ip'
+          ? jumpboxAddress
+          : name === 'cfcr-lb-ip'
+            ? lbAddress
+            : `${network.publicPrefix}.${nextPublic++}`,
       faults,
-      blobEndpoint: (account) => (account === STORAGE_ACCOUNT ? `${blobUrl}/` : `https://${account}.blob.core.windows.net/`),
+      blobEndpoint: (account) =>
+        account === STORAGE_ACCOUNT ? `${blobUrl}/` : `https://${account}.blob.core.windows.net/`,
       storageAccountKeys: (account) => (account === STORAGE_ACCOUNT ? keys : undefined),
     });
     // VM hosts and the load balancer's proxy run in the vnet namespace, SSH on port 22 as on Azure
-    local = new LocalCpi({ root, ssh_port: 22, load_balancers: { 'cfcr-lb': { address: lbAddress, ports: [{ frontend: 8443, backend: 8443 }] } } }, { path: process.env['PATH'] ?? '/usr/bin:/bin', netns: network.vnet });
+    local = new LocalCpi(
+      {
+        root,
+        ssh_port: 22,
+        load_balancers: { 'cfcr-lb': { address: lbAddress, ports: [{ frontend: 8443, backend: 8443 }] } },
+      },
+      { path: process.env['PATH'] ?? '/usr/bin:/bin', netns: network.vnet },
+    );
     const hypervisor = new LocalHypervisor(local, fake, 'cfcr-lb', { root }).attach();
     const vars = {
       env_name: 'azure',
@@ -151,7 +163,16 @@ export async function startAzureWorld(faults: Partial<FaultConfig> = {}): Promis
       env,
       liveVmHosts: () => findMarkedProcesses('DIRECTOR_CPI_ROOT', root).length,
       armWrites: () => armWrites(fake as FakeArm),
-      createEnvArgs: ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'ops-files', 'azure.yml'), '-o', fixture('azure-fake-env.yml'), '-l', varsFile],
+      createEnvArgs: [
+        'create-env',
+        join(repoRoot, 'manifests', 'env.yml'),
+        '-o',
+        join(repoRoot, 'ops-files', 'azure.yml'),
+        '-o',
+        fixture('azure-fake-env.yml'),
+        '-l',
+        varsFile,
+      ],
       deployArgs: [
         'deploy',
         '-d',

@@ -25,7 +25,10 @@ const statePath = () => join(home, '.director', 'local', 'state.db');
 test('create-env records the environment; env shows it; a second run changes nothing', async () => {
   const first = await runDirector(['create-env', join(repoRoot, 'manifests', 'env.yml')], env);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /Task 1 \| \d\d:\d\d:\d\d \| Uploading stemcell: bosh-local-ubuntu-jammy\/1\.0 \(00:00:0\d\)/);
+  assert.match(
+    first.stdout,
+    /Task 1 \| \d\d:\d\d:\d\d \| Uploading stemcell: bosh-local-ubuntu-jammy\/1\.0 \(00:00:0\d\)/,
+  );
   assert.match(first.stdout, /identity, stemcell, cloud-config recorded/);
   assert.equal((await stat(statePath())).mode & 0o777, 0o600);
 
@@ -52,11 +55,18 @@ test('create-env records the environment; env shows it; a second run changes not
 test('a second create-env while one runs is refused, naming the task that holds the lock', async () => {
   const store = openStateStore(statePath());
   const task = store.tasks.create({ description: 'create environment', user: 'admin' });
-  store.locks.acquire(ENVIRONMENT_LOCK, task.id, { holder: { pid: process.pid, hostname: hostname(), processStart: processStartTime(process.pid) } });
+  store.locks.acquire(ENVIRONMENT_LOCK, task.id, {
+    holder: { pid: process.pid, hostname: hostname(), processStart: processStartTime(process.pid) },
+  });
   try {
     const r = await runDirector(['create-env', join(repoRoot, 'manifests', 'env.yml')], env);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^Error: Environment is being changed by task ${task.id} \\(${userInfo().username}@${hostname()}, pid ${process.pid}, since `));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Error: Environment is being changed by task ${task.id} \\(${userInfo().username}@${hostname()}, pid ${process.pid}, since `,
+      ),
+    );
     assert.equal(r.stderr.trim().split('\n').length, 1);
   } finally {
     store.locks.release(ENVIRONMENT_LOCK, task.id);
@@ -67,7 +77,15 @@ test('a second create-env while one runs is refused, naming the task that holds 
 
 test('bad input is one line naming the file and path, and changes nothing', async () => {
   const before = (await stat(statePath())).mtimeMs;
-  const r = await runDirector(['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(repoRoot, 'test', 'fixtures', 'ops', 'bad-env.yml')], env);
+  const r = await runDirector(
+    [
+      'create-env',
+      join(repoRoot, 'manifests', 'env.yml'),
+      '-o',
+      join(repoRoot, 'test', 'fixtures', 'ops', 'bad-env.yml'),
+    ],
+    env,
+  );
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /bad-env\.yml/);
@@ -84,7 +102,11 @@ test('a create-env killed midway completes on the next run with nothing leaked',
   const again = await runDirector(['create-env', join(repoRoot, 'manifests', 'env.yml')], fresh);
   assert.equal(again.code, 0, again.stderr);
   const root = join(home, '.director-killed', 'local', 'local', 'stemcells');
-  assert.equal((await readdir(root)).filter((f) => f.endsWith('.json')).length, 1, 'exactly one stemcell registered with the CPI');
+  assert.equal(
+    (await readdir(root)).filter((f) => f.endsWith('.json')).length,
+    1,
+    'exactly one stemcell registered with the CPI',
+  );
   const store = openStateStore(join(home, '.director-killed', 'local', 'state.db'));
   try {
     assert.equal(store.stemcells.list().length, 1);

@@ -38,7 +38,15 @@ interface TestVm {
 async function startVm(root: string, director: SshKeyPair, host = '127.0.0.1'): Promise<TestVm> {
   const hostKey = generateSshKeyPair('ed25519', 'vm');
   const port = await freePort(host);
-  const server = await startVmSshServer({ hostPrivateKey: hostKey.privateKey, authorizedKeys: [director.publicKey], root, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, addresses: [host], port, log: () => undefined });
+  const server = await startVmSshServer({
+    hostPrivateKey: hostKey.privateKey,
+    authorizedKeys: [director.publicKey],
+    root,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    addresses: [host],
+    port,
+    log: () => undefined,
+  });
   return { host, port, hostKey, server };
 }
 
@@ -61,7 +69,14 @@ describe('the SSH gateway', { concurrency: false }, () => {
     await writeFile(join(root, 'hello'), 'hi\n');
     // the director's key is the one sshd authorizes: the same key logs in on both hops
     vms = [await startVm(root, sshd.clientKey), await startVm(root, sshd.clientKey)];
-    gwOptions = { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.clientKey.privateKey, hostPublicKey: sshd.hostKey.publicKey, connectTimeoutMs: 5000 };
+    gwOptions = {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.clientKey.privateKey,
+      hostPublicKey: sshd.hostKey.publicKey,
+      connectTimeoutMs: 5000,
+    };
   });
   after(async () => {
     for (const vm of vms) await vm.server.close();
@@ -70,7 +85,17 @@ describe('the SSH gateway', { concurrency: false }, () => {
   });
 
   const through = (gateway: SshGateway, vm: TestVm, hostPublicKey = vm.hostKey.publicKey) =>
-    connectSsh({ host: vm.host, port: vm.port, username: 'vcap', privateKey: sshd.clientKey.privateKey, hostPublicKey, connectTimeoutMs: 5000, maxChannels: 2, vm: `vm-${vm.port}`, gateway });
+    connectSsh({
+      host: vm.host,
+      port: vm.port,
+      username: 'vcap',
+      privateKey: sshd.clientKey.privateKey,
+      hostPublicKey,
+      connectTimeoutMs: 5000,
+      maxChannels: 2,
+      vm: `vm-${vm.port}`,
+      gateway,
+    });
 
   it('carries every VM over one connection to the gateway, a forwarded channel each', async () => {
     const gateway = new SshGateway(gwOptions);
@@ -92,7 +117,12 @@ describe('the SSH gateway', { concurrency: false }, () => {
     try {
       await assert.rejects(through(gateway, vms[0]!), (err: Error) => {
         assert.ok(err instanceof GatewayError, String(err));
-        assert.match(err.message, new RegExp(`^Reaching the gateway ${sshd.username}@127\\.0\\.0\\.1:${sshd.port}: host key mismatch: expected SHA256:\\S+, the server presented SHA256:\\S+$`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^Reaching the gateway ${sshd.username}@127\\.0\\.0\\.1:${sshd.port}: host key mismatch: expected SHA256:\\S+, the server presented SHA256:\\S+$`,
+          ),
+        );
         return true;
       });
     } finally {
@@ -103,7 +133,11 @@ describe('the SSH gateway', { concurrency: false }, () => {
   it('checks the VM behind the gateway as strictly: another host key is a HostKeyMismatchError for the VM', async () => {
     const gateway = new SshGateway(gwOptions);
     try {
-      await assert.rejects(through(gateway, vms[0]!, generateSshKeyPair('ed25519', 'x').publicKey), (err: Error) => err instanceof HostKeyMismatchError && err.message.startsWith(`Host key mismatch for vm-${vms[0]!.port}`));
+      await assert.rejects(
+        through(gateway, vms[0]!, generateSshKeyPair('ed25519', 'x').publicKey),
+        (err: Error) =>
+          err instanceof HostKeyMismatchError && err.message.startsWith(`Host key mismatch for vm-${vms[0]!.port}`),
+      );
       // the gateway itself was fine: the other VM is reached over the same connection
       const b = await through(gateway, vms[1]!);
       assert.equal(await run(b, 'cat hello'), 'hi');
@@ -119,8 +153,23 @@ describe('the SSH gateway', { concurrency: false }, () => {
     try {
       const closed = await freePort('127.0.0.1');
       await assert.rejects(
-        connectSsh({ host: '127.0.0.1', port: closed, username: 'vcap', privateKey: sshd.clientKey.privateKey, hostPublicKey: vms[0]!.hostKey.publicKey, connectTimeoutMs: 5000, maxChannels: 1, vm: 'worker/0', gateway }),
-        (err: Error) => err instanceof AgentSocketError && !(err instanceof GatewayError) && err.message.startsWith(`Connecting to worker/0 at 127.0.0.1:${closed} through the gateway ${gateway.label}: `),
+        connectSsh({
+          host: '127.0.0.1',
+          port: closed,
+          username: 'vcap',
+          privateKey: sshd.clientKey.privateKey,
+          hostPublicKey: vms[0]!.hostKey.publicKey,
+          connectTimeoutMs: 5000,
+          maxChannels: 1,
+          vm: 'worker/0',
+          gateway,
+        }),
+        (err: Error) =>
+          err instanceof AgentSocketError &&
+          !(err instanceof GatewayError) &&
+          err.message.startsWith(
+            `Connecting to worker/0 at 127.0.0.1:${closed} through the gateway ${gateway.label}: `,
+          ),
       );
     } finally {
       gateway.disconnect();
@@ -131,10 +180,20 @@ describe('the SSH gateway', { concurrency: false }, () => {
     const port = await freePort('127.0.0.1');
     const gateway = new SshGateway({ ...gwOptions, port });
     try {
-      const errors = await Promise.all(vms.map((vm) => through(gateway, vm).then(() => assert.fail('connected'), (e: Error) => e)));
+      const errors = await Promise.all(
+        vms.map((vm) =>
+          through(gateway, vm).then(
+            () => assert.fail('connected'),
+            (e: Error) => e,
+          ),
+        ),
+      );
       for (const e of errors) {
         assert.ok(e instanceof GatewayError, String(e));
-        assert.equal(e.message, `Reaching the gateway ${sshd.username}@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+        assert.equal(
+          e.message,
+          `Reaching the gateway ${sshd.username}@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`,
+        );
       }
       const later = await through(gateway, vms[0]!).catch((e: Error) => e);
       assert.equal(later, errors[0], 'a later VM gets the same error without another attempt');
@@ -148,7 +207,14 @@ describe('the SSH gateway', { concurrency: false }, () => {
     // a local VM as the jumpbox (its SSH server forwards TCP as sshd does), so the test can take it down
     const jumpRoot = await mkdtemp(join(tmpdir(), 'gateway-jump-'));
     const jump = await startVm(jumpRoot, sshd.clientKey);
-    const gateway = new SshGateway({ host: jump.host, port: jump.port, username: 'vcap', privateKey: sshd.clientKey.privateKey, hostPublicKey: jump.hostKey.publicKey, connectTimeoutMs: 5000 });
+    const gateway = new SshGateway({
+      host: jump.host,
+      port: jump.port,
+      username: 'vcap',
+      privateKey: sshd.clientKey.privateKey,
+      hostPublicKey: jump.hostKey.publicKey,
+      connectTimeoutMs: 5000,
+    });
     try {
       const t = await through(gateway, vms[0]!);
       assert.equal(await run(t, 'cat hello'), 'hi');
@@ -156,7 +222,10 @@ describe('the SSH gateway', { concurrency: false }, () => {
       setTimeout(() => void jump.server.close(), 200);
       await assert.rejects(long, (err: Error) => {
         assert.ok(err instanceof GatewayError, String(err));
-        assert.match(err.message, new RegExp(`^Reaching the gateway vcap@127\\.0\\.0\\.1:${jump.port}: the connection was lost`));
+        assert.match(
+          err.message,
+          new RegExp(`^Reaching the gateway vcap@127\\.0\\.0\\.1:${jump.port}: the connection was lost`),
+        );
         return true;
       });
       // and the next VM hears why at once: the gateway does not listen any more
@@ -175,7 +244,19 @@ describe('the SSH gateway', { concurrency: false }, () => {
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
     const vm = vms[1]!;
-    const code = await execOnVm({ host: vm.host, port: vm.port, hostPublicKey: vm.hostKey.publicKey, privateKey: sshd.clientKey.privateKey, name: 'master/0', gateway: gwOptions }, 'cat hello; exit 3', out, err);
+    const code = await execOnVm(
+      {
+        host: vm.host,
+        port: vm.port,
+        hostPublicKey: vm.hostKey.publicKey,
+        privateKey: sshd.clientKey.privateKey,
+        name: 'master/0',
+        gateway: gwOptions,
+      },
+      'cat hello; exit 3',
+      out,
+      err,
+    );
     assert.equal(code, 3);
     assert.equal(text, 'hi\n');
   });

@@ -29,13 +29,23 @@ const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 function debianKubectl(): { path: string; version: string } | string {
   const candidates = ['/opt/debian-kubernetes-client/usr/bin/kubectl'];
   try {
-    if (/^kubernetes-client:/.test(execFileSync('dpkg-query', ['-S', '/usr/bin/kubectl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))) candidates.push('/usr/bin/kubectl');
+    if (
+      /^kubernetes-client:/.test(
+        execFileSync('dpkg-query', ['-S', '/usr/bin/kubectl'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      )
+    )
+      candidates.push('/usr/bin/kubectl');
   } catch {
     // not owned by any package
   }
   for (const path of candidates) {
     if (!existsSync(path)) continue;
-    const v = JSON.parse(execFileSync(path, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { clientVersion: { gitVersion: string; gitTreeState: string } };
+    const v = JSON.parse(execFileSync(path, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as {
+      clientVersion: { gitVersion: string; gitTreeState: string };
+    };
     // Debian builds kubectl from the source archive: gitTreeState "archive" (upstream's say "clean").
     if (v.clientVersion.gitTreeState === 'archive') return { path, version: v.clientVersion.gitVersion };
   }
@@ -57,11 +67,20 @@ async function director(args: readonly string[]): Promise<DirectorRun> {
 function kubectl(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   assert.ok(typeof found !== 'string');
   return new Promise((resolve) => {
-    execFile(found.path, [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(home, 'kube-cache')}`, ...args], { timeout: 60_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      // kubectl colours cluster-info even into a pipe
-      resolve({ code, stdout: stdout.replace(ANSI_COLOUR, ''), stderr });
-    });
+    execFile(
+      found.path,
+      [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(home, 'kube-cache')}`, ...args],
+      { timeout: 60_000, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home } },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        // kubectl colours cluster-info even into a pipe
+        resolve({ code, stdout: stdout.replace(ANSI_COLOUR, ''), stderr });
+      },
+    );
   });
 }
 
@@ -107,7 +126,19 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 }
 
 async function deployWorkers(count: number): Promise<void> {
-  await director(['deploy', '-d', NAME, CFCR, '-o', join(FIXTURES, 'cluster.yml'), '-o', join(repoRoot, 'ops-files', 'worker_count.yml'), '-v', `worker_count=${count}`, '-n']);
+  await director([
+    'deploy',
+    '-d',
+    NAME,
+    CFCR,
+    '-o',
+    join(FIXTURES, 'cluster.yml'),
+    '-o',
+    join(repoRoot, 'ops-files', 'worker_count.yml'),
+    '-v',
+    `worker_count=${count}`,
+    '-n',
+  ]);
 }
 
 before(async () => {
@@ -130,7 +161,11 @@ test("Debian's kubectl against the deployed cluster", { timeout: 600_000 }, asyn
     return;
   }
   assert.match(found.version, /^v1\.\d+\.\d+$/);
-  assert.equal(await isListening(LB, 8443), false, `something already listens on ${LB}:8443: another kubectl e2e is running`);
+  assert.equal(
+    await isListening(LB, 8443),
+    false,
+    `something already listens on ${LB}:8443: another kubectl e2e is running`,
+  );
   await director(['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(FIXTURES, 'env-ops.yml')]);
   await director(['upload-release', join(repoRoot, 'release')]);
   await deployWorkers(3);
@@ -139,7 +174,10 @@ test("Debian's kubectl against the deployed cluster", { timeout: 600_000 }, asyn
   // get nodes: one Ready node per worker instance, named after it
   let workers = workerIds();
   assert.equal(workers.length, 3);
-  await eventually('three Ready nodes', async () => [...(await nodes()).values()].filter((s) => s === 'Ready').length === 3);
+  await eventually(
+    'three Ready nodes',
+    async () => [...(await nodes()).values()].filter((s) => s === 'Ready').length === 3,
+  );
   assert.deepEqual([...(await nodes()).keys()].sort(), workers);
 
   const ns = await ok(['get', 'namespaces']);
@@ -152,10 +190,23 @@ test("Debian's kubectl against the deployed cluster", { timeout: 600_000 }, asyn
 
   const resources = await ok(['api-resources', '--no-headers', '-o', 'name']);
   assert.deepEqual(resources.trim().split('\n').sort(), [
-    'configmaps', 'daemonsets.apps', 'deployments.apps', 'events', 'namespaces', 'nodes', 'pods', 'replicasets.apps', 'secrets', 'serviceaccounts', 'services',
+    'configmaps',
+    'daemonsets.apps',
+    'deployments.apps',
+    'events',
+    'namespaces',
+    'nodes',
+    'pods',
+    'replicasets.apps',
+    'secrets',
+    'serviceaccounts',
+    'services',
   ]);
 
-  assert.match(await ok(['cluster-info']), new RegExp(`^Kubernetes (control plane|master) is running at https://${LB.replace(/\./g, '\\.')}:8443$`, 'm'));
+  assert.match(
+    await ok(['cluster-info']),
+    new RegExp(`^Kubernetes (control plane|master) is running at https://${LB.replace(/\./g, '\\.')}:8443$`, 'm'),
+  );
 
   // cordon / uncordon
   const victim = workers[0]!;
@@ -172,14 +223,24 @@ test("Debian's kubectl against the deployed cluster", { timeout: 600_000 }, asyn
   const cm = join(home, 'settings.yaml');
   writeFileSync(cm, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  colour: blue\n');
   assert.match(await ok(['apply', '-f', cm]), /configmap\/settings created/);
-  const fromOther = await ok([`--server=https://${OTHER_MASTER}:8443`, 'get', 'configmap', 'settings', '-o', 'jsonpath={.data.colour}']);
+  const fromOther = await ok([
+    `--server=https://${OTHER_MASTER}:8443`,
+    'get',
+    'configmap',
+    'settings',
+    '-o',
+    'jsonpath={.data.colour}',
+  ]);
   assert.equal(fromOther, 'blue');
 
   // workers 3 → 5 → 3: the nodes follow the instances
   await deployWorkers(5);
   workers = workerIds();
   assert.equal(workers.length, 5);
-  await eventually('five Ready nodes', async () => [...(await nodes()).values()].filter((s) => s === 'Ready').length === 5);
+  await eventually(
+    'five Ready nodes',
+    async () => [...(await nodes()).values()].filter((s) => s === 'Ready').length === 5,
+  );
   await deployWorkers(3);
   workers = workerIds();
   assert.equal(workers.length, 3);

@@ -50,7 +50,12 @@ function withStore<T>(fn: (s: StateStore) => T): T {
 }
 
 async function localCpi(): Promise<LocalCpi> {
-  const cpi = (await environmentCpi(withStore((s) => s.environment.get()!), stateDir())).cpi;
+  const cpi = (
+    await environmentCpi(
+      withStore((s) => s.environment.get()!),
+      stateDir(),
+    )
+  ).cpi;
   assert.ok(cpi instanceof LocalCpi);
   return cpi;
 }
@@ -173,7 +178,8 @@ after(async () => {
       // gone already
     }
   }
-  if (existsSync(join(stateDir(), 'state.db'))) withStore((s) => s.vms.list().forEach((v) => v.cid && seenVms.add(v.cid)));
+  if (existsSync(join(stateDir(), 'state.db')))
+    withStore((s) => s.vms.list().forEach((v) => v.cid && seenVms.add(v.cid)));
   await cli(['delete-env', '--force', '-n']);
   for (const cid of seenVms) await killMarkedProcesses('DIRECTOR_VM_ID', cid);
   await rm(home, { recursive: true, force: true });
@@ -197,7 +203,12 @@ test('deploy: two keepers with persistent disks and an idler, all running', asyn
 });
 
 test('ssh GROUP -c runs on every instance of the group, each line behind its instance; -r prints a results table; a failing one sets the exit code', async () => {
-  const keepers = withStore((s) => s.instances.list(NAME).filter((i) => i.group === 'keeper').sort((a, b) => a.index - b.index));
+  const keepers = withStore((s) =>
+    s.instances
+      .list(NAME)
+      .filter((i) => i.group === 'keeper')
+      .sort((a, b) => a.index - b.index),
+  );
   assert.equal(keepers.length, 2);
   const r = await director(['-d', NAME, 'ssh', 'keeper', '-c', 'echo "hello from $(cat store/keeper/id)"']);
   const lines = r.stdout.trimEnd().split('\n').sort();
@@ -211,16 +222,26 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
     rows.map((x) => [x['instance'], x['stdout'], x['stderr'], x['exit_code']]).sort(),
     keepers.map((k) => [`keeper/${k.uuid} (${k.index})`, 'out', 'err', '0']).sort(),
   );
-  const vitals = JSON.parse((await director(['instances', '-d', NAME, '--vitals', '--json'])).stdout).Tables[0] as { Header: Record<string, string>; Rows: Record<string, string>[] };
+  const vitals = JSON.parse((await director(['instances', '-d', NAME, '--vitals', '--json'])).stdout).Tables[0] as {
+    Header: Record<string, string>;
+    Rows: Record<string, string>[];
+  };
   assert.equal(vitals.Header['memory_usage'], 'Memory Usage');
   assert.equal(vitals.Rows.length, 3);
   for (const row of vitals.Rows) {
     assert.match(row['memory_usage']!, /^\d+% \(\d+\.\d GB\)$/, row['instance']);
-    assert.match(row['vm_created_at']!, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/, row['instance']);
+    assert.match(
+      row['vm_created_at']!,
+      /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/,
+      row['instance'],
+    );
     assert.match(row['load_1m_5m_15m']!, /^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/, row['instance']);
   }
   // logs of a group, and of the whole deployment: a tarball per instance.
-  for (const [what, count] of [[['keeper'], 2], [[], 3]] as const) {
+  for (const [what, count] of [
+    [['keeper'], 2],
+    [[], 3],
+  ] as const) {
     const dir = join(home, `logs-${count}`);
     await mkdir(dir);
     const fetched = await director(['logs', '-d', NAME, ...what, '--dir', dir]);
@@ -229,8 +250,13 @@ test('ssh GROUP -c runs on every instance of the group, each line behind its ins
   }
   // logs -f follows every keeper's job logs, each line behind its instance, until stopped.
   const follow = startDirector(['logs', '-d', NAME, 'keeper', '-f'], env);
-  const header = (k: { uuid: string; index: number }) => `keeper/${k.uuid} (${k.index}): ==> sys/log/keeper/keeper.stdout.log <==`;
-  await eventually('both keepers followed', () => (keepers.every((k) => follow.stdout().includes(header(k))) ? true : undefined), 300);
+  const header = (k: { uuid: string; index: number }) =>
+    `keeper/${k.uuid} (${k.index}): ==> sys/log/keeper/keeper.stdout.log <==`;
+  await eventually(
+    'both keepers followed',
+    () => (keepers.every((k) => follow.stdout().includes(header(k))) ? true : undefined),
+    300,
+  );
   follow.child.kill('SIGTERM');
   await follow.done;
   const failing = await cli(['ssh', '-d', NAME, 'keeper', '-c', 'exit 3']);
@@ -252,7 +278,10 @@ test('stop GROUP/INDEX: the jobs stop, the VM stays; start brings them back on t
   assert.deepEqual(keeperPids(k0.vm_cid), []);
   // instances -f lists the failing ones only; --ps counts instances, not process rows.
   const failing = await director(['instances', '-d', NAME, '-f', '--ps']);
-  assert.ok(failing.stdout.split('\n').some((l) => l.startsWith(k0.instance) && /\s+stopped\b/.test(l)), failing.stdout);
+  assert.ok(
+    failing.stdout.split('\n').some((l) => l.startsWith(k0.instance) && /\s+stopped\b/.test(l)),
+    failing.stdout,
+  );
   assert.doesNotMatch(failing.stdout, /idler\//);
   assert.match(failing.stdout, /\n1 instances\n/);
   assert.match((await director(['instances', '-d', NAME, '--ps'])).stdout, /\n3 instances\n/);
@@ -278,14 +307,22 @@ test('stop --hard GROUP/ID deletes the VM and keeps the disk; start GROUP gives 
   assert.equal(await cpi.hasVm(k1.vm_cid), false);
   assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', k1.vm_cid), []);
   assert.equal((await cpi.diskRecord(k1.disk_cids))?.vm, null);
-  withStore((s) => assert.deepEqual(s.disks.listByInstance(uuidOf(k1)).map((d) => [d.cid, d.state]), [[k1.disk_cids, 'detached']]));
+  withStore((s) =>
+    assert.deepEqual(
+      s.disks.listByInstance(uuidOf(k1)).map((d) => [d.cid, d.state]),
+      [[k1.disk_cids, 'detached']],
+    ),
+  );
   assert.equal(rows.get('keeper/0')!.process_state, 'running');
 
   const k0pids = keeperPids(rows.get('keeper/0')!.vm_cid);
   await director(['start', '-d', NAME, 'keeper', '-n']);
   const after = await instances();
   const back = after.get('keeper/1')!;
-  assert.deepEqual([back.process_state, back.state, back.ips, back.disk_cids, back.instance], ['running', 'started', k1.ips, k1.disk_cids, k1.instance]);
+  assert.deepEqual(
+    [back.process_state, back.state, back.ips, back.disk_cids, back.instance],
+    ['running', 'started', k1.ips, k1.disk_cids, k1.instance],
+  );
   assert.notEqual(back.vm_cid, k1.vm_cid);
   assert.equal((await cpi.diskRecord(k1.disk_cids))?.vm, back.vm_cid);
   assert.equal(await dataOn('keeper/1'), data.get('keeper/1'));
@@ -317,9 +354,15 @@ test('restart: the whole deployment under its update policy, a group with --cana
   for (const k of ['keeper/0', 'keeper/1']) assert.notDeepEqual(keeperPids(group.get(k)!.vm_cid), again.get(k), k);
   assert.deepEqual(keeperPids(group.get('idler/0')!.vm_cid), again.get('idler/0'));
   const bad = await cli(['restart', '-d', NAME, 'keeper', '--max-in-flight', 'lots', '-n']);
-  assert.deepEqual([bad.code, bad.stderr], [1, "Error: Expected --max-in-flight to be a positive number or a percentage such as '25%', found 'lots'\n"]);
+  assert.deepEqual(
+    [bad.code, bad.stderr],
+    [1, "Error: Expected --max-in-flight to be a positive number or a percentage such as '25%', found 'lots'\n"],
+  );
   const badDeploy = await cli(['deploy', '-d', NAME, join(FIXTURES, 'manifest.yml'), '--canaries', 'x', '-n']);
-  assert.deepEqual([badDeploy.code, badDeploy.stderr], [1, "Error: Expected --canaries to be a whole number, found 'x'\n"]);
+  assert.deepEqual(
+    [badDeploy.code, badDeploy.stderr],
+    [1, "Error: Expected --canaries to be a whole number, found 'x'\n"],
+  );
 
   const before1 = new Map([...group].map(([k, r]) => [k, keeperPids(r.vm_cid)]));
   await director(['restart', '-d', NAME, 'idler/0', '-n']);
@@ -341,7 +384,10 @@ test('recreate: a group, one instance by id, the deployment; new VMs, same insta
   now = await instances();
   const r0 = now.get('keeper/0')!;
   assert.notEqual(r0.vm_cid, k0.vm_cid);
-  assert.deepEqual([r0.instance, r0.ips, r0.disk_cids, r0.process_state], [k0.instance, k0.ips, k0.disk_cids, 'running']);
+  assert.deepEqual(
+    [r0.instance, r0.ips, r0.disk_cids, r0.process_state],
+    [k0.instance, k0.ips, k0.disk_cids, 'running'],
+  );
   assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', k0.vm_cid), []);
   assert.equal(await dataOn('keeper/0'), data.get('keeper/0'));
   assert.equal(now.get('keeper/1')!.vm_cid, rows.get('keeper/1')!.vm_cid);
@@ -353,7 +399,11 @@ test('recreate: a group, one instance by id, the deployment; new VMs, same insta
   for (const [k, r] of now) {
     const was = before.get(k)!;
     assert.notEqual(r.vm_cid, was.vm_cid, k);
-    assert.deepEqual([r.instance, r.ips, r.disk_cids, r.process_state, r.state], [was.instance, was.ips, was.disk_cids, 'running', 'started'], k);
+    assert.deepEqual(
+      [r.instance, r.ips, r.disk_cids, r.process_state, r.state],
+      [was.instance, was.ips, was.disk_cids, 'running', 'started'],
+      k,
+    );
   }
   for (const k of ['keeper/0', 'keeper/1']) assert.equal(await dataOn(k), data.get(k), k);
 });
@@ -364,17 +414,33 @@ test('a selector that names nothing is one clear line and exit 1, and changes no
   for (const [verb, slug, message] of [
     ['stop', 'nope', "Error: No instance 'nope' in deployment 'operate' (groups: idler, keeper)"],
     ['start', 'keeper/7', "Error: No instance 'keeper/7' in deployment 'operate' (groups: idler, keeper)"],
-    ['restart', 'keeper/00000000-0000-4000-8000-000000000000', "Error: No instance 'keeper/00000000-0000-4000-8000-000000000000' in deployment 'operate' (groups: idler, keeper)"],
-    ['recreate', `idler/${uuidOf(rows.get('keeper/0')!)}`, `Error: No instance 'idler/${uuidOf(rows.get('keeper/0')!)}' in deployment 'operate' (groups: idler, keeper)`],
-    ['stop', 'keeper/0/1', "Error: Expected an instance group 'NAME', or an instance 'NAME/INDEX' or 'NAME/ID', found 'keeper/0/1'"],
+    [
+      'restart',
+      'keeper/00000000-0000-4000-8000-000000000000',
+      "Error: No instance 'keeper/00000000-0000-4000-8000-000000000000' in deployment 'operate' (groups: idler, keeper)",
+    ],
+    [
+      'recreate',
+      `idler/${uuidOf(rows.get('keeper/0')!)}`,
+      `Error: No instance 'idler/${uuidOf(rows.get('keeper/0')!)}' in deployment 'operate' (groups: idler, keeper)`,
+    ],
+    [
+      'stop',
+      'keeper/0/1',
+      "Error: Expected an instance group 'NAME', or an instance 'NAME/INDEX' or 'NAME/ID', found 'keeper/0/1'",
+    ],
   ] as const) {
     const r = await cli([verb, '-d', NAME, slug, '-n']);
     assert.equal(r.code, 1, `${verb} ${slug}: ${r.stdout}`);
     assert.equal(r.stderr, `${message}\n`, `${verb} ${slug}`);
   }
-  assert.equal(withStore((s) => s.tasks.list({}).length), tasks);
+  assert.equal(
+    withStore((s) => s.tasks.list({}).length),
+    tasks,
+  );
   const same = await instances();
-  for (const [k, r] of rows) assert.deepEqual([same.get(k)!.vm_cid, same.get(k)!.process_state], [r.vm_cid, r.process_state], k);
+  for (const [k, r] of rows)
+    assert.deepEqual([same.get(k)!.vm_cid, same.get(k)!.process_state], [r.vm_cid, r.process_state], k);
 });
 
 test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsive agent (reboot_vm)', async () => {
@@ -383,7 +449,10 @@ test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsiv
   const k1 = rows.get('keeper/1')!;
   // The cloud detaches keeper/1's disk behind the director's back: the state still says attached.
   await (await localCpi()).detachDisk(k1.vm_cid, k1.disk_cids);
-  const mismatch = new RegExp(`^\\d +mount_info_mismatch +Disk '${k1.disk_cids}' \\(${esc(k1.instance)}, 64M\\) is not attached to VM '${k1.vm_cid}'$`, 'm');
+  const mismatch = new RegExp(
+    `^\\d +mount_info_mismatch +Disk '${k1.disk_cids}' \\(${esc(k1.instance)}, 64M\\) is not attached to VM '${k1.vm_cid}'$`,
+    'm',
+  );
   const report = await cli(['cloud-check', '-d', NAME, '--report']);
   assert.equal(report.code, 1, report.stdout);
   assert.equal(report.stderr, 'Error: 1 problem found\n');
@@ -394,19 +463,33 @@ test('cloud-check: a disk the VM lost (report, reattach_disk) and an unresponsiv
   // keeper/0's VM stops answering. The listing and cloud-check run at once (each waits for the
   // agent); cloud-check lists both problems and resolves each with the resolution named.
   const hostPid = await freeze(k0.vm_cid);
-  const [listed, fixed] = await Promise.all([vms(), director(['cloud-check', '-d', NAME, '--resolution', 'reboot_vm', '--resolution', 'reattach_disk'])]);
+  const [listed, fixed] = await Promise.all([
+    vms(),
+    director(['cloud-check', '-d', NAME, '--resolution', 'reboot_vm', '--resolution', 'reattach_disk']),
+  ]);
   assert.equal(listed.get(k0.instance)?.['process_state'], 'unresponsive agent');
-  assert.match(fixed.stdout, new RegExp(`^\\d +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`, 'm'));
+  assert.match(
+    fixed.stdout,
+    new RegExp(
+      `^\\d +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`,
+      'm',
+    ),
+  );
   assert.match(fixed.stdout, mismatch);
   assert.match(fixed.stdout, /^2 problems$/m);
   assert.match(fixed.stdout, /Applying problem resolutions: VM for .* is not responding\.: Reboot VM/);
-  assert.match(fixed.stdout, /Applying problem resolutions: Disk .* is not attached to VM .*: Reattach disk to instance/);
+  assert.match(
+    fixed.stdout,
+    /Applying problem resolutions: Disk .* is not attached to VM .*: Reattach disk to instance/,
+  );
   const now = await instances();
   // Rebooted: the same VM, a new host process, the jobs running again.
   assert.deepEqual([now.get('keeper/0')!.vm_cid, now.get('keeper/0')!.process_state], [k0.vm_cid, 'running']);
   const newHost = (await localCpi()).hostPid(k0.vm_cid);
   assert.ok(newHost !== undefined && newHost !== hostPid);
-  await eventually('the frozen host to be gone', () => (findMarkedProcesses('DIRECTOR_VM_ID', k0.vm_cid).some((p) => p.pid === hostPid) ? undefined : true));
+  await eventually('the frozen host to be gone', () =>
+    findMarkedProcesses('DIRECTOR_VM_ID', k0.vm_cid).some((p) => p.pid === hostPid) ? undefined : true,
+  );
   assert.equal(keeperPids(k0.vm_cid).length, 1);
   assert.equal(await dataOn('keeper/0'), data.get('keeper/0'));
   // Reattached: the VM has its disk and its data again.
@@ -419,14 +502,26 @@ test('cloud-check --auto recreates the VM of an unresponsive agent: same instanc
   const k0 = (await instances()).get('keeper/0')!;
   const hostPid = await freeze(k0.vm_cid);
   const fixed = await director(['cloud-check', '-d', NAME, '--auto']);
-  assert.match(fixed.stdout, new RegExp(`^1 +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`, 'm'));
+  assert.match(
+    fixed.stdout,
+    new RegExp(
+      `^1 +unresponsive_agent +VM for '${esc(k0.instance)} \\(0\\)' with cloud ID '${k0.vm_cid}' is not responding\\.$`,
+      'm',
+    ),
+  );
   assert.match(fixed.stdout, /Applying problem resolutions: .*: Recreate VM/);
   assert.match(fixed.stdout, /Creating missing vms: keeper\/[0-9a-f-]{36} \(0\)/);
   const back = (await instances()).get('keeper/0')!;
   assert.notEqual(back.vm_cid, k0.vm_cid);
-  assert.deepEqual([back.instance, back.ips, back.disk_cids, back.process_state], [k0.instance, k0.ips, k0.disk_cids, 'running']);
+  assert.deepEqual(
+    [back.instance, back.ips, back.disk_cids, back.process_state],
+    [k0.instance, k0.ips, k0.disk_cids, 'running'],
+  );
   assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', k0.vm_cid), []);
-  assert.equal(findMarkedProcesses('DIRECTOR_VM_ID').some((p) => p.pid === hostPid), false);
+  assert.equal(
+    findMarkedProcesses('DIRECTOR_VM_ID').some((p) => p.pid === hostPid),
+    false,
+  );
   assert.equal(await dataOn('keeper/0'), data.get('keeper/0'));
   assert.match((await director(['cloud-check', '-d', NAME, '--report'])).stdout, /^0 problems$/m);
 });
@@ -436,7 +531,10 @@ test('cloud-check: a missing disk is listed, --auto leaves it, delete_disk_refer
   await rm(join(stateDir(), 'local', 'disks', k1.disk_cids), { recursive: true });
   const report = await cli(['cloud-check', '-d', NAME, '--report']);
   assert.equal(report.code, 1, report.stdout);
-  assert.match(report.stdout, new RegExp(`^1 +missing_disk +Disk '${k1.disk_cids}' \\(${esc(k1.instance)}, 64M\\) is missing$`, 'm'));
+  assert.match(
+    report.stdout,
+    new RegExp(`^1 +missing_disk +Disk '${k1.disk_cids}' \\(${esc(k1.instance)}, 64M\\) is missing$`, 'm'),
+  );
   assert.match(report.stdout, /^1 problems$/m);
 
   // BOSH's auto resolution for a missing disk is to skip it: nothing changes.
@@ -446,7 +544,12 @@ test('cloud-check: a missing disk is listed, --auto leaves it, delete_disk_refer
 
   const fixed = await director(['cloud-check', '-d', NAME, '--resolution', 'delete_disk_reference']);
   assert.match(fixed.stdout, /Applying problem resolutions: Disk .* is missing: Delete disk reference \(DANGEROUS!\)/);
-  withStore((s) => assert.deepEqual(s.disks.listByInstance(uuidOf(k1)).filter((d) => d.cid === k1.disk_cids), []));
+  withStore((s) =>
+    assert.deepEqual(
+      s.disks.listByInstance(uuidOf(k1)).filter((d) => d.cid === k1.disk_cids),
+      [],
+    ),
+  );
   assert.match((await director(['cloud-check', '-d', NAME, '--report'])).stdout, /^0 problems$/m);
   assert.equal((await instances()).get('keeper/1')!.process_state, 'running');
 });
@@ -455,7 +558,12 @@ test('delete-deployment leaves no process of any VM this file saw', async () => 
   await instances();
   await director(['delete-deployment', '-d', NAME, '-n']);
   for (const cid of seenVms) assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', cid), [], cid);
-  for (const pid of frozen) assert.equal(findMarkedProcesses('DIRECTOR_VM_ID').some((p) => p.pid === pid), false, String(pid));
+  for (const pid of frozen)
+    assert.equal(
+      findMarkedProcesses('DIRECTOR_VM_ID').some((p) => p.pid === pid),
+      false,
+      String(pid),
+    );
 });
 
 function esc(s: string): string {

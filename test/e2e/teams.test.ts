@@ -117,7 +117,14 @@ after(async () => {
 });
 
 test('two operators deploy different deployments at the same time from one PostgreSQL state', async () => {
-  await ok(seat.a, ['create-env', join(repoRoot, 'manifests', 'env.yml'), '-o', join(FIXTURES, 'env-ops.yml'), '-o', join(dir, 'teams-ops.yml')]);
+  await ok(seat.a, [
+    'create-env',
+    join(repoRoot, 'manifests', 'env.yml'),
+    '-o',
+    join(FIXTURES, 'env-ops.yml'),
+    '-o',
+    join(dir, 'teams-ops.yml'),
+  ]);
   // The release goes into the container from A's seat; B's seat reads it from there.
   await ok(seat.a, ['upload-release', join(FIXTURES, 'release')]);
   await writeFile(join(dir, 'team-a.yml'), manifest('team-a', '127.62.0.10'));
@@ -133,7 +140,11 @@ test('two operators deploy different deployments at the same time from one Postg
   assert.equal(deploys.length, 2);
   for (const d of ['team-a', 'team-b']) {
     const vms = await rows(seat.b, ['vms', '-d', d]);
-    assert.deepEqual(vms.map((v) => v['process_state']), ['running'], d);
+    assert.deepEqual(
+      vms.map((v) => v['process_state']),
+      ['running'],
+      d,
+    );
     for (const v of vms) if (v['vm_cid']) seenVms.add(v['vm_cid']);
   }
 });
@@ -147,13 +158,21 @@ test('the same deployment is refused with its holder named; killed with SIGKILL,
     const r = await runCli(['locks', '--json'], { env: seat.b, cwd: repoRoot });
     if (r.code === 0) locks = JSON.parse(r.stdout).Tables[0].Rows;
   }
-  assert.ok(locks.some((l) => l['resource'] === 'team-a'), 'A never took the lock');
-  assert.equal(locks.find((l) => l['resource'] === 'team-a')?.['holder'], `${userInfo().username}@${hostname()} pid ${holder.child.pid}`);
+  assert.ok(
+    locks.some((l) => l['resource'] === 'team-a'),
+    'A never took the lock',
+  );
+  assert.equal(
+    locks.find((l) => l['resource'] === 'team-a')?.['holder'],
+    `${userInfo().username}@${hostname()} pid ${holder.child.pid}`,
+  );
   const refused = await runDirector(['deploy', '-d', 'team-a', join(dir, 'team-a.yml'), '-n'], seat.b);
   assert.notEqual(refused.code, 0);
   assert.match(
     refused.stderr,
-    new RegExp(`Deployment 'team-a' is being changed by task \\d+ \\(${userInfo().username}@${hostname()}, pid ${holder.child.pid}, since \\d\\d:\\d\\d:\\d\\d\\)`),
+    new RegExp(
+      `Deployment 'team-a' is being changed by task \\d+ \\(${userInfo().username}@${hostname()}, pid ${holder.child.pid}, since \\d\\d:\\d\\d:\\d\\d\\)`,
+    ),
   );
   assert.equal(refused.stderr.trim().split('\n').length, 1);
 
@@ -169,9 +188,14 @@ test('the same deployment is refused with its holder named; killed with SIGKILL,
   }
   assert.equal(taken?.code, 0, `${taken?.stdout.slice(-3000)}\n${taken?.stderr}`);
   const vms = await rows(seat.b, ['vms', '-d', 'team-a']);
-  assert.deepEqual(vms.map((v) => v['process_state']), ['running']);
+  assert.deepEqual(
+    vms.map((v) => v['process_state']),
+    ['running'],
+  );
   for (const v of vms) if (v['vm_cid']) seenVms.add(v['vm_cid']);
-  const killedTask = (await rows(seat.b, ['tasks'])).find((t) => t['deployment'] === 'team-a' && t['state'] === 'error');
+  const killedTask = (await rows(seat.b, ['tasks'])).find(
+    (t) => t['deployment'] === 'team-a' && t['state'] === 'error',
+  );
   assert.ok(killedTask, 'the killed deploy is recorded as an error');
 });
 

@@ -3,7 +3,19 @@ import type { AgentDialer, AgentSettings, AgentState, InstanceAgent } from '../.
 import type { RenderedJob } from '../../src/plan/plan.js';
 
 /** The agent calls the deploy engine makes, by `InstanceAgent` method name. */
-export type AgentMethod = 'bootstrap' | 'apply' | 'runScript' | 'start' | 'stop' | 'drain' | 'getState' | 'mountDisk' | 'unmountDisk' | 'migrateDisk' | 'runErrand' | 'fetchLogs';
+export type AgentMethod =
+  | 'bootstrap'
+  | 'apply'
+  | 'runScript'
+  | 'start'
+  | 'stop'
+  | 'drain'
+  | 'getState'
+  | 'mountDisk'
+  | 'unmountDisk'
+  | 'migrateDisk'
+  | 'runErrand'
+  | 'fetchLogs';
 
 /** Injected latency per agent method (ms); a method not named takes `other`. */
 export type AgentDelays = { readonly other: number } & Partial<Readonly<Record<AgentMethod, number>>>;
@@ -29,7 +41,11 @@ export class DelayingAgentDialer implements AgentDialer {
   agent(vm: { readonly address: string; readonly hostPublicKey: string; readonly agentId: string }): InstanceAgent {
     const agent = this.inner.agent(vm);
     const tag = this.tagOf(vm.address);
-    const call = async <T>(method: AgentMethod, work: () => Promise<T>, key: AgentMethod | `runScript ${string}` = method): Promise<T> => {
+    const call = async <T>(
+      method: AgentMethod,
+      work: () => Promise<T>,
+      key: AgentMethod | `runScript ${string}` = method,
+    ): Promise<T> => {
       const t0 = performance.now();
       try {
         return await work();
@@ -44,7 +60,8 @@ export class DelayingAgentDialer implements AgentDialer {
     const wrapped = {
       bootstrap: (settings: AgentSettings) => call('bootstrap', () => agent.bootstrap(settings)),
       apply: (jobs: readonly RenderedJob[]) => call('apply', () => agent.apply(jobs)),
-      runScript: (name: 'pre-start' | 'post-start' | 'post-deploy') => call('runScript', () => agent.runScript(name), `runScript ${name}`),
+      runScript: (name: 'pre-start' | 'post-start' | 'post-deploy') =>
+        call('runScript', () => agent.runScript(name), `runScript ${name}`),
       start: () => call('start', () => agent.start()),
       stop: () => call('stop', () => agent.stop()),
       drain: () => call('drain', () => agent.drain()),
@@ -52,7 +69,8 @@ export class DelayingAgentDialer implements AgentDialer {
       mountDisk: (diskCid: string, hint: unknown) => call('mountDisk', () => agent.mountDisk(diskCid, hint)),
       unmountDisk: (diskCid: string) => call('unmountDisk', () => agent.unmountDisk(diskCid)),
       migrateDisk: (fromCid: string, toCid: string) => call('migrateDisk', () => agent.migrateDisk(fromCid, toCid)),
-      runErrand: (job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void) => call('runErrand', () => agent.runErrand(job, onOutput)),
+      runErrand: (job: string, onOutput: (stream: 'stdout' | 'stderr', data: string) => void) =>
+        call('runErrand', () => agent.runErrand(job, onOutput)),
       fetchLogs: (jobs?: readonly string[]) => call('fetchLogs', () => agent.fetchLogs(jobs)),
     };
     return wrapped;

@@ -1,5 +1,14 @@
 import { CallLog } from './call-log.js';
-import type { CloudProperties, Cpi, CpiInfo, CpiMethod, CreatedVm, DiskHint, Networks, VmEnv } from '../../cpi/contract.js';
+import type {
+  CloudProperties,
+  Cpi,
+  CpiInfo,
+  CpiMethod,
+  CreatedVm,
+  DiskHint,
+  Networks,
+  VmEnv,
+} from '../../cpi/contract.js';
 
 /** Injected latency per CPI method (ms); a method not named takes `other`. */
 export interface CpiDelays {
@@ -52,8 +61,17 @@ export class DelayingCpi implements Cpi {
   deleteStemcell(stemcellCid: string): Promise<void> {
     return this.call('delete_stemcell', () => this.inner.deleteStemcell(stemcellCid));
   }
-  createVm(agentId: string, stemcellCid: string, cloudProperties: CloudProperties, networks: Networks, diskCids: readonly string[], env: VmEnv): Promise<CreatedVm> {
-    return this.call('create_vm', () => this.inner.createVm(agentId, stemcellCid, cloudProperties, networks, diskCids, env));
+  createVm(
+    agentId: string,
+    stemcellCid: string,
+    cloudProperties: CloudProperties,
+    networks: Networks,
+    diskCids: readonly string[],
+    env: VmEnv,
+  ): Promise<CreatedVm> {
+    return this.call('create_vm', () =>
+      this.inner.createVm(agentId, stemcellCid, cloudProperties, networks, diskCids, env),
+    );
   }
   deleteVm(vmCid: string): Promise<void> {
     return this.call('delete_vm', () => this.inner.deleteVm(vmCid));

@@ -84,19 +84,44 @@ export class LocalHypervisor {
     const init = parse((vm.customData ?? '').replace(/^#cloud-config\n/, '')) as CloudInit;
     const hostPrivateKey = Object.entries(init.ssh_keys ?? {}).find(([k]) => k.endsWith('_private'))?.[1];
     const authorizedKeys = init.users?.[0]?.ssh_authorized_keys ?? [];
-    if (hostPrivateKey === undefined || vm.privateIp === undefined) throw new Error('the VM has no host key or no private IP');
-    const nicIds: string[] = (this.fake.state.get(vm.id)?.body.properties.networkProfile?.networkInterfaces ?? []).map((n: { id: string }) => n.id);
+    if (hostPrivateKey === undefined || vm.privateIp === undefined)
+      throw new Error('the VM has no host key or no private IP');
+    const nicIds: string[] = (this.fake.state.get(vm.id)?.body.properties.networkProfile?.networkInterfaces ?? []).map(
+      (n: { id: string }) => n.id,
+    );
     type IpConfig = { properties?: { loadBalancerBackendAddressPools?: unknown[]; publicIPAddress?: { id: string } } };
     const configs: IpConfig[] = nicIds.flatMap((id) => this.fake.state.get(id)?.body.properties.ipConfigurations ?? []);
     const inPool = configs.some((c) => (c.properties?.loadBalancerBackendAddressPools ?? []).length > 0);
-    const publicIps = configs.map((c) => c.properties?.publicIPAddress?.id).map((id) => (id === undefined ? undefined : this.fake.state.get(id)?.body.properties.ipAddress)).filter((ip): ip is string => typeof ip === 'string');
-    const networks = Object.fromEntries([['default', { type: 'manual', ip: vm.privateIp }], ...publicIps.map((ip, i) => [`public${i}`, { type: 'manual', ip }])]);
+    const publicIps = configs
+      .map((c) => c.properties?.publicIPAddress?.id)
+      .map((id) => (id === undefined ? undefined : this.fake.state.get(id)?.body.properties.ipAddress))
+      .filter((ip): ip is string => typeof ip === 'string');
+    const networks = Object.fromEntries([
+      ['default', { type: 'manual', ip: vm.privateIp }],
+      ...publicIps.map((ip, i) => [`public${i}`, { type: 'manual', ip }]),
+    ]);
     const t = vm.tags;
-    const created = await this.local.createVm(t.agent_id ?? vm.name, this.stemcell, inPool ? { load_balancer: this.loadBalancer } : {}, networks, [], {
-      // a VM the director made for no deployment (the foundation's jumpbox) carries no such tags
-      director: { uuid: t.director ?? 'foundation', deployment: t.deployment ?? 'foundation', instance: { group: t.instance_group ?? vm.name, index: Number(t.instance_index ?? 0), id: t.instance_id ?? vm.name }, agentId: t.agent_id ?? vm.name },
-      ssh: { hostPrivateKey, authorizedKeys },
-    });
+    const created = await this.local.createVm(
+      t.agent_id ?? vm.name,
+      this.stemcell,
+      inPool ? { load_balancer: this.loadBalancer } : {},
+      networks,
+      [],
+      {
+        // a VM the director made for no deployment (the foundation's jumpbox) carries no such tags
+        director: {
+          uuid: t.director ?? 'foundation',
+          deployment: t.deployment ?? 'foundation',
+          instance: {
+            group: t.instance_group ?? vm.name,
+            index: Number(t.instance_index ?? 0),
+            id: t.instance_id ?? vm.name,
+          },
+          agentId: t.agent_id ?? vm.name,
+        },
+        ssh: { hostPrivateKey, authorizedKeys },
+      },
+    );
     this.byAzureId.set(vm.id.toLowerCase(), created.vmCid);
     this.everBooted.set(vm.name, created.vmCid);
     await this.linkDisks(vm);

@@ -1,4 +1,13 @@
-import type { CloudProperties, Cpi, CpiInfo, CpiMethod, CreatedVm, DiskHint, Networks, VmEnv } from '../../cpi/contract.js';
+import type {
+  CloudProperties,
+  Cpi,
+  CpiInfo,
+  CpiMethod,
+  CreatedVm,
+  DiskHint,
+  Networks,
+  VmEnv,
+} from '../../cpi/contract.js';
 
 let nextCid = 1;
 
@@ -17,7 +26,10 @@ export interface CpiCall {
  */
 export class RecordingCpi implements Cpi {
   readonly calls: CpiCall[] = [];
-  readonly vms = new Map<string, { readonly agentId: string; readonly disks: Set<string>; readonly cloudProperties: CloudProperties }>();
+  readonly vms = new Map<
+    string,
+    { readonly agentId: string; readonly disks: Set<string>; readonly cloudProperties: CloudProperties }
+  >();
   readonly disks = new Map<string, { readonly size: number }>();
   private readonly faults: { method: CpiMethod; when: (subject: string) => boolean; message: string }[] = [];
   /** Runs inside each call before it answers (after the fault check). */
@@ -31,7 +43,9 @@ export class RecordingCpi implements Cpi {
 
   /** `method subject` of every call, in order; `methods` keeps only those. */
   log(...methods: CpiMethod[]): string[] {
-    return this.calls.filter((c) => !methods.length || methods.includes(c.method)).map((c) => `${c.method} ${c.subject}`);
+    return this.calls
+      .filter((c) => !methods.length || methods.includes(c.method))
+      .map((c) => `${c.method} ${c.subject}`);
   }
 
   private async call<T>(method: CpiMethod, subject: string, work: () => T): Promise<T> {
@@ -57,7 +71,14 @@ export class RecordingCpi implements Cpi {
   deleteStemcell(stemcellCid: string): Promise<void> {
     return this.call('delete_stemcell', stemcellCid, () => undefined);
   }
-  createVm(agentId: string, _stemcellCid: string, cloudProperties: CloudProperties, _networks: Networks, _diskCids: readonly string[], _env: VmEnv): Promise<CreatedVm> {
+  createVm(
+    agentId: string,
+    _stemcellCid: string,
+    cloudProperties: CloudProperties,
+    _networks: Networks,
+    _diskCids: readonly string[],
+    _env: VmEnv,
+  ): Promise<CreatedVm> {
     return this.call('create_vm', agentId, () => {
       const vmCid = this.cid('vm');
       this.vms.set(vmCid, { agentId, disks: new Set(), cloudProperties });

@@ -32,7 +32,10 @@ export class StepRecorder implements TaskListener {
    * then each stage's longest group, a group being its turns one after another and a turn as long
    * as its slowest step.
    */
-  criticalPath(schedule: Schedule, vmPool: number): { createMs: number; stages: readonly { groups: readonly string[]; ms: number }[] } {
+  criticalPath(
+    schedule: Schedule,
+    vmPool: number,
+  ): { createMs: number; stages: readonly { groups: readonly string[]; ms: number }[] } {
     const free = Array.from({ length: vmPool }, () => 0);
     for (const c of [...this.creations].sort((a, b) => a.index - b.index)) {
       const w = free.indexOf(Math.min(...free));
@@ -43,8 +46,20 @@ export class StepRecorder implements TaskListener {
       groups: stage.map((g) => g.group),
       ms: Math.max(
         ...stage.map((g) => {
-          const turns = [...g.canaries.map((b) => ({ b, canary: true })), ...g.batches.map((b) => ({ b, canary: false }))];
-          return turns.reduce((sum, t) => sum + Math.max(...t.b.map((p) => this.steps.get(`Updating instance ${g.group}: ${p.label}${t.canary ? ' (canary)' : ''}`) ?? 0)), 0);
+          const turns = [
+            ...g.canaries.map((b) => ({ b, canary: true })),
+            ...g.batches.map((b) => ({ b, canary: false })),
+          ];
+          return turns.reduce(
+            (sum, t) =>
+              sum +
+              Math.max(
+                ...t.b.map(
+                  (p) => this.steps.get(`Updating instance ${g.group}: ${p.label}${t.canary ? ' (canary)' : ''}`) ?? 0,
+                ),
+              ),
+            0,
+          );
         }),
       ),
     }));

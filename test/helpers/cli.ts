@@ -27,5 +27,9 @@ export async function runCli(
     interactive: opts.interactive ?? false,
   };
   const code = await main(argv, io);
-  return { code, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+  return {
+    code,
+    stdout: Buffer.concat(chunks.out).toString('utf8'),
+    stderr: Buffer.concat(chunks.err).toString('utf8'),
+  };
 }

@@ -26,20 +26,39 @@ export interface DirectorRun {
  * `env` names DIRECTOR_TEST_NETNS (a test world's director namespace), it runs in that network
  * namespace (`ip netns exec` execs it: the child's pid is the CLI's).
  */
-export function startDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot, input?: string): { child: ChildProcess; done: Promise<DirectorRun>; stdout: () => string } {
+export function startDirector(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd = repoRoot,
+  input?: string,
+): { child: ChildProcess; done: Promise<DirectorRun>; stdout: () => string } {
   const netns = env['DIRECTOR_TEST_NETNS'];
-  const [command, argv] = netns === undefined ? [process.execPath, directorArgv(args)] : [IP_COMMAND ?? 'ip', ['netns', 'exec', netns, process.execPath, ...directorArgv(args)]];
-  const child = spawn(command, argv, { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const [command, argv] =
+    netns === undefined
+      ? [process.execPath, directorArgv(args)]
+      : [IP_COMMAND ?? 'ip', ['netns', 'exec', netns, process.execPath, ...directorArgv(args)]];
+  const child = spawn(command, argv, {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   if (input !== undefined) child.stdin!.end(input);
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const done = new Promise<DirectorRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })));
+  const done = new Promise<DirectorRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
+  );
   return { child, done, stdout: () => out };
 }
 
 /** Runs the CLI to its end; `input`, when given, is its stdin (then closed). */
-export async function runDirector(args: readonly string[], env: Record<string, string>, cwd = repoRoot, input?: string): Promise<DirectorRun> {
+export async function runDirector(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd = repoRoot,
+  input?: string,
+): Promise<DirectorRun> {
   return startDirector(args, env, cwd, input).done;
 }

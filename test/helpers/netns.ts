@@ -37,7 +37,11 @@ export interface WalledNetwork {
   /** The first three octets of the public addresses, e.g. 198.18.42 (a range RFC 2544 reserves for tests). */
   readonly publicPrefix: string;
   /** Runs `argv` in namespace `ns` to its end; stdin optional. */
-  run(ns: string, argv: readonly string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  run(
+    ns: string,
+    argv: readonly string[],
+    input?: string,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Deletes the namespaces and links (processes in them must be stopped first). */
   remove(): void;
 }
@@ -80,7 +84,9 @@ function removeFor(pid: number): void {
 /** Removes what an earlier test process (now dead) left: its namespaces and its root link. */
 function sweepLeftovers(): void {
   const names = execFileSync(IP_COMMAND as string, ['netns', 'list'], { encoding: 'utf8' });
-  const pids = new Set([...names.matchAll(new RegExp(`^${PREFIX}-(\\d+)-(?:dir|vnet)\\b`, 'gm'))].map((m) => Number(m[1])));
+  const pids = new Set(
+    [...names.matchAll(new RegExp(`^${PREFIX}-(\\d+)-(?:dir|vnet)\\b`, 'gm'))].map((m) => Number(m[1])),
+  );
   for (const pid of pids) if (pid !== process.pid && !isAlive(pid)) removeFor(pid);
 }
 
@@ -96,7 +102,12 @@ export function buildWalledNetwork(): WalledNetwork {
   for (let i = 0; i < 250 && used.includes(` 198.19.${k}.1/`); i++) k = (k % 250) + 1;
   const director = `${PREFIX}-${pid}-dir`;
   const vnet = `${PREFIX}-${pid}-vnet`;
-  const [ra, rb, va, vb] = ['ra', 'rb', 'va', 'vb'].map((s) => `${PREFIX}${s}${pid}`) as [string, string, string, string];
+  const [ra, rb, va, vb] = ['ra', 'rb', 'va', 'vb'].map((s) => `${PREFIX}${s}${pid}`) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   const link = `198.19.${k}`;
   const publicPrefix = `198.18.${k}`;
   removeFor(pid);
@@ -119,13 +130,19 @@ export function buildWalledNetwork(): WalledNetwork {
     ip('-n', director, 'route', 'add', `${publicPrefix}.0/24`, 'via', `${link}.6`);
     ip('route', 'add', `${publicPrefix}.0/24`, 'via', `${link}.2`, 'dev', ra);
     ip('-n', vnet, 'route', 'add', `${link}.0/30`, 'via', `${link}.5`);
-    execFileSync(IP_COMMAND as string, ['netns', 'exec', director, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      IP_COMMAND as string,
+      ['netns', 'exec', director, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     // every address of both ranges is the vnet's own: a VM may bind any of them (Linux AnyIP)
     ip('-n', vnet, 'route', 'add', 'local', VNET_CIDR, 'dev', 'lo');
     ip('-n', vnet, 'route', 'add', 'local', `${publicPrefix}.0/24`, 'dev', 'lo');
   } catch (err) {
     removeFor(pid);
-    throw new Error(`Building the Azure test world's namespaces: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
+    throw new Error(
+      `Building the Azure test world's namespaces: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`,
+    );
   }
   return {
     director,
@@ -135,7 +152,9 @@ export function buildWalledNetwork(): WalledNetwork {
     publicPrefix,
     run: (ns, argv, input) =>
       new Promise((resolve, reject) => {
-        const child = spawn(IP_COMMAND as string, ['netns', 'exec', ns, ...argv], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+        const child = spawn(IP_COMMAND as string, ['netns', 'exec', ns, ...argv], {
+          stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

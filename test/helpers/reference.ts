@@ -17,6 +17,9 @@ export const referencePresent = existsSync(referenceDir);
  */
 export function needsReference(): false | string {
   if (referencePresent) return false;
-  if (process.env['CI'] === 'true') throw new Error(`The reference corpus is required when CI=true, and '${referenceDir}' does not exist (set REFERENCE_DIR)`);
+  if (process.env['CI'] === 'true')
+    throw new Error(
+      `The reference corpus is required when CI=true, and '${referenceDir}' does not exist (set REFERENCE_DIR)`,
+    );
   return `skipped outside CI: the reference corpus '${referenceDir}' is not there (set REFERENCE_DIR to run it)`;
 }

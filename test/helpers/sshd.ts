@@ -44,7 +44,8 @@ function freePort(): Promise<number> {
 }
 
 export async function startSshd(): Promise<TestSshd> {
-  if (!existsSync(SSHD_PATH)) throw new Error(`${SSHD_PATH} is missing: install openssh-server (scripts/install-peers.sh does)`);
+  if (!existsSync(SSHD_PATH))
+    throw new Error(`${SSHD_PATH} is missing: install openssh-server (scripts/install-peers.sh does)`);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), 'test-sshd-'));
   const hostKey = generateSshKeyPair('ed25519', 'test-host');
@@ -75,7 +76,9 @@ export async function startSshd(): Promise<TestSshd> {
       '',
     ].join('\n');
     await writeFile(join(dir, 'sshd_config'), config);
-    const child: ChildProcess = spawn(SSHD_PATH, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(SSHD_PATH, ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     let exited = false;

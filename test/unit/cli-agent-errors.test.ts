@@ -22,13 +22,21 @@ test("a host key mismatch names the instance and shows as 'unresponsive agent (h
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const director = generateSshKeyPair('ed25519', 'director');
-  const agents = new SshAgents({ privateKey: director.privateKey, port: (server.address() as AddressInfo).port, agentBundlePath: '/nonexistent', readBlob: () => Promise.reject(new Error('no blobs')) });
+  const agents = new SshAgents({
+    privateKey: director.privateKey,
+    port: (server.address() as AddressInfo).port,
+    agentBundlePath: '/nonexistent',
+    readBlob: () => Promise.reject(new Error('no blobs')),
+  });
   t.after(() => agents.closeAll());
   const vm = { address: '127.0.0.1', hostPublicKey: recorded.publicKey, agentId: 'agent-1234' };
 
   const named = agents.agent({ ...vm, instance: 'worker/0b5e6a1c-2f5e-4a43-9d1e-3b7c2a9f1e20 (2)' });
   await assert.rejects(named.getState(), (err: unknown) => {
-    assert.match(formatErrorChain(err), /^Host key mismatch for instance 'worker\/0b5e6a1c-2f5e-4a43-9d1e-3b7c2a9f1e20 \(2\)' \(agent agent-1234\): expected SHA256:\S+, the server presented SHA256:\S+/);
+    assert.match(
+      formatErrorChain(err),
+      /^Host key mismatch for instance 'worker\/0b5e6a1c-2f5e-4a43-9d1e-3b7c2a9f1e20 \(2\)' \(agent agent-1234\): expected SHA256:\S+, the server presented SHA256:\S+/,
+    );
     return true;
   });
   const answer = await answerOf(() => named.getState());

@@ -21,7 +21,8 @@ const fixtures = join(repoRoot, 'test', 'fixtures', 'bad-input');
 const caseFile = (name: string) => join(fixtures, 'cases', `${name}.yml`);
 let dir: string;
 let state: string;
-const cli = (...args: string[]) => runCli([...args, '--state', state], { cwd: dir, env: { HOME: dir, DIRECTOR_HOME: join(dir, '.director') } });
+const cli = (...args: string[]) =>
+  runCli([...args, '--state', state], { cwd: dir, env: { HOME: dir, DIRECTOR_HOME: join(dir, '.director') } });
 
 /** The state file's bytes (and its WAL's, if one is left), hashed. */
 function stateHash(): string {
@@ -62,13 +63,38 @@ const deployCases: readonly (readonly [name: string, expected: readonly RegExp[]
   ['root-list', [/expected a map at the root, found a list/]],
   ['root-scalar', [/expected a map at the root, found a string 'bad-input'/]],
   ['no-name', [/name: is required/]],
-  ['v1-keys', [/resource_pools: is a v1 key: give each instance group a 'vm_type'/, /networks: is a v1 key: networks belong in the cloud-config/, /compilation: is a v1 key/]],
-  ['undeclared-link', [/instance_groups 'worker'\.jobs 'app'\.consumes\.cache: job 'app' \(release 'tiny'\) does not consume a link 'cache' \(its spec declares: 'db'\)/]],
-  ['variable-unknown-type', [/variables 'admin_password'\.type: unknown type 'passwd' \(expected one of certificate, password, rsa, ssh, user\)/]],
+  [
+    'v1-keys',
+    [
+      /resource_pools: is a v1 key: give each instance group a 'vm_type'/,
+      /networks: is a v1 key: networks belong in the cloud-config/,
+      /compilation: is a v1 key/,
+    ],
+  ],
+  [
+    'undeclared-link',
+    [
+      /instance_groups 'worker'\.jobs 'app'\.consumes\.cache: job 'app' \(release 'tiny'\) does not consume a link 'cache' \(its spec declares: 'db'\)/,
+    ],
+  ],
+  [
+    'variable-unknown-type',
+    [
+      /variables 'admin_password'\.type: unknown type 'passwd' \(expected one of certificate, password, rsa, ssh, user\)/,
+    ],
+  ],
   ['variable-no-type', [/variables 'admin_password'\.type: is required/]],
   ['ca-undefined', [/variables 'tls'\.options\.ca: 'missing_ca' is not defined/]],
-  ['ca-not-certificate', [/variables 'tls'\.options\.ca: 'admin_password' is not a certificate \(its type is 'password'\)/]],
-  ['watch-min-over-max', [/instance_groups 'worker'\.update\.canary_watch_time: the minimum is greater than the maximum, found '30000-1000'/]],
+  [
+    'ca-not-certificate',
+    [/variables 'tls'\.options\.ca: 'admin_password' is not a certificate \(its type is 'password'\)/],
+  ],
+  [
+    'watch-min-over-max',
+    [
+      /instance_groups 'worker'\.update\.canary_watch_time: the minimum is greater than the maximum, found '30000-1000'/,
+    ],
+  ],
   ['max-in-flight-over-100', [/update\.max_in_flight: expected a percentage from 1% to 100%, found '150%'/]],
   ['group-instances-string', [/instance_groups 'worker'\.instances: expected number, found string/]],
 ];
@@ -76,7 +102,10 @@ const deployCases: readonly (readonly [name: string, expected: readonly RegExp[]
 for (const [name, expected] of deployCases) {
   test(`deploy refuses ${name}.yml before writing anything`, async () => {
     const file = caseFile(name);
-    await refused(['deploy', '-d', 'bad-input', file, '-n'], file, [/^Error: Validating deployment manifest '/, ...expected]);
+    await refused(['deploy', '-d', 'bad-input', file, '-n'], file, [
+      /^Error: Validating deployment manifest '/,
+      ...expected,
+    ]);
     const store = openStateStore(state);
     try {
       assert.deepEqual(store.deployments.list(), [], 'no deployment row');
@@ -87,8 +116,18 @@ for (const [name, expected] of deployCases) {
 }
 
 for (const [name, extra, named, expected] of [
-  ['ops-file', ['-o', caseFile('ops-missing-key')], caseFile('ops-missing-key'), /Applying ops-file '.*ops-missing-key\.yml'.*Expected to find a map key 'nope' for path/],
-  ['vars file', ['-l', caseFile('vars-list')], caseFile('vars-list'), /Deserializing variables file '.*vars-list\.yml': expected a map, found/],
+  [
+    'ops-file',
+    ['-o', caseFile('ops-missing-key')],
+    caseFile('ops-missing-key'),
+    /Applying ops-file '.*ops-missing-key\.yml'.*Expected to find a map key 'nope' for path/,
+  ],
+  [
+    'vars file',
+    ['-l', caseFile('vars-list')],
+    caseFile('vars-list'),
+    /Deserializing variables file '.*vars-list\.yml': expected a map, found/,
+  ],
 ] as const) {
   test(`deploy refuses a bad ${name}, naming it, before writing anything`, async () => {
     await refused(['deploy', '-d', 'bad-input', join(fixtures, 'good.yml'), ...extra, '-n'], named, [expected]);
@@ -97,12 +136,16 @@ for (const [name, extra, named, expected] of [
 
 test('deploy refuses a manifest that is not YAML, naming its line and column', async () => {
   const file = caseFile('malformed');
-  await refused(['deploy', '-d', 'bad-input', file, '-n'], file, [/Parsing YAML file '.*malformed\.yml': line \d+, column \d+: /]);
+  await refused(['deploy', '-d', 'bad-input', file, '-n'], file, [
+    /Parsing YAML file '.*malformed\.yml': line \d+, column \d+: /,
+  ]);
 });
 
 test('deploy refuses a manifest for another deployment than -d names, before writing anything', async () => {
   const file = join(fixtures, 'good.yml');
-  const err = await refused(['deploy', '-d', 'other', file, '-n'], file, [/name: the manifest is for deployment 'bad-input', not 'other' \(-d other\)/]);
+  const err = await refused(['deploy', '-d', 'other', file, '-n'], file, [
+    /name: the manifest is for deployment 'bad-input', not 'other' \(-d other\)/,
+  ]);
   assert.doesNotMatch(err, /Using deployment/);
 });
 
@@ -113,9 +156,18 @@ test('the corpus starts from a manifest the same checks accept (so each case fai
 });
 
 for (const [name, expected] of [
-  ['cc-overlap', /networks 'default'\.subnets\[1\]\.range: '127\.12\.0\.128\/25' overlaps subnets\[0\] '127\.12\.0\.0\/24'/],
-  ['cc-duplicates', /vm_types\[1\]\.name: duplicate name 'default'; networks 'default'\.subnets\[0\]\.azs: unknown az 'z9'/],
-  ['cc-reserved-outside', /networks 'default'\.subnets\[0\]\.reserved: '127\.13\.0\.2 - 127\.13\.0\.9' is outside range '127\.12\.0\.0\/24'/],
+  [
+    'cc-overlap',
+    /networks 'default'\.subnets\[1\]\.range: '127\.12\.0\.128\/25' overlaps subnets\[0\] '127\.12\.0\.0\/24'/,
+  ],
+  [
+    'cc-duplicates',
+    /vm_types\[1\]\.name: duplicate name 'default'; networks 'default'\.subnets\[0\]\.azs: unknown az 'z9'/,
+  ],
+  [
+    'cc-reserved-outside',
+    /networks 'default'\.subnets\[0\]\.reserved: '127\.13\.0\.2 - 127\.13\.0\.9' is outside range '127\.12\.0\.0\/24'/,
+  ],
 ] as const) {
   test(`update-cloud-config refuses ${name}.yml`, async () => {
     const file = caseFile(name);

@@ -22,7 +22,13 @@ const cli = (args: readonly string[], opts: { env?: Record<string, string>; stdi
 async function uploadLight(version: string): Promise<void> {
   const mf = `---\nname: bosh-local-light\nversion: '${version}'\nbosh_protocol: '1'\napi_version: 3\noperating_system: ubuntu-jammy\nstemcell_formats:\n- local\ncloud_properties: {}\n`;
   const path = join(dir, `light-${version}.tgz`);
-  await writeFile(path, packTgz([{ path: 'stemcell.MF', mode: 0o644, data: Buffer.from(mf) }, { path: 'image', mode: 0o644, data: Buffer.alloc(0) }]));
+  await writeFile(
+    path,
+    packTgz([
+      { path: 'stemcell.MF', mode: 0o644, data: Buffer.from(mf) },
+      { path: 'image', mode: 0o644, data: Buffer.alloc(0) },
+    ]),
+  );
   const r = await cli(['-e', 'habits', 'upload-stemcell', path]);
   assert.equal(r.code, 0, r.stderr);
 }
@@ -30,7 +36,9 @@ async function uploadLight(version: string): Promise<void> {
 async function stemcellVersions(): Promise<string[]> {
   const r = await cli(['-e', 'habits', '--json', 'stemcells']);
   assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout).Tables[0].Rows as Record<string, string>[]).filter((x) => x['name'] === 'bosh-local-light').map((x) => x['version']!);
+  return (JSON.parse(r.stdout).Tables[0].Rows as Record<string, string>[])
+    .filter((x) => x['name'] === 'bosh-local-light')
+    .map((x) => x['version']!);
 }
 
 before(async () => {
@@ -55,10 +63,14 @@ test('global flags before the command: -e, --json and --column, as `director -e 
   assert.deepEqual(JSON.parse(after.stdout).Tables[0].Rows, [{ version: '1.0' }]);
   const unknown = await cli(['-e', 'habits', 'stemcells', '--column', 'Colour']);
   assert.equal(unknown.code, 1);
-  assert.equal(unknown.stderr, "Error: Unknown column 'Colour' (columns of stemcells: 'Name', 'Version', 'OS', 'CPI', 'CID')\n");
+  assert.equal(
+    unknown.stderr,
+    "Error: Unknown column 'Colour' (columns of stemcells: 'Name', 'Version', 'OS', 'CPI', 'CID')\n",
+  );
   const state = await cli(['--state', join(dir, '.director', 'habits', 'state.db'), '--json', 'deployments']);
   assert.equal(state.code, 0, state.stderr);
-  for (const flags of [['--tty'], ['--no-color']]) assert.equal((await cli([...flags, '-e', 'habits', 'deployments'])).code, 0, flags.join(' '));
+  for (const flags of [['--tty'], ['--no-color']])
+    assert.equal((await cli([...flags, '-e', 'habits', 'deployments'])).code, 0, flags.join(' '));
 });
 
 test('BOSH_ENVIRONMENT and BOSH_DEPLOYMENT beside the DIRECTOR_* names; vms -d of an unknown deployment is an error', async () => {
@@ -79,7 +91,13 @@ test('Continue? is answered from a pipe: n stops, y proceeds, no answer is refus
   assert.match(no.stdout, /Continue\? \[yN\]: n\n/);
   assert.deepEqual(await stemcellVersions(), ['1']);
   const none = await cli(['-e', 'habits', 'delete-stemcell', 'bosh-local-light/1'], { stdin: '' });
-  assert.deepEqual([none.code, none.stderr], [1, "Error: Refusing to change the deployment without confirmation: no answer on standard input (answer 'y', or run with -n)\n"]);
+  assert.deepEqual(
+    [none.code, none.stderr],
+    [
+      1,
+      "Error: Refusing to change the deployment without confirmation: no answer on standard input (answer 'y', or run with -n)\n",
+    ],
+  );
   assert.deepEqual(await stemcellVersions(), ['1']);
   const yes = await cli(['-e', 'habits', 'delete-stemcell', 'bosh-local-light/1'], { stdin: 'y\ny\ny\n' });
   assert.equal(yes.code, 0, yes.stderr);
@@ -92,7 +110,9 @@ test('-n before the command, and BOSH_NON_INTERACTIVE=true, skip the question', 
   const r = await cli(['-n', '-e', 'habits', 'delete-stemcell', 'bosh-local-light/2']);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /Continue\?/);
-  const e = await cli(['-e', 'habits', 'delete-stemcell', 'bosh-local-light/3'], { env: { BOSH_NON_INTERACTIVE: 'true' } });
+  const e = await cli(['-e', 'habits', 'delete-stemcell', 'bosh-local-light/3'], {
+    env: { BOSH_NON_INTERACTIVE: 'true' },
+  });
   assert.equal(e.code, 0, e.stderr);
   assert.deepEqual(await stemcellVersions(), []);
 });
@@ -104,11 +124,21 @@ test('one time format in every table: Go UnixDate, as bosh-cli prints times', as
   const tasks = await cli(['-e', 'habits', '--json', 'tasks']);
   const rows = JSON.parse(tasks.stdout).Tables[0].Rows as Record<string, string>[];
   assert.ok(rows.length > 0);
-  for (const row of rows) for (const key of ['started_at', 'finished_at']) assert.match(row[key]!, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/, key);
+  for (const row of rows)
+    for (const key of ['started_at', 'finished_at'])
+      assert.match(row[key]!, /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$/, key);
 });
 
 test('a count line can count other than rows (instances --ps counts instances, not process rows)', () => {
-  const text = renderTable({ content: 'instances', header: [['instance', 'Instance'], ['process', 'Process']], rows: [{ instance: 'a/1' }, { instance: '~', process: 'x' }, { instance: '~', process: 'y' }], count: 1 });
+  const text = renderTable({
+    content: 'instances',
+    header: [
+      ['instance', 'Instance'],
+      ['process', 'Process'],
+    ],
+    rows: [{ instance: 'a/1' }, { instance: '~', process: 'x' }, { instance: '~', process: 'y' }],
+    count: 1,
+  });
   assert.match(text, /\n\n1 instances\n$/);
 });
 

@@ -37,7 +37,10 @@ test('--vars-store creates its missing folders 0700 and the store 0600, whatever
   await writeFile(join(dir, 'm.yml'), 'p: ((pw))\nvariables:\n- name: pw\n  type: password\n');
   const umask = process.umask(0); // a permissive umask: the modes must come from the director
   try {
-    const r = await runCli(['int', 'm.yml', '--vars-store', 'secrets/deeper/creds.yml'], { cwd: dir, env: { HOME: dir } });
+    const r = await runCli(['int', 'm.yml', '--vars-store', 'secrets/deeper/creds.yml'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
     assert.equal(r.code, 0, r.stderr);
   } finally {
     process.umask(umask);

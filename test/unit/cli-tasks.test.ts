@@ -22,15 +22,23 @@ import { repoRoot } from '../helpers/director-process.js';
 
 let dir: string;
 let state: string;
-const cli = (...args: string[]) => runCli([...args, '--state', state], { cwd: dir, env: { HOME: dir, DIRECTOR_HOME: join(dir, '.director') } });
+const cli = (...args: string[]) =>
+  runCli([...args, '--state', state], { cwd: dir, env: { HOME: dir, DIRECTOR_HOME: join(dir, '.director') } });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-tasks-'));
   state = join(dir, 'env', 'state.db');
   const created = await cli('create-env', join(repoRoot, 'test', 'fixtures', 'bad-input', 'env.yml'));
   assert.equal(created.code, 0, created.stderr);
-  const mf = "---\nname: bosh-local-light\nversion: '7'\nbosh_protocol: '1'\napi_version: 3\noperating_system: ubuntu-jammy\nstemcell_formats:\n- local\ncloud_properties: {}\n";
-  await writeFile(join(dir, 'light.tgz'), packTgz([{ path: 'stemcell.MF', mode: 0o644, data: Buffer.from(mf) }, { path: 'image', mode: 0o644, data: Buffer.alloc(0) }]));
+  const mf =
+    "---\nname: bosh-local-light\nversion: '7'\nbosh_protocol: '1'\napi_version: 3\noperating_system: ubuntu-jammy\nstemcell_formats:\n- local\ncloud_properties: {}\n";
+  await writeFile(
+    join(dir, 'light.tgz'),
+    packTgz([
+      { path: 'stemcell.MF', mode: 0o644, data: Buffer.from(mf) },
+      { path: 'image', mode: 0o644, data: Buffer.alloc(0) },
+    ]),
+  );
   const uploaded = await cli('upload-stemcell', join(dir, 'light.tgz'));
   assert.equal(uploaded.code, 0, uploaded.stderr);
 });
@@ -50,7 +58,10 @@ test('task without an id is the last task; --debug shows every CPI call with its
   assert.equal(debug.code, 0, debug.stderr);
   assert.match(debug.stdout, new RegExp(`^\\S+ Task ${id} 'create stemcell' started by admin \\(pid \\d+ on `));
   assert.match(debug.stdout, /\S+ CPI 'info' request: \[\]\n\S+ CPI 'info' response \(\d+\.\d ms\): \{/);
-  assert.match(debug.stdout, /CPI 'create_stemcell' request: \[".*image",\{.*"name":"bosh-local-light","version":"7","os":"ubuntu-jammy"\}\]\n\S+ CPI 'create_stemcell' response \(\d+\.\d ms\): "[^"]+"/);
+  assert.match(
+    debug.stdout,
+    /CPI 'create_stemcell' request: \[".*image",\{.*"name":"bosh-local-light","version":"7","os":"ubuntu-jammy"\}\]\n\S+ CPI 'create_stemcell' response \(\d+\.\d ms\): "[^"]+"/,
+  );
 
   const cpi = await cli('task', id, '--cpi');
   const lines = cpi.stdout.trimEnd().split('\n');
@@ -71,7 +82,10 @@ test('tasks --recent alone shows 30 (as bosh-cli), --recent N that many; a bad c
   const one = await cli('tasks', '--recent', '1', '--json');
   assert.equal(JSON.parse(one.stdout).Tables[0].Rows.length, 1);
   const bad = await cli('tasks', '--recent', 'lots');
-  assert.deepEqual([bad.code, bad.stderr], [1, "Error: Expected --recent to be a whole number of tasks, found 'lots'\n"]);
+  assert.deepEqual(
+    [bad.code, bad.stderr],
+    [1, "Error: Expected --recent to be a whole number of tasks, found 'lots'\n"],
+  );
 });
 
 test('cancel-task cancels a queued task and refuses a finished one', async () => {
@@ -82,14 +96,19 @@ test('cancel-task cancels a queued task and refuses a finished one', async () =>
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^Task ${queued.id} is cancelled\n`));
   const again = await cli('cancel-task', String(queued.id));
-  assert.deepEqual([again.code, again.stderr], [1, `Error: Task ${queued.id} is not in a cancellable state: it is cancelled\n`]);
+  assert.deepEqual(
+    [again.code, again.stderr],
+    [1, `Error: Task ${queued.id} is not in a cancellable state: it is cancelled\n`],
+  );
 });
 
 test('a failed CPI call is in the debug log with its whole error chain; secrets in arguments are redacted', async () => {
   const lines: string[] = [];
   const sink = new TaskDebugSink();
   const detach = sink.attach((l) => lines.push(l));
-  const failing = { deleteVm: () => Promise.reject(wrap('Deleting VM vm-1', new Error('the cloud said no'))) } as unknown as Cpi;
+  const failing = {
+    deleteVm: () => Promise.reject(wrap('Deleting VM vm-1', new Error('the cloud said no'))),
+  } as unknown as Cpi;
   await assert.rejects(debugCpi(failing, sink).deleteVm('vm-1'));
   detach();
   sink.write('after detach: dropped');
@@ -99,19 +118,46 @@ test('a failed CPI call is in the debug log with its whole error chain; secrets 
   const recorded: string[] = [];
   const agentSink = new TaskDebugSink();
   agentSink.attach((l) => recorded.push(l));
-  const dialer: AgentDialer = { agent: () => ({ getState: () => Promise.resolve({ state: 'running', jobs: [] }) }) as unknown as InstanceAgent, closeAll: () => Promise.resolve() };
-  await debugAgents(dialer, agentSink).agent({ address: '127.0.0.1', hostPublicKey: 'k', agentId: 'a1', instance: 'worker/u1 (0)' }).getState({ vitals: true });
-  assert.equal(recorded[0], 'Agent \'get_state\' to instance \'worker/u1 (0)\' (agent a1) request: [{"vitals":true}]');
-  assert.match(recorded[1]!, /^Agent 'get_state' to instance 'worker\/u1 \(0\)' \(agent a1\) response \(\d+\.\d ms\): \{"state":"running","jobs":\[\]\}$/);
+  const dialer: AgentDialer = {
+    agent: () => ({ getState: () => Promise.resolve({ state: 'running', jobs: [] }) }) as unknown as InstanceAgent,
+    closeAll: () => Promise.resolve(),
+  };
+  await debugAgents(dialer, agentSink)
+    .agent({ address: '127.0.0.1', hostPublicKey: 'k', agentId: 'a1', instance: 'worker/u1 (0)' })
+    .getState({ vitals: true });
+  assert.equal(recorded[0], "Agent 'get_state' to instance 'worker/u1 (0)' (agent a1) request: [{\"vitals\":true}]");
+  assert.match(
+    recorded[1]!,
+    /^Agent 'get_state' to instance 'worker\/u1 \(0\)' \(agent a1\) response \(\d+\.\d ms\): \{"state":"running","jobs":\[\]\}$/,
+  );
   const applied: string[] = [];
   const applySink = new TaskDebugSink();
   applySink.attach((l) => applied.push(l));
-  const applying: AgentDialer = { agent: () => ({ apply: () => Promise.resolve() }) as unknown as InstanceAgent, closeAll: () => Promise.resolve() };
-  const job = { name: 'etcd', release: 'kubo', releaseVersion: '1', templates: { 'config/key.pem': 'SECRET PEM' }, packages: { etcd: 'sha' }, processes: [], digest: 'd1' };
-  await debugAgents(applying, applySink).agent({ address: '127.0.0.1', hostPublicKey: 'k', agentId: 'a2' }).apply([job]);
-  assert.equal(applied[0], 'Agent \'apply\' to agent a2 request: [[{"name":"etcd","release":"kubo/1","templates":["config/key.pem"],"packages":["etcd"],"digest":"d1"}]]');
+  const applying: AgentDialer = {
+    agent: () => ({ apply: () => Promise.resolve() }) as unknown as InstanceAgent,
+    closeAll: () => Promise.resolve(),
+  };
+  const job = {
+    name: 'etcd',
+    release: 'kubo',
+    releaseVersion: '1',
+    templates: { 'config/key.pem': 'SECRET PEM' },
+    packages: { etcd: 'sha' },
+    processes: [],
+    digest: 'd1',
+  };
+  await debugAgents(applying, applySink)
+    .agent({ address: '127.0.0.1', hostPublicKey: 'k', agentId: 'a2' })
+    .apply([job]);
+  assert.equal(
+    applied[0],
+    'Agent \'apply\' to agent a2 request: [[{"name":"etcd","release":"kubo/1","templates":["config/key.pem"],"packages":["etcd"],"digest":"d1"}]]',
+  );
   assert.ok(!applied.join('\n').includes('SECRET'), 'rendered template contents never reach the debug log');
-  assert.equal(debugValue([{ user: 'vcap', password: 'hunter2', nested: { private_key: 'PEM', client_secret: 's' } }]), '[{"user":"vcap","password":"<redacted>","nested":{"private_key":"<redacted>","client_secret":"<redacted>"}}]');
+  assert.equal(
+    debugValue([{ user: 'vcap', password: 'hunter2', nested: { private_key: 'PEM', client_secret: 's' } }]),
+    '[{"user":"vcap","password":"<redacted>","nested":{"private_key":"<redacted>","client_secret":"<redacted>"}}]',
+  );
 });
 
 test('Ctrl-C during a task prints its number and what it left under way, and records it cancelled', async () => {
@@ -137,11 +183,20 @@ test('Ctrl-C during a task prints its number and what it left under way, and rec
   assert.equal(code, 130, err);
   const id = /^Task (\d+)\n/.exec(out)?.[1];
   assert.ok(id, out);
-  assert.match(out, new RegExp(`\nTask ${id} interrupted: recorded as cancelled; it left under way: Creating missing vms: worker/0b5e \\(0\\)\\.\n`));
+  assert.match(
+    out,
+    new RegExp(
+      `\nTask ${id} interrupted: recorded as cancelled; it left under way: Creating missing vms: worker/0b5e \\(0\\)\\.\n`,
+    ),
+  );
   const store = openStateStore(state);
   try {
     assert.equal(store.tasks.get(Number(id))?.state, 'cancelled');
-    assert.deepEqual(store.locks.list().filter((l) => l.taskId === Number(id)), [], 'its locks are released');
+    assert.deepEqual(
+      store.locks.list().filter((l) => l.taskId === Number(id)),
+      [],
+      'its locks are released',
+    );
   } finally {
     store.close();
   }

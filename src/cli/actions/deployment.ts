@@ -58,7 +58,9 @@ export function gatewayFlagsOf(io: CliIo, o: GatewayFlagValues): GatewayFlags {
     try {
       privateKey = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new DirectorError(`Reading the gateway private key '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new DirectorError(
+        `Reading the gateway private key '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   return {
@@ -112,8 +114,16 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
       return;
     }
     out.write('\n');
-    await runTask({ store: s.store, clock: systemClock, out, description: 'create deployment', deployment: name, locks: [deploymentLock(name)] }, (task) =>
-      s.director.apply(prepared, task, { ...(o.skipDrain ? { skipDrain: true } : {}), ...overrides }),
+    await runTask(
+      {
+        store: s.store,
+        clock: systemClock,
+        out,
+        description: 'create deployment',
+        deployment: name,
+        locks: [deploymentLock(name)],
+      },
+      (task) => s.director.apply(prepared, task, { ...(o.skipDrain ? { skipDrain: true } : {}), ...overrides }),
     );
     out.write('\nSucceeded\n');
   } finally {
@@ -124,7 +134,8 @@ export const deploy = (io: CliIo) => async (manifest: string, o: DeployFlags) =>
 export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; vitals?: boolean; json?: boolean }) => {
   const s = await services(io, o);
   try {
-    if (o.deployment && !s.store.deployments.get(o.deployment)) throw new DirectorError(`Deployment '${o.deployment}' does not exist`);
+    if (o.deployment && !s.store.deployments.get(o.deployment))
+      throw new DirectorError(`Deployment '${o.deployment}' does not exist`);
     const names = o.deployment ? [o.deployment] : s.store.deployments.list().map((d) => d.name);
     const listings: Listing[] = [];
     for (const name of names) {
@@ -135,10 +146,22 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
           if (!vm) return undefined;
           const answer: AgentAnswer =
             vm.hostPublicKey && vm.ips[0]
-              ? await answerOf(() => s.agents.agent({ address: vm.ips[0]!, hostPublicKey: vm.hostPublicKey!, agentId: vm.agentId, instance: instanceLabel(i) }).getState({ vitals: Boolean(o.vitals) }))
+              ? await answerOf(() =>
+                  s.agents
+                    .agent({
+                      address: vm.ips[0]!,
+                      hostPublicKey: vm.hostPublicKey!,
+                      agentId: vm.agentId,
+                      instance: instanceLabel(i),
+                    })
+                    .getState({ vitals: Boolean(o.vitals) }),
+                )
               : { reason: 'no address or host key recorded' };
           const st = 'state' in answer ? answer.state : undefined;
-          const vmType = (i.desiredSpec?.['vm_type'] as string | undefined) ?? (i.appliedSpec?.['vm_type'] as string | undefined) ?? '-';
+          const vmType =
+            (i.desiredSpec?.['vm_type'] as string | undefined) ??
+            (i.appliedSpec?.['vm_type'] as string | undefined) ??
+            '-';
           return {
             instance: `${i.group}/${i.uuid}`,
             process_state: processState(answer),
@@ -168,7 +191,9 @@ export const vms = (io: CliIo) => async (o: EnvOptions & { deployment?: string; 
         content: 'vms',
         title: `Deployment '${name}'`,
         header,
-        rows: rows.filter((r): r is NonNullable<typeof r> => r !== undefined).sort((a, b) => a.instance.localeCompare(b.instance)),
+        rows: rows
+          .filter((r): r is NonNullable<typeof r> => r !== undefined)
+          .sort((a, b) => a.instance.localeCompare(b.instance)),
       });
     }
     await s.agents.closeAll();
@@ -183,7 +208,12 @@ export const deployments = (io: CliIo) => async (o: EnvOptions & { json?: boolea
   try {
     const rows = s.store.deployments.list().map((d) => {
       const instances = s.store.instances.list(d.name);
-      return { name: d.name, release_s: namesOf(d.manifest, 'releases'), stemcell_s: namesOf(d.manifest, 'stemcells'), instances: String(instances.length) };
+      return {
+        name: d.name,
+        release_s: namesOf(d.manifest, 'releases'),
+        stemcell_s: namesOf(d.manifest, 'stemcells'),
+        instances: String(instances.length),
+      };
     });
     printListings(
       io.stdout,
@@ -209,7 +239,10 @@ export const deployments = (io: CliIo) => async (o: EnvOptions & { json?: boolea
 /** `name/version` of each release and stemcell a recorded manifest names. */
 function namesOf(manifest: string | null, key: 'releases' | 'stemcells'): string {
   if (!manifest) return '-';
-  const doc = toPlain(parseYaml(manifest, 'recorded manifest')) as Record<string, { name?: string; os?: string; version?: string | number }[] | undefined>;
+  const doc = toPlain(parseYaml(manifest, 'recorded manifest')) as Record<
+    string,
+    { name?: string; os?: string; version?: string | number }[] | undefined
+  >;
   return (doc[key] ?? []).map((r) => `${r.name ?? r.os}/${String(r.version)}`).join('\n') || '-';
 }
 
@@ -217,14 +250,18 @@ export const uploadReleaseAction = (io: CliIo) => async (dir: string, o: EnvOpti
   const store = openExistingState(io, o);
   try {
     const blobstore = blobstoreOf(io, store);
-    await runTask({ store, clock: systemClock, out: io.stdout, description: 'upload release', locks: [ENVIRONMENT_LOCK] }, (task) =>
-      task.step('Uploading release', dir, async () => {
-        const r = await uploadRelease(dir, store, blobstore, {
-          ...(io.env['DIRECTOR_RELEASE_SOURCES'] ? { sourcesDir: io.env['DIRECTOR_RELEASE_SOURCES'] } : {}),
-          log: (l) => io.stderr.write(`${l}\n`),
-        });
-        io.stdout.write(`Release ${r.record.name}/${r.record.version}${r.created ? ' uploaded' : ' already uploaded'}${r.fetched.length ? ` (${r.fetched.length} sources fetched)` : ''}\n`);
-      }),
+    await runTask(
+      { store, clock: systemClock, out: io.stdout, description: 'upload release', locks: [ENVIRONMENT_LOCK] },
+      (task) =>
+        task.step('Uploading release', dir, async () => {
+          const r = await uploadRelease(dir, store, blobstore, {
+            ...(io.env['DIRECTOR_RELEASE_SOURCES'] ? { sourcesDir: io.env['DIRECTOR_RELEASE_SOURCES'] } : {}),
+            log: (l) => io.stderr.write(`${l}\n`),
+          });
+          io.stdout.write(
+            `Release ${r.record.name}/${r.record.version}${r.created ? ' uploaded' : ' already uploaded'}${r.fetched.length ? ` (${r.fetched.length} sources fetched)` : ''}\n`,
+          );
+        }),
     );
     io.stdout.write('\nSucceeded\n');
   } finally {
@@ -246,7 +283,12 @@ export const releases = (io: CliIo) => async (o: EnvOptions & { json?: boolean }
             ['jobs', 'Jobs'],
             ['packages', 'Packages'],
           ],
-          rows: store.releases.list().map((r) => ({ name: r.name, version: r.version, jobs: String(r.jobs.length), packages: String(r.packages.length) })),
+          rows: store.releases.list().map((r) => ({
+            name: r.name,
+            version: r.version,
+            jobs: String(r.jobs.length),
+            packages: String(r.packages.length),
+          })),
         },
       ],
       o,

@@ -30,11 +30,19 @@ export function registerDeployment(program: Command, io: CliIo): void {
       .option('--vitals', 'show load, CPU, memory and disk use'),
   ).action(lazy(io, load, 'vms'));
 
-  envOptions(program.command('deployments').alias('ds').description('List deployments')).action(lazy(io, load, 'deployments'));
-
-  envOptions(program.command('upload-release').alias('ur').description('Upload a release folder to the director').argument('<dir>', 'release folder (release.yml, jobs/, packages/)')).action(
-    lazy(io, load, 'uploadReleaseAction'),
+  envOptions(program.command('deployments').alias('ds').description('List deployments')).action(
+    lazy(io, load, 'deployments'),
   );
 
-  envOptions(program.command('releases').alias('rs').description('List uploaded releases')).action(lazy(io, load, 'releases'));
+  envOptions(
+    program
+      .command('upload-release')
+      .alias('ur')
+      .description('Upload a release folder to the director')
+      .argument('<dir>', 'release folder (release.yml, jobs/, packages/)'),
+  ).action(lazy(io, load, 'uploadReleaseAction'));
+
+  envOptions(program.command('releases').alias('rs').description('List uploaded releases')).action(
+    lazy(io, load, 'releases'),
+  );
 }

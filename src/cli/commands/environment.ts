@@ -10,7 +10,9 @@ export function registerEnvironment(program: Command, io: CliIo): void {
     envOptions(
       program
         .command('create-env')
-        .description('Create or update an environment: its CPI, identity, stemcell and cloud-config, recorded in its state file')
+        .description(
+          'Create or update an environment: its CPI, identity, stemcell and cloud-config, recorded in its state file',
+        )
         .argument('<manifest>', 'environment manifest (manifests/env.yml)')
         .option('-n, --non-interactive', 'do not ask for confirmation'),
     ),
@@ -24,9 +26,13 @@ export function registerEnvironment(program: Command, io: CliIo): void {
       .option('-n, --non-interactive', 'do not ask for confirmation'),
   ).action(lazy(io, load, 'deleteEnv'));
 
-  envOptions(program.command('environment').alias('env').description('Show the environment (bosh env)')).action(lazy(io, load, 'showEnv'));
+  envOptions(program.command('environment').alias('env').description('Show the environment (bosh env)')).action(
+    lazy(io, load, 'showEnv'),
+  );
 
-  envOptions(program.command('cloud-config').alias('cc').description('Show the current cloud-config')).action(lazy(io, load, 'showCloudConfig'));
+  envOptions(program.command('cloud-config').alias('cc').description('Show the current cloud-config')).action(
+    lazy(io, load, 'showCloudConfig'),
+  );
 
   varOptions(
     envOptions(
@@ -39,5 +45,7 @@ export function registerEnvironment(program: Command, io: CliIo): void {
     ),
   ).action(lazy(io, load, 'updateCloudConfig'));
 
-  envOptions(program.command('stemcells').description('List the stemcells of the environment')).action(lazy(io, load, 'listStemcells'));
+  envOptions(program.command('stemcells').description('List the stemcells of the environment')).action(
+    lazy(io, load, 'listStemcells'),
+  );
 }

@@ -14,7 +14,7 @@ export function registerHousekeeping(program: Command, io: CliIo): void {
     program
       .command('upload-stemcell')
       .alias('us')
-      .description('Upload a stemcell tarball (or an unpacked stemcell folder) to the environment\'s CPI')
+      .description("Upload a stemcell tarball (or an unpacked stemcell folder) to the environment's CPI")
       .argument('<path>', 'stemcell tarball (.tgz with stemcell.MF and image) or folder')
       .option('--name <name>', 'the name the stemcell must have (skips the upload if it exists)')
       .option('--version <version>', 'the version the stemcell must have (skips the upload if it exists)')
@@ -48,7 +48,9 @@ export function registerHousekeeping(program: Command, io: CliIo): void {
   envOptions(
     program
       .command('clean-up')
-      .description('Delete unused releases and stemcells but the two newest of each; with --all, every unused one and every orphaned disk')
+      .description(
+        'Delete unused releases and stemcells but the two newest of each; with --all, every unused one and every orphaned disk',
+      )
       .option('--all', 'delete every unused release and stemcell, and every orphaned disk')
       .option('-n, --non-interactive', 'do not ask for confirmation'),
   ).action(lazy(io, load, 'cleanUp'));

@@ -11,4 +11,12 @@ import { registerTasks } from './tasks.js';
 /** Each command file exports one `register` function; this list is the CLI's table of contents. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: readonly RegisterCommand[] = [registerInterpolate, registerEnvironment, registerDeployment, registerLifecycle, registerTasks, registerHousekeeping, registerState];
+export const commands: readonly RegisterCommand[] = [
+  registerInterpolate,
+  registerEnvironment,
+  registerDeployment,
+  registerLifecycle,
+  registerTasks,
+  registerHousekeeping,
+  registerState,
+];

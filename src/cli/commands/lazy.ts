@@ -12,8 +12,14 @@ const truthy = (v: string | undefined) => v !== undefined && /^(true|1|yes)$/i.t
 export function withBoshEnv(io: CliIo): CliIo {
   const env = io.env;
   const alias = (name: string) => env[`DIRECTOR_${name}`] ?? env[`BOSH_${name}`];
-  if (alias('ENVIRONMENT') === env['DIRECTOR_ENVIRONMENT'] && alias('DEPLOYMENT') === env['DIRECTOR_DEPLOYMENT']) return io;
-  return Object.create(io, { env: { value: { ...env, DIRECTOR_ENVIRONMENT: alias('ENVIRONMENT'), DIRECTOR_DEPLOYMENT: alias('DEPLOYMENT') }, enumerable: true } }) as CliIo;
+  if (alias('ENVIRONMENT') === env['DIRECTOR_ENVIRONMENT'] && alias('DEPLOYMENT') === env['DIRECTOR_DEPLOYMENT'])
+    return io;
+  return Object.create(io, {
+    env: {
+      value: { ...env, DIRECTOR_ENVIRONMENT: alias('ENVIRONMENT'), DIRECTOR_DEPLOYMENT: alias('DEPLOYMENT') },
+      enumerable: true,
+    },
+  }) as CliIo;
 }
 
 /**
@@ -22,7 +28,8 @@ export function withBoshEnv(io: CliIo): CliIo {
  * -d, $DIRECTOR_NON_INTERACTIVE/$BOSH_NON_INTERACTIVE for -n.
  */
 export function optionsWithGlobals(cmd: Command, io: CliIo): Record<string, unknown> {
-  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
+  const defined = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
   const local = cmd.opts<Record<string, unknown>>();
   const merged: Record<string, unknown> = { ...local, ...defined(cmd.parent?.opts() ?? {}), ...defined(local) };
   // --no-color defaults to color: true on both; either one saying false wins.
@@ -31,7 +38,8 @@ export function optionsWithGlobals(cmd: Command, io: CliIo): Record<string, unkn
     const d = io.env['DIRECTOR_DEPLOYMENT'] ?? io.env['BOSH_DEPLOYMENT'];
     if (d) merged['deployment'] = d;
   }
-  if (!merged['nonInteractive'] && truthy(io.env['DIRECTOR_NON_INTERACTIVE'] ?? io.env['BOSH_NON_INTERACTIVE'])) merged['nonInteractive'] = true;
+  if (!merged['nonInteractive'] && truthy(io.env['DIRECTOR_NON_INTERACTIVE'] ?? io.env['BOSH_NON_INTERACTIVE']))
+    merged['nonInteractive'] = true;
   return merged;
 }
 

@@ -7,7 +7,12 @@ const load = () => import('../actions/lifecycle.js');
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function deploymentCommand(program: Command, name: string, description: string): Command {
-  return envOptions(program.command(name).description(description).option('-d, --deployment <name>', 'deployment name, or $DIRECTOR_DEPLOYMENT'));
+  return envOptions(
+    program
+      .command(name)
+      .description(description)
+      .option('-d, --deployment <name>', 'deployment name, or $DIRECTOR_DEPLOYMENT'),
+  );
 }
 
 /** The deployment lifecycle beyond deploy: listings, start/stop/restart/recreate, delete, cloud-check, errands, ssh, logs. */
@@ -17,12 +22,18 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .option('-p, --ps', 'show the processes of each instance')
     .option('-i, --details', 'show VM, disk and agent details')
     .option('-f, --failing', 'only instances whose processes are not all running (and their processes)')
-    .option('--vitals', 'show load, CPU, memory and disk use of each instance\'s VM')
+    .option('--vitals', "show load, CPU, memory and disk use of each instance's VM")
     .action(lazy(io, load, 'instances'));
 
-  deploymentCommand(program, 'errands', "List the deployment's errands (instance groups with lifecycle: errand)").action(lazy(io, load, 'errands'));
+  deploymentCommand(
+    program,
+    'errands',
+    "List the deployment's errands (instance groups with lifecycle: errand)",
+  ).action(lazy(io, load, 'errands'));
 
-  deploymentCommand(program, 'manifest', 'Print the manifest as deployed (ops applied, variables not resolved)').alias('man').action(lazy(io, load, 'manifest'));
+  deploymentCommand(program, 'manifest', 'Print the manifest as deployed (ops applied, variables not resolved)')
+    .alias('man')
+    .action(lazy(io, load, 'manifest'));
 
   deploymentCommand(program, 'events', 'List task events, newest first (bosh events)')
     .option('--task <id>', 'only events of this task')
@@ -30,7 +41,9 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .option('--action <state>', 'only events in this state (started, finished, failed)')
     .action(lazy(io, load, 'events'));
 
-  deploymentCommand(program, 'variables', "List the deployment's generated variables: names and ids, never values").alias('vars').action(lazy(io, load, 'variables'));
+  deploymentCommand(program, 'variables', "List the deployment's generated variables: names and ids, never values")
+    .alias('vars')
+    .action(lazy(io, load, 'variables'));
 
   for (const [verb, text] of [
     ['start', 'Start the jobs of a deployment, a group or an instance (a detached one gets its VM back)'],
@@ -48,7 +61,11 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     cmd.action(lazy(io, load, verb));
   }
 
-  deploymentCommand(program, 'delete-deployment', 'Delete a deployment: its VMs, disks, addresses, variables and record')
+  deploymentCommand(
+    program,
+    'delete-deployment',
+    'Delete a deployment: its VMs, disks, addresses, variables and record',
+  )
     .alias('deld')
     .option('-n, --non-interactive', 'do not ask for confirmation')
     .option('--force', 'carry on past unreachable agents and CPI errors')
@@ -62,7 +79,11 @@ export function registerLifecycle(program: Command, io: CliIo): void {
     .option('--resolution <name>', 'apply this resolution where it applies (repeatable)', collect, [])
     .action(lazy(io, load, 'cloudCheck'));
 
-  deploymentCommand(program, 'run-errand', 'Run an errand: create its VM, run it, print its output and exit code, delete the VM')
+  deploymentCommand(
+    program,
+    'run-errand',
+    'Run an errand: create its VM, run it, print its output and exit code, delete the VM',
+  )
     .argument('<name>', 'errand instance group')
     .option('--keep-alive', 'keep the errand VM after the run')
     .action(lazy(io, load, 'runErrandAction'));
@@ -70,18 +91,32 @@ export function registerLifecycle(program: Command, io: CliIo): void {
   gatewayOptions(
     deploymentCommand(program, 'ssh', "SSH to an instance's VM: a command with -c, else an interactive shell")
       .argument('<instance>', 'GROUP/INDEX or GROUP/ID; with -c also GROUP (every instance of it)')
-      .option('-c, --command <cmd>', 'run this command and print its output (on several instances: each line behind its instance)')
+      .option(
+        '-c, --command <cmd>',
+        'run this command and print its output (on several instances: each line behind its instance)',
+      )
       .option('-r, --results', "with -c: print a table of each instance's output and exit code"),
   ).action(lazy(io, load, 'ssh'));
 
   gatewayOptions(
-    deploymentCommand(program, 'logs', "Fetch job logs as tarballs in the current folder: of an instance, a group, or the whole deployment")
+    deploymentCommand(
+      program,
+      'logs',
+      'Fetch job logs as tarballs in the current folder: of an instance, a group, or the whole deployment',
+    )
       .argument('[instance]', 'GROUP/INDEX, GROUP/ID or GROUP (default: every instance)')
       .option('--job <name>', 'only this job (repeatable)', collect, [])
       .option('--dir <path>', 'write the tarball here instead of the current folder')
-      .option('-f, --follow', 'follow the job logs (tail -F over SSH), each line behind its instance, until interrupted')
+      .option(
+        '-f, --follow',
+        'follow the job logs (tail -F over SSH), each line behind its instance, until interrupted',
+      )
       .option('--num <n>', 'with -f: start with the last N lines of each log (default 10)'),
   ).action(lazy(io, load, 'logs'));
 
-  deploymentCommand(program, 'kubeconfig', "Print the admin kubeconfig of a cfcr deployment (it holds the admin token)").action(lazy(io, load, 'kubeconfig'));
+  deploymentCommand(
+    program,
+    'kubeconfig',
+    'Print the admin kubeconfig of a cfcr deployment (it holds the admin token)',
+  ).action(lazy(io, load, 'kubeconfig'));
 }

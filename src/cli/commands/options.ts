@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 export function envOptions(cmd: Command): Command {
   return cmd
     .option('-e, --environment <name>', 'environment name (state under ~/.director/<name>/), or $DIRECTOR_ENVIRONMENT')
-    .option('--state <path-or-url>', 'state file of the environment, or a PostgreSQL database (postgres://user@host:5432/db); or $DIRECTOR_STATE / $DIRECTOR_STATE_URL')
+    .option(
+      '--state <path-or-url>',
+      'state file of the environment, or a PostgreSQL database (postgres://user@host:5432/db); or $DIRECTOR_STATE / $DIRECTOR_STATE_URL',
+    )
     .option('--json', 'print JSON, as bosh-cli --json does');
 }
 
@@ -13,10 +16,10 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** bosh-cli's gateway flags (ssh, logs): over the environment's recorded gateway. */
 export function gatewayOptions(cmd: Command): Command {
   return cmd
-    .option('--gw-host <host>', 'reach the VM through this SSH gateway (its host key must be the recorded gateway\'s)')
+    .option('--gw-host <host>', "reach the VM through this SSH gateway (its host key must be the recorded gateway's)")
     .option('--gw-user <user>', 'user on the gateway')
     .option('--gw-private-key <path>', 'private key file to log in to the gateway with')
-    .option('--gw-disable', 'dial the VM directly, without the environment\'s gateway');
+    .option('--gw-disable', "dial the VM directly, without the environment's gateway");
 }
 
 export interface GatewayFlagValues {

@@ -48,7 +48,9 @@ export class MissingIndexError extends PatchError {
     readonly length: number,
     readonly path: Pointer,
   ) {
-    super(`Expected to find array index '${index}' but found array of length '${length}' for path '${path.toString()}'`);
+    super(
+      `Expected to find array index '${index}' but found array of length '${length}' for path '${path.toString()}'`,
+    );
     this.name = 'MissingIndexError';
   }
 }

@@ -1,7 +1,13 @@
 import { isArray, isMap } from '../value.js';
 import type { YamlMap, YamlValue } from '../value.js';
 import { concreteIndex } from './array-index.js';
-import { MismatchTypeError, MissingMapKeyError, MultipleMatchingIndexError, PatchError, UnexpectedTokenError } from './errors.js';
+import {
+  MismatchTypeError,
+  MissingMapKeyError,
+  MultipleMatchingIndexError,
+  PatchError,
+  UnexpectedTokenError,
+} from './errors.js';
 import { matchingIndexes } from './matching.js';
 import type { Op } from './ops.js';
 import type { Pointer } from './pointer.js';
@@ -59,7 +65,9 @@ export class FindOp implements Op {
             if (next.kind === 'matching-index') obj = [];
             else if (next.kind === 'key') obj = new Map();
             else {
-              throw new PatchError(`Expected to find key or matching index token at path '${this.path.prefix(i + 2).toString()}'`);
+              throw new PatchError(
+                `Expected to find key or matching index token at path '${this.path.prefix(i + 2).toString()}'`,
+              );
             }
           }
           break;

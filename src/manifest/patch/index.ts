@@ -1,4 +1,12 @@
-export type { Modifier, Token, RootToken, IndexToken, AfterLastIndexToken, MatchingIndexToken, KeyToken } from './tokens.js';
+export type {
+  Modifier,
+  Token,
+  RootToken,
+  IndexToken,
+  AfterLastIndexToken,
+  MatchingIndexToken,
+  KeyToken,
+} from './tokens.js';
 export { Pointer, parsePointer } from './pointer.js';
 export {
   PatchError,

@@ -18,7 +18,8 @@ interface JsonPatchOperation {
 
 // Loaded on the first JSON Patch ops-file: go-patch files, the usual kind, never need it.
 let library: JsonPatchLibrary | undefined;
-const jsonpatch = (): JsonPatchLibrary => (library ??= createRequire(import.meta.url)('json-patch') as JsonPatchLibrary);
+const jsonpatch = (): JsonPatchLibrary =>
+  (library ??= createRequire(import.meta.url)('json-patch') as JsonPatchLibrary);
 
 const OPERATIONS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
@@ -88,7 +89,9 @@ function decodeOperation(item: YamlValue): StoredOperation {
   if (!isMap(item)) throw new PatchError(`Expected an operation map but found '${describe(item)}'`);
   const op = item.get('op');
   if (typeof op !== 'string' || !OPERATIONS.has(op)) {
-    throw new PatchError(`Expected 'op' to be one of add, remove, replace, move, copy, test but found '${describe(op)}'`);
+    throw new PatchError(
+      `Expected 'op' to be one of add, remove, replace, move, copy, test but found '${describe(op)}'`,
+    );
   }
   const path = item.get('path');
   if (typeof path !== 'string') throw new PatchError(`Missing path (a string) in '${op}' operation`);

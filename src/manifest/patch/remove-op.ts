@@ -1,7 +1,13 @@
 import { isArray, isMap } from '../value.js';
 import type { YamlMap, YamlValue } from '../value.js';
 import { concreteIndex } from './array-index.js';
-import { MismatchTypeError, MissingMapKeyError, MultipleMatchingIndexError, PatchError, UnexpectedTokenError } from './errors.js';
+import {
+  MismatchTypeError,
+  MissingMapKeyError,
+  MultipleMatchingIndexError,
+  PatchError,
+  UnexpectedTokenError,
+} from './errors.js';
 import { matchingIndexes } from './matching.js';
 import type { Op } from './ops.js';
 import type { Pointer } from './pointer.js';

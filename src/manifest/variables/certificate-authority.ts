@@ -34,7 +34,8 @@ export function parseCertificateAuthority(name: string, value: YamlValue): Certi
     throw new DirectorError('Parsing certificate', { cause: err });
   }
   const keyBlock = typeof key === 'string' ? pemDecode(key) : undefined;
-  if (keyBlock === undefined || typeof key !== 'string') throw new DirectorError('Private key did not contain PEM formatted block');
+  if (keyBlock === undefined || typeof key !== 'string')
+    throw new DirectorError('Private key did not contain PEM formatted block');
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key);
@@ -42,7 +43,9 @@ export function parseCertificateAuthority(name: string, value: YamlValue): Certi
     throw new DirectorError('Parsing private key: the PEM block is not a valid private key');
   }
   if (privateKey.asymmetricKeyType !== 'rsa') {
-    throw new DirectorError(`Parsing private key: expected an RSA key, found '${privateKey.asymmetricKeyType ?? 'unknown'}'`);
+    throw new DirectorError(
+      `Parsing private key: expected an RSA key, found '${privateKey.asymmetricKeyType ?? 'unknown'}'`,
+    );
   }
   return { certificate, privateKey };
 }

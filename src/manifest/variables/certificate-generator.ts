@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { EXTENDED_KEY_USAGES, KEY_USAGES } from '../../crypto/certificate-template.js';
-import type { CertificateSigner, CertificateTemplate, ExtendedKeyUsage, KeyUsage } from '../../crypto/certificate-template.js';
+import type {
+  CertificateSigner,
+  CertificateTemplate,
+  ExtendedKeyUsage,
+  KeyUsage,
+} from '../../crypto/certificate-template.js';
 import { pemEncode } from '../../crypto/pem.js';
 import type * as X509Certificates from '../../crypto/x509-certificate.js';
 import { generateRsaKeyPair, modulusSha1, rsaPrivateKeyPem } from '../../crypto/rsa-keys.js';
@@ -13,7 +18,17 @@ import { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH } from './key-l
 import type { GenerationContext, ValueGenerator } from './value-generator.js';
 
 /** config-server's parameters, then CredHub's `key_usage` and `key_length`. */
-const SUPPORTED = ['common_name', 'organization', 'alternative_names', 'is_ca', 'ca', 'extended_key_usage', 'duration', 'key_usage', 'key_length'];
+const SUPPORTED = [
+  'common_name',
+  'organization',
+  'alternative_names',
+  'is_ca',
+  'ca',
+  'extended_key_usage',
+  'duration',
+  'key_usage',
+  'key_length',
+];
 export { CERTIFICATE_KEY_LENGTHS, DEFAULT_CERTIFICATE_KEY_LENGTH };
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -32,7 +47,8 @@ export function ipAddressBytes(s: string): Buffer | undefined {
   const [head = '', rest] = text.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = rest === undefined || rest === '' ? [] : rest.split(':');
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const groups =
+    rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   const bytes = Buffer.alloc(16);
   groups.forEach((g, i) => bytes.writeUInt16BE(Number.parseInt(g, 16), i * 2));
   if (tail.length === 4) Buffer.from(tail).copy(bytes, 12);
@@ -73,7 +89,9 @@ function readParams(options: YamlValue, defaultKeyLength: number): CertParams {
   }
   if (!raw.isCa && raw.caName === '') throw new DirectorError('Missing required CA name');
   if (!CERTIFICATE_KEY_LENGTHS.includes(raw.keyLength)) {
-    throw new DirectorError(`Unsupported key length: ${raw.keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`);
+    throw new DirectorError(
+      `Unsupported key length: ${raw.keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`,
+    );
   }
   const extendedKeyUsage = raw.eku.map((u) => {
     if (!Object.hasOwn(EXTENDED_KEY_USAGES, u)) throw new DirectorError(`Unsupported extended key usage value: ${u}`);
@@ -132,7 +150,11 @@ export const certificateGenerator: ValueGenerator = {
     const now = ctx.now();
     const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const days = p.durationDays > 0 ? p.durationDays : 365;
-    const subject = { country: ['US'], organization: [p.organization === '' ? 'Cloud Foundry' : p.organization], commonName: p.commonName };
+    const subject = {
+      country: ['US'],
+      organization: [p.organization === '' ? 'Cloud Foundry' : p.organization],
+      commonName: p.commonName,
+    };
     const subjectKeyId = modulusSha1(keys.publicKey);
     let signer: CertificateSigner;
     let authorityKeyId: Buffer;
@@ -144,7 +166,9 @@ export const certificateGenerator: ValueGenerator = {
       try {
         issuer = x509.issuerIdentity(ca.certificate.raw);
       } catch (err) {
-        throw new DirectorError('Loading certificates', { cause: new DirectorError('Parsing certificate', { cause: err }) });
+        throw new DirectorError('Loading certificates', {
+          cause: new DirectorError('Parsing certificate', { cause: err }),
+        });
       }
       signer = { issuerDer: issuer.subjectDer, privateKey: ca.privateKey };
       authorityKeyId = issuer.subjectKeyId;

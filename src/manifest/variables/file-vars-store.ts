@@ -79,7 +79,9 @@ export class FileVarsStore implements VariableStore {
     }
     if (doc === null) return new Map();
     if (!isMap(doc)) {
-      throw new DirectorError(`Deserializing variables file store '${this.path}': expected a map, found '${goTypeName(doc)}'`);
+      throw new DirectorError(
+        `Deserializing variables file store '${this.path}': expected a map, found '${goTypeName(doc)}'`,
+      );
     }
     return new Map([...doc].map(([k, v]) => [String(k), v]));
   }

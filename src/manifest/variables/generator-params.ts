@@ -15,7 +15,9 @@ export class GeneratorParams {
     const map = new Map<string, YamlValue>();
     if (options !== null) {
       if (!isMap(options)) {
-        throw new DirectorError(`Expected input to be deserializable: expected a map of parameters, found '${goTypeName(options)}'`);
+        throw new DirectorError(
+          `Expected input to be deserializable: expected a map of parameters, found '${goTypeName(options)}'`,
+        );
       }
       for (const [k, v] of options) map.set(String(k), v);
     }

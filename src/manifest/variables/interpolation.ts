@@ -63,8 +63,11 @@ async function interpolateString(node: string, lookup: LookupFn): Promise<YamlVa
 }
 
 function asKey(v: YamlValue, original: YamlKey): YamlKey {
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return v;
-  throw new DirectorError(`Invalid type '${goTypeName(v)}' for map key '${String(original)}' (a map key must be a scalar)`);
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean')
+    return v;
+  throw new DirectorError(
+    `Invalid type '${goTypeName(v)}' for map key '${String(original)}' (a map key must be a scalar)`,
+  );
 }
 
 /** A string of the document that holds `((`, in the order bosh-cli's walk reaches it. */

@@ -71,7 +71,9 @@ async function storeGenerated(ctx: EvaluationContext, typed: readonly VariableDe
 export async function evaluateTemplate(doc: YamlValue, opts: EvaluateOptions): Promise<YamlValue> {
   const keyLength = opts.defaultCertificateKeyLength;
   if (keyLength !== undefined && !CERTIFICATE_KEY_LENGTHS.includes(keyLength)) {
-    throw new DirectorError(`Unsupported default certificate key length: ${keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`);
+    throw new DirectorError(
+      `Unsupported default certificate key length: ${keyLength} (expected one of ${CERTIFICATE_KEY_LENGTHS.join(', ')})`,
+    );
   }
   let defs;
   try {
@@ -85,8 +87,11 @@ export async function evaluateTemplate(doc: YamlValue, opts: EvaluateOptions): P
   const typed = defs.filter((d) => d.type !== '');
   const settled = await Promise.allSettled(typed.map((d) => tracker.get(d.name)));
   const storing = await storeGenerated(ctx, typed);
-  const failure = typed.map((_, i) => (settled[i]!.status === 'rejected' ? (settled[i] as PromiseRejectedResult).reason : storing[i])).find((e) => e !== undefined);
-  if (failure !== undefined) throw new DirectorError('Getting all variables from variable definitions sections', { cause: failure });
+  const failure = typed
+    .map((_, i) => (settled[i]!.status === 'rejected' ? (settled[i] as PromiseRejectedResult).reason : storing[i]))
+    .find((e) => e !== undefined);
+  if (failure !== undefined)
+    throw new DirectorError('Getting all variables from variable definitions sections', { cause: failure });
 
   let result = await interpolate(doc, tracker.lookup);
 

@@ -32,7 +32,8 @@ export function expandPath(path: string, cwd: string, home: string = homedir()):
 }
 
 function trimWrappingQuotes(s: string): string {
-  if (s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))) return s.slice(1, -1);
+  if (s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'"))))
+    return s.slice(1, -1);
   return s;
 }
 
@@ -90,7 +91,8 @@ export function readVarsFile(path: string, cwd: string): [string, YamlValue][] {
     throw new DirectorError(`Deserializing variables file '${path}'`, { cause: err });
   }
   if (doc === null) return [];
-  if (!isMap(doc)) throw new DirectorError(`Deserializing variables file '${path}': expected a map, found '${goTypeName(doc)}'`);
+  if (!isMap(doc))
+    throw new DirectorError(`Deserializing variables file '${path}': expected a map, found '${goTypeName(doc)}'`);
   return [...doc].map(([k, v]) => [String(k), v]);
 }
 

@@ -43,7 +43,16 @@ export function newEvaluationContext(
   now: () => Date,
   defaultCertificateKeyLength?: number,
 ): EvaluationContext {
-  return { vars, store, defs, now, defaultCertificateKeyLength, generations: new Map(), waitsFor: new Map(), unstored: new Map() };
+  return {
+    vars,
+    store,
+    defs,
+    now,
+    defaultCertificateKeyLength,
+    generations: new Map(),
+    waitsFor: new Map(),
+    unstored: new Map(),
+  };
 }
 
 /**
@@ -105,7 +114,9 @@ export class VarsTracker {
       return { found: true, value: new FindOp(pointer).apply(result.value) };
     } catch {
       // bosh-cli retries with every index token read as a map key ("/0" as the key "0").
-      const tokens = pointer.tokens.map((t): Token => (t.kind === 'index' ? { kind: 'key', key: String(t.index), optional: false } : t));
+      const tokens = pointer.tokens.map((t): Token =>
+        t.kind === 'index' ? { kind: 'key', key: String(t.index), optional: false } : t,
+      );
       return { found: true, value: new FindOp(new Pointer(tokens)).apply(result.value) };
     }
   };
@@ -150,7 +161,7 @@ export class VarsTracker {
     const given = this.ctx.vars.get(caName);
     if (given !== undefined) return parseCertificateAuthority(caName, given);
     const chain = [requester, caName];
-    for (let cur = caName; cur !== requester && this.ctx.waitsFor.has(cur); ) {
+    for (let cur = caName; cur !== requester && this.ctx.waitsFor.has(cur);) {
       cur = this.ctx.waitsFor.get(cur)!;
       chain.push(cur);
     }

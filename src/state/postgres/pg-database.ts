@@ -83,7 +83,10 @@ export function postgresDatabase(worker: SyncWorker): SqlDatabase & { readonly l
   // server ends its session and the lock is visibly free.
   const held = new Set<string>();
   const lockKey = (name: string): string =>
-    BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`director-lock:${name}`).digest('hex').slice(0, 16)}`)).toString();
+    BigInt.asIntN(
+      64,
+      BigInt(`0x${createHash('sha256').update(`director-lock:${name}`).digest('hex').slice(0, 16)}`),
+    ).toString();
   const unlock = (name: string): void => {
     if (held.delete(name)) statement('SELECT pg_advisory_unlock(?::bigint) AS done').get(lockKey(name));
   };

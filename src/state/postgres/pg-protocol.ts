@@ -4,7 +4,13 @@ export type PgRequest =
   /** One or more statements without parameters (DDL, BEGIN/COMMIT). */
   | { readonly op: 'exec'; readonly text: string }
   /** One statement with `$n` parameters; `name` prepares it once per connection. */
-  | { readonly op: 'query'; readonly text: string; readonly values: readonly unknown[]; readonly name?: string; readonly savepoint: boolean }
+  | {
+      readonly op: 'query';
+      readonly text: string;
+      readonly values: readonly unknown[];
+      readonly name?: string;
+      readonly savepoint: boolean;
+    }
   | { readonly op: 'close' };
 
 export interface PgResult {

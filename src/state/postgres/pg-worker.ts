@@ -14,7 +14,9 @@ const INT8 = 20;
 // below 2^53).
 const types = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+    oid === INT8
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
 };
 
 let client: pg.Client | undefined;
@@ -30,9 +32,17 @@ async function connected(): Promise<pg.Client> {
   // names for this host, port, database and user, as libpq would find it.
   const fromPgpass = (): Promise<string> =>
     new Promise((resolve) => {
-      pgpass({ host: fromUrl.host, port: fromUrl.port ?? 5432, database: fromUrl.database, user: fromUrl.user }, (pass) => resolve(pass ?? ''));
+      pgpass(
+        { host: fromUrl.host, port: fromUrl.port ?? 5432, database: fromUrl.database, user: fromUrl.user },
+        (pass) => resolve(pass ?? ''),
+      );
     });
-  const c: pg.Client = new pg.Client({ ...fromUrl, ...config, password: known ?? fromPgpass, types } as pg.ClientConfig);
+  const c: pg.Client = new pg.Client({
+    ...fromUrl,
+    ...config,
+    password: known ?? fromPgpass,
+    types,
+  } as pg.ClientConfig);
   // A connection lost between calls is reported by the next call; without a listener its error
   // event would end the worker.
   c.on('error', () => undefined);
@@ -54,7 +64,11 @@ async function handle(req: PgRequest): Promise<unknown> {
     }
     case 'query': {
       const c = await connected();
-      const q = { text: req.text, values: req.values as unknown[], ...(req.name !== undefined ? { name: req.name } : {}) };
+      const q = {
+        text: req.text,
+        values: req.values as unknown[],
+        ...(req.name !== undefined ? { name: req.name } : {}),
+      };
       if (!req.savepoint) {
         const r = await c.query(q);
         return { rows: r.rows, rowCount: r.rowCount ?? 0 };

@@ -11,12 +11,17 @@ interface CloudConfigRow {
   readonly created_at: string;
 }
 
-const cloudConfig = (r: CloudConfigRow): CloudConfigRecord => ({ version: r.version, content: r.content, createdAt: r.created_at });
+const cloudConfig = (r: CloudConfigRow): CloudConfigRecord => ({
+  version: r.version,
+  content: r.content,
+  createdAt: r.created_at,
+});
 
 export function cloudConfigState(ctx: StoreContext): CloudConfigState {
   const { db } = ctx;
   const latest = (): CloudConfigRecord | undefined => {
-    const row = db.prepare('SELECT * FROM cloud_configs ORDER BY version DESC LIMIT 1').get() as CloudConfigRow | undefined;
+    const row = db.prepare('SELECT * FROM cloud_configs ORDER BY version DESC LIMIT 1').get() as
+      CloudConfigRow | undefined;
     return row && cloudConfig(row);
   };
   return {
@@ -25,13 +30,16 @@ export function cloudConfigState(ctx: StoreContext): CloudConfigState {
         const cur = latest();
         if (cur !== undefined && cur.content === content) return cur;
         const r = db.prepare('INSERT INTO cloud_configs (content, created_at) VALUES (?, ?)').run(content, ctx.now());
-        const row = db.prepare('SELECT * FROM cloud_configs WHERE version = ?').get(r.lastInsertRowid) as CloudConfigRow;
+        const row = db
+          .prepare('SELECT * FROM cloud_configs WHERE version = ?')
+          .get(r.lastInsertRowid) as CloudConfigRow;
         return cloudConfig(row);
       });
     },
     latest,
     get(version) {
-      const row = db.prepare('SELECT * FROM cloud_configs WHERE version = ?').get(version) as CloudConfigRow | undefined;
+      const row = db.prepare('SELECT * FROM cloud_configs WHERE version = ?').get(version) as
+        CloudConfigRow | undefined;
       return row && cloudConfig(row);
     },
     list() {
@@ -73,7 +81,10 @@ export function stemcellState(ctx: StoreContext): StemcellState {
         );
       } catch (err) {
         if (isUniqueViolation(err)) {
-          throw new StateConflictError(`Stemcell '${s.name}/${s.version}' (cid '${s.cid}', CPI '${s.cpi}') is already recorded`, { cause: err });
+          throw new StateConflictError(
+            `Stemcell '${s.name}/${s.version}' (cid '${s.cid}', CPI '${s.cpi}') is already recorded`,
+            { cause: err },
+          );
         }
         throw err;
       }
@@ -125,7 +136,8 @@ const release = (r: ReleaseRow): ReleaseRecord => ({
 export function releaseState(ctx: StoreContext): ReleaseState {
   const { db } = ctx;
   const find = (name: string, version: string): ReleaseRecord | undefined => {
-    const row = db.prepare('SELECT * FROM releases WHERE name = ? AND version = ?').get(name, version) as ReleaseRow | undefined;
+    const row = db.prepare('SELECT * FROM releases WHERE name = ? AND version = ?').get(name, version) as
+      ReleaseRow | undefined;
     return row && release(row);
   };
   return {
@@ -134,15 +146,12 @@ export function releaseState(ctx: StoreContext): ReleaseState {
       const jobs = toJsonColumn(artifacts, r.jobs, `the jobs of ${what}`);
       const packages = toJsonColumn(artifacts, r.packages, `the packages of ${what}`);
       try {
-        db.prepare('INSERT INTO releases (name, version, jobs_json, packages_json, created_at) VALUES (?, ?, ?, ?, ?)').run(
-          r.name,
-          r.version,
-          jobs,
-          packages,
-          ctx.now(),
-        );
+        db.prepare(
+          'INSERT INTO releases (name, version, jobs_json, packages_json, created_at) VALUES (?, ?, ?, ?, ?)',
+        ).run(r.name, r.version, jobs, packages, ctx.now());
       } catch (err) {
-        if (isUniqueViolation(err)) throw new StateConflictError(`Release '${r.name}/${r.version}' is already recorded`, { cause: err });
+        if (isUniqueViolation(err))
+          throw new StateConflictError(`Release '${r.name}/${r.version}' is already recorded`, { cause: err });
         throw err;
       }
       return find(r.name, r.version) as ReleaseRecord;

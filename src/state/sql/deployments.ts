@@ -39,7 +39,9 @@ export function deploymentState(ctx: StoreContext): DeploymentState {
     ensure(name) {
       return db.transaction(() => {
         const at = ctx.now();
-        db.prepare('INSERT INTO deployments (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, at, at);
+        db.prepare(
+          'INSERT INTO deployments (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+        ).run(name, at, at);
         return get(name) as DeploymentRecord;
       });
     },
@@ -50,8 +52,13 @@ export function deploymentState(ctx: StoreContext): DeploymentState {
     recordDeployed(name, manifest, cloudConfigVersion) {
       return db.transaction(() => {
         const id = deploymentId(ctx, name);
-        if (cloudConfigVersion !== null && db.prepare('SELECT 1 FROM cloud_configs WHERE version = ?').get(cloudConfigVersion) === undefined) {
-          throw new StateError(`Recording deployment '${name}': cloud-config version ${cloudConfigVersion} is not recorded`);
+        if (
+          cloudConfigVersion !== null &&
+          db.prepare('SELECT 1 FROM cloud_configs WHERE version = ?').get(cloudConfigVersion) === undefined
+        ) {
+          throw new StateError(
+            `Recording deployment '${name}': cloud-config version ${cloudConfigVersion} is not recorded`,
+          );
         }
         db.prepare('UPDATE deployments SET manifest = ?, cloud_config_version = ?, updated_at = ? WHERE id = ?').run(
           manifest,
@@ -66,9 +73,13 @@ export function deploymentState(ctx: StoreContext): DeploymentState {
       return db.transaction(() => {
         const row = db.prepare('SELECT id FROM deployments WHERE name = ?').get(name) as { id: number } | undefined;
         if (row === undefined) return false;
-        const { n } = db.prepare('SELECT count(*) AS n FROM instances WHERE deployment_id = ?').get(row.id) as { n: number };
+        const { n } = db.prepare('SELECT count(*) AS n FROM instances WHERE deployment_id = ?').get(row.id) as {
+          n: number;
+        };
         if (n > 0) {
-          throw new StateError(`Deleting deployment '${name}': ${n} instance${n === 1 ? ' is' : 's are'} still recorded for it`);
+          throw new StateError(
+            `Deleting deployment '${name}': ${n} instance${n === 1 ? ' is' : 's are'} still recorded for it`,
+          );
         }
         db.prepare('DELETE FROM deployments WHERE id = ?').run(row.id);
         return true;
@@ -89,7 +100,11 @@ interface VariableRow {
 export function variableState(ctx: StoreContext): VariableState {
   const { db } = ctx;
   const variable = (r: VariableRow): VariableRecord => {
-    const value = fromJsonColumn(jsonSchemas.value, r.value_json, `variable '${r.name}' of deployment '${r.deployment}'`);
+    const value = fromJsonColumn(
+      jsonSchemas.value,
+      r.value_json,
+      `variable '${r.name}' of deployment '${r.deployment}'`,
+    );
     ctx.redactor.add(stringsIn(value));
     return {
       deployment: r.deployment,
@@ -112,22 +127,18 @@ export function variableState(ctx: StoreContext): VariableState {
       const json = toJsonColumn(jsonSchemas.value, value, `variable '${name}' of deployment '${dep}'`);
       return db.transaction(() => {
         const depId = deploymentId(ctx, dep);
-        const cur = db.prepare('SELECT variable_id, value_json FROM variables WHERE deployment_id = ? AND name = ?').get(depId, name) as
-          | { variable_id: string; value_json: string }
-          | undefined;
+        const cur = db
+          .prepare('SELECT variable_id, value_json FROM variables WHERE deployment_id = ? AND name = ?')
+          .get(depId, name) as { variable_id: string; value_json: string } | undefined;
         const at = ctx.now();
         if (cur === undefined) {
           db.prepare(
             'INSERT INTO variables (deployment_id, name, variable_id, value_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
           ).run(depId, name, id ?? ctx.newId(), json, at, at);
         } else if (cur.value_json !== json || (id !== undefined && id !== cur.variable_id)) {
-          db.prepare('UPDATE variables SET variable_id = ?, value_json = ?, updated_at = ? WHERE deployment_id = ? AND name = ?').run(
-            id ?? ctx.newId(),
-            json,
-            at,
-            depId,
-            name,
-          );
+          db.prepare(
+            'UPDATE variables SET variable_id = ?, value_json = ?, updated_at = ? WHERE deployment_id = ? AND name = ?',
+          ).run(id ?? ctx.newId(), json, at, depId, name);
         }
         return get(dep, name) as VariableRecord;
       });
@@ -137,7 +148,13 @@ export function variableState(ctx: StoreContext): VariableState {
       return (db.prepare(`${select} WHERE d.name = ? ORDER BY v.name`).all(dep) as VariableRow[]).map(variable);
     },
     delete(dep, name) {
-      return db.prepare('DELETE FROM variables WHERE deployment_id = (SELECT id FROM deployments WHERE name = ?) AND name = ?').run(dep, name).changes > 0;
+      return (
+        db
+          .prepare(
+            'DELETE FROM variables WHERE deployment_id = (SELECT id FROM deployments WHERE name = ?) AND name = ?',
+          )
+          .run(dep, name).changes > 0
+      );
     },
   };
 }

@@ -37,7 +37,11 @@ const disk = (r: DiskRow): DiskRecord => ({
   instance: r.instance,
   deployment: r.deployment,
   sizeMb: r.size_mb,
-  cloudProperties: fromJsonColumn(jsonSchemas.object, r.cloud_properties_json, `the cloud properties of disk ${r.cid ?? `#${r.id}`}`),
+  cloudProperties: fromJsonColumn(
+    jsonSchemas.object,
+    r.cloud_properties_json,
+    `the cloud properties of disk ${r.cid ?? `#${r.id}`}`,
+  ),
   state: r.state,
   active: bool(r.active),
   createdAt: r.created_at,
@@ -50,7 +54,11 @@ const orphan = (r: OrphanRow): OrphanedDiskRecord => ({
   instance: r.instance,
   az: r.az,
   sizeMb: r.size_mb,
-  cloudProperties: fromJsonColumn(jsonSchemas.object, r.cloud_properties_json, `the cloud properties of orphaned disk '${r.cid}'`),
+  cloudProperties: fromJsonColumn(
+    jsonSchemas.object,
+    r.cloud_properties_json,
+    `the cloud properties of orphaned disk '${r.cid}'`,
+  ),
   orphanedAt: r.orphaned_at,
 });
 
@@ -81,7 +89,9 @@ export function diskState(ctx: StoreContext): DiskStateStore {
     recordIntent(intent) {
       const props = toJsonColumn(jsonSchemas.object, intent.cloudProperties, 'the cloud properties of a disk');
       if (!Number.isInteger(intent.sizeMb) || intent.sizeMb <= 0) {
-        throw new StateError(`Recording a disk for instance '${intent.instance}': size must be a positive number of MB, got ${intent.sizeMb}`);
+        throw new StateError(
+          `Recording a disk for instance '${intent.instance}': size must be a positive number of MB, got ${intent.sizeMb}`,
+        );
       }
       return db.transaction(() => {
         const instId = instanceId(ctx, intent.instance);
@@ -99,12 +109,21 @@ export function diskState(ctx: StoreContext): DiskStateStore {
       return db.transaction(() => {
         const cur = byId(id);
         if (cur === undefined || cur.state !== 'intent') {
-          throw new StateError(`Completing disk '${cid}': no disk intent #${id} is recorded${cur ? ` (it is ${cur.state})` : ''}`);
+          throw new StateError(
+            `Completing disk '${cid}': no disk intent #${id} is recorded${cur ? ` (it is ${cur.state})` : ''}`,
+          );
         }
         try {
-          db.prepare("UPDATE disks SET cid = ?, state = 'detached', updated_at = ? WHERE id = ?").run(cid, ctx.now(), id);
+          db.prepare("UPDATE disks SET cid = ?, state = 'detached', updated_at = ? WHERE id = ?").run(
+            cid,
+            ctx.now(),
+            id,
+          );
         } catch (err) {
-          if (isUniqueViolation(err)) throw new StateConflictError(`Completing disk '${cid}': a disk with that cid is already recorded`, { cause: err });
+          if (isUniqueViolation(err))
+            throw new StateConflictError(`Completing disk '${cid}': a disk with that cid is already recorded`, {
+              cause: err,
+            });
           throw err;
         }
         return byId(id) as DiskRecord;
@@ -131,7 +150,9 @@ export function diskState(ctx: StoreContext): DiskStateStore {
       return db.transaction(() => {
         const cur = live(cid, 'Orphaning');
         if (cur.state !== 'detached' || cur.instance === null || cur.deployment === null) {
-          throw new StateError(`Orphaning disk '${cid}': it must be detached from an instance first (it is ${cur.state})`);
+          throw new StateError(
+            `Orphaning disk '${cid}': it must be detached from an instance first (it is ${cur.state})`,
+          );
         }
         const inst = db.prepare('SELECT group_name, uuid, az FROM instances WHERE uuid = ?').get(cur.instance) as {
           group_name: string;
@@ -139,11 +160,21 @@ export function diskState(ctx: StoreContext): DiskStateStore {
           az: string | null;
         };
         const at = ctx.now();
-        db.prepare("UPDATE disks SET state = 'orphaned', active = 0, instance_id = NULL, updated_at = ? WHERE cid = ?").run(at, cid);
+        db.prepare(
+          "UPDATE disks SET state = 'orphaned', active = 0, instance_id = NULL, updated_at = ? WHERE cid = ?",
+        ).run(at, cid);
         db.prepare(
           `INSERT INTO orphaned_disks (cid, deployment, instance, az, size_mb, cloud_properties_json, orphaned_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(cid, cur.deployment, `${inst.group_name}/${inst.uuid}`, inst.az, cur.sizeMb, toJsonColumn(jsonSchemas.object, cur.cloudProperties, 'cloud properties'), at);
+        ).run(
+          cid,
+          cur.deployment,
+          `${inst.group_name}/${inst.uuid}`,
+          inst.az,
+          cur.sizeMb,
+          toJsonColumn(jsonSchemas.object, cur.cloudProperties, 'cloud properties'),
+          at,
+        );
         return orphan(db.prepare('SELECT * FROM orphaned_disks WHERE cid = ?').get(cid) as OrphanRow);
       });
     },

@@ -22,7 +22,9 @@ interface EnvironmentRow {
 /** The private keys a gateway record holds (the operator's login key, the jumpbox's host key). */
 function gatewaySecrets(gateway: JsonObject | null): string[] {
   if (gateway === null) return [];
-  return ['private_key', 'host_private_key'].map((k) => gateway[k]).filter((v): v is string => typeof v === 'string' && v !== '');
+  return ['private_key', 'host_private_key']
+    .map((k) => gateway[k])
+    .filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 export function environmentState(ctx: StoreContext): EnvironmentState {
@@ -34,7 +36,8 @@ export function environmentState(ctx: StoreContext): EnvironmentState {
       row.host_ca_private_key !== null && row.host_ca_public_key !== null
         ? { privateKey: row.host_ca_private_key, publicKey: row.host_ca_public_key }
         : null;
-    const gateway = row.gateway_json === null ? null : fromJsonColumn(jsonSchemas.object, row.gateway_json, 'the gateway');
+    const gateway =
+      row.gateway_json === null ? null : fromJsonColumn(jsonSchemas.object, row.gateway_json, 'the gateway');
     ctx.redactor.add([row.ssh_private_key, ...(hostKeyCa ? [hostKeyCa.privateKey] : []), ...gatewaySecrets(gateway)]);
     return {
       name: row.name,

@@ -33,8 +33,10 @@ const instance = (r: InstanceRow): InstanceRecord => {
     az: r.az,
     bootstrap: bool(r.bootstrap),
     state: r.state,
-    desiredSpec: r.desired_spec_json === null ? null : fromJsonColumn(jsonSchemas.object, r.desired_spec_json, `desired ${what}`),
-    appliedSpec: r.applied_spec_json === null ? null : fromJsonColumn(jsonSchemas.object, r.applied_spec_json, `applied ${what}`),
+    desiredSpec:
+      r.desired_spec_json === null ? null : fromJsonColumn(jsonSchemas.object, r.desired_spec_json, `desired ${what}`),
+    appliedSpec:
+      r.applied_spec_json === null ? null : fromJsonColumn(jsonSchemas.object, r.applied_spec_json, `applied ${what}`),
     appliedSpecSha: r.applied_spec_sha,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -73,34 +75,40 @@ export function instanceState(ctx: StoreContext): InstanceStateStore {
       return db.transaction(() => {
         const depId = deploymentId(ctx, i.deployment);
         const at = ctx.now();
-        uniqueGuard(`Instance '${i.group}/${i.index}' (uuid '${i.uuid}') of deployment '${i.deployment}' is already recorded`, () =>
-          db
-            .prepare(
-              `INSERT INTO instances (deployment_id, group_name, idx, uuid, az, bootstrap, state, created_at, updated_at)
+        uniqueGuard(
+          `Instance '${i.group}/${i.index}' (uuid '${i.uuid}') of deployment '${i.deployment}' is already recorded`,
+          () =>
+            db
+              .prepare(
+                `INSERT INTO instances (deployment_id, group_name, idx, uuid, az, bootstrap, state, created_at, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(depId, i.group, i.index, i.uuid, i.az, i.bootstrap ? 1 : 0, i.state, at, at),
+              )
+              .run(depId, i.group, i.index, i.uuid, i.az, i.bootstrap ? 1 : 0, i.state, at, at),
         );
         return mustGet(i.uuid);
       });
     },
     get,
     list(dep) {
-      return (db.prepare(`${SELECT} WHERE d.name = ? ORDER BY i.group_name, i.idx`).all(dep) as InstanceRow[]).map(instance);
+      return (db.prepare(`${SELECT} WHERE d.name = ? ORDER BY i.group_name, i.idx`).all(dep) as InstanceRow[]).map(
+        instance,
+      );
     },
     update(uuid, patch) {
       return db.transaction(() => {
         const cur = mustGet(uuid);
         const index = patch.index ?? cur.index;
         uniqueGuard(`Instance index ${cur.group}/${index} of deployment '${cur.deployment}' is already taken`, () =>
-          db.prepare('UPDATE instances SET az = ?, bootstrap = ?, idx = ?, state = ?, updated_at = ? WHERE uuid = ?').run(
-            patch.az === undefined ? cur.az : patch.az,
-            (patch.bootstrap ?? cur.bootstrap) ? 1 : 0,
-            index,
-            patch.state ?? cur.state,
-            ctx.now(),
-            uuid,
-          ),
+          db
+            .prepare('UPDATE instances SET az = ?, bootstrap = ?, idx = ?, state = ?, updated_at = ? WHERE uuid = ?')
+            .run(
+              patch.az === undefined ? cur.az : patch.az,
+              (patch.bootstrap ?? cur.bootstrap) ? 1 : 0,
+              index,
+              patch.state ?? cur.state,
+              ctx.now(),
+              uuid,
+            ),
         );
         return mustGet(uuid);
       });
@@ -108,8 +116,13 @@ export function instanceState(ctx: StoreContext): InstanceStateStore {
     setDesiredSpec(uuid, spec) {
       return db.transaction(() => {
         mustGet(uuid);
-        const json = spec === null ? null : toJsonColumn(jsonSchemas.object, spec, `the desired spec of instance '${uuid}'`);
-        db.prepare('UPDATE instances SET desired_spec_json = ?, updated_at = ? WHERE uuid = ?').run(json, ctx.now(), uuid);
+        const json =
+          spec === null ? null : toJsonColumn(jsonSchemas.object, spec, `the desired spec of instance '${uuid}'`);
+        db.prepare('UPDATE instances SET desired_spec_json = ?, updated_at = ? WHERE uuid = ?').run(
+          json,
+          ctx.now(),
+          uuid,
+        );
         return mustGet(uuid);
       });
     },
@@ -123,7 +136,9 @@ export function instanceState(ctx: StoreContext): InstanceStateStore {
           json = canonicalJson(spec);
           sha = jsonSha256(spec);
         }
-        db.prepare('UPDATE instances SET applied_spec_json = ?, applied_spec_sha = ?, updated_at = ? WHERE uuid = ?').run(json, sha, ctx.now(), uuid);
+        db.prepare(
+          'UPDATE instances SET applied_spec_json = ?, applied_spec_sha = ?, updated_at = ? WHERE uuid = ?',
+        ).run(json, sha, ctx.now(), uuid);
         return mustGet(uuid);
       });
     },
@@ -133,7 +148,11 @@ export function instanceState(ctx: StoreContext): InstanceStateStore {
         if (cur === undefined) return false;
         const id = instanceId(ctx, uuid);
         const vms = (db.prepare('SELECT count(*) AS n FROM vms WHERE instance_id = ?').get(id) as { n: number }).n;
-        const disks = (db.prepare("SELECT count(*) AS n FROM disks WHERE instance_id = ? AND state <> 'orphaned'").get(id) as { n: number }).n;
+        const disks = (
+          db.prepare("SELECT count(*) AS n FROM disks WHERE instance_id = ? AND state <> 'orphaned'").get(id) as {
+            n: number;
+          }
+        ).n;
         if (vms > 0 || disks > 0) {
           throw new StateError(
             `Deleting instance '${cur.group}/${uuid}': ${vms} VM(s) and ${disks} disk(s) are still recorded for it`,

@@ -45,20 +45,16 @@ export function ipReservationState(ctx: StoreContext): IpReservationState {
 
   return {
     reserve(r) {
-      if (isIP(r.ip) === 0) throw new StateError(`Reserving IP on network '${r.network}': '${r.ip}' is not an IP address`);
+      if (isIP(r.ip) === 0)
+        throw new StateError(`Reserving IP on network '${r.network}': '${r.ip}' is not an IP address`);
       return db.transaction(() => {
         const depId = deploymentId(ctx, r.deployment);
         const instId = r.instance === null ? null : instanceId(ctx, r.instance);
         if (find(r.network, r.ip) !== undefined) throw conflict(r.network, r.ip);
         try {
-          db.prepare('INSERT INTO ip_reservations (deployment_id, network, ip, instance_id, type, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-            depId,
-            r.network,
-            r.ip,
-            instId,
-            r.type,
-            ctx.now(),
-          );
+          db.prepare(
+            'INSERT INTO ip_reservations (deployment_id, network, ip, instance_id, type, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          ).run(depId, r.network, r.ip, instId, r.type, ctx.now());
         } catch (err) {
           if (isUniqueViolation(err)) throw conflict(r.network, r.ip, err);
           throw err;
@@ -70,7 +66,9 @@ export function ipReservationState(ctx: StoreContext): IpReservationState {
       return db.prepare('DELETE FROM ip_reservations WHERE network = ? AND ip = ?').run(network, ip).changes > 0;
     },
     releaseForInstance(uuid) {
-      return db.prepare('DELETE FROM ip_reservations WHERE instance_id = (SELECT id FROM instances WHERE uuid = ?)').run(uuid).changes;
+      return db
+        .prepare('DELETE FROM ip_reservations WHERE instance_id = (SELECT id FROM instances WHERE uuid = ?)')
+        .run(uuid).changes;
     },
     list(filter = {}) {
       const where: string[] = [];

@@ -18,7 +18,12 @@ interface LockRow {
 const lock = (r: LockRow): LockRecord => ({
   name: r.name,
   taskId: r.task_id,
-  holder: { pid: r.pid, hostname: r.hostname, processStart: r.process_start, ...(r.username !== null ? { user: r.username } : {}) },
+  holder: {
+    pid: r.pid,
+    hostname: r.hostname,
+    processStart: r.process_start,
+    ...(r.username !== null ? { user: r.username } : {}),
+  },
   acquiredAt: r.acquired_at,
   expiresAt: r.expires_at,
 });
@@ -45,7 +50,8 @@ export function lockTable(ctx: StoreContext): LockTable {
   };
   const expiry = (ttlMs: number | undefined): string | null => {
     if (ttlMs === undefined) return null;
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StateError(`Lock expiry must be a positive number of milliseconds, got ${ttlMs}`);
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+      throw new StateError(`Lock expiry must be a positive number of milliseconds, got ${ttlMs}`);
     return new Date(Date.parse(ctx.now()) + ttlMs).toISOString();
   };
   const backing = ctx.lockBacking;
@@ -67,11 +73,17 @@ export function lockTable(ctx: StoreContext): LockTable {
     return undefined;
   };
 
-  const attempt = (name: string, taskId: number, options: { readonly holder?: LockHolder; readonly ttlMs?: number }): LockRecord => {
+  const attempt = (
+    name: string,
+    taskId: number,
+    options: { readonly holder?: LockHolder; readonly ttlMs?: number },
+  ): LockRecord => {
     const given = options.holder ?? self;
     // This process's own holder is recorded with its user, however the caller spelled it.
     const holder: LockHolder =
-      given.user === undefined && given.pid === self.pid && given.hostname === self.hostname && self.user !== undefined ? { ...given, user: self.user } : given;
+      given.user === undefined && given.pid === self.pid && given.hostname === self.hostname && self.user !== undefined
+        ? { ...given, user: self.user }
+        : given;
     const expiresAt = expiry(options.ttlMs);
     // BEGIN IMMEDIATE: the read and the insert below happen under SQLite's write lock, so of two
     // processes racing for the same name exactly one inserts; the other then sees its row.
@@ -84,39 +96,27 @@ export function lockTable(ctx: StoreContext): LockTable {
       const cur = get(name);
       if (cur !== undefined && cur.taskId === taskId) {
         backing?.take(name);
-        db.prepare('UPDATE locks SET pid = ?, hostname = ?, username = ?, process_start = ?, expires_at = ? WHERE name = ?').run(
-          holder.pid,
-          holder.hostname,
-          holder.user ?? null,
-          holder.processStart,
-          expiresAt,
-          name,
-        );
+        db.prepare(
+          'UPDATE locks SET pid = ?, hostname = ?, username = ?, process_start = ?, expires_at = ? WHERE name = ?',
+        ).run(holder.pid, holder.hostname, holder.user ?? null, holder.processStart, expiresAt, name);
         return get(name) as LockRecord;
       }
       if (cur !== undefined) {
         const why = staleness(cur);
         if (why === undefined) throw lockError(cur);
         db.prepare('DELETE FROM locks WHERE name = ?').run(name);
-        const old = db.prepare('SELECT state FROM tasks WHERE id = ?').get(cur.taskId) as { state: TaskState } | undefined;
+        const old = db.prepare('SELECT state FROM tasks WHERE id = ?').get(cur.taskId) as
+          { state: TaskState } | undefined;
         const note = `Task ${cur.taskId} abandoned: ${why}; lock '${name}' taken over by task ${taskId}`;
-        if (old !== undefined && (old.state === 'queued' || old.state === 'processing')) endTask(ctx, cur.taskId, 'error', note);
+        if (old !== undefined && (old.state === 'queued' || old.state === 'processing'))
+          endTask(ctx, cur.taskId, 'error', note);
         db.prepare('INSERT INTO task_debug_log (task_id, time, line) VALUES (?, ?, ?)').run(taskId, ctx.now(), note);
       } else if (backing !== undefined && !backing.take(name)) {
         throw new ReleaseInFlight();
       }
       db.prepare(
         'INSERT INTO locks (name, task_id, pid, hostname, username, process_start, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(
-        name,
-        taskId,
-        holder.pid,
-        holder.hostname,
-        holder.user ?? null,
-        holder.processStart,
-        ctx.now(),
-        expiresAt,
-      );
+      ).run(name, taskId, holder.pid, holder.hostname, holder.user ?? null, holder.processStart, ctx.now(), expiresAt);
       return get(name) as LockRecord;
     });
   };
@@ -129,7 +129,8 @@ export function lockTable(ctx: StoreContext): LockTable {
         return attempt(name, taskId, options);
       } catch (err) {
         if (!(err instanceof ReleaseInFlight) || tries >= 100) {
-          if (err instanceof ReleaseInFlight) throw new LockError({ lockName: name, taskId: 0, pid: 0, hostname: 'unknown', acquiredAt: ctx.now() });
+          if (err instanceof ReleaseInFlight)
+            throw new LockError({ lockName: name, taskId: 0, pid: 0, hostname: 'unknown', acquiredAt: ctx.now() });
           throw err;
         }
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);

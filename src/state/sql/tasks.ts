@@ -49,7 +49,9 @@ const task = (r: TaskRow): TaskRecord => ({
 
 /** Ends a task and drops its locks; shared by `finish` and stale-lock takeover. */
 export function endTask(ctx: StoreContext, id: number, state: 'done' | 'error' | 'cancelled', result: string): void {
-  ctx.db.prepare('UPDATE tasks SET state = ?, result = ?, ended_at = ? WHERE id = ?').run(state, ctx.redactor.apply(result), ctx.now(), id);
+  ctx.db
+    .prepare('UPDATE tasks SET state = ?, result = ?, ended_at = ? WHERE id = ?')
+    .run(state, ctx.redactor.apply(result), ctx.now(), id);
   const held = ctx.db.prepare('SELECT name FROM locks WHERE task_id = ?').all(id) as { name: string }[];
   ctx.db.prepare('DELETE FROM locks WHERE task_id = ?').run(id);
   for (const l of held) ctx.lockBacking?.release(l.name);
@@ -78,10 +80,15 @@ export function taskLog(ctx: StoreContext): TaskLog {
     state: r.state,
     progress: r.progress,
     error: r.error,
-    data: r.data_json === null ? null : fromJsonColumn(jsonSchemas.object, r.data_json, `the data of an event of task ${r.task_id}`),
+    data:
+      r.data_json === null
+        ? null
+        : fromJsonColumn(jsonSchemas.object, r.data_json, `the data of an event of task ${r.task_id}`),
   });
   const allEvents = (id: number): TaskEventRecord[] =>
-    (db.prepare('SELECT * FROM task_events WHERE task_id = ? ORDER BY id').all(id) as EventRow[]).map((r, i) => eventRecord(r, i + 1));
+    (db.prepare('SELECT * FROM task_events WHERE task_id = ? ORDER BY id').all(id) as EventRow[]).map((r, i) =>
+      eventRecord(r, i + 1),
+    );
 
   return {
     create(t) {
@@ -112,7 +119,11 @@ export function taskLog(ctx: StoreContext): TaskLog {
       const data =
         e.data === undefined
           ? null
-          : toJsonColumn(jsonSchemas.value, redactJson(e.data, (t) => ctx.redactor.apply(t)), `the data of an event of task ${id}`);
+          : toJsonColumn(
+              jsonSchemas.value,
+              redactJson(e.data, (t) => ctx.redactor.apply(t)),
+              `the data of an event of task ${id}`,
+            );
       return db.transaction(() => {
         const t = mustGet(id, doing);
         if (FINISHED.includes(t.state)) throw new StateError(`${doing}: the task has already ended (${t.state})`);
@@ -121,23 +132,42 @@ export function taskLog(ctx: StoreContext): TaskLog {
             `INSERT INTO task_events (task_id, time, stage, tags_json, idx, total, task, state, progress, error, data_json)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(id, ctx.now(), e.stage, tags, e.index, e.total, ctx.redactor.apply(e.task), e.state, progress, e.error === undefined ? null : ctx.redactor.apply(e.error), data);
+          .run(
+            id,
+            ctx.now(),
+            e.stage,
+            tags,
+            e.index,
+            e.total,
+            ctx.redactor.apply(e.task),
+            e.state,
+            progress,
+            e.error === undefined ? null : ctx.redactor.apply(e.error),
+            data,
+          );
         const row = db.prepare('SELECT * FROM task_events WHERE id = ?').get(r.lastInsertRowid) as EventRow;
-        const { seq } = db.prepare('SELECT count(*) AS seq FROM task_events WHERE task_id = ? AND id <= ?').get(id, row.id) as { seq: number };
+        const { seq } = db
+          .prepare('SELECT count(*) AS seq FROM task_events WHERE task_id = ? AND id <= ?')
+          .get(id, row.id) as { seq: number };
         return eventRecord(row, seq);
       });
     },
     debug(id, line) {
       db.transaction(() => {
         mustGet(id, 'Writing the debug log');
-        db.prepare('INSERT INTO task_debug_log (task_id, time, line) VALUES (?, ?, ?)').run(id, ctx.now(), ctx.redactor.apply(line));
+        db.prepare('INSERT INTO task_debug_log (task_id, time, line) VALUES (?, ?, ?)').run(
+          id,
+          ctx.now(),
+          ctx.redactor.apply(line),
+        );
       });
     },
     finish(id, state, result) {
       return db.transaction(() => {
         const t = mustGet(id, 'Finishing task');
         if (FINISHED.includes(t.state)) throw new StateError(`Finishing task ${id}: it has already ended (${t.state})`);
-        if (!FINISHED.includes(state)) throw new StateError(`Finishing task ${id}: '${String(state)}' is not a final state`);
+        if (!FINISHED.includes(state))
+          throw new StateError(`Finishing task ${id}: '${String(state)}' is not a final state`);
         endTask(ctx, id, state, result);
         return get(id) as TaskRecord;
       });
@@ -165,7 +195,9 @@ export function taskLog(ctx: StoreContext): TaskLog {
       return allEvents(id).filter((e) => e.seq > afterSeq);
     },
     debugLog(id) {
-      return db.prepare('SELECT time, line FROM task_debug_log WHERE task_id = ? ORDER BY id').all(id) as TaskDebugLine[];
+      return db
+        .prepare('SELECT time, line FROM task_debug_log WHERE task_id = ? ORDER BY id')
+        .all(id) as TaskDebugLine[];
     },
   };
 }

@@ -29,7 +29,11 @@ const vm = (r: VmRow): VmRecord => ({
   deployment: r.deployment,
   stemcellCid: r.stemcell_cid,
   ips: fromJsonColumn(jsonSchemas.strings, r.ips_json, `the IPs of VM '${r.agent_id}'`),
-  cloudProperties: fromJsonColumn(jsonSchemas.object, r.cloud_properties_json, `the cloud properties of VM '${r.agent_id}'`),
+  cloudProperties: fromJsonColumn(
+    jsonSchemas.object,
+    r.cloud_properties_json,
+    `the cloud properties of VM '${r.agent_id}'`,
+  ),
   state: r.state,
   hostPublicKey: r.host_public_key,
   createdAt: r.created_at,
@@ -73,12 +77,21 @@ export function vmState(ctx: StoreContext): VmStateStore {
       return db.transaction(() => {
         const cur = byAgent(agentId);
         if (cur === undefined || cur.state !== 'intent') {
-          throw new StateError(`Completing VM '${cid}': no VM intent with agent id '${agentId}' is recorded${cur ? ` (it is ${cur.state})` : ''}`);
+          throw new StateError(
+            `Completing VM '${cid}': no VM intent with agent id '${agentId}' is recorded${cur ? ` (it is ${cur.state})` : ''}`,
+          );
         }
         try {
-          db.prepare("UPDATE vms SET cid = ?, state = 'created', updated_at = ? WHERE agent_id = ?").run(cid, ctx.now(), agentId);
+          db.prepare("UPDATE vms SET cid = ?, state = 'created', updated_at = ? WHERE agent_id = ?").run(
+            cid,
+            ctx.now(),
+            agentId,
+          );
         } catch (err) {
-          if (isUniqueViolation(err)) throw new StateConflictError(`Completing VM '${cid}': a VM with that cid is already recorded`, { cause: err });
+          if (isUniqueViolation(err))
+            throw new StateConflictError(`Completing VM '${cid}': a VM with that cid is already recorded`, {
+              cause: err,
+            });
           throw err;
         }
         return byAgent(agentId) as VmRecord;
@@ -101,7 +114,9 @@ export function vmState(ctx: StoreContext): VmStateStore {
       return db.prepare('DELETE FROM vms WHERE cid = ?').run(cid).changes > 0;
     },
     removeByAgentId(agentId) {
-      return db.prepare("DELETE FROM vms WHERE agent_id = ? AND state IN ('intent', 'deleting')").run(agentId).changes > 0;
+      return (
+        db.prepare("DELETE FROM vms WHERE agent_id = ? AND state IN ('intent', 'deleting')").run(agentId).changes > 0
+      );
     },
     get: byCid,
     findByAgentId: byAgent,

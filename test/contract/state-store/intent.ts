@@ -10,7 +10,15 @@ import type { StateStore } from '../../../src/state/state-store.js';
 /** Seeds a deployment with one instance, the way the deploy step would before creating its VM. */
 function seed(store: StateStore): void {
   store.deployments.ensure('my-cluster');
-  store.instances.create({ deployment: 'my-cluster', group: 'master', index: 0, uuid: 'uuid-m0', az: 'z1', bootstrap: true, state: 'started' });
+  store.instances.create({
+    deployment: 'my-cluster',
+    group: 'master',
+    index: 0,
+    uuid: 'uuid-m0',
+    az: 'z1',
+    bootstrap: true,
+    state: 'started',
+  });
 }
 
 const vmIntent = (agentId: string) => ({
@@ -57,7 +65,10 @@ export function intentContract(backend: StateBackend): void {
       assert.equal(intent.cid, null);
       assert.equal(intent.instance, 'uuid-m0');
       assert.equal(intent.deployment, 'my-cluster');
-      assert.deepEqual(store.vms.listIncomplete().map((v) => v.agentId), ['agent-1']);
+      assert.deepEqual(
+        store.vms.listIncomplete().map((v) => v.agentId),
+        ['agent-1'],
+      );
 
       const vm = store.vms.complete('agent-1', 'vm-cid-1');
       assert.equal(vm.state, 'created');
@@ -66,10 +77,16 @@ export function intentContract(backend: StateBackend): void {
       assert.deepEqual(vm.cloudProperties, { cpu: 2 });
       assert.equal(vm.hostPublicKey, 'ssh-ed25519 AAAAhost');
       assert.deepEqual(store.vms.listIncomplete(), []);
-      assert.deepEqual(store.vms.listByDeployment('my-cluster').map((v) => v.cid), ['vm-cid-1']);
+      assert.deepEqual(
+        store.vms.listByDeployment('my-cluster').map((v) => v.cid),
+        ['vm-cid-1'],
+      );
 
       assert.equal(store.vms.markDeleting('vm-cid-1').state, 'deleting');
-      assert.deepEqual(store.vms.listIncomplete().map((v) => v.cid), ['vm-cid-1']);
+      assert.deepEqual(
+        store.vms.listIncomplete().map((v) => v.cid),
+        ['vm-cid-1'],
+      );
       assert.equal(store.vms.remove('vm-cid-1'), true);
       assert.deepEqual(store.vms.list(), []);
     });
@@ -79,7 +96,10 @@ export function intentContract(backend: StateBackend): void {
       store.vms.recordIntent(vmIntent('agent-1'));
       store.vms.fail('agent-1');
       assert.equal(store.vms.findByAgentId('agent-1'), undefined);
-      assert.throws(() => store.vms.fail('agent-1'), { name: 'StateError', message: "No VM intent with agent id 'agent-1' is recorded" });
+      assert.throws(() => store.vms.fail('agent-1'), {
+        name: 'StateError',
+        message: "No VM intent with agent id 'agent-1' is recorded",
+      });
     });
 
     it('refuses to complete what is not an intent, or to reuse an agent id or cid', () => {
@@ -98,14 +118,23 @@ export function intentContract(backend: StateBackend): void {
         name: 'StateConflictError',
         message: "Completing VM 'vm-1': a VM with that cid is already recorded",
       });
-      assert.throws(() => store.vms.recordIntent({ ...vmIntent('agent-3'), instance: 'nope' }), { message: "Instance 'nope' is not recorded" });
+      assert.throws(() => store.vms.recordIntent({ ...vmIntent('agent-3'), instance: 'nope' }), {
+        message: "Instance 'nope' is not recorded",
+      });
     });
 
     it('walks a disk from intent through attach, activation and orphaning to deletion', () => {
       seed(store);
-      const intent = store.disks.recordIntent({ instance: 'uuid-m0', sizeMb: 10240, cloudProperties: { type: 'Premium_LRS' } });
+      const intent = store.disks.recordIntent({
+        instance: 'uuid-m0',
+        sizeMb: 10240,
+        cloudProperties: { type: 'Premium_LRS' },
+      });
       assert.equal(intent.state, 'intent');
-      assert.deepEqual(store.disks.listIncomplete().map((d) => d.id), [intent.id]);
+      assert.deepEqual(
+        store.disks.listIncomplete().map((d) => d.id),
+        [intent.id],
+      );
       const disk = store.disks.complete(intent.id, 'disk-1');
       assert.equal(disk.state, 'detached');
       assert.equal(disk.active, false);
@@ -142,7 +171,10 @@ export function intentContract(backend: StateBackend): void {
         },
       );
       assert.equal(store.disks.get('disk-1')?.state, 'orphaned');
-      assert.deepEqual(store.disks.listByInstance('uuid-m0').map((d) => d.cid), ['disk-2']);
+      assert.deepEqual(
+        store.disks.listByInstance('uuid-m0').map((d) => d.cid),
+        ['disk-2'],
+      );
       assert.throws(() => store.disks.markAttached('disk-1'), { message: "Attaching disk 'disk-1': it is orphaned" });
       assert.equal(store.disks.remove('disk-1'), true);
       assert.deepEqual(store.disks.listOrphaned(), []);
@@ -182,7 +214,10 @@ export function intentContract(backend: StateBackend): void {
             ['agent-old', 'deleting', 'vm-old', 'uuid-m0'],
           ],
         );
-        assert.deepEqual(next.disks.listIncomplete().map((d) => [d.state, d.instance, d.sizeMb]), [['intent', 'uuid-m0', 1024]]);
+        assert.deepEqual(
+          next.disks.listIncomplete().map((d) => [d.state, d.instance, d.sizeMb]),
+          [['intent', 'uuid-m0', 1024]],
+        );
         // The next run finishes what it finds: the VM turned out to exist, the old one is gone.
         next.vms.complete('agent-new', 'vm-new');
         next.vms.remove('vm-old');
@@ -198,7 +233,13 @@ export function intentContract(backend: StateBackend): void {
         () =>
           store.transaction(() => {
             store.vms.recordIntent(vmIntent('agent-1'));
-            store.ips.reserve({ deployment: 'my-cluster', network: 'default', ip: '127.0.10.2', instance: 'uuid-m0', type: 'static' });
+            store.ips.reserve({
+              deployment: 'my-cluster',
+              network: 'default',
+              ip: '127.0.10.2',
+              instance: 'uuid-m0',
+              type: 'static',
+            });
             throw new StateError('boom');
           }),
         { message: 'boom' },
@@ -229,6 +270,8 @@ function waitForLine(child: ChildProcessWithoutNullStreams, line: string, stderr
         resolve();
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before '${line}': ${stderr()}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`child exited (${code ?? signal}) before '${line}': ${stderr()}`)),
+    );
   });
 }

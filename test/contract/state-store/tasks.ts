@@ -31,13 +31,18 @@ export function tasksContract(backend: StateBackend): void {
       const started = store.tasks.start(a.id);
       assert.equal(started.state, 'processing');
       assert.ok(started.startedAt !== null && started.startedAt > started.createdAt);
-      assert.throws(() => store.tasks.start(a.id), { name: 'StateError', message: `Starting task ${a.id}: it is processing, not queued` });
+      assert.throws(() => store.tasks.start(a.id), {
+        name: 'StateError',
+        message: `Starting task ${a.id}: it is processing, not queued`,
+      });
 
-      const done = store.tasks.finish(a.id, 'done', "/deployments/my-cluster");
+      const done = store.tasks.finish(a.id, 'done', '/deployments/my-cluster');
       assert.equal(done.state, 'done');
       assert.equal(done.result, '/deployments/my-cluster');
       assert.ok(done.endedAt !== null && done.endedAt > (started.startedAt ?? ''));
-      assert.throws(() => store.tasks.finish(a.id, 'error', 'again'), { message: `Finishing task ${a.id}: it has already ended (done)` });
+      assert.throws(() => store.tasks.finish(a.id, 'error', 'again'), {
+        message: `Finishing task ${a.id}: it has already ended (done)`,
+      });
       assert.throws(() => store.tasks.start(12345), { message: 'Starting task: task 12345 does not exist' });
     });
 
@@ -48,10 +53,25 @@ export function tasksContract(backend: StateBackend): void {
         { stage: 'Creating missing vms', task: 'master/uuid-1 (0)', index: 1, total: 2, state: 'started' },
         { stage: 'Creating missing vms', task: 'worker/uuid-2 (0)', index: 2, total: 2, state: 'started' },
         { stage: 'Creating missing vms', task: 'worker/uuid-2 (0)', index: 2, total: 2, state: 'finished' },
-        { stage: 'Creating missing vms', task: 'master/uuid-1 (0)', index: 1, total: 2, state: 'failed', error: 'CPI error' },
+        {
+          stage: 'Creating missing vms',
+          task: 'master/uuid-1 (0)',
+          index: 1,
+          total: 2,
+          state: 'failed',
+          error: 'CPI error',
+        },
       ] as const;
       for (const s of steps) store.tasks.event(t, { ...s, tags: ['my-cluster'], data: { step: s.task } });
-      store.tasks.event(t, { stage: 'Updating instance', task: 'master/uuid-1 (0)', index: 1, total: 1, state: 'in_progress', progress: 40, tags: [] });
+      store.tasks.event(t, {
+        stage: 'Updating instance',
+        task: 'master/uuid-1 (0)',
+        index: 1,
+        total: 1,
+        state: 'in_progress',
+        progress: 40,
+        tags: [],
+      });
 
       const events = store.tasks.events(t);
       assert.deepEqual(
@@ -69,7 +89,10 @@ export function tasksContract(backend: StateBackend): void {
       assert.equal(new Set(times).size, times.length);
       assert.deepEqual(events[0]?.tags, ['my-cluster']);
       assert.deepEqual(events[0]?.data, { step: 'master/uuid-1 (0)' });
-      assert.deepEqual(store.tasks.events(t, 3).map((e) => e.seq), [4, 5]);
+      assert.deepEqual(
+        store.tasks.events(t, 3).map((e) => e.seq),
+        [4, 5],
+      );
 
       store.tasks.finish(t, 'error', 'Creating missing vms: CPI error');
       assert.throws(
@@ -77,7 +100,16 @@ export function tasksContract(backend: StateBackend): void {
         { message: `Recording an event of task ${t}: the task has already ended (error)` },
       );
       assert.throws(
-        () => store.tasks.event(t, { stage: 's', task: 'x', index: 1, total: 1, state: 'in_progress', progress: 140, tags: [] }),
+        () =>
+          store.tasks.event(t, {
+            stage: 's',
+            task: 'x',
+            index: 1,
+            total: 1,
+            state: 'in_progress',
+            progress: 140,
+            tags: [],
+          }),
         { message: `Recording an event of task ${t}: progress must be a whole number 0..100, got 140` },
       );
     });
@@ -87,7 +119,10 @@ export function tasksContract(backend: StateBackend): void {
       const other = store.tasks.create({ description: 'other', user: 'admin' }).id;
       store.deployments.ensure('my-cluster');
       store.variables.put('my-cluster', 'admin_password', 'hunter2-secret');
-      store.variables.put('my-cluster', 'ca', { certificate: 'CERT', private_key: '-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----\n' });
+      store.variables.put('my-cluster', 'ca', {
+        certificate: 'CERT',
+        private_key: '-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----\n',
+      });
       store.redact(['vars-store-token']);
 
       store.tasks.debug(t, 'INFO starting');
@@ -104,9 +139,25 @@ export function tasksContract(backend: StateBackend): void {
           'DEBUG line <redacted>',
         ],
       );
-      store.tasks.event(t, { stage: 's', task: 'x', index: 1, total: 1, state: 'failed', error: 'bad hunter2-secret', tags: [] });
+      store.tasks.event(t, {
+        stage: 's',
+        task: 'x',
+        index: 1,
+        total: 1,
+        state: 'failed',
+        error: 'bad hunter2-secret',
+        tags: [],
+      });
       assert.equal(store.tasks.events(t)[0]?.error, 'bad <redacted>');
-      store.tasks.event(t, { stage: 's', task: 'x', index: 1, total: 1, state: 'started', tags: [], data: { env: { PW: 'hunter2-secret', quote: '"hunter2-secret"' } } });
+      store.tasks.event(t, {
+        stage: 's',
+        task: 'x',
+        index: 1,
+        total: 1,
+        state: 'started',
+        tags: [],
+        data: { env: { PW: 'hunter2-secret', quote: '"hunter2-secret"' } },
+      });
       assert.deepEqual(store.tasks.events(t)[1]?.data, { env: { PW: '<redacted>', quote: '"<redacted>"' } });
       assert.equal(store.tasks.finish(t, 'error', 'login hunter2-secret refused').result, 'login <redacted> refused');
     });
@@ -130,18 +181,34 @@ export function tasksContract(backend: StateBackend): void {
 
     it('lists recent tasks newest first, by deployment and state', () => {
       const ids: number[] = [];
-      for (const dep of ['a', 'b', 'a', null, 'a']) ids.push(store.tasks.create({ description: 'x', deployment: dep, user: 'admin' }).id);
+      for (const dep of ['a', 'b', 'a', null, 'a'])
+        ids.push(store.tasks.create({ description: 'x', deployment: dep, user: 'admin' }).id);
       const [t1, t2, t3, t4, t5] = ids as [number, number, number, number, number];
       store.tasks.start(t1);
       store.tasks.finish(t1, 'done', '');
       store.tasks.start(t3);
       store.tasks.finish(t5, 'cancelled', 'cancelled by admin');
 
-      assert.deepEqual(store.tasks.list().map((t) => t.id), [t5, t4, t3, t2, t1]);
-      assert.deepEqual(store.tasks.list({ recent: 2 }).map((t) => t.id), [t5, t4]);
-      assert.deepEqual(store.tasks.list({ deployment: 'a' }).map((t) => t.id), [t5, t3, t1]);
-      assert.deepEqual(store.tasks.list({ states: ['queued', 'processing'] }).map((t) => t.id), [t4, t3, t2]);
-      assert.deepEqual(store.tasks.list({ deployment: 'a', states: ['done', 'cancelled'], recent: 1 }).map((t) => t.id), [t5]);
+      assert.deepEqual(
+        store.tasks.list().map((t) => t.id),
+        [t5, t4, t3, t2, t1],
+      );
+      assert.deepEqual(
+        store.tasks.list({ recent: 2 }).map((t) => t.id),
+        [t5, t4],
+      );
+      assert.deepEqual(
+        store.tasks.list({ deployment: 'a' }).map((t) => t.id),
+        [t5, t3, t1],
+      );
+      assert.deepEqual(
+        store.tasks.list({ states: ['queued', 'processing'] }).map((t) => t.id),
+        [t4, t3, t2],
+      );
+      assert.deepEqual(
+        store.tasks.list({ deployment: 'a', states: ['done', 'cancelled'], recent: 1 }).map((t) => t.id),
+        [t5],
+      );
     });
   });
 }

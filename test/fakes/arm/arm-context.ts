@@ -65,7 +65,11 @@ export class ArmContext {
   private readonly nicReservations = new Map<string, { vmId: string; until: number }>();
 
   /** The purchase plan a marketplace image needs, or undefined. */
-  marketplacePlan(image: { publisher?: string; offer?: string; sku?: string }): { name: string; product: string; publisher: string } | undefined {
+  marketplacePlan(image: {
+    publisher?: string;
+    offer?: string;
+    sku?: string;
+  }): { name: string; product: string; publisher: string } | undefined {
     return this.marketplacePlans.get(`${image.publisher}/${image.offer}/${image.sku}`.toLowerCase());
   }
 
@@ -92,11 +96,19 @@ export class ArmContext {
       return;
     }
     if (vmId !== undefined && vmId.toLowerCase() === r.vmId.toLowerCase()) return;
-    throw new ArmError(400, 'NicReservedForAnotherVm', `Nic(s) in request is reserved for another Virtual Machine for 180 seconds. Please provide another nic(s) or retry after 180 seconds. Reserved VM: ${r.vmId}`);
+    throw new ArmError(
+      400,
+      'NicReservedForAnotherVm',
+      `Nic(s) in request is reserved for another Virtual Machine for 180 seconds. Please provide another nic(s) or retry after 180 seconds. Reserved VM: ${r.vmId}`,
+    );
   }
 
   /** The headers of an operation that is already over (Succeeded): a synchronous answer's. */
-  finishedOperation(req: ProviderRequest, location: string, style: OperationStyle): { headers: Record<string, string> } {
+  finishedOperation(
+    req: ProviderRequest,
+    location: string,
+    style: OperationStyle,
+  ): { headers: Record<string, string> } {
     const { op, headers } = this.startOperation(req, location, style, { failWith: undefined }, false);
     op.status = 'Succeeded';
     op.endTime = op.startTime;
@@ -139,7 +151,11 @@ export class ArmContext {
   ): { op: Operation; headers: Record<string, string> } {
     const failWith = spec.failWith ?? this.faults.asyncFailure(req.method, req.path);
     const cancelWith = failWith ? undefined : this.faults.canceled(req.method, req.path);
-    const op = this.operations.start({ ...spec, ...(failWith ? { failWith } : {}), ...(cancelWith ? { cancelWith } : {}) });
+    const op = this.operations.start({
+      ...spec,
+      ...(failWith ? { failWith } : {}),
+      ...(cancelWith ? { cancelWith } : {}),
+    });
     const sub = `${this.endpoint}/subscriptions/${this.state.subscriptionId}`;
     const loc = location.toLowerCase().replace(/\s+/g, '');
     const v = encodeURIComponent(req.apiVersion);
@@ -150,8 +166,11 @@ export class ArmContext {
     if (retry > 0) headers['Retry-After'] = String(retry);
     switch (style) {
       case 'network':
-        headers['Azure-AsyncOperation'] = `${sub}/providers/Microsoft.Network/locations/${loc}/operations/${op.id}?api-version=${v}`;
-        if (withLocation) headers['Location'] = `${sub}/providers/Microsoft.Network/locations/${loc}/operationResults/${op.id}?api-version=${v}`;
+        headers['Azure-AsyncOperation'] =
+          `${sub}/providers/Microsoft.Network/locations/${loc}/operations/${op.id}?api-version=${v}`;
+        if (withLocation)
+          headers['Location'] =
+            `${sub}/providers/Microsoft.Network/locations/${loc}/operationResults/${op.id}?api-version=${v}`;
         break;
       case 'compute': {
         const base = `${sub}/providers/Microsoft.Compute/locations/${loc}/operations/${op.id}?p=${randomUUID()}`;
@@ -160,7 +179,8 @@ export class ArmContext {
         break;
       }
       case 'storage':
-        headers['Location'] = `${sub}/providers/Microsoft.Storage/locations/${loc}/asyncoperations/${op.id}?monitor=true&api-version=${v}`;
+        headers['Location'] =
+          `${sub}/providers/Microsoft.Storage/locations/${loc}/asyncoperations/${op.id}?monitor=true&api-version=${v}`;
         break;
       case 'resources':
         headers['Location'] = `${sub}/operationresults/${op.id}?api-version=${v}`;
@@ -171,5 +191,9 @@ export class ArmContext {
 }
 
 function anotherOperation(id: string, opId: string): ArmError {
-  return new ArmError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}/operations/${opId}. Resource: ${id}`);
+  return new ArmError(
+    409,
+    'AnotherOperationInProgress',
+    `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}/operations/${opId}. Resource: ${id}`,
+  );
 }

@@ -44,8 +44,12 @@ export class Authority {
     const tenant = segments[0];
     if (!tenant) return undefined;
     const rest = lower.slice(1).join('/');
-    if (method === 'GET' && (rest === 'v2.0/.well-known/openid-configuration' || rest === '.well-known/openid-configuration')) {
-      if (!this.knownTenant(tenant)) return this.oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found.`);
+    if (
+      method === 'GET' &&
+      (rest === 'v2.0/.well-known/openid-configuration' || rest === '.well-known/openid-configuration')
+    ) {
+      if (!this.knownTenant(tenant))
+        return this.oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found.`);
       const base = `${host}/${tenantId}`;
       return {
         status: 200,
@@ -77,21 +81,40 @@ export class Authority {
       };
     }
     if (method === 'POST' && (rest === 'oauth2/v2.0/token' || rest === 'oauth2/token')) {
-      if (!this.knownTenant(tenant)) return this.oauthError(400, 'invalid_request', `AADSTS90002: Tenant '${tenant}' not found.`);
-      if (form.get('grant_type') !== 'client_credentials') return this.oauthError(400, 'unsupported_grant_type', 'AADSTS70003: The app requested an unsupported grant type.');
+      if (!this.knownTenant(tenant))
+        return this.oauthError(400, 'invalid_request', `AADSTS90002: Tenant '${tenant}' not found.`);
+      if (form.get('grant_type') !== 'client_credentials')
+        return this.oauthError(
+          400,
+          'unsupported_grant_type',
+          'AADSTS70003: The app requested an unsupported grant type.',
+        );
       if (form.get('client_id') !== this.config.clientId) {
-        return this.oauthError(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${form.get('client_id')}' was not found in the directory.`);
+        return this.oauthError(
+          400,
+          'unauthorized_client',
+          `AADSTS700016: Application with identifier '${form.get('client_id')}' was not found in the directory.`,
+        );
       }
       const secret = form.get('client_secret') ?? '';
       const want = Buffer.from(this.config.clientSecret);
       const got = Buffer.from(secret);
       if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        return this.oauthError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+        return this.oauthError(
+          401,
+          'invalid_client',
+          'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+        );
       }
       const expiresIn = 3599;
       return {
         status: 200,
-        body: { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: this.issue(expiresIn) },
+        body: {
+          token_type: 'Bearer',
+          expires_in: expiresIn,
+          ext_expires_in: expiresIn,
+          access_token: this.issue(expiresIn),
+        },
       };
     }
     return undefined;
@@ -104,7 +127,12 @@ export class Authority {
   private oauthError(status: number, error: string, description: string): ArmResponse {
     return {
       status,
-      body: { error, error_description: description, error_codes: [Number(description.match(/AADSTS(\d+)/)?.[1] ?? 0)], timestamp: new Date().toISOString() },
+      body: {
+        error,
+        error_description: description,
+        error_codes: [Number(description.match(/AADSTS(\d+)/)?.[1] ?? 0)],
+        timestamp: new Date().toISOString(),
+      },
     };
   }
 
@@ -112,7 +140,14 @@ export class Authority {
    * Signs a token for a principal (the service principal by default; a managed identity's ids
    * when its endpoint asks), valid for `expiresIn` seconds, for `audience`.
    */
-  issue(expiresIn: number, principal: { readonly appId: string; readonly objectId: string } = { appId: this.config.clientId, objectId: this.config.clientId }, audience = 'https://management.azure.com/'): string {
+  issue(
+    expiresIn: number,
+    principal: { readonly appId: string; readonly objectId: string } = {
+      appId: this.config.clientId,
+      objectId: this.config.clientId,
+    },
+    audience = 'https://management.azure.com/',
+  ): string {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256' }));
     const payload = b64url(
@@ -146,21 +181,31 @@ export class Authority {
 
   /** Checks an Authorization header; returns the ARM error code and message when it is not acceptable. */
   check(authorization: string | undefined): { code: string; message: string } | undefined {
-    if (!authorization) return { code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing." };
+    if (!authorization)
+      return { code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing." };
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!m) return { code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is provided in an invalid format." };
+    if (!m)
+      return {
+        code: 'AuthenticationFailed',
+        message: "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+      };
     const parts = m[1]!.split('.');
     if (parts.length !== 3) return { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
     const want = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
     const got = Buffer.from(parts[2]!, 'base64url');
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
+    if (got.length !== want.length || !timingSafeEqual(got, want))
+      return { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
     let exp = 0;
     try {
       exp = Number((JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: number }).exp);
     } catch {
       return { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
     }
-    if (!(exp * 1000 > Date.now())) return { code: 'ExpiredAuthenticationToken', message: "The access token expiry UTC time is earlier than current UTC time." };
+    if (!(exp * 1000 > Date.now()))
+      return {
+        code: 'ExpiredAuthenticationToken',
+        message: 'The access token expiry UTC time is earlier than current UTC time.',
+      };
     return undefined;
   }
 }

@@ -46,7 +46,19 @@ if (values.world) {
   const w = await startAzureWorld();
   const q = (a: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   const run = (args: readonly string[]) =>
-    [IP_COMMAND ?? 'ip', 'netns', 'exec', w.network.director, 'env', `HOME=${w.env['HOME']}`, `DIRECTOR_HOME=${w.env['DIRECTOR_HOME']}`, process.execPath, ...directorArgv(args)].map(q).join(' ');
+    [
+      IP_COMMAND ?? 'ip',
+      'netns',
+      'exec',
+      w.network.director,
+      'env',
+      `HOME=${w.env['HOME']}`,
+      `DIRECTOR_HOME=${w.env['DIRECTOR_HOME']}`,
+      process.execPath,
+      ...directorArgv(args),
+    ]
+      .map(q)
+      .join(' ');
   const lines = [
     `Azure world up: fake ARM at ${w.fake.endpoint}, VMs in namespace ${w.network.vnet} (${w.net}.0/24), the director's namespace ${w.network.director}`,
     `  jumpbox public IP ${w.jumpboxAddress}, load balancer cfcr-lb ${w.lbAddress}; variables (credentials included, mode 0600) in ${w.home}/azure-vars.yml`,
@@ -59,8 +71,18 @@ if (values.world) {
     run(['ssh', '-d', 'my-cluster', 'master/0', '-c', 'ls jobs']),
     run(['kubeconfig', '-d', 'my-cluster']),
     '',
-    'A dial to a VM from the director\'s namespace fails, as from outside Azure:',
-    [IP_COMMAND ?? 'ip', 'netns', 'exec', w.network.director, process.execPath, '-e', `require('net').connect(22, '${w.net}.10').on('error', (e) => console.log(e.code))`].map(q).join(' '),
+    "A dial to a VM from the director's namespace fails, as from outside Azure:",
+    [
+      IP_COMMAND ?? 'ip',
+      'netns',
+      'exec',
+      w.network.director,
+      process.execPath,
+      '-e',
+      `require('net').connect(22, '${w.net}.10').on('error', (e) => console.log(e.code))`,
+    ]
+      .map(q)
+      .join(' '),
     '',
     'Ctrl-C stops the VMs, the fake and Azurite, and removes the namespaces.',
   ];
@@ -84,7 +106,8 @@ if (values.world) {
 }
 
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 const dir = values.dir ? resolve(values.dir) : undefined;
 if (dir) mkdirSync(dir, { recursive: true });
@@ -99,7 +122,13 @@ const fake = await startFakeArm({
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
   }),
-  lro: defined({ pollsBeforeDone: num(values.polls), retryAfterSeconds: num(values['retry-after']), autoCompleteMs: num(values['auto-complete-ms']), timeScale: num(values['time-scale']), latency: values['time-model'] ? ('time' as const) : undefined }),
+  lro: defined({
+    pollsBeforeDone: num(values.polls),
+    retryAfterSeconds: num(values['retry-after']),
+    autoCompleteMs: num(values['auto-complete-ms']),
+    timeScale: num(values['time-scale']),
+    latency: values['time-model'] ? ('time' as const) : undefined,
+  }),
   faults: defined({
     seed: num(values.seed),
     throttleRate: num(values['throttle-rate']),
@@ -127,7 +156,9 @@ const lines = [
   `  admin:           ${fake.endpoint}/_fake/faults  ${fake.endpoint}/_fake/lro  ${fake.endpoint}/_fake/counters`,
   // managed identity instead of the service principal: IMDS's protocol needs no secret
   `  managed identity: AZURE_POD_IDENTITY_AUTHORITY_HOST=${fake.managedIdentity.imdsHost} (IMDS protocol; CPI property managed_identity: true${
-    fake.managedIdentity.userAssigned.length > 0 ? `, or {client_id: ${fake.managedIdentity.userAssigned.map((i) => i.clientId).join(' | ')}}` : ''
+    fake.managedIdentity.userAssigned.length > 0
+      ? `, or {client_id: ${fake.managedIdentity.userAssigned.map((i) => i.clientId).join(' | ')}}`
+      : ''
   })`,
 ];
 process.stdout.write(lines.join('\n') + '\n');

@@ -3,7 +3,15 @@ import type { ArmContext, ArmResponse, ProviderRequest } from './arm-context.js'
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
 import { normalizeLocation, sameId } from './resource-id.js';
-import { checkDataDiskCount, checkDiskZone, checkMaxShares, checkStorageTypeForSize, checkTags, checkVmCreate, requireVmSize } from './rules.js';
+import {
+  checkDataDiskCount,
+  checkDiskZone,
+  checkMaxShares,
+  checkStorageTypeForSize,
+  checkTags,
+  checkVmCreate,
+  requireVmSize,
+} from './rules.js';
 import type { VmHookInfo } from './vm-hooks.js';
 import { VM_SIZE_CAPABILITIES, vmSize } from './vm-sizes.js';
 
@@ -24,7 +32,13 @@ export const COMPUTE_API_VERSIONS: Readonly<Record<string, readonly string[]>> =
 };
 
 /** The sizes of the capability table, as `GET .../locations/{location}/vmSizes` lists them. */
-export const VM_SIZES: readonly { name: string; numberOfCores: number; memoryInMB: number; resourceDiskSizeInMB: number; maxDataDiskCount: number }[] = VM_SIZE_CAPABILITIES.map((s) => ({
+export const VM_SIZES: readonly {
+  name: string;
+  numberOfCores: number;
+  memoryInMB: number;
+  resourceDiskSizeInMB: number;
+  maxDataDiskCount: number;
+}[] = VM_SIZE_CAPABILITIES.map((s) => ({
   name: s.name,
   numberOfCores: s.vCPUs,
   memoryInMB: s.memoryInMB,
@@ -39,7 +53,9 @@ export const VM_SIZES: readonly { name: string; numberOfCores: number; memoryInM
  */
 const MARKETPLACE_OS_DISK_GB = 30;
 
-const TYPES: Record<string, string> = Object.fromEntries(Object.keys(COMPUTE_API_VERSIONS).map((t) => [t.toLowerCase(), t]));
+const TYPES: Record<string, string> = Object.fromEntries(
+  Object.keys(COMPUTE_API_VERSIONS).map((t) => [t.toLowerCase(), t]),
+);
 
 /** Power state of a VM, as instanceView reports it. */
 type PowerState = 'starting' | 'running' | 'stopping' | 'stopped' | 'deallocated';
@@ -74,11 +90,19 @@ export class ComputeProvider {
 
   async handle(req: ProviderRequest): Promise<ArmResponse> {
     const type = this.canonicalType(req.resourceType);
-    if (!type) throw new ArmError(400, 'InvalidResourceType', `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`);
+    if (!type)
+      throw new ArmError(
+        400,
+        'InvalidResourceType',
+        `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`,
+      );
     const group = this.ctx.state.requireGroup(req.resourceGroup);
     if (req.name === undefined) {
       if (req.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
-      return { status: 200, body: { value: this.ctx.state.list(`${NS}/${type}`, group.name).map((r) => this.render(r)) } };
+      return {
+        status: 200,
+        body: { value: this.ctx.state.list(`${NS}/${type}`, group.name).map((r) => this.render(r)) },
+      };
     }
     const id = this.ctx.state.resourceId(group.name, `${NS}/${type}`, req.name);
     const existing = this.ctx.state.get(id);
@@ -100,9 +124,14 @@ export class ComputeProvider {
       case 'PATCH': {
         if (req.method === 'PATCH' && !existing) throw notFound();
         const body = req.body;
-        if (!body || typeof body !== 'object') throw invalidParameter('The request content was invalid and could not be deserialized.');
+        if (!body || typeof body !== 'object')
+          throw invalidParameter('The request content was invalid and could not be deserialized.');
         if (existing && existing.body.properties?.provisioningState === 'Deleting') {
-          throw new ArmError(409, 'OperationNotAllowed', `Operation '${req.method === 'PUT' ? 'Put' : 'Patch'}' is not allowed on ${existing.id} since it is marked for deletion.`);
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            `Operation '${req.method === 'PUT' ? 'Put' : 'Patch'}' is not allowed on ${existing.id} since it is marked for deletion.`,
+          );
         }
         const input = req.method === 'PATCH' ? merge(this.inputOf(existing!), body) : body;
         const inputKey = canonicalJson(input);
@@ -111,7 +140,9 @@ export class ComputeProvider {
         }
         switch (type) {
           case 'virtualMachines':
-            return existing ? this.updateVm(req, existing, input, inputKey) : this.createVm(req, id, group.name, group.location, input, inputKey);
+            return existing
+              ? this.updateVm(req, existing, input, inputKey)
+              : this.createVm(req, id, group.name, group.location, input, inputKey);
           case 'disks':
             return this.putDisk(req, id, group.name, group.location, input, inputKey, existing);
           case 'snapshots':
@@ -153,12 +184,18 @@ export class ComputeProvider {
       }
     }
     if (r.type === `${NS}/proximityPlacementGroups`) {
-      const members = (type: string) => this.ctx.state.list(`${NS}/${type}`).filter((x) => sameId(x.body.properties?.proximityPlacementGroup?.id, r.id)).map((x) => ({ id: x.id }));
+      const members = (type: string) =>
+        this.ctx.state
+          .list(`${NS}/${type}`)
+          .filter((x) => sameId(x.body.properties?.proximityPlacementGroup?.id, r.id))
+          .map((x) => ({ id: x.id }));
       b.properties.virtualMachines = members('virtualMachines');
       b.properties.availabilitySets = members('availabilitySets');
     }
     if (r.type === `${NS}/availabilitySets`) {
-      const vms = this.ctx.state.list(`${NS}/virtualMachines`).filter((vm) => sameId(vm.body.properties.availabilitySet?.id, r.id));
+      const vms = this.ctx.state
+        .list(`${NS}/virtualMachines`)
+        .filter((vm) => sameId(vm.body.properties.availabilitySet?.id, r.id));
       b.properties.virtualMachines = vms.map((vm) => ({ id: vm.id }));
     }
     return b;
@@ -181,7 +218,10 @@ export class ComputeProvider {
   private vmsUsingDisk(diskId: string): StoredResource[] {
     return this.ctx.state.list(`${NS}/virtualMachines`).filter((vm) => {
       const sp = vm.body.properties.storageProfile ?? {};
-      return sameId(sp.osDisk?.managedDisk?.id, diskId) || (sp.dataDisks ?? []).some((d: Json) => sameId(d.managedDisk?.id, diskId));
+      return (
+        sameId(sp.osDisk?.managedDisk?.id, diskId) ||
+        (sp.dataDisks ?? []).some((d: Json) => sameId(d.managedDisk?.id, diskId))
+      );
     });
   }
 
@@ -189,11 +229,19 @@ export class ComputeProvider {
     const ps = vm.body.properties.provisioningState;
     const power = this.power.get(vm.id.toLowerCase()) ?? 'starting';
     const now = new Date().toISOString();
-    const display: Record<PowerState, string> = { starting: 'VM starting', running: 'VM running', stopping: 'VM stopping', stopped: 'VM stopped', deallocated: 'VM deallocated' };
+    const display: Record<PowerState, string> = {
+      starting: 'VM starting',
+      running: 'VM running',
+      stopping: 'VM stopping',
+      stopped: 'VM stopped',
+      deallocated: 'VM deallocated',
+    };
     const sp = vm.body.properties.storageProfile ?? {};
     const disks = [sp.osDisk, ...(sp.dataDisks ?? [])].filter(Boolean).map((d: Json) => ({
       name: d.name,
-      statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: now }],
+      statuses: [
+        { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: now },
+      ],
     }));
     return {
       computerName: vm.body.properties.osProfile?.computerName ?? vm.name,
@@ -204,7 +252,12 @@ export class ComputeProvider {
       platformUpdateDomain: 0,
       disks,
       statuses: [
-        { code: `ProvisioningState/${String(ps).toLowerCase()}`, level: ps === 'Failed' ? 'Error' : 'Info', displayStatus: `Provisioning ${String(ps).toLowerCase()}`, time: now },
+        {
+          code: `ProvisioningState/${String(ps).toLowerCase()}`,
+          level: ps === 'Failed' ? 'Error' : 'Info',
+          displayStatus: `Provisioning ${String(ps).toLowerCase()}`,
+          time: now,
+        },
         { code: `PowerState/${power}`, level: 'Info', displayStatus: display[power] },
       ],
     };
@@ -223,7 +276,10 @@ export class ComputeProvider {
       for (const c of nic?.body.properties.ipConfigurations ?? []) {
         const ip = c.properties?.privateIPAddress;
         if (!ip) continue;
-        const primaryNic = nics.length === 1 || ref.properties?.primary === true || (i === 0 && !nics.some((n) => n.properties?.primary));
+        const primaryNic =
+          nics.length === 1 ||
+          ref.properties?.primary === true ||
+          (i === 0 && !nics.some((n) => n.properties?.primary));
         if (primaryNic && c.properties.primary && primaryIp === undefined) primaryIp = ip;
         ips.push(ip);
       }
@@ -245,13 +301,17 @@ export class ComputeProvider {
       adminUsername: p.osProfile?.adminUsername,
       tags: { ...(vm.body.tags ?? {}) },
       zones: vm.body.zones ?? [],
-      dataDisks: (p.storageProfile?.dataDisks ?? []).map((d: Json) => ({ lun: Number(d.lun), diskId: String(d.managedDisk?.id ?? ''), name: String(d.name ?? '') })),
+      dataDisks: (p.storageProfile?.dataDisks ?? []).map((d: Json) => ({
+        lun: Number(d.lun),
+        diskId: String(d.managedDisk?.id ?? ''),
+        name: String(d.name ?? ''),
+      })),
     };
   }
 
   private checkNics(vmId: string, p: Json): void {
     const nics: Json[] = p.networkProfile?.networkInterfaces ?? [];
-    if (!nics.length) throw invalidParameter('Required parameter \'networkProfile\' is missing (null).');
+    if (!nics.length) throw invalidParameter("Required parameter 'networkProfile' is missing (null).");
     for (const n of nics) {
       const nic = this.ctx.state.get(String(n.id ?? ''));
       if (!nic) throw new ArmError(400, 'InvalidParameter', `Resource ${n.id} was not found.`);
@@ -259,13 +319,26 @@ export class ComputeProvider {
       this.ctx.refuseBusy({ method: 'GET', path: '' } as ProviderRequest, [nic.id]);
       const other = this.ctx.state
         .list(`${NS}/virtualMachines`)
-        .find((vm) => !sameId(vm.id, vmId) && (vm.body.properties.networkProfile?.networkInterfaces ?? []).some((x: Json) => sameId(x.id, nic.id)));
-      if (other) throw new ArmError(400, 'NicInUse', `Network Interface ${nic.id} is used by existing resource ${other.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`);
+        .find(
+          (vm) =>
+            !sameId(vm.id, vmId) &&
+            (vm.body.properties.networkProfile?.networkInterfaces ?? []).some((x: Json) => sameId(x.id, nic.id)),
+        );
+      if (other)
+        throw new ArmError(
+          400,
+          'NicInUse',
+          `Network Interface ${nic.id} is used by existing resource ${other.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`,
+        );
     }
   }
 
   /** Validates and normalises data disks; creates the ones with createOption Empty. */
-  private dataDisks(vm: { id: string; name: string; rg: string; location: string; zones?: string[]; vmSize?: string }, disks: Json[], created: string[]): Json[] {
+  private dataDisks(
+    vm: { id: string; name: string; rg: string; location: string; zones?: string[]; vmSize?: string },
+    disks: Json[],
+    created: string[],
+  ): Json[] {
     const luns = new Set<number>();
     const out: Json[] = [];
     const cap = vmSize(vm.vmSize);
@@ -273,14 +346,16 @@ export class ComputeProvider {
     for (const d of disks) {
       if (d.toBeDetached === true) continue;
       const lun = Number(d.lun);
-      if (!Number.isInteger(lun) || lun < 0 || lun > 63) throw invalidParameter(`The value of parameter dataDisks.lun is invalid.`);
+      if (!Number.isInteger(lun) || lun < 0 || lun > 63)
+        throw invalidParameter(`The value of parameter dataDisks.lun is invalid.`);
       if (luns.has(lun)) throw new ArmError(400, 'InvalidParameter', `A disk at LUN ${lun} already exists.`);
       luns.add(lun);
       const createOption = String(d.createOption ?? '');
       const known = d.managedDisk?.id ? this.ctx.state.get(String(d.managedDisk.id)) : undefined;
       if (/^attach$/i.test(createOption) || known) {
         const disk = this.ctx.state.get(String(d.managedDisk?.id ?? ''));
-        if (!disk || disk.type !== `${NS}/disks`) throw new ArmError(404, 'NotFound', `Disk ${d.managedDisk?.id} was not found.`);
+        if (!disk || disk.type !== `${NS}/disks`)
+          throw new ArmError(404, 'NotFound', `Disk ${d.managedDisk?.id} was not found.`);
         if (out.some((o) => sameId(o.managedDisk?.id, disk.id))) {
           throw new ArmError(400, 'InvalidParameter', `Disk ${disk.name} cannot be attached to the VM more than once.`);
         }
@@ -289,9 +364,13 @@ export class ComputeProvider {
         // A disk is attached to one VM, or to at most maxShares VMs when shared.
         // Source: https://learn.microsoft.com/azure/virtual-machines/disks-shared#how-it-works
         if (users.length > 0 && users.length + 1 > maxShares) {
-          throw new ArmError(409, 'OperationNotAllowed', maxShares > 1
-            ? `Disk ${disk.name} is already attached to ${users.length} VMs, its maxShares.`
-            : `Disk ${disk.name} is already attached to VM ${users[0]!.id}.`);
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            maxShares > 1
+              ? `Disk ${disk.name} is already attached to ${users.length} VMs, its maxShares.`
+              : `Disk ${disk.name} is already attached to VM ${users[0]!.id}.`,
+          );
         }
         checkDiskZone(disk.name, disk.body.zones, vm.zones);
         if (cap) checkStorageTypeForSize(disk.body.sku?.name, cap, `storageProfile.dataDisks[lun ${lun}]`);
@@ -308,29 +387,63 @@ export class ComputeProvider {
         });
       } else if (/^empty$/i.test(createOption)) {
         const size = Number(d.diskSizeGB);
-        if (!Number.isInteger(size) || size <= 0) throw invalidParameter('Required parameter \'dataDisk.diskSizeGB\' is missing (null).');
+        if (!Number.isInteger(size) || size <= 0)
+          throw invalidParameter("Required parameter 'dataDisk.diskSizeGB' is missing (null).");
         const name = d.name ?? `${vm.name}_disk${lun + 2}_${randomUUID().replace(/-/g, '')}`;
         const id = this.ctx.state.resourceId(vm.rg, `${NS}/disks`, name);
         const sku = d.managedDisk?.storageAccountType ?? 'Standard_LRS';
         if (cap) checkStorageTypeForSize(sku, cap, `storageProfile.dataDisks[lun ${lun}]`);
-        this.storeDisk(id, name, vm.rg, vm.location, { sku: { name: sku }, ...(vm.zones ? { zones: vm.zones } : {}), properties: { creationData: { createOption: 'Empty' }, diskSizeGB: size } }, 'Succeeded');
+        this.storeDisk(
+          id,
+          name,
+          vm.rg,
+          vm.location,
+          {
+            sku: { name: sku },
+            ...(vm.zones ? { zones: vm.zones } : {}),
+            properties: { creationData: { createOption: 'Empty' }, diskSizeGB: size },
+          },
+          'Succeeded',
+        );
         created.push(id);
-        out.push({ lun, name, createOption: 'Empty', caching: d.caching ?? 'None', writeAcceleratorEnabled: false, managedDisk: { storageAccountType: sku, id }, deleteOption: d.deleteOption ?? 'Delete', diskSizeGB: size, toBeDetached: false });
+        out.push({
+          lun,
+          name,
+          createOption: 'Empty',
+          caching: d.caching ?? 'None',
+          writeAcceleratorEnabled: false,
+          managedDisk: { storageAccountType: sku, id },
+          deleteOption: d.deleteOption ?? 'Delete',
+          diskSizeGB: size,
+          toBeDetached: false,
+        });
       } else {
-        throw invalidParameter(`The value '${createOption}' of parameter 'dataDisk.createOption' is not allowed. Allowed values are 'Attach', 'Empty'.`);
+        throw invalidParameter(
+          `The value '${createOption}' of parameter 'dataDisk.createOption' is not allowed. Allowed values are 'Attach', 'Empty'.`,
+        );
       }
     }
     return out;
   }
 
-  private storeDisk(id: string, name: string, rg: string, location: string, input: Json, state: string): StoredResource {
+  private storeDisk(
+    id: string,
+    name: string,
+    rg: string,
+    location: string,
+    input: Json,
+    state: string,
+  ): StoredResource {
     const body: Json = {
       name,
       id,
       type: `${NS}/disks`,
       location,
       ...(input.tags ? { tags: input.tags } : {}),
-      sku: { name: input.sku?.name ?? 'Standard_LRS', tier: /premium/i.test(input.sku?.name ?? '') ? 'Premium' : 'Standard' },
+      sku: {
+        name: input.sku?.name ?? 'Standard_LRS',
+        tier: /premium/i.test(input.sku?.name ?? '') ? 'Premium' : 'Standard',
+      },
       ...(input.zones ? { zones: input.zones } : {}),
       properties: {
         ...(input.properties ?? {}),
@@ -342,42 +455,82 @@ export class ComputeProvider {
         provisioningState: state,
       },
     };
-    const r: StoredResource = { id, name, type: `${NS}/disks`, resourceGroup: rg, etag: '', body, inputKey: canonicalJson(input) };
+    const r: StoredResource = {
+      id,
+      name,
+      type: `${NS}/disks`,
+      resourceGroup: rg,
+      etag: '',
+      body,
+      inputKey: canonicalJson(input),
+    };
     this.ctx.state.put(r);
     return r;
   }
 
-  private async createVm(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string): Promise<ArmResponse> {
+  private async createVm(
+    req: ProviderRequest,
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+  ): Promise<ArmResponse> {
     const p = input.properties ?? {};
-    if (!p.hardwareProfile?.vmSize) throw invalidParameter("Required parameter 'hardwareProfile.vmSize' is missing (null).");
+    if (!p.hardwareProfile?.vmSize)
+      throw invalidParameter("Required parameter 'hardwareProfile.vmSize' is missing (null).");
     const size = requireVmSize(p.hardwareProfile.vmSize, normalizeLocation(input.location ?? rgLocation));
     const os = p.storageProfile?.osDisk ?? { createOption: 'FromImage' };
     const image = p.storageProfile?.imageReference;
     const imageRecord = image?.id ? this.ctx.state.get(image.id) : undefined;
     if (image?.id && !imageRecord) {
-      throw new ArmError(404, 'NotFound', `The Image '${image.id}' cannot be found in '${input.location ?? rgLocation}' region.`);
+      throw new ArmError(
+        404,
+        'NotFound',
+        `The Image '${image.id}' cannot be found in '${input.location ?? rgLocation}' region.`,
+      );
     }
-    if (!image && !/^attach$/i.test(os.createOption ?? '')) throw invalidParameter("Required parameter 'imageReference' is missing (null).");
+    if (!image && !/^attach$/i.test(os.createOption ?? ''))
+      throw invalidParameter("Required parameter 'imageReference' is missing (null).");
     checkTags(input.tags, id);
-    const imageSize = imageRecord ? imageRecord.body.properties.storageProfile?.osDisk?.diskSizeGB : image?.publisher ? MARKETPLACE_OS_DISK_GB : undefined;
+    const imageSize = imageRecord
+      ? imageRecord.body.properties.storageProfile?.osDisk?.diskSizeGB
+      : image?.publisher
+        ? MARKETPLACE_OS_DISK_GB
+        : undefined;
     checkVmCreate(input, { size, imageOsDiskSizeGB: imageSize === undefined ? undefined : Number(imageSize) });
     // A marketplace image with a purchase plan needs the same `plan` on the VM. Source:
     // https://learn.microsoft.com/azure/virtual-machines/marketplace-images#deploy-an-image-with-marketplace-terms
     const planned = image?.publisher ? this.ctx.marketplacePlan(image) : undefined;
     const given = input.plan ?? {};
-    if (planned && (String(given.name ?? '') !== planned.name || String(given.product ?? '') !== planned.product || String(given.publisher ?? '') !== planned.publisher)) {
-      throw new ArmError(400, 'VMMarketplaceInvalidInput', `Creating a virtual machine from Marketplace image or a custom image sourced from a Marketplace image requires Plan information in the request. VM: '${id}'.`);
+    if (
+      planned &&
+      (String(given.name ?? '') !== planned.name ||
+        String(given.product ?? '') !== planned.product ||
+        String(given.publisher ?? '') !== planned.publisher)
+    ) {
+      throw new ArmError(
+        400,
+        'VMMarketplaceInvalidInput',
+        `Creating a virtual machine from Marketplace image or a custom image sourced from a Marketplace image requires Plan information in the request. VM: '${id}'.`,
+      );
     }
     this.checkNics(id, p);
     const avset = p.availabilitySet?.id ? this.ctx.state.get(p.availabilitySet.id) : undefined;
-    if (p.availabilitySet?.id && !avset) throw new ArmError(404, 'NotFound', `Availability set ${p.availabilitySet.id} was not found.`);
+    if (p.availabilitySet?.id && !avset)
+      throw new ArmError(404, 'NotFound', `Availability set ${p.availabilitySet.id} was not found.`);
     const ppgId = p.proximityPlacementGroup?.id;
-    if (ppgId && !this.ctx.state.get(ppgId)) throw new ArmError(404, 'NotFound', `Proximity placement group ${ppgId} was not found.`);
+    if (ppgId && !this.ctx.state.get(ppgId))
+      throw new ArmError(404, 'NotFound', `Proximity placement group ${ppgId} was not found.`);
     // A VM in an availability set that is in a proximity placement group must name the same group.
     // Source: https://learn.microsoft.com/azure/virtual-machines/co-location#proximity-placement-groups
     const avsetPpg = avset?.body.properties?.proximityPlacementGroup?.id;
     if (avsetPpg && !sameId(avsetPpg, ppgId)) {
-      throw new ArmError(400, 'InvalidParameter', `The virtual machine must be in proximity placement group ${avsetPpg}, the group of its availability set ${avset!.id}.`);
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The virtual machine must be in proximity placement group ${avsetPpg}, the group of its availability set ${avset!.id}.`,
+      );
     }
     const name = req.name!;
     const location = normalizeLocation(input.location ?? rgLocation);
@@ -392,17 +545,33 @@ export class ComputeProvider {
       osProfile.requireGuestProvisionSignal ??= true;
     }
     const created: string[] = [];
-    const dataDisks = this.dataDisks({ id, name, rg, location, zones: input.zones, vmSize: size.name }, p.storageProfile?.dataDisks ?? [], created);
+    const dataDisks = this.dataDisks(
+      { id, name, rg, location, zones: input.zones, vmSize: size.name },
+      p.storageProfile?.dataDisks ?? [],
+      created,
+    );
     const osDiskName = os.name ?? `${name}_OsDisk_1_${randomUUID().replace(/-/g, '')}`;
     const osDiskId = this.ctx.state.resourceId(rg, `${NS}/disks`, osDiskName);
     const osSize = Number(os.diskSizeGB ?? 30);
     const osSku = os.managedDisk?.storageAccountType ?? 'Standard_LRS';
     if (!/^attach$/i.test(os.createOption ?? '')) {
-      this.storeDisk(osDiskId, osDiskName, rg, location, {
-        sku: { name: osSku },
-        ...(input.zones ? { zones: input.zones } : {}),
-        properties: { osType: os.osType ?? 'Linux', hyperVGeneration: 'V1', creationData: { createOption: 'FromImage', ...(image?.id ? { imageReference: { id: image.id } } : {}) }, diskSizeGB: osSize },
-      }, 'Succeeded');
+      this.storeDisk(
+        osDiskId,
+        osDiskName,
+        rg,
+        location,
+        {
+          sku: { name: osSku },
+          ...(input.zones ? { zones: input.zones } : {}),
+          properties: {
+            osType: os.osType ?? 'Linux',
+            hyperVGeneration: 'V1',
+            creationData: { createOption: 'FromImage', ...(image?.id ? { imageReference: { id: image.id } } : {}) },
+            diskSizeGB: osSize,
+          },
+        },
+        'Succeeded',
+      );
       created.push(osDiskId);
     }
     const body: Json = {
@@ -424,7 +593,10 @@ export class ComputeProvider {
             name: osDiskName,
             createOption: os.createOption ?? 'FromImage',
             caching: os.caching ?? 'ReadWrite',
-            managedDisk: { storageAccountType: osSku, id: /^attach$/i.test(os.createOption ?? '') ? os.managedDisk?.id : osDiskId },
+            managedDisk: {
+              storageAccountType: osSku,
+              id: /^attach$/i.test(os.createOption ?? '') ? os.managedDisk?.id : osDiskId,
+            },
             deleteOption: os.deleteOption ?? 'Detach',
             diskSizeGB: osSize,
           },
@@ -436,30 +608,51 @@ export class ComputeProvider {
         provisioningState: 'Creating',
       },
     };
-    const vm: StoredResource = { id, name, type: `${NS}/virtualMachines`, resourceGroup: rg, etag: '"1"', body, inputKey };
+    const vm: StoredResource = {
+      id,
+      name,
+      type: `${NS}/virtualMachines`,
+      resourceGroup: rg,
+      etag: '"1"',
+      body,
+      inputKey,
+    };
     this.ctx.state.put(vm);
     this.power.set(id.toLowerCase(), 'starting');
     const customData = customDataB64 === undefined ? undefined : Buffer.from(customDataB64, 'base64').toString('utf8');
-    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'vmCreate', holds: [id, ...(p.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
-      work: async () => {
-        await this.ctx.hooks.onVmCreated?.(this.hookInfo(vm, customData));
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'compute',
+      {
+        kind: 'vmCreate',
+        holds: [id, ...(p.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
+        work: async () => {
+          await this.ctx.hooks.onVmCreated?.(this.hookInfo(vm, customData));
+        },
+        onSuccess: () => {
+          vm.body.properties.provisioningState = 'Succeeded';
+          this.power.set(id.toLowerCase(), 'running');
+        },
+        onFailure: () => {
+          vm.body.properties.provisioningState = 'Failed';
+          this.power.set(id.toLowerCase(), 'stopped');
+          // After a failed create, its NICs stay reserved for that VM for 180 seconds. Source:
+          // https://learn.microsoft.com/troubleshoot/azure/virtual-machines/linux/troubleshoot-vm-deployment-nicreservedforanothervm
+          for (const n of p.networkProfile?.networkInterfaces ?? []) this.ctx.reserveNic(String(n.id), id);
+        },
       },
-      onSuccess: () => {
-        vm.body.properties.provisioningState = 'Succeeded';
-        this.power.set(id.toLowerCase(), 'running');
-      },
-      onFailure: () => {
-        vm.body.properties.provisioningState = 'Failed';
-        this.power.set(id.toLowerCase(), 'stopped');
-        // After a failed create, its NICs stay reserved for that VM for 180 seconds. Source:
-        // https://learn.microsoft.com/troubleshoot/azure/virtual-machines/linux/troubleshoot-vm-deployment-nicreservedforanothervm
-        for (const n of p.networkProfile?.networkInterfaces ?? []) this.ctx.reserveNic(String(n.id), id);
-      },
-    }, false);
+      false,
+    );
     return { status: 201, body: this.render(vm), headers };
   }
 
-  private async updateVm(req: ProviderRequest, vm: StoredResource, input: Json, inputKey: string): Promise<ArmResponse> {
+  private async updateVm(
+    req: ProviderRequest,
+    vm: StoredResource,
+    input: Json,
+    inputKey: string,
+  ): Promise<ArmResponse> {
     const p = input.properties ?? {};
     this.ctx.refuseBusy(req, [vm.id]);
     checkTags(input.tags, vm.id);
@@ -481,9 +674,21 @@ export class ComputeProvider {
     }
     if (p.networkProfile) this.checkNics(vm.id, p);
     const created: string[] = [];
-    const dataDisks = p.storageProfile?.dataDisks !== undefined
-      ? this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones, vmSize: cur.hardwareProfile?.vmSize }, p.storageProfile.dataDisks, created)
-      : cur.storageProfile.dataDisks;
+    const dataDisks =
+      p.storageProfile?.dataDisks !== undefined
+        ? this.dataDisks(
+            {
+              id: vm.id,
+              name: vm.name,
+              rg: vm.resourceGroup,
+              location: vm.body.location,
+              zones: vm.body.zones,
+              vmSize: cur.hardwareProfile?.vmSize,
+            },
+            p.storageProfile.dataDisks,
+            created,
+          )
+        : cur.storageProfile.dataDisks;
     if (p.hardwareProfile) cur.hardwareProfile = { ...cur.hardwareProfile, ...p.hardwareProfile };
     if (p.networkProfile) cur.networkProfile = p.networkProfile;
     cur.storageProfile.dataDisks = dataDisks;
@@ -492,41 +697,73 @@ export class ComputeProvider {
     vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
     vm.inputKey = inputKey;
     if (p.storageProfile?.dataDisks !== undefined) await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
-    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmUpdate', holds: [vm.id],
-      onSuccess: () => (cur.provisioningState = 'Succeeded'),
-      onFailure: () => (cur.provisioningState = 'Failed'),
-    }, false);
+    const { headers } = this.ctx.startOperation(
+      req,
+      vm.body.location,
+      'compute',
+      {
+        kind: 'vmUpdate',
+        holds: [vm.id],
+        onSuccess: () => (cur.provisioningState = 'Succeeded'),
+        onFailure: () => (cur.provisioningState = 'Failed'),
+      },
+      false,
+    );
     return { status: 200, body: this.render(vm), headers };
   }
 
   private async vmAction(req: ProviderRequest, vm: StoredResource): Promise<ArmResponse> {
     const action = req.rest.join('/').toLowerCase();
     if (action === 'instanceview' && req.method === 'GET') return { status: 200, body: this.instanceView(vm) };
-    if (req.method !== 'POST' || req.rest.length !== 1) throw new ArmError(404, 'NotFound', `The requested resource ${req.path} does not exist.`);
+    if (req.method !== 'POST' || req.rest.length !== 1)
+      throw new ArmError(404, 'NotFound', `The requested resource ${req.path} does not exist.`);
     const key = vm.id.toLowerCase();
     if (vm.body.properties.provisioningState !== 'Deleting') this.ctx.refuseBusy(req, [vm.id]);
     switch (action) {
       case 'restart': {
-        if (vm.body.properties.provisioningState === 'Deleting') throw new ArmError(409, 'OperationNotAllowed', `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is marked for deletion.`);
+        if (vm.body.properties.provisioningState === 'Deleting')
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is marked for deletion.`,
+          );
         const power = this.power.get(key);
         if (power === 'deallocated' || power === 'stopped') {
-          throw new ArmError(409, 'OperationNotAllowed', `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is ${power === 'stopped' ? 'not running' : 'deallocated'}.`);
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            `Operation 'restart' is not allowed on VM '${vm.name}' since the VM is ${power === 'stopped' ? 'not running' : 'deallocated'}.`,
+          );
         }
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmRestart', holds: [vm.id],
-          work: async () => {
-            this.power.set(key, 'starting');
-            await this.ctx.hooks.onVmRestarted?.(this.hookInfo(vm));
+        const { headers } = this.ctx.startOperation(
+          req,
+          vm.body.location,
+          'compute',
+          {
+            kind: 'vmRestart',
+            holds: [vm.id],
+            work: async () => {
+              this.power.set(key, 'starting');
+              await this.ctx.hooks.onVmRestarted?.(this.hookInfo(vm));
+            },
+            onSuccess: () => this.power.set(key, 'running'),
+            result: () => undefined,
           },
-          onSuccess: () => this.power.set(key, 'running'),
-          result: () => undefined,
-        }, true);
+          true,
+        );
         return { status: 202, headers };
       }
       case 'start':
       case 'poweroff':
       case 'deallocate': {
         const target: PowerState = action === 'start' ? 'running' : action === 'poweroff' ? 'stopped' : 'deallocated';
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmPower', holds: [vm.id],  onSuccess: () => this.power.set(key, target), result: () => undefined }, true);
+        const { headers } = this.ctx.startOperation(
+          req,
+          vm.body.location,
+          'compute',
+          { kind: 'vmPower', holds: [vm.id], onSuccess: () => this.power.set(key, target), result: () => undefined },
+          true,
+        );
         return { status: 202, headers };
       }
       case 'attachdetachdatadisks': {
@@ -537,19 +774,47 @@ export class ComputeProvider {
         for (const a of b.dataDisksToAttach ?? []) {
           let lun = a.lun;
           if (lun === undefined) for (lun = 0; next.some((d) => d.lun === lun); lun++);
-          next = [...next, { lun, createOption: 'Attach', caching: a.caching ?? 'None', managedDisk: { id: a.diskId }, deleteOption: a.deleteOption ?? 'Detach' }];
+          next = [
+            ...next,
+            {
+              lun,
+              createOption: 'Attach',
+              caching: a.caching ?? 'None',
+              managedDisk: { id: a.diskId },
+              deleteOption: a.deleteOption ?? 'Detach',
+            },
+          ];
         }
         const created: string[] = [];
-        vm.body.properties.storageProfile.dataDisks = this.dataDisks({ id: vm.id, name: vm.name, rg: vm.resourceGroup, location: vm.body.location, zones: vm.body.zones, vmSize: vm.body.properties.hardwareProfile?.vmSize }, next, created);
+        vm.body.properties.storageProfile.dataDisks = this.dataDisks(
+          {
+            id: vm.id,
+            name: vm.name,
+            rg: vm.resourceGroup,
+            location: vm.body.location,
+            zones: vm.body.zones,
+            vmSize: vm.body.properties.hardwareProfile?.vmSize,
+          },
+          next,
+          created,
+        );
         vm.body.properties.provisioningState = 'Updating';
         vm.etag = `"${Number(JSON.parse(vm.etag)) + 1}"`;
         vm.inputKey = '';
         await this.ctx.hooks.onDataDisksChanged?.(this.hookInfo(vm));
-        const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'dataDisks', holds: [vm.id],
-          onSuccess: () => (vm.body.properties.provisioningState = 'Succeeded'),
-          onFailure: () => (vm.body.properties.provisioningState = 'Failed'),
-          result: () => this.render(vm).properties.storageProfile,
-        }, true);
+        const { headers } = this.ctx.startOperation(
+          req,
+          vm.body.location,
+          'compute',
+          {
+            kind: 'dataDisks',
+            holds: [vm.id],
+            onSuccess: () => (vm.body.properties.provisioningState = 'Succeeded'),
+            onFailure: () => (vm.body.properties.provisioningState = 'Failed'),
+            result: () => this.render(vm).properties.storageProfile,
+          },
+          true,
+        );
         return { status: 202, headers };
       }
       default:
@@ -559,30 +824,53 @@ export class ComputeProvider {
 
   // ---- disks, snapshots, images, availability sets ---------------------------------------
 
-  private async putDisk(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
+  private async putDisk(
+    req: ProviderRequest,
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+    existing: StoredResource | undefined,
+  ): Promise<ArmResponse> {
     const p = input.properties ?? {};
     checkTags(input.tags, id);
     const sku = String(input.sku?.name ?? existing?.body.sku?.name ?? 'Standard_LRS');
     const sizeGB = Number(p.diskSizeGB ?? existing?.body.properties.diskSizeGB ?? 0);
     checkMaxShares({ sku, sizeGB, maxShares: p.maxShares }, id);
-    if (existing && p.maxShares !== undefined && Number(p.maxShares) !== Number(existing.body.properties.maxShares ?? 1) && this.vmUsingDisk(existing.id)) {
+    if (
+      existing &&
+      p.maxShares !== undefined &&
+      Number(p.maxShares) !== Number(existing.body.properties.maxShares ?? 1) &&
+      this.vmUsingDisk(existing.id)
+    ) {
       // Source: https://learn.microsoft.com/azure/virtual-machines/disks-shared-enable#deploy-shared-disks ("detach the disk from all VMs to change maxShares").
-      throw new ArmError(409, 'OperationNotAllowed', `Changing maxShares of disk '${existing.name}' is only allowed while it is detached from all VMs.`);
+      throw new ArmError(
+        409,
+        'OperationNotAllowed',
+        `Changing maxShares of disk '${existing.name}' is only allowed while it is detached from all VMs.`,
+      );
     }
-    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id)) throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
+    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id))
+      throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
     const location = normalizeLocation(input.location ?? existing?.body.location ?? rgLocation);
     let record: StoredResource;
     if (existing) {
       const size = p.diskSizeGB !== undefined ? Number(p.diskSizeGB) : existing.body.properties.diskSizeGB;
       if (size < existing.body.properties.diskSizeGB) {
-        throw new ArmError(409, 'OperationNotAllowed', `Disk '${existing.name}' cannot be resized from ${existing.body.properties.diskSizeGB} GB to ${size} GB: shrinking a disk is not supported.`);
+        throw new ArmError(
+          409,
+          'OperationNotAllowed',
+          `Disk '${existing.name}' cannot be resized from ${existing.body.properties.diskSizeGB} GB to ${size} GB: shrinking a disk is not supported.`,
+        );
       }
       const b = existing.body;
       b.properties.diskSizeGB = size;
       b.properties.diskSizeBytes = size * 1024 ** 3;
       if (input.tags !== undefined) b.tags = input.tags;
       if (p.maxShares !== undefined) b.properties.maxShares = p.maxShares;
-      if (input.sku?.name) b.sku = { name: input.sku.name, tier: /premium/i.test(input.sku.name) ? 'Premium' : 'Standard' };
+      if (input.sku?.name)
+        b.sku = { name: input.sku.name, tier: /premium/i.test(input.sku.name) ? 'Premium' : 'Standard' };
       b.properties.provisioningState = 'Updating';
       existing.inputKey = inputKey;
       record = existing;
@@ -597,23 +885,50 @@ export class ComputeProvider {
         if (!co.sourceUri) throw invalidParameter("Required parameter 'creationData.sourceUri' is missing (null).");
         if (!Number.isInteger(size) || size <= 0) size = 30;
       } else if (/^empty$/i.test(co.createOption ?? '')) {
-        if (!Number.isInteger(size) || size <= 0) throw invalidParameter("Required parameter 'diskSizeGB' is missing (null).");
+        if (!Number.isInteger(size) || size <= 0)
+          throw invalidParameter("Required parameter 'diskSizeGB' is missing (null).");
       } else {
-        throw invalidParameter(`The value '${co.createOption}' of parameter 'creationData.createOption' is not supported by this fake.`);
+        throw invalidParameter(
+          `The value '${co.createOption}' of parameter 'creationData.createOption' is not supported by this fake.`,
+        );
       }
-      record = this.storeDisk(id, req.name!, rg, location, { ...input, properties: { ...p, diskSizeGB: size } }, 'Updating');
+      record = this.storeDisk(
+        id,
+        req.name!,
+        rg,
+        location,
+        { ...input, properties: { ...p, diskSizeGB: size } },
+        'Updating',
+      );
       record.inputKey = inputKey;
     }
-    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'disk', holds: [id],
-      onSuccess: () => (record.body.properties.provisioningState = 'Succeeded'),
-      onFailure: () => (record.body.properties.provisioningState = 'Failed'),
-      result: () => this.render(record),
-    }, req.method === 'PATCH');
-    if (req.method === 'PATCH') headers['Location'] = `${this.ctx.endpoint}${id}?api-version=${encodeURIComponent(req.apiVersion)}`;
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'compute',
+      {
+        kind: 'disk',
+        holds: [id],
+        onSuccess: () => (record.body.properties.provisioningState = 'Succeeded'),
+        onFailure: () => (record.body.properties.provisioningState = 'Failed'),
+        result: () => this.render(record),
+      },
+      req.method === 'PATCH',
+    );
+    if (req.method === 'PATCH')
+      headers['Location'] = `${this.ctx.endpoint}${id}?api-version=${encodeURIComponent(req.apiVersion)}`;
     return { status: 202, body: this.render(record), headers };
   }
 
-  private async putSnapshot(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
+  private async putSnapshot(
+    req: ProviderRequest,
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+    existing: StoredResource | undefined,
+  ): Promise<ArmResponse> {
     const p = input.properties ?? {};
     const location = normalizeLocation(input.location ?? rgLocation);
     if (existing) {
@@ -623,7 +938,8 @@ export class ComputeProvider {
     }
     const co = p.creationData ?? {};
     const src = this.ctx.state.get(String(co.sourceResourceId ?? ''));
-    if (!/^copy$/i.test(co.createOption ?? '') || !src) throw new ArmError(404, 'NotFound', `Resource ${co.sourceResourceId} was not found.`);
+    if (!/^copy$/i.test(co.createOption ?? '') || !src)
+      throw new ArmError(404, 'NotFound', `Resource ${co.sourceResourceId} was not found.`);
     const body: Json = {
       name: req.name,
       id,
@@ -640,20 +956,45 @@ export class ComputeProvider {
         provisioningState: 'Updating',
       },
     };
-    const record: StoredResource = { id, name: req.name!, type: `${NS}/snapshots`, resourceGroup: rg, etag: '', body, inputKey };
+    const record: StoredResource = {
+      id,
+      name: req.name!,
+      type: `${NS}/snapshots`,
+      resourceGroup: rg,
+      etag: '',
+      body,
+      inputKey,
+    };
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'snapshot',
-      onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
-      onFailure: () => (body.properties.provisioningState = 'Failed'),
-    }, false);
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'compute',
+      {
+        kind: 'snapshot',
+        onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
+        onFailure: () => (body.properties.provisioningState = 'Failed'),
+      },
+      false,
+    );
     return { status: 202, body: this.render(record), headers };
   }
 
-  private async putImage(req: ProviderRequest, id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined): Promise<ArmResponse> {
+  private async putImage(
+    req: ProviderRequest,
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+    existing: StoredResource | undefined,
+  ): Promise<ArmResponse> {
     const p = input.properties ?? {};
     const os = p.storageProfile?.osDisk;
-    if (!os?.osType || !os.osState) throw invalidParameter("Required parameter 'storageProfile.osDisk' (osType, osState) is missing (null).");
-    if (!os.blobUri && !os.managedDisk?.id && !os.snapshot?.id) throw invalidParameter('The image OS disk needs one of blobUri, managedDisk or snapshot.');
+    if (!os?.osType || !os.osState)
+      throw invalidParameter("Required parameter 'storageProfile.osDisk' (osType, osState) is missing (null).");
+    if (!os.blobUri && !os.managedDisk?.id && !os.snapshot?.id)
+      throw invalidParameter('The image OS disk needs one of blobUri, managedDisk or snapshot.');
     const location = normalizeLocation(input.location ?? rgLocation);
     const body: Json = {
       name: req.name,
@@ -663,21 +1004,48 @@ export class ComputeProvider {
       ...(input.tags ? { tags: input.tags } : {}),
       properties: {
         ...p,
-        storageProfile: { osDisk: { caching: 'ReadWrite', ...os }, dataDisks: p.storageProfile.dataDisks ?? [], zoneResilient: p.storageProfile.zoneResilient ?? false },
+        storageProfile: {
+          osDisk: { caching: 'ReadWrite', ...os },
+          dataDisks: p.storageProfile.dataDisks ?? [],
+          zoneResilient: p.storageProfile.zoneResilient ?? false,
+        },
         provisioningState: 'Creating',
       },
     };
-    const record: StoredResource = { id, name: req.name!, type: `${NS}/images`, resourceGroup: rg, etag: '', body, inputKey };
+    const record: StoredResource = {
+      id,
+      name: req.name!,
+      type: `${NS}/images`,
+      resourceGroup: rg,
+      etag: '',
+      body,
+      inputKey,
+    };
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(req, location, 'compute', { kind: 'image',
-      onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
-      onFailure: () => (body.properties.provisioningState = 'Failed'),
-    }, false);
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'compute',
+      {
+        kind: 'image',
+        onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
+        onFailure: () => (body.properties.provisioningState = 'Failed'),
+      },
+      false,
+    );
     return { status: existing ? 200 : 201, body: this.render(record), headers };
   }
 
   /** Proximity placement groups: synchronous, like availability sets (200 + the body). */
-  private putProximityPlacementGroup(id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined, name: string): ArmResponse {
+  private putProximityPlacementGroup(
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+    existing: StoredResource | undefined,
+    name: string,
+  ): ArmResponse {
     checkTags(input.tags, id);
     const p = input.properties ?? {};
     const body: Json = {
@@ -687,17 +1055,37 @@ export class ComputeProvider {
       location: normalizeLocation(input.location ?? rgLocation),
       ...(input.tags ? { tags: input.tags } : {}),
       ...(input.zones ? { zones: input.zones } : {}),
-      properties: { proximityPlacementGroupType: p.proximityPlacementGroupType ?? 'Standard', ...(p.intent ? { intent: p.intent } : {}) },
+      properties: {
+        proximityPlacementGroupType: p.proximityPlacementGroupType ?? 'Standard',
+        ...(p.intent ? { intent: p.intent } : {}),
+      },
     };
-    const record: StoredResource = { id, name, type: `${NS}/proximityPlacementGroups`, resourceGroup: rg, etag: '', body, inputKey };
+    const record: StoredResource = {
+      id,
+      name,
+      type: `${NS}/proximityPlacementGroups`,
+      resourceGroup: rg,
+      etag: '',
+      body,
+      inputKey,
+    };
     this.ctx.state.put(record);
     return { status: existing ? 200 : 201, body: this.render(record) };
   }
 
-  private putAvailabilitySet(id: string, rg: string, rgLocation: string, input: Json, inputKey: string, existing: StoredResource | undefined, name: string): ArmResponse {
+  private putAvailabilitySet(
+    id: string,
+    rg: string,
+    rgLocation: string,
+    input: Json,
+    inputKey: string,
+    existing: StoredResource | undefined,
+    name: string,
+  ): ArmResponse {
     const p = input.properties ?? {};
     checkTags(input.tags, id);
-    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id)) throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
+    if (p.proximityPlacementGroup?.id && !this.ctx.state.get(p.proximityPlacementGroup.id))
+      throw new ArmError(404, 'NotFound', `Proximity placement group ${p.proximityPlacementGroup.id} was not found.`);
     const body: Json = {
       name,
       id,
@@ -705,15 +1093,34 @@ export class ComputeProvider {
       location: normalizeLocation(input.location ?? rgLocation),
       ...(input.tags ? { tags: input.tags } : {}),
       sku: { name: input.sku?.name ?? 'Classic' },
-      properties: { platformFaultDomainCount: p.platformFaultDomainCount ?? 2, platformUpdateDomainCount: p.platformUpdateDomainCount ?? 5, ...(p.proximityPlacementGroup?.id ? { proximityPlacementGroup: { id: p.proximityPlacementGroup.id } } : {}) },
+      properties: {
+        platformFaultDomainCount: p.platformFaultDomainCount ?? 2,
+        platformUpdateDomainCount: p.platformUpdateDomainCount ?? 5,
+        ...(p.proximityPlacementGroup?.id ? { proximityPlacementGroup: { id: p.proximityPlacementGroup.id } } : {}),
+      },
     };
     if (existing) {
       const before = existing.body.properties;
-      if (before.platformFaultDomainCount !== body.properties.platformFaultDomainCount && this.render(existing).properties.virtualMachines.length) {
-        throw new ArmError(409, 'OperationNotAllowed', "Changing property 'platformFaultDomainCount' is not allowed while the availability set contains virtual machines.");
+      if (
+        before.platformFaultDomainCount !== body.properties.platformFaultDomainCount &&
+        this.render(existing).properties.virtualMachines.length
+      ) {
+        throw new ArmError(
+          409,
+          'OperationNotAllowed',
+          "Changing property 'platformFaultDomainCount' is not allowed while the availability set contains virtual machines.",
+        );
       }
     }
-    const record: StoredResource = { id, name, type: `${NS}/availabilitySets`, resourceGroup: rg, etag: existing ? `"${Number(JSON.parse(existing.etag)) + 1}"` : '"1"', body, inputKey };
+    const record: StoredResource = {
+      id,
+      name,
+      type: `${NS}/availabilitySets`,
+      resourceGroup: rg,
+      etag: existing ? `"${Number(JSON.parse(existing.etag)) + 1}"` : '"1"',
+      body,
+      inputKey,
+    };
     this.ctx.state.put(record);
     return { status: 200, body: this.render(record) };
   }
@@ -737,31 +1144,47 @@ export class ComputeProvider {
         const b = this.render(r).properties;
         // Source: https://learn.microsoft.com/azure/virtual-machines/co-location ("delete the group after its resources").
         if (b.virtualMachines.length || b.availabilitySets.length) {
-          throw new ArmError(409, 'OperationNotAllowed', `Proximity placement group ${r.name} cannot be deleted because it is in use by ${[...b.virtualMachines, ...b.availabilitySets].map((x: Json) => x.id).join(', ')}.`);
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            `Proximity placement group ${r.name} cannot be deleted because it is in use by ${[...b.virtualMachines, ...b.availabilitySets].map((x: Json) => x.id).join(', ')}.`,
+          );
         }
         this.ctx.state.delete(r.id);
         return { status: 200 };
       }
       case 'availabilitySets': {
         if (this.render(r).properties.virtualMachines.length) {
-          throw new ArmError(409, 'OperationNotAllowed', `Availability set ${r.name} cannot be deleted. Before deleting an availability set please ensure that it does not contain any VM.`);
+          throw new ArmError(
+            409,
+            'OperationNotAllowed',
+            `Availability set ${r.name} cannot be deleted. Before deleting an availability set please ensure that it does not contain any VM.`,
+          );
         }
         this.ctx.state.delete(r.id);
         return { status: 200 };
       }
     }
     r.body.properties.provisioningState = 'Deleting';
-    const { headers } = this.ctx.startOperation(req, r.body.location, 'compute', { kind: 'disk', holds: [r.id],
-      onSuccess: () => this.ctx.state.delete(r.id),
-      onFailure: () => (r.body.properties.provisioningState = 'Failed'),
-    }, true);
+    const { headers } = this.ctx.startOperation(
+      req,
+      r.body.location,
+      'compute',
+      {
+        kind: 'disk',
+        holds: [r.id],
+        onSuccess: () => this.ctx.state.delete(r.id),
+        onFailure: () => (r.body.properties.provisioningState = 'Failed'),
+      },
+      true,
+    );
     return { status: 202, headers };
   }
 
   /** Deletes a VM: hook first, then the VM, its OS/data disks and NICs per their deleteOption. */
   async deleteVm(req: ProviderRequest, vm: StoredResource): Promise<ArmResponse> {
     if (vm.body.properties.provisioningState === 'Deleting') {
-      const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmDelete', }, true);
+      const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmDelete' }, true);
       return { status: 202, headers };
     }
     // A delete preempts what is in progress on the VM: that operation ends Canceled
@@ -770,13 +1193,21 @@ export class ComputeProvider {
     if (running) this.ctx.operations.preempt(running);
     vm.body.properties.provisioningState = 'Deleting';
     this.power.set(vm.id.toLowerCase(), 'stopping');
-    const { headers } = this.ctx.startOperation(req, vm.body.location, 'compute', { kind: 'vmDelete', holds: [vm.id, ...(vm.body.properties.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
-      work: async () => {
-        await this.ctx.hooks.onVmDeleted?.(this.hookInfo(vm));
+    const { headers } = this.ctx.startOperation(
+      req,
+      vm.body.location,
+      'compute',
+      {
+        kind: 'vmDelete',
+        holds: [vm.id, ...(vm.body.properties.networkProfile?.networkInterfaces ?? []).map((n: Json) => String(n.id))],
+        work: async () => {
+          await this.ctx.hooks.onVmDeleted?.(this.hookInfo(vm));
+        },
+        onSuccess: () => this.finishVmDelete(vm),
+        onFailure: () => (vm.body.properties.provisioningState = 'Failed'),
       },
-      onSuccess: () => this.finishVmDelete(vm),
-      onFailure: () => (vm.body.properties.provisioningState = 'Failed'),
-    }, true);
+      true,
+    );
     return { status: 202, headers };
   }
 
@@ -796,7 +1227,15 @@ export class ComputeProvider {
 
 /** JSON merge for PATCH: objects merge recursively, everything else (arrays too) replaces. */
 function merge(base: Json, patch: Json): Json {
-  if (!patch || typeof patch !== 'object' || Array.isArray(patch) || !base || typeof base !== 'object' || Array.isArray(base)) return clone(patch);
+  if (
+    !patch ||
+    typeof patch !== 'object' ||
+    Array.isArray(patch) ||
+    !base ||
+    typeof base !== 'object' ||
+    Array.isArray(base)
+  )
+    return clone(patch);
   const out: Json = clone(base);
   for (const [k, v] of Object.entries(patch)) out[k] = v === null ? undefined : merge(out[k], v);
   return out;

@@ -69,8 +69,18 @@ export interface MarketplaceImageEntry {
 
 /** Images every fake knows: what the ops-files and tests name. */
 const DEFAULT_IMAGES: readonly MarketplaceImageEntry[] = [
-  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', versions: ['22.04.202410020', '22.04.202411190'] },
-  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts', versions: ['22.04.202410020', '22.04.202411010', '22.04.202411190'] },
+  {
+    publisher: 'Canonical',
+    offer: '0001-com-ubuntu-server-jammy',
+    sku: '22_04-lts-gen2',
+    versions: ['22.04.202410020', '22.04.202411190'],
+  },
+  {
+    publisher: 'Canonical',
+    offer: '0001-com-ubuntu-server-jammy',
+    sku: '22_04-lts',
+    versions: ['22.04.202410020', '22.04.202411010', '22.04.202411190'],
+  },
   { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', versions: ['24.04.202411030'] },
 ];
 
@@ -124,7 +134,14 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
   const clientId = opts.clientId ?? randomUUID();
   const clientSecret = opts.clientSecret ?? randomBytes(24).toString('base64url');
   const faults = new Faults(opts.faults);
-  const lro: LroConfig = { pollsBeforeDone: 1, retryAfterSeconds: 0, autoCompleteMs: 0, latency: 'polls', timeScale: 0.01, ...opts.lro };
+  const lro: LroConfig = {
+    pollsBeforeDone: 1,
+    retryAfterSeconds: 0,
+    autoCompleteMs: 0,
+    latency: 'polls',
+    timeScale: 0.01,
+    ...opts.lro,
+  };
   const rateLimits = new RateLimits(opts.rateLimits, () => lro.timeScale);
   const operations = new Operations(lro);
   const state = new ArmState(subscriptionId);
@@ -146,8 +163,19 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     blobEndpoint: opts.blobEndpoint ?? ((name) => `https://${name}.blob.core.windows.net/`),
   });
   const images = [...DEFAULT_IMAGES, ...(opts.marketplaceImages ?? [])];
-  for (const m of images) if (m.plan) ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), { name: m.sku, product: m.offer, publisher: m.publisher });
-  for (const m of opts.marketplacePlans ?? []) ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), { name: m.sku, product: m.offer, publisher: m.publisher });
+  for (const m of images)
+    if (m.plan)
+      ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), {
+        name: m.sku,
+        product: m.offer,
+        publisher: m.publisher,
+      });
+  for (const m of opts.marketplacePlans ?? [])
+    ctx.marketplacePlans.set(`${m.publisher}/${m.offer}/${m.sku}`.toLowerCase(), {
+      name: m.sku,
+      product: m.offer,
+      publisher: m.publisher,
+    });
   const network = new NetworkProvider(ctx);
   network.publicIpFor = opts.publicIpAddress;
   const compute = new ComputeProvider(ctx);
@@ -201,11 +229,28 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
           ...(caller ? { caller } : {}),
         });
       };
-      handle(req.method ?? 'GET', url, raw, req.headers.authorization, (t) => (logType = t), (f) => (fault = f), (c) => (caller = c), limit)
-        .then(send, (err: unknown) => {
-          if (err instanceof ArmError) send({ status: err.status, body: err.body(), headers: { ...err.headers } });
-          else send({ status: 500, body: { error: { code: 'InternalServerError', message: `The fake failed: ${err instanceof Error ? err.message : String(err)}` } } });
-        });
+      handle(
+        req.method ?? 'GET',
+        url,
+        raw,
+        req.headers.authorization,
+        (t) => (logType = t),
+        (f) => (fault = f),
+        (c) => (caller = c),
+        limit,
+      ).then(send, (err: unknown) => {
+        if (err instanceof ArmError) send({ status: err.status, body: err.body(), headers: { ...err.headers } });
+        else
+          send({
+            status: 500,
+            body: {
+              error: {
+                code: 'InternalServerError',
+                message: `The fake failed: ${err instanceof Error ? err.message : String(err)}`,
+              },
+            },
+          });
+      });
     });
   });
 
@@ -219,7 +264,10 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     setCaller: (oid: string | undefined) => void,
     limit: Record<string, string>,
   ): Promise<ArmResponse> {
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     const lower = segments.map((s) => s.toLowerCase());
 
     if (lower[0] === '_fake') {
@@ -255,28 +303,47 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     limit[`x-ms-ratelimit-remaining-subscription-${kind}`] = String(token.remaining);
     if (!token.ok) {
       setFault('throttle');
-      throw new ArmError(429, 'SubscriptionRequestsThrottled', `Number of '${kind === 'reads' ? 'read' : kind === 'deletes' ? 'delete' : 'write'}' requests for subscription '${subscriptionId}' actually exceeded the limit of '${rateLimits.get()[kind].size}' for time interval '00:00:${String(Math.ceil(rateLimits.get()[kind].size / rateLimits.get()[kind].refillPerSecond)).padStart(2, '0')}'. Please try again after '${token.retryAfterSeconds}' seconds.`, {
-        'Retry-After': String(token.retryAfterSeconds),
-      });
+      throw new ArmError(
+        429,
+        'SubscriptionRequestsThrottled',
+        `Number of '${kind === 'reads' ? 'read' : kind === 'deletes' ? 'delete' : 'write'}' requests for subscription '${subscriptionId}' actually exceeded the limit of '${rateLimits.get()[kind].size}' for time interval '00:00:${String(Math.ceil(rateLimits.get()[kind].size / rateLimits.get()[kind].refillPerSecond)).padStart(2, '0')}'. Please try again after '${token.retryAfterSeconds}' seconds.`,
+        {
+          'Retry-After': String(token.retryAfterSeconds),
+        },
+      );
     }
     if (decision.throttle) {
       setFault('throttle');
       const after = faults.get().throttleRetryAfterSeconds;
       const kind = method === 'GET' ? 'read' : 'write';
-      throw new ArmError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${subscriptionId}' actually exceeded the limit of '12000' for time interval '01:00:00'. Please try again after '${after}' seconds.`, {
-        'Retry-After': String(after),
-        [`x-ms-ratelimit-remaining-subscription-${kind}s`]: '0',
-      });
+      throw new ArmError(
+        429,
+        'SubscriptionRequestsThrottled',
+        `Number of '${kind}' requests for subscription '${subscriptionId}' actually exceeded the limit of '12000' for time interval '01:00:00'. Please try again after '${after}' seconds.`,
+        {
+          'Retry-After': String(after),
+          [`x-ms-ratelimit-remaining-subscription-${kind}s`]: '0',
+        },
+      );
     }
     if (decision.serverError !== undefined) {
       setFault('serverError');
       throw decision.serverError === 503
         ? new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.')
-        : new ArmError(decision.serverError, 'InternalServerError', 'Encountered internal server error. Diagnostic information: fake fault injection.');
+        : new ArmError(
+            decision.serverError,
+            'InternalServerError',
+            'Encountered internal server error. Diagnostic information: fake fault injection.',
+          );
     }
 
     const apiVersion = url.searchParams.get('api-version');
-    if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    if (!apiVersion)
+      throw new ArmError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
     if (segments[1]!.toLowerCase() !== subscriptionId.toLowerCase()) {
       throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${segments[1]}' could not be found.`);
     }
@@ -285,22 +352,47 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       try {
         body = JSON.parse(raw);
       } catch {
-        throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+        throw new ArmError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid and could not be deserialized.',
+        );
       }
     }
     const answer = await route(method, url, segments, lower, apiVersion, body);
     if (answer.status < 300 && faults.lostResponse(method, url.pathname)) {
       setFault('lostResponse');
-      throw new ArmError(500, 'InternalServerError', 'Encountered internal server error. Diagnostic information: fake fault injection (the request took effect).');
+      throw new ArmError(
+        500,
+        'InternalServerError',
+        'Encountered internal server error. Diagnostic information: fake fault injection (the request took effect).',
+      );
     }
     return answer;
   }
 
-  async function route(method: string, url: URL, segments: string[], lower: string[], apiVersion: string, body: Json): Promise<ArmResponse> {
-    const base: Omit<ProviderRequest, 'resourceGroup' | 'resourceType' | 'name' | 'rest'> = { method, path: url.pathname, query: url.searchParams, apiVersion, body };
+  async function route(
+    method: string,
+    url: URL,
+    segments: string[],
+    lower: string[],
+    apiVersion: string,
+    body: Json,
+  ): Promise<ArmResponse> {
+    const base: Omit<ProviderRequest, 'resourceGroup' | 'resourceType' | 'name' | 'rest'> = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      apiVersion,
+      body,
+    };
     const checkVersion = (ns: string, type: string, versions: readonly string[]) => {
       if (!versions.includes(apiVersion)) {
-        throw new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${versions.join(',')}'. The resource type is '${ns}/${type}'.`);
+        throw new ArmError(
+          400,
+          'InvalidApiVersionParameter',
+          `The api-version '${apiVersion}' is invalid. The supported versions are '${versions.join(',')}'. The resource type is '${ns}/${type}'.`,
+        );
       }
     };
 
@@ -314,27 +406,53 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       const ns = lower[3];
       const p = providers.find((x) => x.namespace.toLowerCase() === ns);
       if (!p) throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
-      const versions = p === compute ? [...new Set(Object.values(compute.apiVersions('disks')).concat(compute.apiVersions('virtualMachines')))] : p.apiVersions('');
+      const versions =
+        p === compute
+          ? [...new Set(Object.values(compute.apiVersions('disks')).concat(compute.apiVersions('virtualMachines')))]
+          : p.apiVersions('');
       checkVersion(p.namespace, 'locations/operations', versions);
       const kind = lower[6];
       const id = segments[7]!;
       if (kind === 'operations' && url.searchParams.get('monitor') !== 'true') return pollStatus(id, p.namespace);
-      if (kind === 'operations' || kind === 'operationresults' || kind === 'asyncoperations') return pollLocation(id, method);
+      if (kind === 'operations' || kind === 'operationresults' || kind === 'asyncoperations')
+        return pollLocation(id, method);
       throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
     }
     // /subscriptions/{s}/providers/Microsoft.Compute/locations/{l}/publishers/{p}/artifacttypes/vmimage/offers/{o}/skus/{sku}/versions[/{v}]:
     // the marketplace (Virtual Machine Images - List / Get). Source: the REST spec examples
     // VirtualMachineImage_List_*.json (a list of {name, location, id}) and the Get operation, whose
     // properties carry the purchase `plan` when the image has one and `osDiskImage`.
-    if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'publishers' && lower[8] === 'artifacttypes' && lower[10] === 'offers' && lower[12] === 'skus' && lower[14] === 'versions' && (segments.length === 15 || segments.length === 16)) {
-      checkVersion('Microsoft.Compute', 'locations/publishers/artifacttypes/offers/skus/versions', compute.apiVersions('virtualMachines'));
+    if (
+      lower[2] === 'providers' &&
+      lower[3] === 'microsoft.compute' &&
+      lower[4] === 'locations' &&
+      lower[6] === 'publishers' &&
+      lower[8] === 'artifacttypes' &&
+      lower[10] === 'offers' &&
+      lower[12] === 'skus' &&
+      lower[14] === 'versions' &&
+      (segments.length === 15 || segments.length === 16)
+    ) {
+      checkVersion(
+        'Microsoft.Compute',
+        'locations/publishers/artifacttypes/offers/skus/versions',
+        compute.apiVersions('virtualMachines'),
+      );
       if (method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
       const [loc, pub, offer, sku] = [segments[5]!, segments[7]!, segments[11]!, segments[13]!];
-      const image = images.find((m) => m.publisher.toLowerCase() === pub.toLowerCase() && m.offer.toLowerCase() === offer.toLowerCase() && m.sku.toLowerCase() === sku.toLowerCase());
-      const idOf = (v: string) => `/Subscriptions/${subscriptionId}/Providers/Microsoft.Compute/Locations/${loc}/Publishers/${pub}/ArtifactTypes/VMImage/Offers/${offer}/Skus/${sku}/Versions/${v}`;
+      const image = images.find(
+        (m) =>
+          m.publisher.toLowerCase() === pub.toLowerCase() &&
+          m.offer.toLowerCase() === offer.toLowerCase() &&
+          m.sku.toLowerCase() === sku.toLowerCase(),
+      );
+      const idOf = (v: string) =>
+        `/Subscriptions/${subscriptionId}/Providers/Microsoft.Compute/Locations/${loc}/Publishers/${pub}/ArtifactTypes/VMImage/Offers/${offer}/Skus/${sku}/Versions/${v}`;
       const version = segments[15];
-      if (!image || (version !== undefined && !image.versions.includes(version))) throw new ArmError(404, 'NotFound', 'Artifact: VMImage was not found.');
-      if (version === undefined) return { status: 200, body: image.versions.map((v) => ({ name: v, location: loc, id: idOf(v) })) };
+      if (!image || (version !== undefined && !image.versions.includes(version)))
+        throw new ArmError(404, 'NotFound', 'Artifact: VMImage was not found.');
+      if (version === undefined)
+        return { status: 200, body: image.versions.map((v) => ({ name: v, location: loc, id: idOf(v) })) };
       return {
         status: 200,
         body: {
@@ -351,7 +469,13 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
       };
     }
     // /subscriptions/{s}/providers/Microsoft.Compute/locations/{loc}/vmSizes
-    if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'vmsizes' && segments.length === 7) {
+    if (
+      lower[2] === 'providers' &&
+      lower[3] === 'microsoft.compute' &&
+      lower[4] === 'locations' &&
+      lower[6] === 'vmsizes' &&
+      segments.length === 7
+    ) {
       checkVersion('Microsoft.Compute', 'locations/vmSizes', compute.apiVersions('virtualMachines'));
       return compute.vmSizes();
     }
@@ -365,15 +489,34 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     }
     if (lower[2] === 'resourcegroups' && segments.length <= 4) {
       checkVersion('Microsoft.Resources', 'resourceGroups', RESOURCES_API_VERSIONS);
-      return resources.handle(method, segments[3], { ...base, resourceGroup: segments[3] ?? '', resourceType: 'resourceGroups', name: segments[3], rest: [] });
+      return resources.handle(method, segments[3], {
+        ...base,
+        resourceGroup: segments[3] ?? '',
+        resourceType: 'resourceGroups',
+        name: segments[3],
+        rest: [],
+      });
     }
     // {resource id}/providers/Microsoft.Resources/tags/default: the tags of a resource, read or
     // written without touching the resource (synchronous, 200). Source: the Tags REST API
     // (Tags - Get/Create Or Update/Update At Scope, api-version 2021-04-01 and later).
-    if (lower[2] === 'resourcegroups' && lower[4] === 'providers' && lower[8] === 'providers' && lower[9] === 'microsoft.resources' && lower[10] === 'tags' && lower[11] === 'default' && segments.length === 12) {
+    if (
+      lower[2] === 'resourcegroups' &&
+      lower[4] === 'providers' &&
+      lower[8] === 'providers' &&
+      lower[9] === 'microsoft.resources' &&
+      lower[10] === 'tags' &&
+      lower[11] === 'default' &&
+      segments.length === 12
+    ) {
       checkVersion('Microsoft.Resources', 'tags', RESOURCES_API_VERSIONS);
       const r = state.get(`/${segments.slice(0, 8).join('/')}`);
-      if (!r) throw new ArmError(404, 'ResourceNotFound', `The Resource '${segments[5]}/${segments[6]}/${segments[7]}' under resource group '${segments[3]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      if (!r)
+        throw new ArmError(
+          404,
+          'ResourceNotFound',
+          `The Resource '${segments[5]}/${segments[6]}/${segments[7]}' under resource group '${segments[3]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+        );
       const have: Record<string, string> = { ...(r.body.tags ?? {}) };
       const given: Record<string, string> = body?.properties?.tags ?? {};
       let next = have;
@@ -382,26 +525,55 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
         const op = String(body?.operation ?? '');
         if (op === 'Merge') next = { ...have, ...given };
         else if (op === 'Replace') next = { ...given };
-        else if (op === 'Delete') next = Object.fromEntries(Object.entries(have).filter(([k, v]) => !(k in given) || given[k] !== v));
-        else throw new ArmError(400, 'InvalidRequestContent', `The tags operation '${op}' is not one of Merge, Replace, Delete.`);
+        else if (op === 'Delete')
+          next = Object.fromEntries(Object.entries(have).filter(([k, v]) => !(k in given) || given[k] !== v));
+        else
+          throw new ArmError(
+            400,
+            'InvalidRequestContent',
+            `The tags operation '${op}' is not one of Merge, Replace, Delete.`,
+          );
       } else if (method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
       if (method !== 'GET') {
         checkTags(next, r.id);
         r.body.tags = next;
       }
-      return { status: 200, body: { id: `${r.id}/providers/Microsoft.Resources/tags/default`, name: 'default', type: 'Microsoft.Resources/tags', properties: { tags: next } } };
+      return {
+        status: 200,
+        body: {
+          id: `${r.id}/providers/Microsoft.Resources/tags/default`,
+          name: 'default',
+          type: 'Microsoft.Resources/tags',
+          properties: { tags: next },
+        },
+      };
     }
     // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}[/{name}[/...]]
     if (lower[2] === 'resourcegroups' && lower[4] === 'providers' && segments.length >= 7) {
       const ns = lower[5];
       const p = providers.find((x) => x.namespace.toLowerCase() === ns);
-      if (!p) throw new ArmError(400, 'MissingSubscriptionRegistration', `The subscription is not registered to use namespace '${segments[5]}'.`);
+      if (!p)
+        throw new ArmError(
+          400,
+          'MissingSubscriptionRegistration',
+          `The subscription is not registered to use namespace '${segments[5]}'.`,
+        );
       const type = segments[6]!;
       if (!p.canonicalType(type)) {
-        throw new ArmError(400, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${p.namespace}' for api version '${apiVersion}'.`);
+        throw new ArmError(
+          400,
+          'InvalidResourceType',
+          `The resource type '${type}' could not be found in the namespace '${p.namespace}' for api version '${apiVersion}'.`,
+        );
       }
       checkVersion(p.namespace, p.canonicalType(type)!, p.apiVersions(type));
-      return p.handle({ ...base, resourceGroup: segments[3]!, resourceType: type, name: segments[7], rest: segments.slice(8) });
+      return p.handle({
+        ...base,
+        resourceGroup: segments[3]!,
+        resourceType: type,
+        name: segments[7],
+        rest: segments.slice(8),
+      });
     }
     throw new ArmError(404, 'NotFound', `No route for ${url.pathname}.`);
   }
@@ -415,9 +587,16 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     const op = operations.get(id);
     if (!op) throw new ArmError(404, 'NotFound', `The operation '${id}' could not be found.`);
     operations.poll(op);
-    const body: Json = ns === 'Microsoft.Network'
-      ? { status: op.status, ...(op.error ? { error: op.error } : {}) }
-      : { name: op.id, status: op.status, startTime: op.startTime, ...(op.endTime ? { endTime: op.endTime } : {}), ...(op.error ? { error: op.error } : {}) };
+    const body: Json =
+      ns === 'Microsoft.Network'
+        ? { status: op.status, ...(op.error ? { error: op.error } : {}) }
+        : {
+            name: op.id,
+            status: op.status,
+            startTime: op.startTime,
+            ...(op.endTime ? { endTime: op.endTime } : {}),
+            ...(op.error ? { error: op.error } : {}),
+          };
     return { status: 200, body, headers: op.status === 'InProgress' ? retryHeader(op) : {} };
   }
 
@@ -436,7 +615,8 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
     const body = raw.trim() ? (JSON.parse(raw) as Json) : {};
     const route = path.join('/');
     if (route === 'faults' && method === 'GET') return { status: 200, body: faults.get() };
-    if (route === 'faults' && (method === 'PUT' || method === 'PATCH' || method === 'POST')) return { status: 200, body: faults.set(body as Partial<FaultConfig>) };
+    if (route === 'faults' && (method === 'PUT' || method === 'PATCH' || method === 'POST'))
+      return { status: 200, body: faults.set(body as Partial<FaultConfig>) };
     if (route === 'faults/enqueue' && method === 'POST') {
       faults.enqueue(body as ScriptedFault);
       return { status: 204 };
@@ -457,7 +637,9 @@ export async function startFakeArm(opts: FakeArmOptions = {}): Promise<FakeArm> 
         status: 200,
         body: {
           resourceGroups: state.listGroups().map((g) => g.name),
-          resources: state.all().map((r) => ({ id: r.id, type: r.type, provisioningState: r.body.properties?.provisioningState })),
+          resources: state
+            .all()
+            .map((r) => ({ id: r.id, type: r.type, provisioningState: r.body.properties?.provisioningState })),
         },
       };
     }
@@ -509,7 +691,8 @@ function pick(o: Json, keys: string[]): Json {
 export function resourceTypeOf(segments: readonly string[]): string {
   const lower = segments.map((s) => s.toLowerCase());
   if (lower[2] === 'operationresults') return 'Microsoft.Resources/operationresults';
-  if (lower[2] === 'providers' && lower[4] === 'locations' && lower[6] === 'publishers') return `${segments[3]}/locations/publishers`;
+  if (lower[2] === 'providers' && lower[4] === 'locations' && lower[6] === 'publishers')
+    return `${segments[3]}/locations/publishers`;
   if (lower[2] === 'providers' && lower[4] === 'locations') return `${segments[3]}/operations`;
   if (lower[2] === 'resourcegroups' && lower[4] !== 'providers') return 'Microsoft.Resources/resourceGroups';
   if (lower[8] === 'providers' && lower[10] === 'tags') return 'Microsoft.Resources/tags';

@@ -61,7 +61,10 @@ export const DEFAULT_FAULTS: FaultConfig = {
   serverErrorStatuses: [500, 503],
   lostResponseRate: 0,
   asyncFailureRate: 0,
-  asyncFailure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' },
+  asyncFailure: {
+    code: 'InternalExecutionError',
+    message: 'An internal execution error occurred. Please retry later.',
+  },
   latencyRate: 0,
   latencyMs: 200,
   conflictRate: 0,
@@ -99,7 +102,15 @@ export class Faults {
   /** Drops every scripted fault and sets all rates to 0. */
   clear(): void {
     this.scripted = [];
-    this.set({ throttleRate: 0, serverErrorRate: 0, asyncFailureRate: 0, latencyRate: 0, lostResponseRate: 0, conflictRate: 0, canceledRate: 0 });
+    this.set({
+      throttleRate: 0,
+      serverErrorRate: 0,
+      asyncFailureRate: 0,
+      latencyRate: 0,
+      lostResponseRate: 0,
+      conflictRate: 0,
+      canceledRate: 0,
+    });
   }
 
   private takeScripted(kind: ScriptedFault['kind'], method: string, path: string): ScriptedFault | undefined {
@@ -136,7 +147,9 @@ export class Faults {
   /** Decides whether the answer to a write that took effect is replaced by a 500. */
   lostResponse(method: string, path: string): boolean {
     if (method === 'GET' || method === 'HEAD') return false;
-    return this.takeScripted('lostResponse', method, path) !== undefined || this.rng.chance(this.config.lostResponseRate);
+    return (
+      this.takeScripted('lostResponse', method, path) !== undefined || this.rng.chance(this.config.lostResponseRate)
+    );
   }
 
   /** Decides whether a write is refused with 409 AnotherOperationInProgress. */
@@ -148,14 +161,20 @@ export class Faults {
   /** Decides whether a long-running operation started by this request ends Canceled. */
   canceled(method: string, path: string): { code: string; message: string } | undefined {
     if (this.takeScripted('canceled', method, path) !== undefined || this.rng.chance(this.config.canceledRate)) {
-      return { code: 'OperationPreempted', message: 'Operation execution has been preempted by a more recent operation.' };
+      return {
+        code: 'OperationPreempted',
+        message: 'Operation execution has been preempted by a more recent operation.',
+      };
     }
     return undefined;
   }
 
   /** Decides whether a long-running operation started by this request ends Failed. */
   asyncFailure(method: string, path: string): { code: string; message: string } | undefined {
-    if (this.takeScripted('asyncFailure', method, path) !== undefined || this.rng.chance(this.config.asyncFailureRate)) {
+    if (
+      this.takeScripted('asyncFailure', method, path) !== undefined ||
+      this.rng.chance(this.config.asyncFailureRate)
+    ) {
       return this.config.asyncFailure;
     }
     return undefined;

@@ -114,10 +114,21 @@ export class ManagedIdentityEndpoint {
     const url = new URL(req.url ?? '/', this.base);
     const answer = (status: number, body: Record<string, unknown>) => {
       const payload = JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(payload)) });
+      res.writeHead(status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': String(Buffer.byteLength(payload)),
+      });
       res.end(payload);
       // the path only: the query names the identity, the headers carry the secret
-      this.requestLog.record({ time: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname, apiVersion: url.searchParams.get('api-version'), status, durationMs: 0, resourceType: 'managedIdentity' });
+      this.requestLog.record({
+        time: new Date().toISOString(),
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        apiVersion: url.searchParams.get('api-version'),
+        status,
+        durationMs: 0,
+        resourceType: 'managedIdentity',
+      });
     };
     req.resume();
     req.on('end', () => {
@@ -128,37 +139,73 @@ export class ManagedIdentityEndpoint {
   }
 
   private appService(req: http.IncomingMessage, url: URL): [number, Record<string, unknown>] {
-    const refuse = (statusCode: number, message: string): [number, Record<string, unknown>] => [statusCode, { statusCode, message, correlationId: randomUUID() }];
+    const refuse = (statusCode: number, message: string): [number, Record<string, unknown>] => [
+      statusCode,
+      { statusCode, message, correlationId: randomUUID() },
+    ];
     if (req.method !== 'GET') return refuse(405, 'The requested resource does not support the HTTP method.');
     const header = req.headers['x-identity-header'];
     const got = Buffer.from(typeof header === 'string' ? header : '');
     const want = Buffer.from(this.identityHeader);
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return refuse(401, 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
-    if (url.searchParams.get('api-version') !== '2019-08-01') return refuse(400, `The api-version '${url.searchParams.get('api-version') ?? ''}' is not supported; use 2019-08-01.`);
+    if (got.length !== want.length || !timingSafeEqual(got, want))
+      return refuse(401, 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
+    if (url.searchParams.get('api-version') !== '2019-08-01')
+      return refuse(
+        400,
+        `The api-version '${url.searchParams.get('api-version') ?? ''}' is not supported; use 2019-08-01.`,
+      );
     const resource = url.searchParams.get('resource');
     if (!resource) return refuse(400, 'The resource parameter is required.');
     const identity = this.select(url, ['client_id', 'principal_id', 'object_id']);
     if (typeof identity === 'string') return refuse(400, 'Unable to load the proper Managed Identity.');
     const expiresOn = Math.floor(Date.now() / 1000) + 86_399;
-    return [200, { access_token: this.authority.issue(86_399, { appId: identity.clientId, objectId: identity.principalId }, resource), expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: identity.clientId }];
+    return [
+      200,
+      {
+        access_token: this.authority.issue(
+          86_399,
+          { appId: identity.clientId, objectId: identity.principalId },
+          resource,
+        ),
+        expires_on: String(expiresOn),
+        resource,
+        token_type: 'Bearer',
+        client_id: identity.clientId,
+      },
+    ];
   }
 
   private imds(req: http.IncomingMessage, url: URL): [number, Record<string, unknown>] {
-    const refuse = (status: number, error: string, description: string): [number, Record<string, unknown>] => [status, { error, error_description: description }];
+    const refuse = (status: number, error: string, description: string): [number, Record<string, unknown>] => [
+      status,
+      { error, error_description: description },
+    ];
     if (req.method !== 'GET') return refuse(405, 'invalid_request', 'Only GET is supported.');
-    if (String(req.headers['metadata']).toLowerCase() !== 'true') return refuse(400, 'invalid_request', 'Required metadata header not specified');
-    if (req.headers['x-forwarded-for'] !== undefined) return refuse(400, 'invalid_request', 'Request contains X-Forwarded-For header');
-    if (!url.searchParams.get('api-version')) return refuse(400, 'invalid_request', 'Required query variable api-version is missing');
+    if (String(req.headers['metadata']).toLowerCase() !== 'true')
+      return refuse(400, 'invalid_request', 'Required metadata header not specified');
+    if (req.headers['x-forwarded-for'] !== undefined)
+      return refuse(400, 'invalid_request', 'Request contains X-Forwarded-For header');
+    if (!url.searchParams.get('api-version'))
+      return refuse(400, 'invalid_request', 'Required query variable api-version is missing');
     const resource = url.searchParams.get('resource');
     if (!resource) return refuse(400, 'invalid_request', 'Required query variable resource is missing');
     const identity = this.select(url, ['client_id', 'object_id']);
-    if (identity === 'ambiguous') return refuse(400, 'invalid_request', 'Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request');
+    if (identity === 'ambiguous')
+      return refuse(
+        400,
+        'invalid_request',
+        'Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request',
+      );
     if (typeof identity === 'string') return refuse(400, 'invalid_request', 'Identity not found');
     const now = Math.floor(Date.now() / 1000);
     return [
       200,
       {
-        access_token: this.authority.issue(86_399, { appId: identity.clientId, objectId: identity.principalId }, resource),
+        access_token: this.authority.issue(
+          86_399,
+          { appId: identity.clientId, objectId: identity.principalId },
+          resource,
+        ),
         client_id: identity.clientId,
         expires_in: '86399',
         expires_on: String(now + 86_399),
@@ -177,7 +224,9 @@ export class ManagedIdentityEndpoint {
     const all = [...(this.systemAssigned ? [this.systemAssigned] : []), ...this.userAssigned];
     if (named.length === 1) {
       const [key, value] = named[0]!;
-      const found = all.find((i) => (key === 'client_id' ? i.clientId : i.principalId).toLowerCase() === value!.toLowerCase());
+      const found = all.find(
+        (i) => (key === 'client_id' ? i.clientId : i.principalId).toLowerCase() === value!.toLowerCase(),
+      );
       return found ?? 'not_found';
     }
     if (this.systemAssigned) return this.systemAssigned;

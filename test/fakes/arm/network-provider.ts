@@ -37,11 +37,43 @@ function parseCidr(cidr: string): { base: number; size: number } | undefined {
 }
 
 const DEFAULT_NSG_RULES: readonly [string, string, string, string, string, number, string][] = [
-  ['AllowVnetInBound', 'Allow inbound traffic from all VMs in VNET', 'VirtualNetwork', 'VirtualNetwork', 'Allow', 65000, 'Inbound'],
-  ['AllowAzureLoadBalancerInBound', 'Allow inbound traffic from azure load balancer', 'AzureLoadBalancer', '*', 'Allow', 65001, 'Inbound'],
+  [
+    'AllowVnetInBound',
+    'Allow inbound traffic from all VMs in VNET',
+    'VirtualNetwork',
+    'VirtualNetwork',
+    'Allow',
+    65000,
+    'Inbound',
+  ],
+  [
+    'AllowAzureLoadBalancerInBound',
+    'Allow inbound traffic from azure load balancer',
+    'AzureLoadBalancer',
+    '*',
+    'Allow',
+    65001,
+    'Inbound',
+  ],
   ['DenyAllInBound', 'Deny all inbound traffic', '*', '*', 'Deny', 65500, 'Inbound'],
-  ['AllowVnetOutBound', 'Allow outbound traffic from all VMs to all VMs in VNET', 'VirtualNetwork', 'VirtualNetwork', 'Allow', 65000, 'Outbound'],
-  ['AllowInternetOutBound', 'Allow outbound traffic from all VMs to Internet', '*', 'Internet', 'Allow', 65001, 'Outbound'],
+  [
+    'AllowVnetOutBound',
+    'Allow outbound traffic from all VMs to all VMs in VNET',
+    'VirtualNetwork',
+    'VirtualNetwork',
+    'Allow',
+    65000,
+    'Outbound',
+  ],
+  [
+    'AllowInternetOutBound',
+    'Allow outbound traffic from all VMs to Internet',
+    '*',
+    'Internet',
+    'Allow',
+    65001,
+    'Outbound',
+  ],
   ['DenyAllOutBound', 'Deny all outbound traffic', '*', '*', 'Deny', 65500, 'Outbound'],
 ];
 
@@ -75,11 +107,19 @@ export class NetworkProvider {
 
   async handle(req: ProviderRequest): Promise<ArmResponse> {
     const type = this.canonicalType(req.resourceType);
-    if (!type) throw new ArmError(400, 'InvalidResourceType', `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`);
+    if (!type)
+      throw new ArmError(
+        400,
+        'InvalidResourceType',
+        `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`,
+      );
     const group = this.ctx.state.requireGroup(req.resourceGroup);
     if (req.name === undefined) {
       if (req.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
-      return { status: 200, body: { value: this.ctx.state.list(`${NS}/${type}`, group.name).map((r) => this.render(r)) } };
+      return {
+        status: 200,
+        body: { value: this.ctx.state.list(`${NS}/${type}`, group.name).map((r) => this.render(r)) },
+      };
     }
     const id = this.ctx.state.resourceId(group.name, `${NS}/${type}`, req.name);
     if (req.rest.length > 0) return this.handleChild(req, type, id);
@@ -131,7 +171,8 @@ export class NetworkProvider {
         break;
       }
       case `${NS}/networkSecurityGroups`:
-        for (const c of [...(b.properties.securityRules ?? []), ...(b.properties.defaultSecurityRules ?? [])]) c.etag = r.etag;
+        for (const c of [...(b.properties.securityRules ?? []), ...(b.properties.defaultSecurityRules ?? [])])
+          c.etag = r.etag;
         break;
     }
     return b;
@@ -147,7 +188,8 @@ export class NetworkProvider {
   private decorateLoadBalancer(b: Json, etag: string): void {
     const p = b.properties;
     const rules: Json[] = p.loadBalancingRules ?? [];
-    const refs = (field: string, id: string): Json[] => rules.filter((x) => sameId(x.properties?.[field]?.id, id)).map((x) => ({ id: x.id }));
+    const refs = (field: string, id: string): Json[] =>
+      rules.filter((x) => sameId(x.properties?.[field]?.id, id)).map((x) => ({ id: x.id }));
     for (const f of p.frontendIPConfigurations ?? []) {
       f.etag = etag;
       const lr = refs('frontendIPConfiguration', f.id);
@@ -192,7 +234,8 @@ export class NetworkProvider {
     const out: string[] = [];
     for (const nic of this.nics()) {
       for (const c of nic.body.properties.ipConfigurations ?? []) {
-        if ((c.properties?.loadBalancerBackendAddressPools ?? []).some((p: Json) => sameId(p.id, poolId))) out.push(c.id);
+        if ((c.properties?.loadBalancerBackendAddressPools ?? []).some((p: Json) => sameId(p.id, poolId)))
+          out.push(c.id);
       }
     }
     return out;
@@ -201,31 +244,46 @@ export class NetworkProvider {
   private vmUsingNic(nicId: string): StoredResource | undefined {
     return this.ctx.state
       .list('Microsoft.Compute/virtualMachines')
-      .find((vm) => (vm.body.properties?.networkProfile?.networkInterfaces ?? []).some((n: Json) => sameId(n.id, nicId)));
+      .find((vm) =>
+        (vm.body.properties?.networkProfile?.networkInterfaces ?? []).some((n: Json) => sameId(n.id, nicId)),
+      );
   }
 
   private publicIpUser(pipId: string): string | undefined {
     for (const nic of this.nics()) {
-      for (const c of nic.body.properties.ipConfigurations ?? []) if (sameId(c.properties?.publicIPAddress?.id, pipId)) return c.id;
+      for (const c of nic.body.properties.ipConfigurations ?? [])
+        if (sameId(c.properties?.publicIPAddress?.id, pipId)) return c.id;
     }
     for (const lb of this.ctx.state.list(`${NS}/loadBalancers`)) {
-      for (const f of lb.body.properties.frontendIPConfigurations ?? []) if (sameId(f.properties?.publicIPAddress?.id, pipId)) return f.id;
+      for (const f of lb.body.properties.frontendIPConfigurations ?? [])
+        if (sameId(f.properties?.publicIPAddress?.id, pipId)) return f.id;
     }
     return undefined;
   }
 
   // ---- writes ------------------------------------------------------------------------------
 
-  private async put(req: ProviderRequest, type: string, id: string, rg: string, rgLocation: string): Promise<ArmResponse> {
+  private async put(
+    req: ProviderRequest,
+    type: string,
+    id: string,
+    rg: string,
+    rgLocation: string,
+  ): Promise<ArmResponse> {
     const body = req.body;
-    if (!body || typeof body !== 'object') throw invalidParameter('The request content was invalid and could not be deserialized.');
+    if (!body || typeof body !== 'object')
+      throw invalidParameter('The request content was invalid and could not be deserialized.');
     const existing = this.ctx.state.get(id);
     const inputKey = canonicalJson(body);
     if (existing && existing.inputKey === inputKey && existing.body.properties.provisioningState === 'Succeeded') {
       return { status: 200, body: this.render(existing) };
     }
     if (existing && existing.body.properties.provisioningState === 'Deleting') {
-      throw new ArmError(409, 'AnotherOperationInProgress', `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}`);
+      throw new ArmError(
+        409,
+        'AnotherOperationInProgress',
+        `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${id}`,
+      );
     }
     this.ctx.refuseBusy(req, [id]);
     checkTags(body.tags, id);
@@ -240,12 +298,26 @@ export class NetworkProvider {
       type: `${NS}/${type}`,
       location,
       ...(body.tags ? { tags: body.tags } : {}),
-      ...(body.sku ? { sku: body.sku } : type === 'publicIPAddresses' ? { sku: { name: 'Standard', tier: 'Regional' } } : type === 'loadBalancers' ? { sku: { name: 'Standard', tier: 'Regional' } } : {}),
+      ...(body.sku
+        ? { sku: body.sku }
+        : type === 'publicIPAddresses'
+          ? { sku: { name: 'Standard', tier: 'Regional' } }
+          : type === 'loadBalancers'
+            ? { sku: { name: 'Standard', tier: 'Regional' } }
+            : {}),
       ...(body.zones ? { zones: body.zones } : {}),
       properties: { ...props, provisioningState: 'Updating' },
     };
     if (type === 'publicIPAddresses') this.allocatePublicIp(doc, existing, name);
-    const record: StoredResource = { id, name, type: `${NS}/${type}`, resourceGroup: rg, etag: ArmContext.networkEtag(), body: doc, inputKey };
+    const record: StoredResource = {
+      id,
+      name,
+      type: `${NS}/${type}`,
+      resourceGroup: rg,
+      etag: ArmContext.networkEtag(),
+      body: doc,
+      inputKey,
+    };
     this.ctx.state.put(record);
     if (type === 'networkInterfaces' || type === 'applicationSecurityGroups') {
       // A NIC (or an application security group) PUT is done when it answers: 200/201 with
@@ -256,10 +328,18 @@ export class NetworkProvider {
       const { headers } = this.ctx.finishedOperation(req, location, 'network');
       return { status: existing ? 200 : 201, body: this.render(record), headers };
     }
-    const { headers } = this.ctx.startOperation(req, location, 'network', { kind: 'network', holds: [id],
-      onSuccess: () => this.setState(id, 'Succeeded'),
-      onFailure: () => this.setState(id, 'Failed'),
-    }, false);
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'network',
+      {
+        kind: 'network',
+        holds: [id],
+        onSuccess: () => this.setState(id, 'Succeeded'),
+        onFailure: () => this.setState(id, 'Failed'),
+      },
+      false,
+    );
     return { status: existing ? 200 : 201, body: this.render(record), headers };
   }
 
@@ -267,7 +347,16 @@ export class NetworkProvider {
     const r = this.ctx.state.get(id);
     if (!r) return;
     r.body.properties.provisioningState = state;
-    for (const key of ['subnets', 'ipConfigurations', 'frontendIPConfigurations', 'backendAddressPools', 'probes', 'loadBalancingRules', 'securityRules', 'defaultSecurityRules']) {
+    for (const key of [
+      'subnets',
+      'ipConfigurations',
+      'frontendIPConfigurations',
+      'backendAddressPools',
+      'probes',
+      'loadBalancingRules',
+      'securityRules',
+      'defaultSecurityRules',
+    ]) {
       for (const c of r.body.properties[key] ?? []) if (c.properties) c.properties.provisioningState = state;
     }
   }
@@ -289,10 +378,18 @@ export class NetworkProvider {
     this.refuseDelete(type, r);
     if (type === 'networkInterfaces') this.ctx.refuseReservedNic(id, undefined);
     r.body.properties.provisioningState = 'Deleting';
-    const { headers } = this.ctx.startOperation(req, r.body.location, 'network', { kind: 'networkDelete', holds: [id],
-      onSuccess: () => this.ctx.state.delete(id),
-      onFailure: () => this.setState(id, 'Failed'),
-    }, true);
+    const { headers } = this.ctx.startOperation(
+      req,
+      r.body.location,
+      'network',
+      {
+        kind: 'networkDelete',
+        holds: [id],
+        onSuccess: () => this.ctx.state.delete(id),
+        onFailure: () => this.setState(id, 'Failed'),
+      },
+      true,
+    );
     return { status: 202, headers };
   }
 
@@ -301,24 +398,39 @@ export class NetworkProvider {
       case 'networkInterfaces': {
         const vm = this.vmUsingNic(r.id);
         if (vm) {
-          throw new ArmError(400, 'NicInUse', `Network Interface ${r.id} is used by existing resource ${vm.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`);
+          throw new ArmError(
+            400,
+            'NicInUse',
+            `Network Interface ${r.id} is used by existing resource ${vm.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`,
+          );
         }
         break;
       }
       case 'publicIPAddresses': {
         const user = this.publicIpUser(r.id);
         if (user) {
-          throw new ArmError(400, 'PublicIPAddressCannotBeDeleted', `Public IP address ${r.id} can not be deleted since it is still allocated to resource ${user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource. To learn how to do this, see aka.ms/deletepublicip.`);
+          throw new ArmError(
+            400,
+            'PublicIPAddressCannotBeDeleted',
+            `Public IP address ${r.id} can not be deleted since it is still allocated to resource ${user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource. To learn how to do this, see aka.ms/deletepublicip.`,
+          );
         }
         break;
       }
       case 'networkSecurityGroups': {
-        const users = this.nics().filter((n) => sameId(n.body.properties.networkSecurityGroup?.id, r.id)).map((n) => n.id);
+        const users = this.nics()
+          .filter((n) => sameId(n.body.properties.networkSecurityGroup?.id, r.id))
+          .map((n) => n.id);
         for (const vnet of this.ctx.state.list(`${NS}/virtualNetworks`)) {
-          for (const s of vnet.body.properties.subnets ?? []) if (sameId(s.properties?.networkSecurityGroup?.id, r.id)) users.push(s.id);
+          for (const s of vnet.body.properties.subnets ?? [])
+            if (sameId(s.properties?.networkSecurityGroup?.id, r.id)) users.push(s.id);
         }
         if (users.length) {
-          throw new ArmError(400, 'InUseNetworkSecurityGroupCannotBeDeleted', `Network security group ${r.id} cannot be deleted because it is in use by the following resources: ${users.join(', ')}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.`);
+          throw new ArmError(
+            400,
+            'InUseNetworkSecurityGroupCannotBeDeleted',
+            `Network security group ${r.id} cannot be deleted because it is in use by the following resources: ${users.join(', ')}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.`,
+          );
         }
         break;
       }
@@ -329,7 +441,11 @@ export class NetworkProvider {
         for (const pool of r.body.properties.backendAddressPools ?? []) {
           const members = this.nicConfigsInPool(pool.id);
           if (members.length) {
-            throw new ArmError(400, 'InUseLoadBalancerBackendAddressPoolCannotBeDeleted', `Load balancer backend address pool ${pool.id} is in use by ${members.join(', ')} and cannot be deleted.`);
+            throw new ArmError(
+              400,
+              'InUseLoadBalancerBackendAddressPoolCannotBeDeleted',
+              `Load balancer backend address pool ${pool.id} is in use by ${members.join(', ')} and cannot be deleted.`,
+            );
           }
         }
         break;
@@ -339,7 +455,11 @@ export class NetworkProvider {
   private refuseSubnetDelete(s: Json): void {
     const users = this.ipConfigsInSubnet(s.id);
     if (users.length) {
-      throw new ArmError(400, 'InUseSubnetCannotBeDeleted', `Subnet ${s.name} is in use by ${users[0]!.configId} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.`);
+      throw new ArmError(
+        400,
+        'InUseSubnetCannotBeDeleted',
+        `Subnet ${s.name} is in use by ${users[0]!.configId} and cannot be deleted. In order to delete the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.`,
+      );
     }
   }
 
@@ -348,18 +468,32 @@ export class NetworkProvider {
   private buildProperties(type: string, id: string, p: Json, existing: StoredResource | undefined): Json {
     const child = (kind: string, c: Json): Json => {
       if (!c?.name) throw invalidParameter(`A '${kind}' entry of ${id} has no name.`);
-      return { name: c.name, id: `${id}/${kind}/${c.name}`, ...(c.type ? {} : {}), properties: { ...(c.properties ?? {}), provisioningState: 'Updating' } };
+      return {
+        name: c.name,
+        id: `${id}/${kind}/${c.name}`,
+        ...(c.type ? {} : {}),
+        properties: { ...(c.properties ?? {}), provisioningState: 'Updating' },
+      };
     };
     switch (type) {
       case 'virtualNetworks': {
         const prefixes: Json[] = p.addressSpace?.addressPrefixes ?? [];
-        if (!prefixes.length || prefixes.some((x) => !parseCidr(String(x)))) throw invalidParameter(`Virtual network ${id} must have valid addressSpace.addressPrefixes.`);
+        if (!prefixes.length || prefixes.some((x) => !parseCidr(String(x))))
+          throw invalidParameter(`Virtual network ${id} must have valid addressSpace.addressPrefixes.`);
         const subnets = (p.subnets ?? []).map((s: Json) => this.buildSubnet(id, s, prefixes));
-        checkSubnetsDisjoint(id.split('/').pop()!, subnets.map((s: Json) => ({ name: s.name, addressPrefix: String(s.properties.addressPrefix) })));
+        checkSubnetsDisjoint(
+          id.split('/').pop()!,
+          subnets.map((s: Json) => ({ name: s.name, addressPrefix: String(s.properties.addressPrefix) })),
+        );
         for (const old of existing?.body.properties.subnets ?? []) {
           if (!subnets.some((s: Json) => sameId(s.id, old.id))) this.refuseSubnetDelete(old);
         }
-        return { ...p, addressSpace: { addressPrefixes: prefixes }, subnets, virtualNetworkPeerings: p.virtualNetworkPeerings ?? [] };
+        return {
+          ...p,
+          addressSpace: { addressPrefixes: prefixes },
+          subnets,
+          virtualNetworkPeerings: p.virtualNetworkPeerings ?? [],
+        };
       }
       case 'networkSecurityGroups': {
         const rules = (p.securityRules ?? []).map((r: Json) => {
@@ -371,7 +505,18 @@ export class NetworkProvider {
           name,
           id: `${id}/defaultSecurityRules/${name}`,
           type: `${NS}/networkSecurityGroups/defaultSecurityRules`,
-          properties: { description, protocol: '*', sourcePortRange: '*', destinationPortRange: '*', sourceAddressPrefix: src, destinationAddressPrefix: dst, access, priority, direction, provisioningState: 'Updating' },
+          properties: {
+            description,
+            protocol: '*',
+            sourcePortRange: '*',
+            destinationPortRange: '*',
+            sourceAddressPrefix: src,
+            destinationAddressPrefix: dst,
+            access,
+            priority,
+            direction,
+            provisioningState: 'Updating',
+          },
         }));
         return { ...p, securityRules: rules, defaultSecurityRules: defaults };
       }
@@ -384,7 +529,8 @@ export class NetworkProvider {
           ipTags: p.ipTags ?? [],
         };
       case 'loadBalancers': {
-        const sub = (kind: string, t: string) => (p[kind] ?? []).map((c: Json) => ({ ...child(kind, c), type: `${NS}/loadBalancers/${t}` }));
+        const sub = (kind: string, t: string) =>
+          (p[kind] ?? []).map((c: Json) => ({ ...child(kind, c), type: `${NS}/loadBalancers/${t}` }));
         const out: Json = {
           ...p,
           frontendIPConfigurations: sub('frontendIPConfigurations', 'frontendIPConfigurations'),
@@ -403,19 +549,34 @@ export class NetworkProvider {
             if (!s) throw invalidReference(f.properties.subnet.id, id);
             f.properties.privateIPAllocationMethod ??= 'Dynamic';
             f.properties.privateIPAddressVersion ??= 'IPv4';
-            f.properties.privateIPAddress = this.allocatePrivateIp(s, f.id, f.properties.privateIPAllocationMethod, f.properties.privateIPAddress, existing);
+            f.properties.privateIPAddress = this.allocatePrivateIp(
+              s,
+              f.id,
+              f.properties.privateIPAllocationMethod,
+              f.properties.privateIPAddress,
+              existing,
+            );
           }
         }
         const known = (kind: string, ref: Json) => !ref?.id || out[kind].some((c: Json) => sameId(c.id, ref.id));
         for (const r of out.loadBalancingRules) {
           const rp = r.properties;
-          if (!known('frontendIPConfigurations', rp.frontendIPConfiguration)) throw invalidReference(rp.frontendIPConfiguration.id, r.id);
-          if (!known('backendAddressPools', rp.backendAddressPool)) throw invalidReference(rp.backendAddressPool.id, r.id);
+          if (!known('frontendIPConfigurations', rp.frontendIPConfiguration))
+            throw invalidReference(rp.frontendIPConfiguration.id, r.id);
+          if (!known('backendAddressPools', rp.backendAddressPool))
+            throw invalidReference(rp.backendAddressPool.id, r.id);
           if (!known('probes', rp.probe)) throw invalidReference(rp.probe.id, r.id);
         }
         for (const old of existing?.body.properties.backendAddressPools ?? []) {
-          if (!out.backendAddressPools.some((x: Json) => sameId(x.id, old.id)) && this.nicConfigsInPool(old.id).length) {
-            throw new ArmError(400, 'InUseLoadBalancerBackendAddressPoolCannotBeDeleted', `Load balancer backend address pool ${old.id} is in use and cannot be removed.`);
+          if (
+            !out.backendAddressPools.some((x: Json) => sameId(x.id, old.id)) &&
+            this.nicConfigsInPool(old.id).length
+          ) {
+            throw new ArmError(
+              400,
+              'InUseLoadBalancerBackendAddressPoolCannotBeDeleted',
+              `Load balancer backend address pool ${old.id} is in use and cannot be removed.`,
+            );
           }
         }
         return out;
@@ -430,14 +591,30 @@ export class NetworkProvider {
     if (!s?.name) throw invalidParameter(`A subnet of ${vnetId} has no name.`);
     const sp = s.properties ?? {};
     const cidr = parseCidr(String(sp.addressPrefix ?? ''));
-    if (!cidr) throw new ArmError(400, 'InvalidAddressPrefixFormat', `Address prefix ${sp.addressPrefix} of resource ${vnetId}/subnets/${s.name} is not formatted correctly.`);
+    if (!cidr)
+      throw new ArmError(
+        400,
+        'InvalidAddressPrefixFormat',
+        `Address prefix ${sp.addressPrefix} of resource ${vnetId}/subnets/${s.name} is not formatted correctly.`,
+      );
     const inside = prefixes.some((x) => {
       const v = parseCidr(String(x))!;
       return cidr.base >= v.base && cidr.base + cidr.size <= v.base + v.size;
     });
-    if (!inside) throw new ArmError(400, 'NetcfgSubnetRangeOutsideVnet', `Subnet '${s.name}' is not valid because its IP address range is outside the IP address range of virtual network '${vnetId.split('/').pop()}'.`);
-    if (sp.networkSecurityGroup?.id && !this.ctx.state.get(sp.networkSecurityGroup.id)) throw invalidReference(sp.networkSecurityGroup.id, `${vnetId}/subnets/${s.name}`);
-    const out: Json = { name: s.name, id: `${vnetId}/subnets/${s.name}`, type: `${NS}/virtualNetworks/subnets`, properties: { ...sp, provisioningState: 'Updating' } };
+    if (!inside)
+      throw new ArmError(
+        400,
+        'NetcfgSubnetRangeOutsideVnet',
+        `Subnet '${s.name}' is not valid because its IP address range is outside the IP address range of virtual network '${vnetId.split('/').pop()}'.`,
+      );
+    if (sp.networkSecurityGroup?.id && !this.ctx.state.get(sp.networkSecurityGroup.id))
+      throw invalidReference(sp.networkSecurityGroup.id, `${vnetId}/subnets/${s.name}`);
+    const out: Json = {
+      name: s.name,
+      id: `${vnetId}/subnets/${s.name}`,
+      type: `${NS}/virtualNetworks/subnets`,
+      properties: { ...sp, provisioningState: 'Updating' },
+    };
     delete out.properties.ipConfigurations;
     return out;
   }
@@ -445,7 +622,8 @@ export class NetworkProvider {
   private buildNic(id: string, p: Json, existing: StoredResource | undefined): Json {
     const configs: Json[] = p.ipConfigurations ?? [];
     if (!configs.length) throw invalidParameter(`Network interface ${id} must have one or more IP configurations.`);
-    if (p.networkSecurityGroup?.id && !this.ctx.state.get(p.networkSecurityGroup.id)) throw invalidReference(p.networkSecurityGroup.id, id);
+    if (p.networkSecurityGroup?.id && !this.ctx.state.get(p.networkSecurityGroup.id))
+      throw invalidReference(p.networkSecurityGroup.id, id);
     const out = configs.map((c, i) => {
       if (!c?.name) throw invalidParameter(`An IP configuration of ${id} has no name.`);
       const cid = `${id}/ipConfigurations/${c.name}`;
@@ -461,7 +639,11 @@ export class NetworkProvider {
         if (!this.ctx.state.get(cp.publicIPAddress.id)) throw invalidReference(cp.publicIPAddress.id, id);
         const user = this.publicIpUser(cp.publicIPAddress.id);
         if (user && !sameId(topLevelId(user), id)) {
-          throw new ArmError(400, 'PublicIPAddressInUse', `Resource ${cp.publicIPAddress.id} is referenced by ${user} and cannot be used by ${cid}.`);
+          throw new ArmError(
+            400,
+            'PublicIPAddressInUse',
+            `Resource ${cp.publicIPAddress.id} is referenced by ${user} and cannot be used by ${cid}.`,
+          );
         }
       }
       for (const pool of cp.loadBalancerBackendAddressPools ?? []) {
@@ -498,12 +680,19 @@ export class NetworkProvider {
   private findChild(childId: string, kind: string): Json | undefined {
     const top = topLevelId(childId);
     const parts = parseResourceId(childId);
-    if (!top || !parts || parts.children.length !== 2 || parts.children[0]!.toLowerCase() !== kind.toLowerCase()) return undefined;
+    if (!top || !parts || parts.children.length !== 2 || parts.children[0]!.toLowerCase() !== kind.toLowerCase())
+      return undefined;
     const parent = this.ctx.state.get(top);
     return (parent?.body.properties?.[kind] ?? []).find((c: Json) => sameId(c.id, childId));
   }
 
-  private allocatePrivateIp(subnet: Json, configId: string, method: string, requested: string | undefined, existing: StoredResource | undefined): string {
+  private allocatePrivateIp(
+    subnet: Json,
+    configId: string,
+    method: string,
+    requested: string | undefined,
+    existing: StoredResource | undefined,
+  ): string {
     const cidr = parseCidr(String(subnet.properties.addressPrefix))!;
     const first = cidr.base + 4;
     const last = cidr.base + cidr.size - 2;
@@ -514,30 +703,55 @@ export class NetworkProvider {
     );
     if (method === 'Static') {
       const n = ipToInt(String(requested ?? ''));
-      if (Number.isNaN(n)) throw invalidParameter(`IP configuration ${configId} has an invalid static private IP address '${requested}'.`);
+      if (Number.isNaN(n))
+        throw invalidParameter(`IP configuration ${configId} has an invalid static private IP address '${requested}'.`);
       if (n < cidr.base || n >= cidr.base + cidr.size) {
-        throw new ArmError(400, 'PrivateIPAddressNotInSubnet', `IP configuration ${configId} is using the private IP address ${requested} which is not in the address range of subnet ${subnet.id}.`);
+        throw new ArmError(
+          400,
+          'PrivateIPAddressNotInSubnet',
+          `IP configuration ${configId} is using the private IP address ${requested} which is not in the address range of subnet ${subnet.id}.`,
+        );
       }
       if (n < first || n > last) {
-        throw new ArmError(400, 'PrivateIPAddressInReservedRange', `Private static IP address ${requested} falls within reserved IP range of subnet prefix ${subnet.properties.addressPrefix}.`);
+        throw new ArmError(
+          400,
+          'PrivateIPAddressInReservedRange',
+          `Private static IP address ${requested} falls within reserved IP range of subnet prefix ${subnet.properties.addressPrefix}.`,
+        );
       }
       if (taken.has(requested)) {
-        throw new ArmError(400, 'PrivateIPAddressInUse', `IP configuration ${configId} is using the private IP address ${requested} which is already allocated to another resource.`);
+        throw new ArmError(
+          400,
+          'PrivateIPAddressInUse',
+          `IP configuration ${configId} is using the private IP address ${requested} which is already allocated to another resource.`,
+        );
       }
       return requested!;
     }
     const before = existing?.body.properties?.ipConfigurations?.find((c: Json) => sameId(c.id, configId));
-    if (before && sameId(before.properties?.subnet?.id, subnet.id) && before.properties.privateIPAddress && !taken.has(before.properties.privateIPAddress)) {
+    if (
+      before &&
+      sameId(before.properties?.subnet?.id, subnet.id) &&
+      before.properties.privateIPAddress &&
+      !taken.has(before.properties.privateIPAddress)
+    ) {
       return before.properties.privateIPAddress;
     }
     for (let n = first; n <= last; n++) if (!taken.has(intToIp(n))) return intToIp(n);
-    throw new ArmError(400, 'SubnetIsFull', `Subnet ${subnet.id} with address prefix ${subnet.properties.addressPrefix} does not have enough capacity for 1 IP addresses.`);
+    throw new ArmError(
+      400,
+      'SubnetIsFull',
+      `Subnet ${subnet.id} with address prefix ${subnet.properties.addressPrefix} does not have enough capacity for 1 IP addresses.`,
+    );
   }
 
   private allocatePublicIp(doc: Json, existing: StoredResource | undefined, name: string): void {
     const before = existing?.body.properties?.ipAddress;
     if (doc.properties.publicIPAllocationMethod === 'Static') {
-      doc.properties.ipAddress = before ?? this.publicIpFor?.(name) ?? `20.0.${Math.floor(this.publicIpCounter / 250)}.${(this.publicIpCounter++ % 250) + 1}`;
+      doc.properties.ipAddress =
+        before ??
+        this.publicIpFor?.(name) ??
+        `20.0.${Math.floor(this.publicIpCounter / 250)}.${(this.publicIpCounter++ % 250) + 1}`;
     }
   }
 
@@ -579,19 +793,39 @@ export class NetworkProvider {
     const childId = `${vnet.id}/subnets/${name}`;
     const idx = subnets.findIndex((s) => sameId(s.id, childId));
     const input = { name, properties: req.body?.properties ?? {} };
-    if (idx >= 0 && canonicalJson(withoutState(subnets[idx])) === canonicalJson(withoutState(this.buildSubnet(vnet.id, input, vnet.body.properties.addressSpace.addressPrefixes))) && subnets[idx].properties.provisioningState === 'Succeeded') {
+    if (
+      idx >= 0 &&
+      canonicalJson(withoutState(subnets[idx])) ===
+        canonicalJson(
+          withoutState(this.buildSubnet(vnet.id, input, vnet.body.properties.addressSpace.addressPrefixes)),
+        ) &&
+      subnets[idx].properties.provisioningState === 'Succeeded'
+    ) {
       return { status: 200, body: this.render(vnet).properties.subnets[idx] };
     }
     const built = this.buildSubnet(vnet.id, input, vnet.body.properties.addressSpace.addressPrefixes);
-    checkSubnetsDisjoint(vnet.name, [...subnets.filter((_, i) => i !== idx), built].map((x: Json) => ({ name: x.name, addressPrefix: String(x.properties.addressPrefix) })));
+    checkSubnetsDisjoint(
+      vnet.name,
+      [...subnets.filter((_, i) => i !== idx), built].map((x: Json) => ({
+        name: x.name,
+        addressPrefix: String(x.properties.addressPrefix),
+      })),
+    );
     if (idx >= 0) subnets[idx] = built;
     else subnets.push(built);
     vnet.etag = ArmContext.networkEtag();
     vnet.inputKey = '';
-    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', { kind: 'network',
-      onSuccess: () => (built.properties.provisioningState = 'Succeeded'),
-      onFailure: () => (built.properties.provisioningState = 'Failed'),
-    }, false);
+    const { headers } = this.ctx.startOperation(
+      req,
+      vnet.body.location,
+      'network',
+      {
+        kind: 'network',
+        onSuccess: () => (built.properties.provisioningState = 'Succeeded'),
+        onFailure: () => (built.properties.provisioningState = 'Failed'),
+      },
+      false,
+    );
     const rendered = this.render(vnet).properties.subnets.find((s: Json) => sameId(s.id, childId));
     return { status: idx >= 0 ? 200 : 201, body: rendered, headers };
   }
@@ -601,13 +835,20 @@ export class NetworkProvider {
     const s = subnets.find((x) => sameId(x.id, childId));
     if (!s) return { status: 204 };
     this.refuseSubnetDelete(s);
-    const { headers } = this.ctx.startOperation(req, vnet.body.location, 'network', { kind: 'networkDelete',
-      onSuccess: () => {
-        vnet.body.properties.subnets = vnet.body.properties.subnets.filter((x: Json) => !sameId(x.id, childId));
-        vnet.etag = ArmContext.networkEtag();
-        vnet.inputKey = '';
+    const { headers } = this.ctx.startOperation(
+      req,
+      vnet.body.location,
+      'network',
+      {
+        kind: 'networkDelete',
+        onSuccess: () => {
+          vnet.body.properties.subnets = vnet.body.properties.subnets.filter((x: Json) => !sameId(x.id, childId));
+          vnet.etag = ArmContext.networkEtag();
+          vnet.inputKey = '';
+        },
       },
-    }, true);
+      true,
+    );
     return { status: 202, headers };
   }
 }
@@ -621,7 +862,11 @@ function withoutState(s: Json): Json {
 }
 
 function invalidReference(ref: string, by: string): ArmError {
-  return new ArmError(400, 'InvalidResourceReference', `Resource ${ref} referenced by resource ${by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`);
+  return new ArmError(
+    400,
+    'InvalidResourceReference',
+    `Resource ${ref} referenced by resource ${by} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.`,
+  );
 }
 
 function macFor(id: string): string {

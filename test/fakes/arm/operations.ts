@@ -30,7 +30,19 @@ export const OPERATION_SECONDS: Readonly<Record<OperationKind, number>> = {
 
 /** The operation kinds of the latency model. */
 export type OperationKind =
-  | 'vmCreate' | 'vmUpdate' | 'vmDelete' | 'vmRestart' | 'vmPower' | 'dataDisks' | 'disk' | 'snapshot' | 'image' | 'network' | 'networkDelete' | 'storage' | 'resourceGroupDelete';
+  | 'vmCreate'
+  | 'vmUpdate'
+  | 'vmDelete'
+  | 'vmRestart'
+  | 'vmPower'
+  | 'dataDisks'
+  | 'disk'
+  | 'snapshot'
+  | 'image'
+  | 'network'
+  | 'networkDelete'
+  | 'storage'
+  | 'resourceGroupDelete';
 
 /** How long-running operations behave; changeable at runtime. */
 export interface LroConfig {
@@ -138,7 +150,10 @@ export class Operations {
         },
         (err: unknown) => {
           op.workDone = true;
-          op.workError = { code: 'InternalExecutionError', message: `The operation failed: ${err instanceof Error ? err.message : String(err)}` };
+          op.workError = {
+            code: 'InternalExecutionError',
+            message: `The operation failed: ${err instanceof Error ? err.message : String(err)}`,
+          };
         },
       )
       .then(() => this.scheduleAutoComplete(op));
@@ -227,7 +242,10 @@ export class Operations {
   /** Preempts an operation in progress: it ends Canceled (OperationPreempted) at its next poll. */
   preempt(op: Operation): void {
     if (op.status !== 'InProgress') return;
-    op.canceled = { code: 'OperationPreempted', message: 'Operation execution has been preempted by a more recent operation.' };
+    op.canceled = {
+      code: 'OperationPreempted',
+      message: 'Operation execution has been preempted by a more recent operation.',
+    };
   }
 
   /** Every operation still in progress. */

@@ -85,7 +85,11 @@ export class RateLimits {
       return { ok: true, remaining: Math.floor(b.tokens), retryAfterSeconds: 0 };
     }
     const rate = this.config[kind].refillPerSecond;
-    return { ok: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / Math.max(rate, 1e-9))) };
+    return {
+      ok: false,
+      remaining: 0,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / Math.max(rate, 1e-9))),
+    };
   }
 
   /** Tokens left, without taking one. */

@@ -49,7 +49,12 @@ export function rawRequest(
 /** A bearer token from the fake's token endpoint (client-credentials flow). */
 export async function fakeArmToken(fake: FakeArm): Promise<string> {
   const r = await rawRequest(fake, 'POST', `/${fake.tenantId}/oauth2/v2.0/token`, {
-    form: { grant_type: 'client_credentials', client_id: fake.clientId, client_secret: fake.clientSecret, scope: 'https://management.azure.com/.default' },
+    form: {
+      grant_type: 'client_credentials',
+      client_id: fake.clientId,
+      client_secret: fake.clientSecret,
+      scope: 'https://management.azure.com/.default',
+    },
   });
   if (r.status !== 200) throw new Error(`token endpoint answered ${r.status}`);
   return String(r.body.access_token);

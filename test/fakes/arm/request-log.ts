@@ -57,6 +57,8 @@ export class RequestLog {
 
   /** ARM requests (not auth/admin/managedIdentity) so far. */
   armRequestCount(): number {
-    return this.list.filter((e) => e.resourceType !== 'auth' && e.resourceType !== 'admin' && e.resourceType !== 'managedIdentity').length;
+    return this.list.filter(
+      (e) => e.resourceType !== 'auth' && e.resourceType !== 'admin' && e.resourceType !== 'managedIdentity',
+    ).length;
   }
 }

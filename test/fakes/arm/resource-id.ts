@@ -15,7 +15,12 @@ export interface ResourceIdParts {
 export function parseResourceId(id: string): ResourceIdParts | undefined {
   const s = id.split('/').filter((x) => x !== '');
   if (s.length < 8) return undefined;
-  if (s[0]!.toLowerCase() !== 'subscriptions' || s[2]!.toLowerCase() !== 'resourcegroups' || s[4]!.toLowerCase() !== 'providers') return undefined;
+  if (
+    s[0]!.toLowerCase() !== 'subscriptions' ||
+    s[2]!.toLowerCase() !== 'resourcegroups' ||
+    s[4]!.toLowerCase() !== 'providers'
+  )
+    return undefined;
   return {
     subscriptionId: s[1]!,
     resourceGroup: s[3]!,

@@ -43,15 +43,28 @@ export class ResourcesProvider {
         return { status: g ? 204 : 404 };
       case 'PUT': {
         const body = req.body ?? {};
-        if (!body.location && !g) throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+        if (!body.location && !g)
+          throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
         if (!/^[-\w._()]{1,90}$/.test(name) || name.endsWith('.')) {
           throw invalidParameter(`Resource group name '${name}' is invalid.`);
         }
         if (g?.provisioningState === 'Deleting') {
-          throw new ArmError(409, 'ResourceGroupBeingDeleted', `The resource group '${name}' is in deprovisioning state and cannot perform this operation.`);
+          throw new ArmError(
+            409,
+            'ResourceGroupBeingDeleted',
+            `The resource group '${name}' is in deprovisioning state and cannot perform this operation.`,
+          );
         }
-        if (g && body.location && g.location.toLowerCase() !== String(body.location).toLowerCase().replace(/\s+/g, '')) {
-          throw new ArmError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${body.location}'. The Resource group already exists in location '${g.location}'.`);
+        if (
+          g &&
+          body.location &&
+          g.location.toLowerCase() !== String(body.location).toLowerCase().replace(/\s+/g, '')
+        ) {
+          throw new ArmError(
+            409,
+            'InvalidResourceGroupLocation',
+            `Invalid resource group location '${body.location}'. The Resource group already exists in location '${g.location}'.`,
+          );
         }
         const rec: ResourceGroupRecord = g ?? {
           id: `/subscriptions/${state.subscriptionId}/resourceGroups/${name}`,
@@ -72,17 +85,23 @@ export class ResourcesProvider {
         if (!g) throw resourceGroupNotFound(name);
         g.provisioningState = 'Deleting';
         const vms = state.list('Microsoft.Compute/virtualMachines', g.name);
-        const { headers } = this.ctx.startOperation(req, g.location, 'resources', {
-          work: async () => {
-            for (const vm of vms) await this.ctx.hooks.onVmDeleted?.(this.compute.hookInfo(vm));
+        const { headers } = this.ctx.startOperation(
+          req,
+          g.location,
+          'resources',
+          {
+            work: async () => {
+              for (const vm of vms) await this.ctx.hooks.onVmDeleted?.(this.compute.hookInfo(vm));
+            },
+            onSuccess: () => {
+              for (const vm of vms) this.compute.finishVmDelete(vm);
+              for (const r of state.inGroup(g.name)) state.delete(r.id);
+              state.deleteGroup(g.name);
+            },
+            onFailure: () => (g.provisioningState = 'Succeeded'),
           },
-          onSuccess: () => {
-            for (const vm of vms) this.compute.finishVmDelete(vm);
-            for (const r of state.inGroup(g.name)) state.delete(r.id);
-            state.deleteGroup(g.name);
-          },
-          onFailure: () => (g.provisioningState = 'Succeeded'),
-        }, true);
+          true,
+        );
         return { status: 202, headers };
       }
       default:

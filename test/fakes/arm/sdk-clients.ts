@@ -28,7 +28,11 @@ export interface ClientTuning {
  */
 export function fakeArmClients(fake: FakeArm, tuning: ClientTuning = {}): FakeArmClients {
   const tlsOptions = { ca: fake.caPem };
-  const retryOptions = { retryDelayInMs: tuning.retryDelayInMs ?? 20, maxRetries: tuning.maxRetries ?? 3, maxRetryDelayInMs: 200 };
+  const retryOptions = {
+    retryDelayInMs: tuning.retryDelayInMs ?? 20,
+    maxRetries: tuning.maxRetries ?? 3,
+    maxRetryDelayInMs: 200,
+  };
   const credential = new ClientSecretCredential(fake.tenantId, fake.clientId, fake.clientSecret, {
     authorityHost: fake.authorityHost,
     disableInstanceDiscovery: true,
@@ -40,7 +44,13 @@ export function fakeArmClients(fake: FakeArm, tuning: ClientTuning = {}): FakeAr
     credential,
     resources: new ResourceManagementClient(credential, fake.subscriptionId, { ...common, credentialScopes: scope }),
     network: new NetworkManagementClient(credential, fake.subscriptionId, { ...common, credentialScopes: scope }),
-    compute: new ComputeManagementClient(credential, fake.subscriptionId, { ...common, credentials: { scopes: [scope] } }),
-    storage: new StorageManagementClient(credential, fake.subscriptionId, { ...common, credentials: { scopes: [scope] } }),
+    compute: new ComputeManagementClient(credential, fake.subscriptionId, {
+      ...common,
+      credentials: { scopes: [scope] },
+    }),
+    storage: new StorageManagementClient(credential, fake.subscriptionId, {
+      ...common,
+      credentials: { scopes: [scope] },
+    }),
   };
 }

@@ -43,12 +43,19 @@ export class StorageProvider {
 
   async handle(req: ProviderRequest): Promise<ArmResponse> {
     if (!this.canonicalType(req.resourceType)) {
-      throw new ArmError(400, 'InvalidResourceType', `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`);
+      throw new ArmError(
+        400,
+        'InvalidResourceType',
+        `The resource type '${req.resourceType}' could not be found in the namespace '${NS}' for api version '${req.apiVersion}'.`,
+      );
     }
     const group = this.ctx.state.requireGroup(req.resourceGroup);
     if (req.name === undefined) {
       if (req.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', 'The requested method is not allowed.');
-      return { status: 200, body: { value: this.ctx.state.list(`${NS}/storageAccounts`, group.name).map((r) => this.render(r)) } };
+      return {
+        status: 200,
+        body: { value: this.ctx.state.list(`${NS}/storageAccounts`, group.name).map((r) => this.render(r)) },
+      };
     }
     const id = this.ctx.state.resourceId(group.name, `${NS}/storageAccounts`, req.name);
     const existing = this.ctx.state.get(id);
@@ -84,23 +91,42 @@ export class StorageProvider {
     }
   }
 
-  private async put(req: ProviderRequest, id: string, rg: string, rgLocation: string, existing: StoredResource | undefined): Promise<ArmResponse> {
+  private async put(
+    req: ProviderRequest,
+    id: string,
+    rg: string,
+    rgLocation: string,
+    existing: StoredResource | undefined,
+  ): Promise<ArmResponse> {
     const name = req.name!;
     const body = req.body ?? {};
     if (!/^[a-z0-9]{3,24}$/.test(name)) {
-      throw new ArmError(400, 'AccountNameInvalid', `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`);
+      throw new ArmError(
+        400,
+        'AccountNameInvalid',
+        `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`,
+      );
     }
-    const elsewhere = this.ctx.state.list(`${NS}/storageAccounts`).find((r) => r.name.toLowerCase() === name.toLowerCase() && r.id.toLowerCase() !== id.toLowerCase());
-    if (elsewhere) throw new ArmError(409, 'StorageAccountAlreadyTaken', `The storage account named ${name} is already taken.`);
+    const elsewhere = this.ctx.state
+      .list(`${NS}/storageAccounts`)
+      .find((r) => r.name.toLowerCase() === name.toLowerCase() && r.id.toLowerCase() !== id.toLowerCase());
+    if (elsewhere)
+      throw new ArmError(409, 'StorageAccountAlreadyTaken', `The storage account named ${name} is already taken.`);
     if (!body.sku?.name) throw invalidParameter("Required parameter 'sku' is missing (null).");
     if (!body.kind) throw invalidParameter("Required parameter 'kind' is missing (null).");
     const inputKey = canonicalJson(body);
     if (existing && existing.inputKey === inputKey) return { status: 200, body: this.render(existing) };
-    const location = String(body.location ?? rgLocation).toLowerCase().replace(/\s+/g, '');
+    const location = String(body.location ?? rgLocation)
+      .toLowerCase()
+      .replace(/\s+/g, '');
     const created = existing?.body.properties.creationTime ?? new Date().toISOString();
     if (!this.keys.has(name)) {
       const chosen = this.chooseKeys?.(name);
-      this.keys.set(name, { key1: chosen?.key1 ?? randomBytes(64).toString('base64'), key2: chosen?.key2 ?? randomBytes(64).toString('base64'), created });
+      this.keys.set(name, {
+        key1: chosen?.key1 ?? randomBytes(64).toString('base64'),
+        key2: chosen?.key2 ?? randomBytes(64).toString('base64'),
+        created,
+      });
     }
     const blob = this.ctx.blobEndpoint(name);
     const host = (svc: string) => `https://${name}.${svc}.core.windows.net/`;
@@ -117,7 +143,14 @@ export class StorageProvider {
         provisioningState: 'Succeeded',
         creationTime: created,
         keyCreationTime: { key1: created, key2: created },
-        primaryEndpoints: { blob, queue: host('queue'), table: host('table'), file: host('file'), dfs: host('dfs'), web: host('web') },
+        primaryEndpoints: {
+          blob,
+          queue: host('queue'),
+          table: host('table'),
+          file: host('file'),
+          dfs: host('dfs'),
+          web: host('web'),
+        },
         primaryLocation: location,
         statusOfPrimary: 'available',
         supportsHttpsTrafficOnly: p.supportsHttpsTrafficOnly ?? true,
@@ -131,20 +164,38 @@ export class StorageProvider {
             file: { enabled: true, keyType: 'Account', lastEnabledTime: created },
           },
         },
-        ...(p.accessTier ? { accessTier: p.accessTier } : body.kind === 'StorageV2' || body.kind === 'BlobStorage' ? { accessTier: 'Hot' } : {}),
+        ...(p.accessTier
+          ? { accessTier: p.accessTier }
+          : body.kind === 'StorageV2' || body.kind === 'BlobStorage'
+            ? { accessTier: 'Hot' }
+            : {}),
       },
     };
-    const record: StoredResource = { id, name, type: `${NS}/storageAccounts`, resourceGroup: rg, etag: '', body: doc, inputKey };
+    const record: StoredResource = {
+      id,
+      name,
+      type: `${NS}/storageAccounts`,
+      resourceGroup: rg,
+      etag: '',
+      body: doc,
+      inputKey,
+    };
     if (existing) {
       this.ctx.state.put(record);
       return { status: 200, body: this.render(record) };
     }
     // Storage answers a create with 202 and a Location to poll; the account appears when done.
-    const { headers } = this.ctx.startOperation(req, location, 'storage', {
-      onSuccess: () => this.ctx.state.put(record),
-      onFailure: () => this.keys.delete(name),
-      result: () => this.render(record),
-    }, true);
+    const { headers } = this.ctx.startOperation(
+      req,
+      location,
+      'storage',
+      {
+        onSuccess: () => this.ctx.state.put(record),
+        onFailure: () => this.keys.delete(name),
+        result: () => this.render(record),
+      },
+      true,
+    );
     return { status: 202, headers };
   }
 }

@@ -13,7 +13,9 @@ export interface TlsMaterial {
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN ${label}-----\n${b64.trimEnd()}\n-----END ${label}-----\n`;
 }
 
@@ -75,5 +77,9 @@ export async function generateTlsMaterial(hosts: readonly string[] = []): Promis
     crypto,
   );
   const keyDer = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { caPem: ca.toString('pem') + '\n', certPem: cert.toString('pem') + '\n', keyPem: toPem(keyDer, 'PRIVATE KEY') };
+  return {
+    caPem: ca.toString('pem') + '\n',
+    certPem: cert.toString('pem') + '\n',
+    keyPem: toPem(keyDer, 'PRIVATE KEY'),
+  };
 }

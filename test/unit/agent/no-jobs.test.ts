@@ -16,7 +16,12 @@ let root: string;
 const marker = `agent-nojobs-${randomBytes(6).toString('hex')}`;
 
 function run(command: string, request: unknown): { value: { state?: string } } {
-  const r = spawnSync(process.execPath, [bundle.path, command, '--root', root], { input: JSON.stringify(request), env: { ...process.env, DIRECTOR_VM_ID: marker }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [bundle.path, command, '--root', root], {
+    input: JSON.stringify(request),
+    env: { ...process.env, DIRECTOR_VM_ID: marker },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   const lines = r.stdout.trim().split('\n');
   const res = JSON.parse(lines[lines.length - 1] ?? '') as AgentResponse;
   assert.ok(res.ok, `${command}: ${r.stdout} ${r.stderr}`);

@@ -37,7 +37,10 @@ describe('Semaphore', () => {
 
   it('releases its slot when a task fails', async () => {
     const sem = new Semaphore(1);
-    await assert.rejects(sem.run(() => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      sem.run(() => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await sem.run(async () => 'next'), 'next');
     assert.throws(() => new Semaphore(0), /Semaphore limit must be a positive integer, got 0/);
   });

@@ -1,7 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -22,7 +32,13 @@ describe('agent tar writer and reader', () => {
     { path: 'log', type: 'dir', mode: 0o755, mtime: 1_700_000_000 },
     { path: 'log/web.log', type: 'file', mode: 0o640, mtime: 1_700_000_000, data: Buffer.from('hello\n') },
     { path: 'log/empty.log', type: 'file', mode: 0o600, mtime: 1_700_000_000, data: Buffer.alloc(0) },
-    { path: `log/${longDir}/split-by-prefix.log`, type: 'file', mode: 0o644, mtime: 1_700_000_000, data: Buffer.alloc(1000, 'x') },
+    {
+      path: `log/${longDir}/split-by-prefix.log`,
+      type: 'file',
+      mode: 0o644,
+      mtime: 1_700_000_000,
+      data: Buffer.alloc(1000, 'x'),
+    },
     { path: `log/${longestName}`, type: 'file', mode: 0o644, mtime: 1_700_000_000, data: Buffer.from('pax path\n') },
     { path: 'log/current', type: 'symlink', mode: 0o777, mtime: 1_700_000_000, linkname: 'web.log' },
   ];
@@ -31,7 +47,14 @@ describe('agent tar writer and reader', () => {
     const file = join(dir, 'a.tgz');
     writeFileSync(file, gzipSync(writeTar(entries)));
     const listing = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
-    assert.deepEqual(listing, ['log/', 'log/web.log', 'log/empty.log', `log/${longDir}/split-by-prefix.log`, `log/${longestName}`, 'log/current']);
+    assert.deepEqual(listing, [
+      'log/',
+      'log/web.log',
+      'log/empty.log',
+      `log/${longDir}/split-by-prefix.log`,
+      `log/${longestName}`,
+      'log/current',
+    ]);
     const out = join(dir, 'out');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', file, '-C', out]);
@@ -85,7 +108,11 @@ describe('agent tar writer and reader', () => {
       ],
     ];
     for (const [i, archive] of refused.entries()) {
-      assert.throws(() => extractTar(writeTar(archive), join(dir, `refused-${i}`, 'dest')), /^Error: tar: entry '.+' points outside the destination/, String(i));
+      assert.throws(
+        () => extractTar(writeTar(archive), join(dir, `refused-${i}`, 'dest')),
+        /^Error: tar: entry '.+' points outside the destination/,
+        String(i),
+      );
     }
     assert.equal(existsSync(outside), false);
     assert.equal(existsSync(join(dir, 'refused-3', 'dest', 'real', 'through-a-link')), false);

@@ -18,7 +18,10 @@ describe('PEM', () => {
   it('reads the first block back, skipping text around it and header lines', () => {
     const pem = pemEncode('TEST', Buffer.alloc(100, 1));
     assert.deepEqual(pemDecode(`junk\n${pem}more`), { type: 'TEST', der: Buffer.alloc(100, 1) });
-    assert.deepEqual(pemDecode('-----BEGIN X-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\nAAEC\r\n-----END X-----\r\n'), { type: 'X', der: Buffer.from([0, 1, 2]) });
+    assert.deepEqual(pemDecode('-----BEGIN X-----\r\nProc-Type: 4,ENCRYPTED\r\n\r\nAAEC\r\n-----END X-----\r\n'), {
+      type: 'X',
+      der: Buffer.from([0, 1, 2]),
+    });
     assert.equal(pemDecode('no pem here'), undefined);
     assert.equal(pemDecode('-----BEGIN A-----\nAAEC\n-----END B-----\n'), undefined);
   });

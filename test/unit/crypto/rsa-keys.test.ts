@@ -24,9 +24,15 @@ describe('RSA keys', () => {
     const { privateKey, publicKey } = await generateRsaKeyPair(2048);
     assert.equal(privateKey.asymmetricKeyDetails?.modulusLength, 2048);
     assert.equal(privateKey.asymmetricKeyDetails?.publicExponent, 65537n);
-    assert.match(rsaPrivateKeyPem(privateKey), /^-----BEGIN RSA PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)+[A-Za-z0-9+/=]{1,64}\n-----END RSA PRIVATE KEY-----\n$/);
+    assert.match(
+      rsaPrivateKeyPem(privateKey),
+      /^-----BEGIN RSA PRIVATE KEY-----\n([A-Za-z0-9+/=]{64}\n)+[A-Za-z0-9+/=]{1,64}\n-----END RSA PRIVATE KEY-----\n$/,
+    );
     assert.match(publicKeyPem(publicKey), /^-----BEGIN PUBLIC KEY-----\n/);
-    assert.equal(createPublicKey(rsaPrivateKeyPem(privateKey)).export({ type: 'spki', format: 'pem' }), publicKeyPem(publicKey));
+    assert.equal(
+      createPublicKey(rsaPrivateKeyPem(privateKey)).export({ type: 'spki', format: 'pem' }),
+      publicKeyPem(publicKey),
+    );
     const modulus = rsaModulus(publicKey);
     assert.equal(modulus.length, 256);
     assert.notEqual(modulus[0], 0);

@@ -49,7 +49,9 @@ const hexColons = (b: Buffer) => b.toString('hex').toUpperCase().match(/../g)!.j
 
 /** The string types of a DER name's attribute values, as openssl's asn1parse names them. */
 function stringTypes(nameDer: Buffer): string[] {
-  return [...openssl(['asn1parse', '-inform', 'DER'], nameDer).matchAll(/prim: (PRINTABLESTRING|UTF8STRING|IA5STRING)\s+:/g)].map((m) => m[1]!);
+  return [
+    ...openssl(['asn1parse', '-inform', 'DER'], nameDer).matchAll(/prim: (PRINTABLESTRING|UTF8STRING|IA5STRING)\s+:/g),
+  ].map((m) => m[1]!);
 }
 
 describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => {
@@ -74,8 +76,12 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
   });
 
   it('writes the extensions in Go order, critical flags as Go sets them', async () => {
-    const der = await selfSigned(template({ isCa: false, keyUsage: ['digital_signature'], extendedKeyUsage: ['server_auth'], dnsNames: ['a'] }));
-    const names = [...text(der).matchAll(/^\s+X509v3 ([A-Za-z ]+?):( critical)? ?$/gm)].filter((m) => m[1] !== 'extensions').map((m) => `${m[1]}${m[2] ?? ''}`);
+    const der = await selfSigned(
+      template({ isCa: false, keyUsage: ['digital_signature'], extendedKeyUsage: ['server_auth'], dnsNames: ['a'] }),
+    );
+    const names = [...text(der).matchAll(/^\s+X509v3 ([A-Za-z ]+?):( critical)? ?$/gm)]
+      .filter((m) => m[1] !== 'extensions')
+      .map((m) => `${m[1]}${m[2] ?? ''}`);
     assert.deepEqual(names, [
       'Key Usage critical',
       'Extended Key Usage',
@@ -95,12 +101,24 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
       [['key_agreement', 'encipher_only', 'decipher_only'], 'Key Agreement, Encipher Only, Decipher Only'],
     ];
     for (const [usages, printed] of table) {
-      assert.match(text(await selfSigned(template({ keyUsage: usages }))), new RegExp(`X509v3 Key Usage: critical\\n\\s+${printed}\\n`), usages.join());
+      assert.match(
+        text(await selfSigned(template({ keyUsage: usages }))),
+        new RegExp(`X509v3 Key Usage: critical\\n\\s+${printed}\\n`),
+        usages.join(),
+      );
     }
     // The exact bytes of the most common value: BIT STRING, 5 unused bits, 0xa0; and of
     // decipher_only alone: two bytes, 7 unused bits.
-    assert.ok((await selfSigned(template({ keyUsage: ['digital_signature', 'key_encipherment'] }))).includes(Buffer.from('0603551d0f0101ff0404030205a0', 'hex')));
-    assert.ok((await selfSigned(template({ keyUsage: ['decipher_only'] }))).includes(Buffer.from('0603551d0f0101ff04050303070080', 'hex')));
+    assert.ok(
+      (await selfSigned(template({ keyUsage: ['digital_signature', 'key_encipherment'] }))).includes(
+        Buffer.from('0603551d0f0101ff0404030205a0', 'hex'),
+      ),
+    );
+    assert.ok(
+      (await selfSigned(template({ keyUsage: ['decipher_only'] }))).includes(
+        Buffer.from('0603551d0f0101ff04050303070080', 'hex'),
+      ),
+    );
     assert.doesNotMatch(text(await selfSigned(template({ keyUsage: [] }))), /Key Usage/);
   });
 
@@ -111,20 +129,28 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
         keyUsage: ['digital_signature', 'key_encipherment'],
         extendedKeyUsage: ['client_auth', 'server_auth'],
         dnsNames: ['a.example', '*.b.example'],
-        ipAddresses: [Buffer.from([10, 0, 0, 1]), Buffer.from('20010db8000000000000000000000001', 'hex'), Buffer.alloc(16)],
+        ipAddresses: [
+          Buffer.from([10, 0, 0, 1]),
+          Buffer.from('20010db8000000000000000000000001', 'hex'),
+          Buffer.alloc(16),
+        ],
       }),
     );
     const cert = new X509Certificate(der);
     assert.equal(cert.ca, false);
     assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.1']);
-    assert.equal(cert.subjectAltName, 'DNS:a.example, DNS:*.b.example, IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1, IP Address:0:0:0:0:0:0:0:0');
+    assert.equal(
+      cert.subjectAltName,
+      'DNS:a.example, DNS:*.b.example, IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1, IP Address:0:0:0:0:0:0:0:0',
+    );
     assert.match(text(der), /X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
     // Go marshals a non-CA basic constraints as an empty SEQUENCE.
     assert.ok(der.includes(Buffer.from('0603551d130101ff04023000', 'hex')));
   });
 
   it('PrintableString where allowed, UTF8String for *, & and non-ASCII; one RDN per type; empty CN omitted', () => {
-    const types = (commonName: string, organization = 'Cloud Foundry') => stringTypes(encodeName({ country: ['US'], organization: [organization], commonName }));
+    const types = (commonName: string, organization = 'Cloud Foundry') =>
+      stringTypes(encodeName({ country: ['US'], organization: [organization], commonName }));
     assert.deepEqual(types('system:masters'), ['PRINTABLESTRING', 'PRINTABLESTRING', 'PRINTABLESTRING']);
     assert.deepEqual(types('*.etcd.cfcr.internal'), ['PRINTABLESTRING', 'PRINTABLESTRING', 'UTF8STRING']);
     assert.deepEqual(types('x', 'A & B'), ['PRINTABLESTRING', 'UTF8STRING', 'PRINTABLESTRING']);
@@ -150,21 +176,35 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
 
   it('serial numbers as positive INTEGERs (a 0x00 before a high bit)', async () => {
     const der = await selfSigned(template({ serialNumber: Buffer.from('80' + '00'.repeat(15), 'hex') }));
-    assert.equal(openssl(['x509', '-noout', '-serial'], pemEncode('CERTIFICATE', der)), `serial=80${'00'.repeat(15)}\n`);
+    assert.equal(
+      openssl(['x509', '-noout', '-serial'], pemEncode('CERTIFICATE', der)),
+      `serial=80${'00'.repeat(15)}\n`,
+    );
     assert.ok(der.includes(Buffer.from('021100' + '80' + '00'.repeat(15), 'hex')));
   });
 
   it('issues under a CA: issuer = the CA subject as encoded, AKI as given, openssl verifies the chain', async () => {
     const caSki = createHash('sha1').update('ca').digest();
     const caDer = await createCertificate(
-      template({ subject: { country: ['US'], organization: ['Org'], commonName: 'the ca' }, subjectKeyId: caSki, authorityKeyId: caSki, publicKey: caKeys.publicKey }),
+      template({
+        subject: { country: ['US'], organization: ['Org'], commonName: 'the ca' },
+        subjectKeyId: caSki,
+        authorityKeyId: caSki,
+        publicKey: caKeys.publicKey,
+      }),
       { issuerDer: undefined, privateKey: caKeys.privateKey },
     );
     const issuer = issuerIdentity(caDer);
     assert.deepEqual(issuer.subjectKeyId, caSki);
     assert.deepEqual(issuer.subjectDer, encodeName({ country: ['US'], organization: ['Org'], commonName: 'the ca' }));
     const leafDer = await createCertificate(
-      template({ isCa: false, keyUsage: ['digital_signature', 'key_encipherment'], extendedKeyUsage: ['server_auth'], dnsNames: ['leaf.example'], authorityKeyId: issuer.subjectKeyId }),
+      template({
+        isCa: false,
+        keyUsage: ['digital_signature', 'key_encipherment'],
+        extendedKeyUsage: ['server_auth'],
+        dnsNames: ['leaf.example'],
+        authorityKeyId: issuer.subjectKeyId,
+      }),
       { issuerDer: issuer.subjectDer, privateKey: caKeys.privateKey },
     );
     const leaf = new X509Certificate(leafDer);
@@ -174,12 +214,32 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
     assert.match(text(leafDer), new RegExp(`Authority Key Identifier: \\n\\s+(keyid:)?${hexColons(caSki)}\\n`));
     writeFileSync(join(dir, 'ca.pem'), pemEncode('CERTIFICATE', caDer));
     writeFileSync(join(dir, 'leaf.pem'), pemEncode('CERTIFICATE', leafDer));
-    assert.match(execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' }), /leaf\.pem: OK/);
+    assert.match(
+      execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' }),
+      /leaf\.pem: OK/,
+    );
   });
 
   it('reads the issuer of a CA openssl made (UTF8Strings, an email address) byte for byte', () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', join(dir, 'ossl.key'), '-out', join(dir, 'ossl.pem'),
-      '-subj', '/C=DE/ST=Bayern/O=Ünïcode GmbH/CN=openssl ca/emailAddress=ca@example.com'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'ossl.key'),
+        '-out',
+        join(dir, 'ossl.pem'),
+        '-subj',
+        '/C=DE/ST=Bayern/O=Ünïcode GmbH/CN=openssl ca/emailAddress=ca@example.com',
+      ],
+      { stdio: 'ignore' },
+    );
     const caDer = execFileSync('openssl', ['x509', '-outform', 'DER', '-in', join(dir, 'ossl.pem')]);
     const issuer = issuerIdentity(caDer);
     // The subject appears verbatim in the CA's own encoding, twice: as its issuer and its subject.
@@ -192,11 +252,18 @@ describe('X.509 as Go crypto/x509 writes it (built with @peculiar/x509)', () => 
   });
 
   it('issuerIdentity: no SKI is empty; malformed input throws', async () => {
-    assert.deepEqual(issuerIdentity(await selfSigned(template({ subjectKeyId: Buffer.alloc(0), authorityKeyId: undefined }))).subjectKeyId, Buffer.alloc(0));
+    assert.deepEqual(
+      issuerIdentity(await selfSigned(template({ subjectKeyId: Buffer.alloc(0), authorityKeyId: undefined })))
+        .subjectKeyId,
+      Buffer.alloc(0),
+    );
     assert.throws(() => issuerIdentity(Buffer.from('3003020101', 'hex')));
   });
 
   it('refuses a non-ASCII DNS name', async () => {
-    await assert.rejects(selfSigned(template({ isCa: false, dnsNames: ['bücher.example'] })), /cannot be encoded as an IA5String/);
+    await assert.rejects(
+      selfSigned(template({ isCa: false, dnsNames: ['bücher.example'] })),
+      /cannot be encoded as an IA5String/,
+    );
   });
 });

@@ -12,12 +12,20 @@ test('countingCpi counts every call on a real local CPI and tells mutating calls
   const root = await mkdtemp(join(tmpdir(), 'director-counter-'));
   try {
     const counter = new CallCounter();
-    const cpi = countingCpi(new LocalCpi(parseLocalCpiConfig({ root, ssh_port: 2222, load_balancers: {} }), { directorUuid: 'd-uuid' }), counter);
+    const cpi = countingCpi(
+      new LocalCpi(parseLocalCpiConfig({ root, ssh_port: 2222, load_balancers: {} }), { directorUuid: 'd-uuid' }),
+      counter,
+    );
     assert.equal(await cpi.hasVm('vm-00000000-0000-0000-0000-000000000000'), false);
     const disk = await cpi.createDisk(10, {});
     assert.equal(await cpi.hasDisk(disk), true);
     await cpi.deleteDisk(disk);
-    assert.deepEqual(Object.fromEntries(counter.calls), { 'cpi.hasVm': 1, 'cpi.createDisk': 1, 'cpi.hasDisk': 1, 'cpi.deleteDisk': 1 });
+    assert.deepEqual(Object.fromEntries(counter.calls), {
+      'cpi.hasVm': 1,
+      'cpi.createDisk': 1,
+      'cpi.hasDisk': 1,
+      'cpi.deleteDisk': 1,
+    });
     assert.equal(counter.mutating('cpi'), 2);
     assert.equal(counter.mutating('agent'), 0);
     counter.reset();

@@ -31,8 +31,20 @@ const unreachable: AgentDialer = {
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-cp-check-'));
   store = openStateStore(join(dir, 'state.db'));
-  store.environment.create({ name: 'local', directorUuid: 'dir-uuid', cpiType: 'local', cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} }, sshKey: { privateKey: 'x', publicKey: 'y' } });
-  store.stemcells.add({ name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1', os: 'ubuntu-jammy', cid: 'stemcell-cid', cpi: 'local' });
+  store.environment.create({
+    name: 'local',
+    directorUuid: 'dir-uuid',
+    cpiType: 'local',
+    cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} },
+    sshKey: { privateKey: 'x', publicKey: 'y' },
+  });
+  store.stemcells.add({
+    name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent',
+    version: '1',
+    os: 'ubuntu-jammy',
+    cid: 'stemcell-cid',
+    cpi: 'local',
+  });
 });
 
 after(async () => {
@@ -43,15 +55,46 @@ after(async () => {
 function director(): Director {
   const environment = store.environment.get()!;
   const local = localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid);
-  const azure = new AzureCpi(parseAzureCpiConfig({ subscription_id: 's', tenant_id: 't', client_id: 'c', client_secret: 'x', resource_group_name: 'rg', location: 'westeurope' }));
-  const cpi = Object.assign(Object.create(local.cpi) as typeof local.cpi, { checkCloudProperties: azure.checkCloudProperties.bind(azure) });
-  return new Director({ store, environment, cpi: { ...local, cpi }, agents: unreachable, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
+  const azure = new AzureCpi(
+    parseAzureCpiConfig({
+      subscription_id: 's',
+      tenant_id: 't',
+      client_id: 'c',
+      client_secret: 'x',
+      resource_group_name: 'rg',
+      location: 'westeurope',
+    }),
+  );
+  const cpi = Object.assign(Object.create(local.cpi) as typeof local.cpi, {
+    checkCloudProperties: azure.checkCloudProperties.bind(azure),
+  });
+  return new Director({
+    store,
+    environment,
+    cpi: { ...local, cpi },
+    agents: unreachable,
+    blobstore: openBlobstore(join(dir, 'blobs')),
+    sleep: async () => undefined,
+  });
 }
 
 function cloudConfig(vmType: Record<string, unknown>, diskType: Record<string, unknown>): string {
   return JSON.stringify({
     azs: [{ name: 'z1', cloud_properties: { availability_zone: '1' } }],
-    networks: [{ name: 'default', type: 'manual', subnets: [{ range: '10.0.0.0/24', gateway: '10.0.0.1', azs: ['z1'], cloud_properties: { virtual_network_name: 'v', subnet_name: 's' } }] }],
+    networks: [
+      {
+        name: 'default',
+        type: 'manual',
+        subnets: [
+          {
+            range: '10.0.0.0/24',
+            gateway: '10.0.0.1',
+            azs: ['z1'],
+            cloud_properties: { virtual_network_name: 'v', subnet_name: 's' },
+          },
+        ],
+      },
+    ],
     vm_types: [{ name: 'small', cloud_properties: vmType }],
     disk_types: [{ name: 'fast', disk_size: 1024, cloud_properties: diskType }],
     compilation: { workers: 1, network: 'default', az: 'z1', reuse_compilation_vms: true, vm_type: 'small' },
@@ -104,7 +147,10 @@ const cases: [what: string, vm: Record<string, unknown>, disk: Record<string, un
   ],
   [
     'more tags than Azure allows',
-    { instance_type: 'Standard_D2s_v3', tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, 'v'])) },
+    {
+      instance_type: 'Standard_D2s_v3',
+      tags: Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`t${i}`, 'v'])),
+    },
     {},
     "Checking cloud properties of instance group 'master', vm_type 'small', az 'z1', disk_type 'fast': cloud_properties.tags has 45 tags; with the director's 6 that is more than Azure's 50 per resource",
   ],
@@ -132,12 +178,20 @@ for (const [what, vm, disk, message] of cases) {
       assert.ok(!line.includes('\n'));
       return true;
     });
-    assert.deepEqual({ vms: store.vms.listByDeployment('d').length, instances: store.instances.list('d').length }, before);
+    assert.deepEqual(
+      { vms: store.vms.listByDeployment('d').length, instances: store.instances.list('d').length },
+      before,
+    );
   });
 }
 
 test('a good vm_type and disk_type plan', async () => {
-  store.cloudConfigs.update(cloudConfig({ instance_type: 'Standard_D2s_v3', root_disk: { type: 'Premium_LRS' } }, { storage_account_type: 'Premium_LRS', max_shares: 2 }));
+  store.cloudConfigs.update(
+    cloudConfig(
+      { instance_type: 'Standard_D2s_v3', root_disk: { type: 'Premium_LRS' } },
+      { storage_account_type: 'Premium_LRS', max_shares: 2 },
+    ),
+  );
   const p = await director().prepare('d', parseYaml(manifest, 'manifest'), none, {});
   assert.equal(p.plan.groups[0]!.plans.length, 1);
 });

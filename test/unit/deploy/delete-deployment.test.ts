@@ -24,7 +24,13 @@ const unreachable = RecordingAgents.unreachable();
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-deld-'));
   store = openStateStore(join(dir, 'state.db'));
-  store.environment.create({ name: 'local', directorUuid: 'dir-uuid', cpiType: 'local', cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} }, sshKey: { privateKey: 'x', publicKey: 'y' } });
+  store.environment.create({
+    name: 'local',
+    directorUuid: 'dir-uuid',
+    cpiType: 'local',
+    cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} },
+    sshKey: { privateKey: 'x', publicKey: 'y' },
+  });
 });
 
 after(async () => {
@@ -46,7 +52,14 @@ function director(failDeleteVm: boolean): { director: Director; cpi: Cpi } {
             : (Reflect.get(t, prop, r) as unknown),
       })
     : envCpi.cpi;
-  const d = new Director({ store, environment, cpi: { ...envCpi, cpi }, agents: unreachable, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
+  const d = new Director({
+    store,
+    environment,
+    cpi: { ...envCpi, cpi },
+    agents: unreachable,
+    blobstore: openBlobstore(join(dir, 'blobs')),
+    sleep: async () => undefined,
+  });
   return { director: d, cpi: envCpi.cpi };
 }
 
@@ -59,9 +72,24 @@ function task(): Task {
 test('delete-deployment stops at a CPI error with the chain and the state naming what is left; --force carries on', async () => {
   const { cpi } = director(false);
   store.deployments.ensure('d');
-  store.instances.create({ deployment: 'd', group: 'master', index: 0, uuid: 'u0', az: 'z1', bootstrap: true, state: 'started' });
+  store.instances.create({
+    deployment: 'd',
+    group: 'master',
+    index: 0,
+    uuid: 'u0',
+    az: 'z1',
+    bootstrap: true,
+    state: 'started',
+  });
   store.ips.reserve({ deployment: 'd', network: 'default', ip: '127.10.0.10', instance: 'u0', type: 'static' });
-  store.vms.recordIntent({ agentId: 'a0', instance: 'u0', stemcellCid: null, ips: ['127.10.0.10'], cloudProperties: {}, hostPublicKey: 'ssh-ed25519 AAAA' });
+  store.vms.recordIntent({
+    agentId: 'a0',
+    instance: 'u0',
+    stemcellCid: null,
+    ips: ['127.10.0.10'],
+    cloudProperties: {},
+    hostPublicKey: 'ssh-ed25519 AAAA',
+  });
   store.vms.complete('a0', VM);
   const diskCid = await cpi.createDisk(10, {});
   const intent = store.disks.recordIntent({ instance: 'u0', sizeMb: 10, cloudProperties: {} });
@@ -81,6 +109,15 @@ test('delete-deployment stops at a CPI error with the chain and the state naming
 
   await deleteDeployment(failing, 'd', task(), { force: true });
   assert.equal(store.deployments.get('d'), undefined);
-  assert.deepEqual([store.vms.list().length, store.ips.list().length, store.variables.list('d').length, store.disks.listOrphaned().length, store.instances.list('d').length], [0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [
+      store.vms.list().length,
+      store.ips.list().length,
+      store.variables.list('d').length,
+      store.disks.listOrphaned().length,
+      store.instances.list('d').length,
+    ],
+    [0, 0, 0, 0, 0],
+  );
   assert.equal(await cpi.hasDisk(diskCid), false, 'the orphaned disk is deleted from the cloud');
 });

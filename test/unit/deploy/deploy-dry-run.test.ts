@@ -15,7 +15,8 @@ import { runCli } from '../../helpers/cli.js';
 let dir: string;
 let state: string;
 const env = () => ({ HOME: dir, DIRECTOR_HOME: join(dir, '.director') });
-const cli = (args: string[], opts: { stdin?: string; interactive?: boolean } = {}) => runCli([...args, '--state', state], { cwd: dir, env: env(), ...opts });
+const cli = (args: string[], opts: { stdin?: string; interactive?: boolean } = {}) =>
+  runCli([...args, '--state', state], { cwd: dir, env: env(), ...opts });
 
 /** The state file and its WAL, hashed: what "byte-identical" is checked against. */
 function stateHash(): string {
@@ -56,10 +57,16 @@ before(async () => {
     `name: dry\ncpi:\n  type: local\n  properties:\n    ssh_port: 2222\n    load_balancers: {}\nstemcell:\n  name: bosh-local-ubuntu-jammy\n  os: ubuntu-jammy\n  version: "1.0"\n  cloud_properties: {}\ncloud_config:\n  azs: [{name: z1}]\n  vm_types: [{name: small, cloud_properties: {instance_type: a}}, {name: large, cloud_properties: {instance_type: b}}]\n  networks: [{name: default, type: manual, subnets: [{range: 127.12.0.0/24, gateway: 127.12.0.1, azs: [z1]}]}]\n  compilation: {workers: 1, network: default, az: z1, vm_type: small}\n`,
   );
   await write(join(dir, 'release', 'release.yml'), 'name: tiny\nversion: "1"\n');
-  await write(join(dir, 'release', 'jobs', 'app', 'spec.yml'), 'name: app\ntemplates:\n  config.ejs: config/app.conf\npackages: []\nproperties:\n  password: {}\n');
+  await write(
+    join(dir, 'release', 'jobs', 'app', 'spec.yml'),
+    'name: app\ntemplates:\n  config.ejs: config/app.conf\npackages: []\nproperties:\n  password: {}\n',
+  );
   await write(join(dir, 'release', 'jobs', 'app', 'templates', 'config.ejs'), 'password=<%= p("password") %>\n');
   await write(join(dir, 'manifest.yml'), manifest('small'));
-  for (const args of [['create-env', join(dir, 'env.yml')], ['upload-release', join(dir, 'release')]]) {
+  for (const args of [
+    ['create-env', join(dir, 'env.yml')],
+    ['upload-release', join(dir, 'release')],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
   }
@@ -90,10 +97,20 @@ test('deploy --dry-run --json prints the plan alone on stdout: each instance, it
   const before = stateHash();
   const r = await cli(['deploy', '-d', 'dry', join(dir, 'manifest.yml'), '--dry-run', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const plan = JSON.parse(r.stdout) as { deployment: string; instances: { instance: string; action: string; steps: { kind: string }[] }[]; summary: Record<string, number> };
+  const plan = JSON.parse(r.stdout) as {
+    deployment: string;
+    instances: { instance: string; action: string; steps: { kind: string }[] }[];
+    summary: Record<string, number>;
+  };
   assert.equal(plan.deployment, 'dry');
-  assert.deepEqual(plan.instances.map((i) => i.action), ['create', 'create']);
-  assert.deepEqual(plan.instances[0]!.steps.map((s) => s.kind), ['create_vm', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state']);
+  assert.deepEqual(
+    plan.instances.map((i) => i.action),
+    ['create', 'create'],
+  );
+  assert.deepEqual(
+    plan.instances[0]!.steps.map((s) => s.kind),
+    ['create_vm', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state'],
+  );
   assert.match(r.stderr, /Dry run: nothing was changed\./);
   assert.equal(stateHash(), before);
 });

@@ -41,15 +41,30 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-interpreter-'));
   store = openStateStore(join(dir, 'state.db'));
   blobstore = openBlobstore(join(dir, 'blobs'));
-  store.environment.create({ name: 'unit', directorUuid: 'dir-uuid', cpiType: 'local', cpiProperties: {}, sshKey: { privateKey: 'x', publicKey: 'ssh-ed25519 AAAA' } });
-  store.stemcells.add({ name: 'bosh-local-ubuntu-jammy', version: '1.0', os: 'ubuntu-jammy', cid: 'sc-1', cpi: 'local' });
+  store.environment.create({
+    name: 'unit',
+    directorUuid: 'dir-uuid',
+    cpiType: 'local',
+    cpiProperties: {},
+    sshKey: { privateKey: 'x', publicKey: 'ssh-ed25519 AAAA' },
+  });
+  store.stemcells.add({
+    name: 'bosh-local-ubuntu-jammy',
+    version: '1.0',
+    os: 'ubuntu-jammy',
+    cid: 'sc-1',
+    cpi: 'local',
+  });
   store.cloudConfigs.update(CLOUD);
   const w = async (rel: string, text: string) => {
     await mkdir(join(dir, 'release', rel, '..'), { recursive: true });
     await writeFile(join(dir, 'release', rel), text);
   };
   await w('release.yml', 'name: tiny\nversion: "1"\n');
-  await w('jobs/app/spec.yml', 'name: app\ntemplates:\n  config.ejs: config/app.conf\npackages: []\nproperties:\n  greeting: {default: hello}\n');
+  await w(
+    'jobs/app/spec.yml',
+    'name: app\ntemplates:\n  config.ejs: config/app.conf\npackages: []\nproperties:\n  greeting: {default: hello}\n',
+  );
   await w('jobs/app/templates/config.ejs', 'greeting=<%= p("greeting") %>\n');
   await uploadRelease(join(dir, 'release'), store, blobstore);
 });
@@ -144,7 +159,12 @@ function vmOf(uuid: string) {
 
 test('a fresh deploy creates every VM first, then updates canaries, then batches, group by group', async () => {
   const name = fresh();
-  const { task } = await deploy(manifest(name, [{ name: 'a', instances: 3 }, { name: 'b', instances: 1 }]));
+  const { task } = await deploy(
+    manifest(name, [
+      { name: 'a', instances: 3 },
+      { name: 'b', instances: 1 },
+    ]),
+  );
   const steps = started(task);
   assert.deepEqual(steps, [
     'Preparing deployment: Preparing deployment',
@@ -160,7 +180,14 @@ test('a fresh deploy creates every VM first, then updates canaries, then batches
   assert.deepEqual(cpi.log('create_vm').length, 4);
   const a0 = vmOf(instanceOf(name, 'a', 0).uuid)!;
   // A new VM: bootstrapped in the creation stage, then its jobs applied, started and watched.
-  assert.deepEqual(agents.of(a0.agentId), ['bootstrap', 'apply', 'runScript pre-start', 'start', 'getState', 'runScript post-start']);
+  assert.deepEqual(agents.of(a0.agentId), [
+    'bootstrap',
+    'apply',
+    'runScript pre-start',
+    'start',
+    'getState',
+    'runScript post-start',
+  ]);
   assert.equal(instanceOf(name, 'a', 0).state, 'started');
   assert.deepEqual(Object.keys((instanceOf(name, 'a', 0).appliedSpec as { jobs: object }).jobs), ['app']);
 });
@@ -183,7 +210,15 @@ test('each VM and disk is recorded as an intent before the CPI call that makes i
   const disk = store.disks.listByInstance(a0.uuid)[0]!;
   assert.equal(disk.active, true);
   assert.equal(disk.state, 'attached');
-  assert.deepEqual(agents.of(vmOf(a0.uuid)!.agentId), ['bootstrap', `mountDisk ${disk.cid}`, 'apply', 'runScript pre-start', 'start', 'getState', 'runScript post-start']);
+  assert.deepEqual(agents.of(vmOf(a0.uuid)!.agentId), [
+    'bootstrap',
+    `mountDisk ${disk.cid}`,
+    'apply',
+    'runScript pre-start',
+    'start',
+    'getState',
+    'runScript post-start',
+  ]);
 });
 
 test('a create_vm failure in the creation pool: the VM made before it is recorded, the error names the instance and step', async () => {
@@ -209,7 +244,10 @@ test('a failure in a batch lets the batch finish, names its instance and step, a
   const d = director();
   const prepared = await d.prepare(name, parseYaml(text, 'manifest'), { get: () => undefined, names: () => [] }, {});
   const w1 = prepared.plan.groups[0]!.plans[1]!.desired!;
-  agents.failWhen((c) => c.method === 'apply' && store.vms.listByInstance(w1.uuid).some((v) => v.agentId === c.agentId), 'job template failed');
+  agents.failWhen(
+    (c) => c.method === 'apply' && store.vms.listByInstance(w1.uuid).some((v) => v.agentId === c.agentId),
+    'job template failed',
+  );
   const task = newTask(name);
   const err = await d.apply(prepared, task, {}).then(
     () => assert.fail('the deploy should fail'),
@@ -217,7 +255,10 @@ test('a failure in a batch lets the batch finish, names its instance and step, a
   );
   assert.equal(formatErrorChain(err), `Updating instance 'w/${w1.uuid} (1)': Applying jobs: job template failed`);
   assert.equal(instanceOf(name, 'w', 0).state, 'started', 'the other instance of the batch finished');
-  assert.ok(!started(task).some((s) => s.includes('w/(2)') && s.startsWith('Updating')), 'the next batch never started');
+  assert.ok(
+    !started(task).some((s) => s.includes('w/(2)') && s.startsWith('Updating')),
+    'the next batch never started',
+  );
 });
 
 test('a vm_type change prints the attribute before → after and recreates the VM, the persistent disk carried over', async () => {
@@ -232,9 +273,22 @@ test('a vm_type change prints the attribute before → after and recreates the V
   assert.match(planText, /~ cloud_properties\.instance_type: "a" → "b" {2}# forces a new VM/);
   const newVm = vmOf(m0.uuid)!;
   assert.notEqual(newVm.cid, oldVm.cid);
-  assert.deepEqual(cpi.log('create_vm', 'delete_vm', 'attach_disk', 'detach_disk', 'create_disk'), [`detach_disk ${disk}`, `delete_vm ${oldVm.cid}`, `create_vm ${newVm.agentId}`, `attach_disk ${disk}`]);
+  assert.deepEqual(cpi.log('create_vm', 'delete_vm', 'attach_disk', 'detach_disk', 'create_disk'), [
+    `detach_disk ${disk}`,
+    `delete_vm ${oldVm.cid}`,
+    `create_vm ${newVm.agentId}`,
+    `attach_disk ${disk}`,
+  ]);
   assert.deepEqual(agents.of(oldVm.agentId).slice(-3), ['drain', 'stop', `unmountDisk ${disk}`]);
-  assert.deepEqual(agents.of(newVm.agentId), ['bootstrap', `mountDisk ${disk}`, 'apply', 'runScript pre-start', 'start', 'getState', 'runScript post-start']);
+  assert.deepEqual(agents.of(newVm.agentId), [
+    'bootstrap',
+    `mountDisk ${disk}`,
+    'apply',
+    'runScript pre-start',
+    'start',
+    'getState',
+    'runScript post-start',
+  ]);
   assert.equal(cpi.vms.get(newVm.cid!)!.cloudProperties['instance_type'], 'b');
   assert.equal(store.disks.listByInstance(m0.uuid)[0]!.cid, disk, 'the same disk, still active');
   // The next plan knows what the VM was made from: nothing changes.
@@ -255,9 +309,27 @@ test('a bigger persistent disk is made, attached, the data migrated and the old 
   assert.equal(now.length, 1);
   const fresh2 = now[0]!.cid!;
   assert.notEqual(fresh2, old);
-  assert.deepEqual(cpi.log('create_vm', 'delete_vm', 'create_disk', 'attach_disk', 'detach_disk'), ['create_disk 2048', `attach_disk ${fresh2}`, `detach_disk ${old}`]);
-  assert.deepEqual(agents.of(vm.agentId).slice(-10), ['drain', 'stop', `mountDisk ${fresh2}`, `migrateDisk ${old} ${fresh2}`, `unmountDisk ${old}`, 'apply', 'runScript pre-start', 'start', 'getState', 'runScript post-start']);
-  assert.ok(store.disks.listOrphaned().some((d) => d.cid === old), 'the old disk is an orphan');
+  assert.deepEqual(cpi.log('create_vm', 'delete_vm', 'create_disk', 'attach_disk', 'detach_disk'), [
+    'create_disk 2048',
+    `attach_disk ${fresh2}`,
+    `detach_disk ${old}`,
+  ]);
+  assert.deepEqual(agents.of(vm.agentId).slice(-10), [
+    'drain',
+    'stop',
+    `mountDisk ${fresh2}`,
+    `migrateDisk ${old} ${fresh2}`,
+    `unmountDisk ${old}`,
+    'apply',
+    'runScript pre-start',
+    'start',
+    'getState',
+    'runScript post-start',
+  ]);
+  assert.ok(
+    store.disks.listOrphaned().some((d) => d.cid === old),
+    'the old disk is an orphan',
+  );
   assert.equal(vmOf(e0.uuid)!.cid, vm.cid, 'the VM stays');
 });
 
@@ -279,7 +351,15 @@ test('stop --hard and start are restricted step lists: the VM goes, the disk sta
   const back = vmOf(s0.uuid)!;
   assert.equal(instanceOf(name, 's', 0).state, 'started');
   assert.deepEqual(cpi.log('create_vm', 'attach_disk'), [`create_vm ${back.agentId}`, `attach_disk ${disk}`]);
-  assert.deepEqual(agents.of(back.agentId), ['bootstrap', `mountDisk ${disk}`, 'apply', 'runScript pre-start', 'start', 'getState', 'runScript post-start']);
+  assert.deepEqual(agents.of(back.agentId), [
+    'bootstrap',
+    `mountDisk ${disk}`,
+    'apply',
+    'runScript pre-start',
+    'start',
+    'getState',
+    'runScript post-start',
+  ]);
 });
 
 test('a job that never runs fails the watch with the instance and the step; an agent that cannot stop fails stop with both', async () => {
@@ -299,10 +379,15 @@ test('a job that never runs fails the watch with the instance and the step; an a
   agents.state = () => 'running';
   await deploy(manifest(other, [{ name: 'yy', instances: 1 }]));
   agents.failWhen((c) => c.method === 'stop', 'stop refused');
-  const stopErr = await stopInstances(director(), other, parseInstanceSelector('yy'), newTask(other), { skipDrain: true }).then(
+  const stopErr = await stopInstances(director(), other, parseInstanceSelector('yy'), newTask(other), {
+    skipDrain: true,
+  }).then(
     () => assert.fail('stop should fail'),
     (e: unknown) => e,
   );
-  assert.equal(formatErrorChain(stopErr), `Stopping instance 'yy/${instanceOf(other, 'yy', 0).uuid} (0)': Stopping jobs: stop refused`);
+  assert.equal(
+    formatErrorChain(stopErr),
+    `Stopping instance 'yy/${instanceOf(other, 'yy', 0).uuid} (0)': Stopping jobs: stop refused`,
+  );
   assert.equal(instanceOf(other, 'yy', 0).state, 'started', 'a stop that failed records nothing');
 });

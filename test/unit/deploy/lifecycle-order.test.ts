@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Director } from '../../../src/deploy/director.js';
 import { parseInstanceSelector } from '../../../src/deploy/instance-selector.js';
-import { restartInstances, startInstances, stopInstances, type LifecycleOptions } from '../../../src/deploy/lifecycle.js';
+import {
+  restartInstances,
+  startInstances,
+  stopInstances,
+  type LifecycleOptions,
+} from '../../../src/deploy/lifecycle.js';
 import type { AgentDialer } from '../../../src/deploy/ports.js';
 import { parseUpdateOverrides } from '../../../src/deploy/schedule.js';
 import { Task } from '../../../src/deploy/task.js';
@@ -28,7 +33,13 @@ let nextIp = 10;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'director-lifecycle-order-'));
   store = openStateStore(join(dir, 'state.db'));
-  store.environment.create({ name: 'local', directorUuid: 'dir-uuid', cpiType: 'local', cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} }, sshKey: { privateKey: 'x', publicKey: 'y' } });
+  store.environment.create({
+    name: 'local',
+    directorUuid: 'dir-uuid',
+    cpiType: 'local',
+    cpiProperties: { root: join(dir, 'local'), ssh_port: 2222, load_balancers: {} },
+    sshKey: { privateKey: 'x', publicKey: 'y' },
+  });
 });
 
 after(async () => {
@@ -38,7 +49,14 @@ after(async () => {
 
 function directorWith(agents: AgentDialer): Director {
   const environment = store.environment.get()!;
-  return new Director({ store, environment, cpi: localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid), agents, blobstore: openBlobstore(join(dir, 'blobs')), sleep: async () => undefined });
+  return new Director({
+    store,
+    environment,
+    cpi: localEnvironmentCpi(parseLocalCpiConfig(environment.cpiProperties), environment.directorUuid),
+    agents,
+    blobstore: openBlobstore(join(dir, 'blobs')),
+    sleep: async () => undefined,
+  });
 }
 
 /**
@@ -46,13 +64,23 @@ function directorWith(agents: AgentDialer): Director {
  * group, `size` instances with a VM each, in `state`. Instance uuids are `NAME-GROUP-INDEX`, the
  * agent ids the same with `agent-` in front.
  */
-function deployed(name: string, update: string, groups: { name: string; size: number; update?: string; state?: 'started' | 'stopped' }[], extra = ''): void {
+function deployed(
+  name: string,
+  update: string,
+  groups: { name: string; size: number; update?: string; state?: 'started' | 'stopped' }[],
+  extra = '',
+): void {
   const manifest = [
     `name: ${name}`,
     'update:',
     ...update.split('\n').map((l) => `  ${l}`),
     'instance_groups:',
-    ...groups.flatMap((g) => [`- name: ${g.name}`, `  instances: ${g.size}`, ...(g.update ? ['  update:', ...g.update.split('\n').map((l) => `    ${l}`)] : []), '  jobs: []']),
+    ...groups.flatMap((g) => [
+      `- name: ${g.name}`,
+      `  instances: ${g.size}`,
+      ...(g.update ? ['  update:', ...g.update.split('\n').map((l) => `    ${l}`)] : []),
+      '  jobs: []',
+    ]),
     extra,
   ].join('\n');
   store.deployments.ensure(name);
@@ -60,9 +88,24 @@ function deployed(name: string, update: string, groups: { name: string; size: nu
   for (const g of groups) {
     for (let index = 0; index < g.size; index++) {
       const uuid = `${name}-${g.name}-${index}`;
-      store.instances.create({ deployment: name, group: g.name, index, uuid, az: 'z1', bootstrap: index === 0, state: g.state ?? 'started' });
+      store.instances.create({
+        deployment: name,
+        group: g.name,
+        index,
+        uuid,
+        az: 'z1',
+        bootstrap: index === 0,
+        state: g.state ?? 'started',
+      });
       store.instances.setDesiredSpec(uuid, { lifecycle: 'service' });
-      store.vms.recordIntent({ agentId: `agent-${uuid}`, instance: uuid, stemcellCid: null, ips: [`127.20.0.${nextIp++}`], cloudProperties: {}, hostPublicKey: 'ssh-ed25519 AAAA' });
+      store.vms.recordIntent({
+        agentId: `agent-${uuid}`,
+        instance: uuid,
+        stemcellCid: null,
+        ips: [`127.20.0.${nextIp++}`],
+        cloudProperties: {},
+        hostPublicKey: 'ssh-ed25519 AAAA',
+      });
       store.vms.complete(`agent-${uuid}`, `vm-${uuid}`);
     }
   }
@@ -106,7 +149,13 @@ function batches(t: Task): Record<string, string[][]> {
   return out;
 }
 
-async function run(fn: typeof stopInstances, name: string, slug: string | undefined, agents: RecordingAgents, opts: LifecycleOptions = {}): Promise<Task> {
+async function run(
+  fn: typeof stopInstances,
+  name: string,
+  slug: string | undefined,
+  agents: RecordingAgents,
+  opts: LifecycleOptions = {},
+): Promise<Task> {
   const t = task(name);
   await fn(directorWith(agents), name, parseInstanceSelector(slug), t, opts);
   return t;
@@ -122,7 +171,10 @@ test('stop: canaries 1 and max_in_flight 2 give a canary, then batches of two', 
     const calls = agents.calls.filter((c) => c.startsWith(`agent-d1-w-${i}:`));
     assert.deepEqual(calls, [`agent-d1-w-${i}:drain`, `agent-d1-w-${i}:stop`]);
   }
-  assert.deepEqual(store.instances.list('d1').map((i) => i.state), ['stopped', 'stopped', 'stopped', 'stopped', 'stopped']);
+  assert.deepEqual(
+    store.instances.list('d1').map((i) => i.state),
+    ['stopped', 'stopped', 'stopped', 'stopped', 'stopped'],
+  );
 });
 
 test('start: only the instances that change take turns, the first of them the canary', async () => {
@@ -131,8 +183,15 @@ test('start: only the instances that change take turns, the first of them the ca
   const agents = new RecordingAgents();
   const t = await run(startInstances, 'd2', 'w', agents);
   assert.deepEqual(batches(t), { w: [['w/1*'], ['w/2', 'w/3']] });
-  assert.equal(agents.calls.some((c) => c.startsWith('agent-d2-w-0:')), false, 'a started instance is left alone');
-  assert.deepEqual(store.instances.list('d2').map((i) => i.state), ['started', 'started', 'started', 'started']);
+  assert.equal(
+    agents.calls.some((c) => c.startsWith('agent-d2-w-0:')),
+    false,
+    'a started instance is left alone',
+  );
+  assert.deepEqual(
+    store.instances.list('d2').map((i) => i.state),
+    ['started', 'started', 'started', 'started'],
+  );
 });
 
 test('percentages are of the group size; a group update is merged over the deployment one; flags override both', async () => {
@@ -145,8 +204,17 @@ test('percentages are of the group size; a group update is merged over the deplo
   assert.deepEqual(batches(t), { a: [['a/0*', 'a/1*'], ['a/2', 'a/3'], ['a/4']], b: [['b/0', 'b/1', 'b/2'], ['b/3']] });
 
   // --canaries 1 --max-in-flight 50%: over both groups' own settings; 50% of 5 is 2, of 4 is 2.
-  t = await run(restartInstances, 'd3', undefined, new RecordingAgents(), parseUpdateOverrides({ canaries: '1', maxInFlight: '50%' }));
-  assert.deepEqual(batches(t), { a: [['a/0*'], ['a/1', 'a/2'], ['a/3', 'a/4']], b: [['b/0*'], ['b/1', 'b/2'], ['b/3']] });
+  t = await run(
+    restartInstances,
+    'd3',
+    undefined,
+    new RecordingAgents(),
+    parseUpdateOverrides({ canaries: '1', maxInFlight: '50%' }),
+  );
+  assert.deepEqual(batches(t), {
+    a: [['a/0*'], ['a/1', 'a/2'], ['a/3', 'a/4']],
+    b: [['b/0*'], ['b/1', 'b/2'], ['b/3']],
+  });
 
   // A percentage below one instance still lets one through.
   t = await run(restartInstances, 'd3', 'b', new RecordingAgents(), parseUpdateOverrides({ maxInFlight: '10%' }));
@@ -169,7 +237,12 @@ test('serial groups run alone in manifest order; consecutive serial: false group
   assert.ok(Math.max(last('b'), last('c')) < first('d'), `d starts after b and c: ${s.join(' ')}`);
   // b and c share a stage: their canaries start together, before either finishes.
   assert.deepEqual(s.slice(first('b'), first('b') + 2), ['+b/0*', '+c/0*']);
-  assert.deepEqual(batches(t), { a: [['a/0*'], ['a/1']], b: [['b/0*'], ['b/1']], c: [['c/0*'], ['c/1']], d: [['d/0*']] });
+  assert.deepEqual(batches(t), {
+    a: [['a/0*'], ['a/1']],
+    b: [['b/0*'], ['b/1']],
+    c: [['c/0*'], ['c/1']],
+    d: [['d/0*']],
+  });
 });
 
 test('a failing canary stops the run with the error chain; nothing after it is touched', async () => {
@@ -177,7 +250,10 @@ test('a failing canary stops the run with the error chain; nothing after it is t
     { name: 'w', size: 3 },
     { name: 'x', size: 1 },
   ]);
-  const agents = new RecordingAgents().failWhen((c) => c.method === 'stop' && c.agentId === 'agent-d5-w-0', 'stop refused');
+  const agents = new RecordingAgents().failWhen(
+    (c) => c.method === 'stop' && c.agentId === 'agent-d5-w-0',
+    'stop refused',
+  );
   const t = task('d5');
   const err = await stopInstances(directorWith(agents), 'd5', parseInstanceSelector(undefined), t).then(
     () => assert.fail('expected an error'),
@@ -185,33 +261,64 @@ test('a failing canary stops the run with the error chain; nothing after it is t
   );
   assert.equal(formatErrorChain(err), "Stopping instance 'w/d5-w-0 (0)': Stopping jobs: stop refused");
   assert.deepEqual(steps(t), ['+w/0*', '!w/0*']);
-  assert.deepEqual(store.tasks.events(t.id).find((e) => e.state === 'failed')?.error, "Stopping instance 'w/d5-w-0 (0)': Stopping jobs: stop refused");
+  assert.deepEqual(
+    store.tasks.events(t.id).find((e) => e.state === 'failed')?.error,
+    "Stopping instance 'w/d5-w-0 (0)': Stopping jobs: stop refused",
+  );
   assert.deepEqual(agents.calls, ['agent-d5-w-0:drain', 'agent-d5-w-0:stop']);
-  assert.deepEqual(store.instances.list('d5').map((i) => `${i.group}/${i.index}=${i.state}`), ['w/0=started', 'w/1=started', 'w/2=started', 'x/0=started']);
+  assert.deepEqual(
+    store.instances.list('d5').map((i) => `${i.group}/${i.index}=${i.state}`),
+    ['w/0=started', 'w/1=started', 'w/2=started', 'x/0=started'],
+  );
 });
 
 test('a failure in a batch lets the batch finish, then stops the run', async () => {
   deployed('d6', 'canaries: 1\nmax_in_flight: 2', [{ name: 'w', size: 5 }]);
-  const agents = new RecordingAgents().failWhen((c) => c.method === 'stop' && c.agentId === 'agent-d6-w-1', 'stop refused');
+  const agents = new RecordingAgents().failWhen(
+    (c) => c.method === 'stop' && c.agentId === 'agent-d6-w-1',
+    'stop refused',
+  );
   const t = task('d6');
-  await assert.rejects(stopInstances(directorWith(agents), 'd6', parseInstanceSelector(undefined), t, { skipDrain: true }), (e: unknown) => formatErrorChain(e) === "Stopping instance 'w/d6-w-1 (1)': Stopping jobs: stop refused");
+  await assert.rejects(
+    stopInstances(directorWith(agents), 'd6', parseInstanceSelector(undefined), t, { skipDrain: true }),
+    (e: unknown) => formatErrorChain(e) === "Stopping instance 'w/d6-w-1 (1)': Stopping jobs: stop refused",
+  );
   assert.deepEqual(batches(t), { w: [['w/0*'], ['w/1', 'w/2']] });
-  assert.deepEqual(store.instances.list('d6').map((i) => i.state), ['stopped', 'started', 'stopped', 'started', 'started']);
-  assert.equal(agents.calls.some((c) => c.endsWith(':drain')), false, '--skip-drain');
+  assert.deepEqual(
+    store.instances.list('d6').map((i) => i.state),
+    ['stopped', 'started', 'stopped', 'started', 'started'],
+  );
+  assert.equal(
+    agents.calls.some((c) => c.endsWith(':drain')),
+    false,
+    '--skip-drain',
+  );
 });
 
 test('an update setting given as a ((variable)) is read from the deployment variables', async () => {
-  deployed('d7', 'canaries: 0\nmax_in_flight: ((mif))', [{ name: 'w', size: 3 }], 'variables:\n- name: mif\n  type: password');
+  deployed(
+    'd7',
+    'canaries: 0\nmax_in_flight: ((mif))',
+    [{ name: 'w', size: 3 }],
+    'variables:\n- name: mif\n  type: password',
+  );
   store.variables.put('d7', 'mif', '3');
   const t = await run(stopInstances, 'd7', undefined, new RecordingAgents());
   assert.deepEqual(batches(t), { w: [['w/0', 'w/1', 'w/2']] });
 });
 
 test('--canaries and --max-in-flight: a bad value is one clear line', () => {
-  assert.deepEqual(parseUpdateOverrides({ canaries: '2', maxInFlight: '25%' }), { canaries: 2, maxInFlight: { percent: 25 } });
+  assert.deepEqual(parseUpdateOverrides({ canaries: '2', maxInFlight: '25%' }), {
+    canaries: 2,
+    maxInFlight: { percent: 25 },
+  });
   assert.deepEqual(parseUpdateOverrides({ maxInFlight: ' 3 ' }), { maxInFlight: { count: 3 } });
   assert.deepEqual(parseUpdateOverrides({}), {});
-  assert.throws(() => parseUpdateOverrides({ canaries: 'two' }), { message: "Expected --canaries to be a whole number, found 'two'" });
+  assert.throws(() => parseUpdateOverrides({ canaries: 'two' }), {
+    message: "Expected --canaries to be a whole number, found 'two'",
+  });
   for (const bad of ['0', 'x', '-1', '0%', '5%%'])
-    assert.throws(() => parseUpdateOverrides({ maxInFlight: bad }), { message: `Expected --max-in-flight to be a positive number or a percentage such as '25%', found '${bad}'` });
+    assert.throws(() => parseUpdateOverrides({ maxInFlight: bad }), {
+      message: `Expected --max-in-flight to be a positive number or a percentage such as '25%', found '${bad}'`,
+    });
 });

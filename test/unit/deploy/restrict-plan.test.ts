@@ -4,12 +4,22 @@ import { restrictPlan } from '../../../src/deploy/lifecycle.js';
 import type { InstancePlan } from '../../../src/plan/instance-plan.js';
 import type { DeploymentPlan } from '../../../src/plan/plan.js';
 
-const p = (uuid: string, action: InstancePlan['action']): InstancePlan => ({ action, reasons: new Set(action === 'unchanged' ? [] : ['recreate']), desired: { uuid } as never, label: uuid, changes: [], steps: [] });
+const p = (uuid: string, action: InstancePlan['action']): InstancePlan => ({
+  action,
+  reasons: new Set(action === 'unchanged' ? [] : ['recreate']),
+  desired: { uuid } as never,
+  label: uuid,
+  changes: [],
+  steps: [],
+});
 
 test('restrictPlan keeps the chosen instances as planned, leaves the others unchanged and deletes nothing', () => {
   const plan: DeploymentPlan = {
     deployment: 'd',
-    groups: [{ group: { name: 'master' } as never, plans: [p('a', 'recreate'), p('b', 'recreate')] }, { group: { name: 'worker' } as never, plans: [p('c', 'update')] }],
+    groups: [
+      { group: { name: 'master' } as never, plans: [p('a', 'recreate'), p('b', 'recreate')] },
+      { group: { name: 'worker' } as never, plans: [p('c', 'update')] },
+    ],
     deletions: [{ action: 'delete', reasons: new Set(), label: 'x', changes: [], steps: [] }],
     rendered: new Map(),
   };

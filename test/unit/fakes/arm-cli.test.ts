@@ -12,7 +12,9 @@ const ts = import.meta.url.endsWith('.ts');
 const cli = fileURLToPath(new URL(`../../fakes/arm/cli.${ts ? 'ts' : 'js'}`, import.meta.url));
 
 it('fake ARM CLI prints where it is and stops on SIGTERM', async () => {
-  const child = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), cli, '--polls', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), cli, '--polls', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let out = '';
     await new Promise<void>((resolve, reject) => {
@@ -30,13 +32,21 @@ it('fake ARM CLI prints where it is and stops on SIGTERM', async () => {
     assert.match(field('request log'), /requests\.jsonl$/);
     const ca = readFileSync(caFile, 'utf8');
     const body = await new Promise<string>((resolve, reject) => {
-      https.get(`${endpoint}/_fake/lro`, { ca }, (res) => {
-        let t = '';
-        res.on('data', (d: Buffer) => (t += d.toString()));
-        res.on('end', () => resolve(t));
-      }).on('error', reject);
+      https
+        .get(`${endpoint}/_fake/lro`, { ca }, (res) => {
+          let t = '';
+          res.on('data', (d: Buffer) => (t += d.toString()));
+          res.on('end', () => resolve(t));
+        })
+        .on('error', reject);
     });
-    assert.deepEqual(JSON.parse(body), { pollsBeforeDone: 0, retryAfterSeconds: 0, autoCompleteMs: 0, latency: 'polls', timeScale: 0.01 });
+    assert.deepEqual(JSON.parse(body), {
+      pollsBeforeDone: 0,
+      retryAfterSeconds: 0,
+      autoCompleteMs: 0,
+      latency: 'polls',
+      timeScale: 0.01,
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -36,16 +36,62 @@ function findExample(name: string): string {
 }
 
 /** Example → the path template of its operation and the body parameter's name. */
-const EXAMPLES: readonly { file: string; path: (p: Record<string, string>) => string; body: string; state?: boolean }[] = [
-  { file: 'PublicIpAddressCreateDefaults.json', path: (p) => `providers/Microsoft.Network/publicIPAddresses/${p.publicIpAddressName}`, body: 'parameters' },
-  { file: 'SubnetCreate.json', path: (p) => `providers/Microsoft.Network/virtualNetworks/${p.virtualNetworkName}/subnets/${p.subnetName}`, body: 'subnetParameters' },
-  { file: 'NetworkInterfaceCreate.json', path: (p) => `providers/Microsoft.Network/networkInterfaces/${p.networkInterfaceName}`, body: 'parameters', state: true },
-  { file: 'NetworkSecurityGroupCreateWithRule.json', path: (p) => `providers/Microsoft.Network/networkSecurityGroups/${p.networkSecurityGroupName}`, body: 'parameters' },
-  { file: 'Disk_Create_Empty.json', path: (p) => `providers/Microsoft.Compute/disks/${p.diskName}`, body: 'disk', state: true },
-  { file: 'AvailabilitySet_Create.json', path: (p) => `providers/Microsoft.Compute/availabilitySets/${p.availabilitySetName}`, body: 'parameters' },
-  { file: 'VirtualMachine_Create_WithSshAuthentication.json', path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`, body: 'parameters', state: true },
-  { file: 'VirtualMachine_Create_InAnAvailabilitySet.json', path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`, body: 'parameters', state: true },
-  { file: 'VirtualMachine_Create_FromACustomImage.json', path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`, body: 'parameters', state: true },
+const EXAMPLES: readonly {
+  file: string;
+  path: (p: Record<string, string>) => string;
+  body: string;
+  state?: boolean;
+}[] = [
+  {
+    file: 'PublicIpAddressCreateDefaults.json',
+    path: (p) => `providers/Microsoft.Network/publicIPAddresses/${p.publicIpAddressName}`,
+    body: 'parameters',
+  },
+  {
+    file: 'SubnetCreate.json',
+    path: (p) => `providers/Microsoft.Network/virtualNetworks/${p.virtualNetworkName}/subnets/${p.subnetName}`,
+    body: 'subnetParameters',
+  },
+  {
+    file: 'NetworkInterfaceCreate.json',
+    path: (p) => `providers/Microsoft.Network/networkInterfaces/${p.networkInterfaceName}`,
+    body: 'parameters',
+    state: true,
+  },
+  {
+    file: 'NetworkSecurityGroupCreateWithRule.json',
+    path: (p) => `providers/Microsoft.Network/networkSecurityGroups/${p.networkSecurityGroupName}`,
+    body: 'parameters',
+  },
+  {
+    file: 'Disk_Create_Empty.json',
+    path: (p) => `providers/Microsoft.Compute/disks/${p.diskName}`,
+    body: 'disk',
+    state: true,
+  },
+  {
+    file: 'AvailabilitySet_Create.json',
+    path: (p) => `providers/Microsoft.Compute/availabilitySets/${p.availabilitySetName}`,
+    body: 'parameters',
+  },
+  {
+    file: 'VirtualMachine_Create_WithSshAuthentication.json',
+    path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`,
+    body: 'parameters',
+    state: true,
+  },
+  {
+    file: 'VirtualMachine_Create_InAnAvailabilitySet.json',
+    path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`,
+    body: 'parameters',
+    state: true,
+  },
+  {
+    file: 'VirtualMachine_Create_FromACustomImage.json',
+    path: (p) => `providers/Microsoft.Compute/virtualMachines/${p.vmName}`,
+    body: 'parameters',
+    state: true,
+  },
 ];
 
 describe('the fake accepts ARM’s documented example requests as the examples answer them', { skip }, () => {
@@ -60,12 +106,18 @@ describe('the fake accepts ARM’s documented example requests as the examples a
     const op = r.headers['azure-asyncoperation'] as string | undefined;
     if (op) for (let i = 0; i < 5 && (await rawRequest(fake, 'GET', op, { token })).body.status === 'InProgress'; i++);
   };
-  const group = async (rg: string) => put(`/subscriptions/${fake.subscriptionId}/resourcegroups/${encodeURIComponent(rg)}`, '2025-04-01', { location: 'westus' });
+  const group = async (rg: string) =>
+    put(`/subscriptions/${fake.subscriptionId}/resourcegroups/${encodeURIComponent(rg)}`, '2025-04-01', {
+      location: 'westus',
+    });
 
   /** Makes what an example's body refers to, by kind, minimal. */
   async function ensureRef(id: string): Promise<void> {
     if (fake.state.get(id)) return;
-    const m = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/([^/]+\/[^/]+)\/([^/]+)(?:\/subnets\/([^/]+))?$/i.exec(id);
+    const m =
+      /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/([^/]+\/[^/]+)\/([^/]+)(?:\/subnets\/([^/]+))?$/i.exec(
+        id,
+      );
     if (!m) return;
     const [, rg, type, name, subnet] = m as unknown as [string, string, string, string, string | undefined];
     await group(rg);
@@ -73,19 +125,48 @@ describe('the fake accepts ARM’s documented example requests as the examples a
     const path = top.split('/').map(encodeURIComponent).join('/');
     switch (type.toLowerCase()) {
       case 'microsoft.network/virtualnetworks':
-        if (subnet && !fake.state.get(top)) await put(path, api.network, { location: 'westus', properties: { addressSpace: { addressPrefixes: [`10.${++n}.0.0/16`] }, subnets: [{ name: subnet, properties: { addressPrefix: `10.${n}.0.0/24` } }] } });
+        if (subnet && !fake.state.get(top))
+          await put(path, api.network, {
+            location: 'westus',
+            properties: {
+              addressSpace: { addressPrefixes: [`10.${++n}.0.0/16`] },
+              subnets: [{ name: subnet, properties: { addressPrefix: `10.${n}.0.0/24` } }],
+            },
+          });
         return;
       case 'microsoft.network/publicipaddresses':
-        return put(path, api.network, { location: 'westus', sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } });
+        return put(path, api.network, {
+          location: 'westus',
+          sku: { name: 'Standard' },
+          properties: { publicIPAllocationMethod: 'Static' },
+        });
       case 'microsoft.network/networkinterfaces': {
         const vnet = `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/deps-${name.replace(/[^A-Za-z0-9-]/g, '')}`;
         await ensureRef(`${vnet}/subnets/default`);
-        return put(path, api.network, { location: 'westus', properties: { ipConfigurations: [{ name: 'ip', properties: { subnet: { id: `${vnet}/subnets/default` } } }] } });
+        return put(path, api.network, {
+          location: 'westus',
+          properties: { ipConfigurations: [{ name: 'ip', properties: { subnet: { id: `${vnet}/subnets/default` } } }] },
+        });
       }
       case 'microsoft.compute/availabilitysets':
-        return put(path, api.compute, { location: 'westus', sku: { name: 'Aligned' }, properties: { platformFaultDomainCount: 2, platformUpdateDomainCount: 5 } });
+        return put(path, api.compute, {
+          location: 'westus',
+          sku: { name: 'Aligned' },
+          properties: { platformFaultDomainCount: 2, platformUpdateDomainCount: 5 },
+        });
       case 'microsoft.compute/images':
-        return put(path, api.compute, { location: 'westus', properties: { storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', blobUri: 'https://example.blob.core.windows.net/images/root.vhd' } } } });
+        return put(path, api.compute, {
+          location: 'westus',
+          properties: {
+            storageProfile: {
+              osDisk: {
+                osType: 'Linux',
+                osState: 'Generalized',
+                blobUri: 'https://example.blob.core.windows.net/images/root.vhd',
+              },
+            },
+          },
+        });
     }
   }
 
@@ -110,23 +191,47 @@ describe('the fake accepts ARM’s documented example requests as the examples a
 
   for (const ex of EXAMPLES) {
     it(ex.file, async () => {
-      const doc = JSON.parse(readFileSync(findExample(ex.file), 'utf8')) as { parameters: Record<string, unknown>; responses: Record<string, { body?: { properties?: { provisioningState?: string } } }> };
-      const params = Object.fromEntries(Object.entries(doc.parameters).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      const doc = JSON.parse(readFileSync(findExample(ex.file), 'utf8')) as {
+        parameters: Record<string, unknown>;
+        responses: Record<string, { body?: { properties?: { provisioningState?: string } } }>;
+      };
+      const params = Object.fromEntries(
+        Object.entries(doc.parameters).filter(([, v]) => typeof v === 'string'),
+      ) as Record<string, string>;
       const sub = String(params.subscriptionId);
       // a resource group per example: several examples name the same VM and NIC
       const rg = `${String(params.resourceGroupName)}-${EXAMPLES.indexOf(ex)}`;
-      const text = JSON.stringify(doc.parameters[ex.body]).split(sub).join(fake.subscriptionId).split(`/resourceGroups/${String(params.resourceGroupName)}/`).join(`/resourceGroups/${rg}/`);
+      const text = JSON.stringify(doc.parameters[ex.body])
+        .split(sub)
+        .join(fake.subscriptionId)
+        .split(`/resourceGroups/${String(params.resourceGroupName)}/`)
+        .join(`/resourceGroups/${rg}/`);
       const body = JSON.parse(text) as unknown;
       for (const id of ids(body)) await ensureRef(id);
       await group(rg);
-      if (ex.file === 'SubnetCreate.json') await put(`/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/${params.virtualNetworkName}`, api.network, { location: 'westus', properties: { addressSpace: { addressPrefixes: ['10.0.0.0/8'] } } });
-      const path = `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/${ex.path(params)}`.split('/').map(encodeURIComponent).join('/');
+      if (ex.file === 'SubnetCreate.json')
+        await put(
+          `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/${params.virtualNetworkName}`,
+          api.network,
+          { location: 'westus', properties: { addressSpace: { addressPrefixes: ['10.0.0.0/8'] } } },
+        );
+      const path = `/subscriptions/${fake.subscriptionId}/resourceGroups/${rg}/${ex.path(params)}`
+        .split('/')
+        .map(encodeURIComponent)
+        .join('/');
       const r = await rawRequest(fake, 'PUT', `${path}?api-version=${params['api-version']}`, { token, body });
       const codes = Object.keys(doc.responses).filter((c) => /^2/.test(c));
-      assert.ok(codes.includes(String(r.status)), `${ex.file}: the fake answered ${r.status} ${JSON.stringify(r.body)}; the example documents ${codes.join(', ')}`);
+      assert.ok(
+        codes.includes(String(r.status)),
+        `${ex.file}: the fake answered ${r.status} ${JSON.stringify(r.body)}; the example documents ${codes.join(', ')}`,
+      );
       if (ex.state) {
         const documented = doc.responses[String(r.status)]?.body?.properties?.provisioningState;
-        assert.equal(r.body?.properties?.provisioningState, documented, `${ex.file}: provisioningState of the first answer`);
+        assert.equal(
+          r.body?.properties?.provisioningState,
+          documented,
+          `${ex.file}: provisioningState of the first answer`,
+        );
       }
     });
   }

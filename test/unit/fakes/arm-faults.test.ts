@@ -10,14 +10,23 @@ import { fakeArmClients, type FakeArmClients } from '../../fakes/arm/sdk-clients
 const poll = { updateIntervalInMs: 5 };
 const RG = 'faults-rg';
 
-function adminRequest(fake: FakeArm, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+function adminRequest(
+  fake: FakeArm,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, fake.endpoint);
-    const req = https.request(url, { method, ca: fake.caPem, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-    });
+    const req = https.request(
+      url,
+      { method, ca: fake.caPem, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -34,10 +43,22 @@ describe('fake ARM fault injection', () => {
   let vmCreates = 0;
 
   before(async () => {
-    fake = await startFakeArm({ faults: { throttleRetryAfterSeconds: 1 }, hooks: { onVmCreated: () => void vmCreates++ } });
+    fake = await startFakeArm({
+      faults: { throttleRetryAfterSeconds: 1 },
+      hooks: { onVmCreated: () => void vmCreates++ },
+    });
     c = fakeArmClients(fake);
     await c.resources.resourceGroups.createOrUpdate(RG, { location: 'westus' });
-    await c.network.virtualNetworks.beginCreateOrUpdateAndWait(RG, 'vnet', { location: 'westus', addressSpace: { addressPrefixes: ['10.1.0.0/16'] }, subnets: [{ name: 's', addressPrefix: '10.1.0.0/24' }] }, poll);
+    await c.network.virtualNetworks.beginCreateOrUpdateAndWait(
+      RG,
+      'vnet',
+      {
+        location: 'westus',
+        addressSpace: { addressPrefixes: ['10.1.0.0/16'] },
+        subnets: [{ name: 's', addressPrefix: '10.1.0.0/24' }],
+      },
+      poll,
+    );
   });
   after(async () => {
     await fake.stop();
@@ -46,7 +67,9 @@ describe('fake ARM fault injection', () => {
   it('the same seed gives the same faults', () => {
     const run = () => {
       const f = new Faults({ seed: 7, throttleRate: 0.3, serverErrorRate: 0.2 });
-      return Array.from({ length: 40 }, () => f.decide('GET', '/x')).map((d) => (d.throttle ? 'T' : d.serverError ? String(d.serverError) : '.')).join('');
+      return Array.from({ length: 40 }, () => f.decide('GET', '/x'))
+        .map((d) => (d.throttle ? 'T' : d.serverError ? String(d.serverError) : '.'))
+        .join('');
     };
     const a = run();
     assert.equal(a, run());
@@ -60,7 +83,10 @@ describe('fake ARM fault injection', () => {
     const n = fake.requestLog.entries().length;
     const rg = await c.resources.resourceGroups.get(RG);
     assert.equal(rg.name, RG);
-    const seen = fake.requestLog.entries().slice(n).map((e) => `${e.status}${e.fault ? ' ' + e.fault : ''}`);
+    const seen = fake.requestLog
+      .entries()
+      .slice(n)
+      .map((e) => `${e.status}${e.fault ? ' ' + e.fault : ''}`);
     assert.deepEqual(seen, ['429 throttle', '429 throttle', '200']);
   });
 
@@ -80,30 +106,73 @@ describe('fake ARM fault injection', () => {
   });
 
   it('answers 503 before any effect; the SDK retries the PUT', async () => {
-    fake.faults.enqueue({ kind: 'serverError', method: 'PUT', pathIncludes: 'networkSecurityGroups/nsg-f', status: 503 });
+    fake.faults.enqueue({
+      kind: 'serverError',
+      method: 'PUT',
+      pathIncludes: 'networkSecurityGroups/nsg-f',
+      status: 503,
+    });
     const n = fake.requestLog.entries().length;
-    const nsg = await c.network.networkSecurityGroups.beginCreateOrUpdateAndWait(RG, 'nsg-f', { location: 'westus' }, poll);
+    const nsg = await c.network.networkSecurityGroups.beginCreateOrUpdateAndWait(
+      RG,
+      'nsg-f',
+      { location: 'westus' },
+      poll,
+    );
     assert.equal(nsg.provisioningState, 'Succeeded');
-    const puts = fake.requestLog.entries().slice(n).filter((e) => e.method === 'PUT').map((e) => e.status);
+    const puts = fake.requestLog
+      .entries()
+      .slice(n)
+      .filter((e) => e.method === 'PUT')
+      .map((e) => e.status);
     assert.deepEqual(puts, [503, 201]);
   });
 
   it('a failed async operation surfaces from the SDK poller with its code; the VM is left Failed', async () => {
-    const nic = await c.network.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'nic-f', {
-      location: 'westus',
-      ipConfigurations: [{ name: 'ip', subnet: { id: `/subscriptions/${fake.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/s` } }],
-    }, poll);
-    fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: 'virtualMachines/vm-f' });
-    fake.faults.set({ asyncFailure: { code: 'AllocationFailed', message: 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region.' } });
-    await assert.rejects(
-      c.compute.virtualMachines.createOrUpdate(RG, 'vm-f', {
+    const nic = await c.network.networkInterfaces.beginCreateOrUpdateAndWait(
+      RG,
+      'nic-f',
+      {
         location: 'westus',
-        hardwareProfile: { vmSize: 'Standard_D2s_v3' },
-        storageProfile: { imageReference: { publisher: 'Canonical', offer: 'o', sku: 's', version: 'latest' }, osDisk: { createOption: 'FromImage' } },
-        networkProfile: { networkInterfaces: [{ id: nic.id! }] },
-      }, poll),
+        ipConfigurations: [
+          {
+            name: 'ip',
+            subnet: {
+              id: `/subscriptions/${fake.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/s`,
+            },
+          },
+        ],
+      },
+      poll,
+    );
+    fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: 'virtualMachines/vm-f' });
+    fake.faults.set({
+      asyncFailure: {
+        code: 'AllocationFailed',
+        message: 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region.',
+      },
+    });
+    await assert.rejects(
+      c.compute.virtualMachines.createOrUpdate(
+        RG,
+        'vm-f',
+        {
+          location: 'westus',
+          hardwareProfile: { vmSize: 'Standard_D2s_v3' },
+          storageProfile: {
+            imageReference: { publisher: 'Canonical', offer: 'o', sku: 's', version: 'latest' },
+            osDisk: { createOption: 'FromImage' },
+          },
+          networkProfile: { networkInterfaces: [{ id: nic.id! }] },
+        },
+        poll,
+      ),
       // core-lro reports a failed operation as a plain Error carrying "<code>. <message>", not a RestError.
-      (e: unknown) => e instanceof Error && !(e instanceof RestError) && e.message === 'The long-running operation has failed. AllocationFailed. Allocation failed. We do not have sufficient capacity for the requested VM size in this region.',
+      (e: unknown) =>
+        e instanceof Error &&
+        !(e instanceof RestError) &&
+        e.message ===
+          'The long-running operation has failed. AllocationFailed. Allocation failed. We do not have sufficient capacity for the requested VM size in this region.',
     );
     const vm = await c.compute.virtualMachines.get(RG, 'vm-f');
     assert.equal(vm.provisioningState, 'Failed');
@@ -113,7 +182,12 @@ describe('fake ARM fault injection', () => {
   it('a failed Location-polled operation surfaces as a RestError with the code', async () => {
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: 'storageAccounts/failstore' });
     await assert.rejects(
-      c.storage.storageAccounts.create(RG, 'failstore', { location: 'westus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' }, poll),
+      c.storage.storageAccounts.create(
+        RG,
+        'failstore',
+        { location: 'westus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' },
+        poll,
+      ),
       (e: unknown) => e instanceof RestError && e.code === 'AllocationFailed' && e.statusCode === 400,
     );
   });
@@ -121,9 +195,18 @@ describe('fake ARM fault injection', () => {
   it('a lost response: the write took effect, the SDK saw a 500 and its retry converges', async () => {
     fake.faults.enqueue({ kind: 'lostResponse', method: 'PUT', pathIncludes: 'disks/lost' });
     const n = fake.requestLog.entries().length;
-    const disk = await c.compute.disks.createOrUpdate(RG, 'lost', { location: 'westus', sku: { name: 'Standard_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 3 }, poll);
+    const disk = await c.compute.disks.createOrUpdate(
+      RG,
+      'lost',
+      { location: 'westus', sku: { name: 'Standard_LRS' }, creationData: { createOption: 'Empty' }, diskSizeGB: 3 },
+      poll,
+    );
     assert.equal(disk.provisioningState, 'Succeeded');
-    const puts = fake.requestLog.entries().slice(n).filter((e) => e.method === 'PUT').map((e) => `${e.status}${e.fault ? ' ' + e.fault : ''}`);
+    const puts = fake.requestLog
+      .entries()
+      .slice(n)
+      .filter((e) => e.method === 'PUT')
+      .map((e) => `${e.status}${e.fault ? ' ' + e.fault : ''}`);
     assert.deepEqual(puts, ['500 lostResponse', '202']);
     assert.equal(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name === 'lost').length, 1);
   });
@@ -152,8 +235,14 @@ describe('fake ARM fault injection', () => {
     await c.network.virtualNetworks.get(RG, 'vnet');
     await adminRequest(fake, 'POST', '/_fake/faults/clear');
     await c.network.virtualNetworks.get(RG, 'vnet');
-    const last = fake.requestLog.entries().filter((e) => e.resourceType === 'Microsoft.Network/virtualNetworks').slice(-2);
-    assert.deepEqual(last.map((e) => e.fault ?? 'none'), ['latency', 'none']);
+    const last = fake.requestLog
+      .entries()
+      .filter((e) => e.resourceType === 'Microsoft.Network/virtualNetworks')
+      .slice(-2);
+    assert.deepEqual(
+      last.map((e) => e.fault ?? 'none'),
+      ['latency', 'none'],
+    );
     const got = await adminRequest(fake, 'GET', '/_fake/faults');
     assert.equal((got.body as { latencyRate: number }).latencyRate, 0);
   });

@@ -64,70 +64,228 @@ function exampleKeys(examples: Map<string, string>, files: readonly string[]): S
  * but the service does (each is a property of the installed SDK's model for that resource).
  */
 const FAMILIES: Record<string, { examples: string[]; extra?: string[]; core: string[] }> = {
-  resourceGroup: { examples: ['CreateResourceGroup.json', 'ResourceGroups_Get.json'], extra: ['tags'], core: ['id', 'name', 'type', 'location', 'properties.provisioningState'] },
+  resourceGroup: {
+    examples: ['CreateResourceGroup.json', 'ResourceGroups_Get.json'],
+    extra: ['tags'],
+    core: ['id', 'name', 'type', 'location', 'properties.provisioningState'],
+  },
   virtualNetwork: {
     examples: ['VirtualNetworkCreate.json', 'VirtualNetworkGet.json'],
-    extra: ['etag', 'properties.subnets[].etag', 'properties.subnets[].type', 'properties.subnets[].properties.networkSecurityGroup', 'properties.subnets[].properties.networkSecurityGroup.id'],
-    core: ['id', 'name', 'type', 'location', 'properties.provisioningState', 'properties.addressSpace.addressPrefixes', 'properties.subnets'],
+    extra: [
+      'etag',
+      'properties.subnets[].etag',
+      'properties.subnets[].type',
+      'properties.subnets[].properties.networkSecurityGroup',
+      'properties.subnets[].properties.networkSecurityGroup.id',
+    ],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'properties.provisioningState',
+      'properties.addressSpace.addressPrefixes',
+      'properties.subnets',
+    ],
   },
   subnet: {
     examples: ['SubnetCreate.json', 'SubnetGet.json'],
-    extra: ['etag', 'type', 'properties.networkSecurityGroup', 'properties.networkSecurityGroup.id', 'properties.ipConfigurations', 'properties.ipConfigurations[].id'],
+    extra: [
+      'etag',
+      'type',
+      'properties.networkSecurityGroup',
+      'properties.networkSecurityGroup.id',
+      'properties.ipConfigurations',
+      'properties.ipConfigurations[].id',
+    ],
     core: ['id', 'name', 'properties.addressPrefix', 'properties.provisioningState'],
   },
   networkSecurityGroup: {
     examples: ['NetworkSecurityGroupCreateWithRule.json', 'NetworkSecurityGroupGet.json'],
-    extra: ['etag', 'properties.securityRules[].etag', 'properties.securityRules[].type', 'properties.defaultSecurityRules[].etag', 'properties.defaultSecurityRules[].type'],
-    core: ['id', 'name', 'type', 'location', 'properties.provisioningState', 'properties.securityRules', 'properties.defaultSecurityRules'],
+    extra: [
+      'etag',
+      'properties.securityRules[].etag',
+      'properties.securityRules[].type',
+      'properties.defaultSecurityRules[].etag',
+      'properties.defaultSecurityRules[].type',
+    ],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'properties.provisioningState',
+      'properties.securityRules',
+      'properties.defaultSecurityRules',
+    ],
   },
   publicIp: {
-    examples: ['PublicIpAddressCreateCustomizedValues.json', 'PublicIpAddressCreateDefaults.json', 'PublicIpAddressGet.json'],
+    examples: [
+      'PublicIpAddressCreateCustomizedValues.json',
+      'PublicIpAddressCreateDefaults.json',
+      'PublicIpAddressGet.json',
+    ],
     extra: ['etag', 'properties.ipAddress'],
     core: ['id', 'name', 'type', 'location', 'properties.provisioningState', 'properties.publicIPAllocationMethod'],
   },
   loadBalancer: {
     examples: ['LoadBalancerCreate.json', 'LoadBalancerGet.json'],
-    extra: ['properties.frontendIPConfigurations[].properties.publicIPAddress', 'properties.frontendIPConfigurations[].properties.publicIPAddress.id', 'properties.backendAddressPools[].properties.backendIPConfigurations', 'properties.backendAddressPools[].properties.backendIPConfigurations[].id', 'properties.outboundRules'],
-    core: ['id', 'name', 'type', 'location', 'etag', 'properties.provisioningState', 'properties.backendAddressPools', 'properties.probes', 'properties.loadBalancingRules'],
+    extra: [
+      'properties.frontendIPConfigurations[].properties.publicIPAddress',
+      'properties.frontendIPConfigurations[].properties.publicIPAddress.id',
+      'properties.backendAddressPools[].properties.backendIPConfigurations',
+      'properties.backendAddressPools[].properties.backendIPConfigurations[].id',
+      'properties.outboundRules',
+    ],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'etag',
+      'properties.provisioningState',
+      'properties.backendAddressPools',
+      'properties.probes',
+      'properties.loadBalancingRules',
+    ],
   },
-  backendPool: { examples: ['LoadBalancerBackendAddressPoolGet.json'], core: ['id', 'name', 'type', 'etag', 'properties.provisioningState', 'properties.backendIPConfigurations'] },
+  backendPool: {
+    examples: ['LoadBalancerBackendAddressPoolGet.json'],
+    core: ['id', 'name', 'type', 'etag', 'properties.provisioningState', 'properties.backendIPConfigurations'],
+  },
   networkInterface: {
     examples: ['NetworkInterfaceCreate.json', 'NetworkInterfaceGet.json'],
-    extra: ['etag', 'properties.nicType', 'properties.ipConfigurations[].etag', 'properties.ipConfigurations[].type', 'properties.ipConfigurations[].properties.loadBalancerBackendAddressPools', 'properties.ipConfigurations[].properties.loadBalancerBackendAddressPools[].id'],
-    core: ['id', 'name', 'type', 'location', 'properties.provisioningState', 'properties.ipConfigurations[].properties.privateIPAddress', 'properties.ipConfigurations[].properties.subnet.id'],
+    extra: [
+      'etag',
+      'properties.nicType',
+      'properties.ipConfigurations[].etag',
+      'properties.ipConfigurations[].type',
+      'properties.ipConfigurations[].properties.loadBalancerBackendAddressPools',
+      'properties.ipConfigurations[].properties.loadBalancerBackendAddressPools[].id',
+    ],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'properties.provisioningState',
+      'properties.ipConfigurations[].properties.privateIPAddress',
+      'properties.ipConfigurations[].properties.subnet.id',
+    ],
   },
   virtualMachine: {
-    examples: ['VirtualMachine_Create_WithSshAuthentication.json', 'VirtualMachine_Create_WithEmptyDataDisks.json', 'VirtualMachine_Get.json', 'VirtualMachine_Create_InAnAvailabilitySet.json', 'VirtualMachine_Create_FromACustomImage.json'],
-    extra: [
-      'zones', 'properties.osProfile.allowExtensionOperations', 'properties.osProfile.requireGuestProvisionSignal',
-      'properties.storageProfile.osDisk.deleteOption', 'properties.storageProfile.dataDisks[].deleteOption', 'properties.storageProfile.dataDisks[].toBeDetached',
-      'properties.storageProfile.dataDisks[].writeAcceleratorEnabled', 'properties.networkProfile.networkInterfaces[].properties', 'properties.networkProfile.networkInterfaces[].properties.primary',
+    examples: [
+      'VirtualMachine_Create_WithSshAuthentication.json',
+      'VirtualMachine_Create_WithEmptyDataDisks.json',
+      'VirtualMachine_Get.json',
+      'VirtualMachine_Create_InAnAvailabilitySet.json',
+      'VirtualMachine_Create_FromACustomImage.json',
     ],
-    core: ['id', 'name', 'type', 'location', 'properties.vmId', 'properties.provisioningState', 'properties.hardwareProfile.vmSize', 'properties.storageProfile.osDisk.managedDisk.id', 'properties.networkProfile.networkInterfaces[].id'],
+    extra: [
+      'zones',
+      'properties.osProfile.allowExtensionOperations',
+      'properties.osProfile.requireGuestProvisionSignal',
+      'properties.storageProfile.osDisk.deleteOption',
+      'properties.storageProfile.dataDisks[].deleteOption',
+      'properties.storageProfile.dataDisks[].toBeDetached',
+      'properties.storageProfile.dataDisks[].writeAcceleratorEnabled',
+      'properties.networkProfile.networkInterfaces[].properties',
+      'properties.networkProfile.networkInterfaces[].properties.primary',
+    ],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'properties.vmId',
+      'properties.provisioningState',
+      'properties.hardwareProfile.vmSize',
+      'properties.storageProfile.osDisk.managedDisk.id',
+      'properties.networkProfile.networkInterfaces[].id',
+    ],
   },
-  instanceView: { examples: ['VirtualMachine_Get_InstanceView.json'], core: ['computerName', 'statuses[].code', 'disks[].name'] },
+  instanceView: {
+    examples: ['VirtualMachine_Get_InstanceView.json'],
+    core: ['computerName', 'statuses[].code', 'disks[].name'],
+  },
   disk: {
     examples: ['Disk_Create_Empty.json', 'Disk_Get.json', 'Disk_Update_ChangeTier.json'],
     extra: ['properties.diskState', 'properties.diskSizeBytes', 'properties.uniqueId', 'sku.tier'],
-    core: ['id', 'name', 'type', 'location', 'sku.name', 'properties.creationData.createOption', 'properties.diskSizeGB', 'properties.provisioningState'],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'sku.name',
+      'properties.creationData.createOption',
+      'properties.diskSizeGB',
+      'properties.provisioningState',
+    ],
   },
   snapshot: {
     examples: ['Snapshot_Create_FromAnExistingSnapshot.json'],
-    extra: ['id', 'type', 'sku', 'sku.name', 'sku.tier', 'properties.diskSizeGB', 'properties.incremental', 'properties.timeCreated', 'properties.creationData.sourceUniqueId'],
-    core: ['name', 'location', 'properties.creationData.createOption', 'properties.creationData.sourceResourceId', 'properties.provisioningState'],
+    extra: [
+      'id',
+      'type',
+      'sku',
+      'sku.name',
+      'sku.tier',
+      'properties.diskSizeGB',
+      'properties.incremental',
+      'properties.timeCreated',
+      'properties.creationData.sourceUniqueId',
+    ],
+    core: [
+      'name',
+      'location',
+      'properties.creationData.createOption',
+      'properties.creationData.sourceResourceId',
+      'properties.provisioningState',
+    ],
   },
-  image: { examples: ['Image_CreateFromABlob.json', 'Image_Get.json'], core: ['id', 'name', 'type', 'location', 'properties.storageProfile.osDisk.blobUri', 'properties.provisioningState'] },
+  image: {
+    examples: ['Image_CreateFromABlob.json', 'Image_Get.json'],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'properties.storageProfile.osDisk.blobUri',
+      'properties.provisioningState',
+    ],
+  },
   availabilitySet: {
     examples: ['AvailabilitySet_Create.json', 'AvailabilitySet_Get_MaximumSet_Gen.json'],
     extra: ['etag'],
-    core: ['id', 'name', 'type', 'location', 'sku.name', 'properties.platformFaultDomainCount', 'properties.platformUpdateDomainCount'],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'sku.name',
+      'properties.platformFaultDomainCount',
+      'properties.platformUpdateDomainCount',
+    ],
   },
   storageAccount: {
     examples: ['StorageAccountCreate.json', 'StorageAccountGetProperties.json'],
     extra: ['properties.accessTier'],
-    core: ['id', 'name', 'type', 'location', 'kind', 'sku.name', 'properties.provisioningState', 'properties.primaryEndpoints.blob'],
+    core: [
+      'id',
+      'name',
+      'type',
+      'location',
+      'kind',
+      'sku.name',
+      'properties.provisioningState',
+      'properties.primaryEndpoints.blob',
+    ],
   },
-  storageKeys: { examples: ['StorageAccountListKeys.json'], extra: ['keys[].creationTime'], core: ['keys[].keyName', 'keys[].value', 'keys[].permissions'] },
+  storageKeys: {
+    examples: ['StorageAccountListKeys.json'],
+    extra: ['keys[].creationTime'],
+    core: ['keys[].keyName', 'keys[].value', 'keys[].permissions'],
+  },
 };
 
 describe('fake ARM response bodies match the reference examples, key by key', { skip }, () => {
@@ -146,7 +304,10 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
     if (op && r.status !== 200) {
       for (let i = 0; i < 5; i++) {
         const p = await rawRequest(fake, 'GET', op, { token });
-        if (p.status === 200 && (p.body === undefined || p.body.status === undefined || p.body.status !== 'InProgress')) {
+        if (
+          p.status === 200 &&
+          (p.body === undefined || p.body.status === undefined || p.body.status !== 'InProgress')
+        ) {
           return r.body === undefined ? p : r;
         }
       }
@@ -155,7 +316,13 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
     return r;
   }
 
-  async function record(family: string, method: string, path: string, apiVersion: string, body?: unknown): Promise<Json> {
+  async function record(
+    family: string,
+    method: string,
+    path: string,
+    apiVersion: string,
+    body?: unknown,
+  ): Promise<Json> {
     const r = await call(method, path, apiVersion, body);
     if (r.body !== undefined) bodies.push([family, `${method} ${path.replace(sub(), '')}`, r.body]);
     return r.body;
@@ -168,16 +335,50 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
     const N = '2025-05-01';
     const C = '2026-03-01';
     const D = '2025-01-02';
-    await record('resourceGroup', 'PUT', `${sub()}/resourcegroups/shape-rg`, '2025-04-01', { location: 'westus', tags: { a: 'b' } });
+    await record('resourceGroup', 'PUT', `${sub()}/resourcegroups/shape-rg`, '2025-04-01', {
+      location: 'westus',
+      tags: { a: 'b' },
+    });
     await record('resourceGroup', 'GET', `${sub()}/resourcegroups/shape-rg`, '2025-04-01');
     const nsgId = `${rg()}/Microsoft.Network/networkSecurityGroups/nsg`;
-    await record('networkSecurityGroup', 'PUT', nsgId, N, { location: 'westus', properties: { securityRules: [{ name: 'ssh', properties: { protocol: 'Tcp', sourcePortRange: '*', destinationPortRange: '22', sourceAddressPrefix: '*', destinationAddressPrefix: '*', access: 'Allow', priority: 100, direction: 'Inbound' } }] } });
+    await record('networkSecurityGroup', 'PUT', nsgId, N, {
+      location: 'westus',
+      properties: {
+        securityRules: [
+          {
+            name: 'ssh',
+            properties: {
+              protocol: 'Tcp',
+              sourcePortRange: '*',
+              destinationPortRange: '22',
+              sourceAddressPrefix: '*',
+              destinationAddressPrefix: '*',
+              access: 'Allow',
+              priority: 100,
+              direction: 'Inbound',
+            },
+          },
+        ],
+      },
+    });
     await record('networkSecurityGroup', 'GET', nsgId, N);
     const vnetId = `${rg()}/Microsoft.Network/virtualNetworks/vnet`;
-    await record('virtualNetwork', 'PUT', vnetId, N, { location: 'westus', properties: { addressSpace: { addressPrefixes: ['10.0.0.0/16'] }, subnets: [{ name: 'a', properties: { addressPrefix: '10.0.0.0/24' } }] } });
-    await record('subnet', 'PUT', `${vnetId}/subnets/b`, N, { properties: { addressPrefix: '10.0.1.0/24', networkSecurityGroup: { id: nsgId } } });
+    await record('virtualNetwork', 'PUT', vnetId, N, {
+      location: 'westus',
+      properties: {
+        addressSpace: { addressPrefixes: ['10.0.0.0/16'] },
+        subnets: [{ name: 'a', properties: { addressPrefix: '10.0.0.0/24' } }],
+      },
+    });
+    await record('subnet', 'PUT', `${vnetId}/subnets/b`, N, {
+      properties: { addressPrefix: '10.0.1.0/24', networkSecurityGroup: { id: nsgId } },
+    });
     const pipId = `${rg()}/Microsoft.Network/publicIPAddresses/pip`;
-    await record('publicIp', 'PUT', pipId, N, { location: 'westus', sku: { name: 'Standard' }, properties: { publicIPAllocationMethod: 'Static' } });
+    await record('publicIp', 'PUT', pipId, N, {
+      location: 'westus',
+      sku: { name: 'Standard' },
+      properties: { publicIPAllocationMethod: 'Static' },
+    });
     const lbId = `${rg()}/Microsoft.Network/loadBalancers/lb`;
     await record('loadBalancer', 'PUT', lbId, N, {
       location: 'westus',
@@ -186,18 +387,58 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
         frontendIPConfigurations: [{ name: 'fe', properties: { publicIPAddress: { id: pipId } } }],
         backendAddressPools: [{ name: 'pool' }],
         probes: [{ name: 'p', properties: { protocol: 'Tcp', port: 80, intervalInSeconds: 15, numberOfProbes: 2 } }],
-        loadBalancingRules: [{ name: 'r', properties: { protocol: 'Tcp', frontendPort: 80, backendPort: 80, frontendIPConfiguration: { id: `${lbId}/frontendIPConfigurations/fe` }, backendAddressPool: { id: `${lbId}/backendAddressPools/pool` }, probe: { id: `${lbId}/probes/p` } } }],
+        loadBalancingRules: [
+          {
+            name: 'r',
+            properties: {
+              protocol: 'Tcp',
+              frontendPort: 80,
+              backendPort: 80,
+              frontendIPConfiguration: { id: `${lbId}/frontendIPConfigurations/fe` },
+              backendAddressPool: { id: `${lbId}/backendAddressPools/pool` },
+              probe: { id: `${lbId}/probes/p` },
+            },
+          },
+        ],
       },
     });
     const nicId = `${rg()}/Microsoft.Network/networkInterfaces/nic`;
     await record('networkInterface', 'PUT', nicId, N, {
       location: 'westus',
-      properties: { networkSecurityGroup: { id: nsgId }, ipConfigurations: [{ name: 'ip', properties: { subnet: { id: `${vnetId}/subnets/b` }, privateIPAllocationMethod: 'Static', privateIPAddress: '10.0.1.5', loadBalancerBackendAddressPools: [{ id: `${lbId}/backendAddressPools/pool` }] } }] },
+      properties: {
+        networkSecurityGroup: { id: nsgId },
+        ipConfigurations: [
+          {
+            name: 'ip',
+            properties: {
+              subnet: { id: `${vnetId}/subnets/b` },
+              privateIPAllocationMethod: 'Static',
+              privateIPAddress: '10.0.1.5',
+              loadBalancerBackendAddressPools: [{ id: `${lbId}/backendAddressPools/pool` }],
+            },
+          },
+        ],
+      },
     });
     const avsetId = `${rg()}/Microsoft.Compute/availabilitySets/avset`;
-    await record('availabilitySet', 'PUT', avsetId, C, { location: 'westus', sku: { name: 'Aligned' }, properties: { platformFaultDomainCount: 2, platformUpdateDomainCount: 5 } });
+    await record('availabilitySet', 'PUT', avsetId, C, {
+      location: 'westus',
+      sku: { name: 'Aligned' },
+      properties: { platformFaultDomainCount: 2, platformUpdateDomainCount: 5 },
+    });
     const imageId = `${rg()}/Microsoft.Compute/images/stemcell`;
-    await record('image', 'PUT', imageId, C, { location: 'westus', properties: { storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', blobUri: 'https://boshstore.blob.core.windows.net/stemcell/root.vhd' } } } });
+    await record('image', 'PUT', imageId, C, {
+      location: 'westus',
+      properties: {
+        storageProfile: {
+          osDisk: {
+            osType: 'Linux',
+            osState: 'Generalized',
+            blobUri: 'https://boshstore.blob.core.windows.net/stemcell/root.vhd',
+          },
+        },
+      },
+    });
     await record('image', 'GET', imageId, C);
     const vmId = `${rg()}/Microsoft.Compute/virtualMachines/vm`;
     await record('virtualMachine', 'PUT', vmId, C, {
@@ -206,24 +447,54 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
       properties: {
         hardwareProfile: { vmSize: 'Standard_D2s_v3' },
         availabilitySet: { id: avsetId },
-        storageProfile: { imageReference: { id: imageId }, osDisk: { createOption: 'FromImage', managedDisk: { storageAccountType: 'Premium_LRS' } }, dataDisks: [{ lun: 0, createOption: 'Empty', diskSizeGB: 5 }] },
-        osProfile: { computerName: 'vm', adminUsername: 'vcap', customData: Buffer.from('x').toString('base64'), linuxConfiguration: { disablePasswordAuthentication: true, ssh: { publicKeys: [{ path: '/home/vcap/.ssh/authorized_keys', keyData: 'ssh-rsa AAAA' }] } } },
+        storageProfile: {
+          imageReference: { id: imageId },
+          osDisk: { createOption: 'FromImage', managedDisk: { storageAccountType: 'Premium_LRS' } },
+          dataDisks: [{ lun: 0, createOption: 'Empty', diskSizeGB: 5 }],
+        },
+        osProfile: {
+          computerName: 'vm',
+          adminUsername: 'vcap',
+          customData: Buffer.from('x').toString('base64'),
+          linuxConfiguration: {
+            disablePasswordAuthentication: true,
+            ssh: { publicKeys: [{ path: '/home/vcap/.ssh/authorized_keys', keyData: 'ssh-rsa AAAA' }] },
+          },
+        },
         networkProfile: { networkInterfaces: [{ id: nicId, properties: { primary: true } }] },
       },
     });
     await record('virtualMachine', 'GET', vmId, C);
     await record('instanceView', 'GET', `${vmId}/instanceView`, C);
     await record('availabilitySet', 'GET', avsetId, C);
-    for (const [fam, path] of [['virtualNetwork', vnetId], ['subnet', `${vnetId}/subnets/b`], ['publicIp', pipId], ['loadBalancer', lbId], ['backendPool', `${lbId}/backendAddressPools/pool`], ['networkInterface', nicId]] as const) {
+    for (const [fam, path] of [
+      ['virtualNetwork', vnetId],
+      ['subnet', `${vnetId}/subnets/b`],
+      ['publicIp', pipId],
+      ['loadBalancer', lbId],
+      ['backendPool', `${lbId}/backendAddressPools/pool`],
+      ['networkInterface', nicId],
+    ] as const) {
       await record(fam, 'GET', path, N);
     }
     const diskId = `${rg()}/Microsoft.Compute/disks/disk`;
-    await record('disk', 'PUT', diskId, D, { location: 'westus', sku: { name: 'Standard_LRS' }, properties: { creationData: { createOption: 'Empty' }, diskSizeGB: 10 } });
+    await record('disk', 'PUT', diskId, D, {
+      location: 'westus',
+      sku: { name: 'Standard_LRS' },
+      properties: { creationData: { createOption: 'Empty' }, diskSizeGB: 10 },
+    });
     await record('disk', 'PATCH', diskId, D, { properties: { diskSizeGB: 20 } });
     await record('disk', 'GET', diskId, D);
-    await record('snapshot', 'PUT', `${rg()}/Microsoft.Compute/snapshots/snap`, D, { location: 'westus', properties: { creationData: { createOption: 'Copy', sourceResourceId: diskId } } });
+    await record('snapshot', 'PUT', `${rg()}/Microsoft.Compute/snapshots/snap`, D, {
+      location: 'westus',
+      properties: { creationData: { createOption: 'Copy', sourceResourceId: diskId } },
+    });
     const saId = `${rg()}/Microsoft.Storage/storageAccounts/shapestore`;
-    await record('storageAccount', 'PUT', saId, '2025-08-01', { location: 'westus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    await record('storageAccount', 'PUT', saId, '2025-08-01', {
+      location: 'westus',
+      sku: { name: 'Standard_LRS' },
+      kind: 'StorageV2',
+    });
     await record('storageAccount', 'GET', saId, '2025-08-01');
     await record('storageKeys', 'POST', `${saId}/listKeys`, '2025-08-01');
   });
@@ -244,7 +515,8 @@ describe('fake ARM response bodies match the reference examples, key by key', { 
         assert.deepEqual(unknown, [], `${what} returns keys no example of ${family} has`);
         const missing = f.core.filter((k) => !keys.has(k));
         assert.deepEqual(missing, [], `${what} lacks core keys`);
-        for (const k of f.core) assert.ok(allowed.has(k) || (f.extra ?? []).includes(k), `core key ${k} is in the examples`);
+        for (const k of f.core)
+          assert.ok(allowed.has(k) || (f.extra ?? []).includes(k), `core key ${k} is in the examples`);
       }
     });
   }

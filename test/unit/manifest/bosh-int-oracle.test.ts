@@ -31,62 +31,110 @@ const cases: Case[] = JSON.parse(await readFile(join(fixtures, 'cases.json'), 'u
  * Where the director deliberately answers differently from bosh-cli, and what it does instead.
  * Each entry is checked, so none of them can hide a regression.
  */
-const DIFFERENT: Record<string, { why: string; check: (r: { code: number; stdout: string; stderr: string }) => void }> = {
-  'patch-percent-in-error': {
-    why: 'bosh-cli uses the error as a printf pattern (%d becomes %!d(MISSING)); the director prints the path as it is',
-    check: (r) => {
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /Expected to find a map key '100%d' for path '\/tags\/100%d'/);
+const DIFFERENT: Record<string, { why: string; check: (r: { code: number; stdout: string; stderr: string }) => void }> =
+  {
+    'patch-percent-in-error': {
+      why: 'bosh-cli uses the error as a printf pattern (%d becomes %!d(MISSING)); the director prints the path as it is',
+      check: (r) => {
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /Expected to find a map key '100%d' for path '\/tags\/100%d'/);
+      },
     },
-  },
-  'kubo-cfcr-vars-store': {
-    why: "bosh-cli refuses CredHub's key_usage option that kubo's cfcr.yml uses; the director generates it",
-    check: (r) => assert.equal(r.code, 0, r.stderr),
-  },
-  'vars-nonstring-in-string': { why: 'the value may be a secret: the director leaves it out of the message', check: invalidTypeWithoutValue('map[interface {}]interface {}', 'm') },
-  'vars-list-in-string': { why: 'as above', check: invalidTypeWithoutValue('[]interface {}', 'm') },
-  'vars-bool-in-string': { why: 'as above', check: invalidTypeWithoutValue('bool', 'm') },
-  'vars-float-in-string': { why: 'as above', check: invalidTypeWithoutValue('float64', 'm') },
-  'vars-null-in-string': { why: 'as above', check: invalidTypeWithoutValue('<nil>', 'm') },
-  'a09-cloud-config-empty-var-nil': { why: 'as above', check: invalidTypeWithoutValue('<nil>', 'internal_gw') },
-  'patch-error-field-overridden': {
-    why: "bosh-cli overwrites an op's own `error:` text; the director keeps it beside bosh-cli's",
-    check: (r) => assert.match(r.stderr, /Error 'operation \[0\] in \S+error-field\.yml failed': Error 'my custom error message': Expected to find a map key 'nope' for path '\/nope'/),
-  },
-  ...Object.fromEntries(
-    ['malformed-indent', 'malformed-unclosed-quote', 'malformed-tab', 'malformed-flow', 'patch-ops-malformed', 'complex-key-fails'].map((n) => [
-      n,
-      { why: "libyaml names a line; the director names the file, line and column (in its parser's words)", check: yamlError },
-    ]),
-  ),
-  ...Object.fromEntries(
-    ['vars-v-invalid-yaml', 'vars-v-unbalanced-quote', 'vars-v-leading-colon', 'malformed-vars-file'].map((n) => [n, { why: 'as above, for -v values and vars files', check: yamlError }]),
-  ),
-  ...Object.fromEntries(
-    ['manifest-not-found', 'ops-file-not-found', 'vars-file-not-found'].map((n) => [
-      n,
-      { why: "Go's open error text; the director says which file and that it does not exist", check: (r: Run) => (assert.equal(r.code, 1), assert.match(r.stderr, /'[^']*does-not-exist\.yml'.*no such file/)) },
-    ]),
-  ),
-  ...Object.fromEntries(
-    ['cli-no-manifest', 'cli-unknown-flag', 'cli-extra-arg', 'cli-ops-flag-no-value'].map((n) => [
-      n,
-      { why: "go-flags' usage messages; the director's come from commander", check: (r: Run) => (assert.notEqual(r.code, 0), assert.match(r.stderr, /^error: (missing required argument 'path'|unknown option '--nope'|too many arguments|option '-o, --ops-file <path>' argument missing)/)) },
-    ]),
-  ),
-  ...Object.fromEntries(
-    ['vars-file-is-list', 'a09-ops-file-as-vars-file'].map((n) => [
-      n,
-      { why: "yaml.v2's unmarshal error names a Go type; the director says what it expected", check: (r: Run) => (assert.equal(r.code, 1), assert.match(r.stderr, /Deserializing variables file '[^']+': expected a map, found '\[\]interface \{\}'/)) },
-    ]),
-  ),
-  ...Object.fromEntries(
-    ['a09-arm-template-variables-map-fails', 'a09-customdata-json-fails'].map((n) => [
-      n,
-      { why: 'as above, for the variables section', check: (r: Run) => (assert.equal(r.code, 1), assert.match(r.stderr, /Expected 'variables' to be a list, found 'map\[interface \{\}\]interface \{\}'/)) },
-    ]),
-  ),
-};
+    'kubo-cfcr-vars-store': {
+      why: "bosh-cli refuses CredHub's key_usage option that kubo's cfcr.yml uses; the director generates it",
+      check: (r) => assert.equal(r.code, 0, r.stderr),
+    },
+    'vars-nonstring-in-string': {
+      why: 'the value may be a secret: the director leaves it out of the message',
+      check: invalidTypeWithoutValue('map[interface {}]interface {}', 'm'),
+    },
+    'vars-list-in-string': { why: 'as above', check: invalidTypeWithoutValue('[]interface {}', 'm') },
+    'vars-bool-in-string': { why: 'as above', check: invalidTypeWithoutValue('bool', 'm') },
+    'vars-float-in-string': { why: 'as above', check: invalidTypeWithoutValue('float64', 'm') },
+    'vars-null-in-string': { why: 'as above', check: invalidTypeWithoutValue('<nil>', 'm') },
+    'a09-cloud-config-empty-var-nil': { why: 'as above', check: invalidTypeWithoutValue('<nil>', 'internal_gw') },
+    'patch-error-field-overridden': {
+      why: "bosh-cli overwrites an op's own `error:` text; the director keeps it beside bosh-cli's",
+      check: (r) =>
+        assert.match(
+          r.stderr,
+          /Error 'operation \[0\] in \S+error-field\.yml failed': Error 'my custom error message': Expected to find a map key 'nope' for path '\/nope'/,
+        ),
+    },
+    ...Object.fromEntries(
+      [
+        'malformed-indent',
+        'malformed-unclosed-quote',
+        'malformed-tab',
+        'malformed-flow',
+        'patch-ops-malformed',
+        'complex-key-fails',
+      ].map((n) => [
+        n,
+        {
+          why: "libyaml names a line; the director names the file, line and column (in its parser's words)",
+          check: yamlError,
+        },
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['vars-v-invalid-yaml', 'vars-v-unbalanced-quote', 'vars-v-leading-colon', 'malformed-vars-file'].map((n) => [
+        n,
+        { why: 'as above, for -v values and vars files', check: yamlError },
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['manifest-not-found', 'ops-file-not-found', 'vars-file-not-found'].map((n) => [
+        n,
+        {
+          why: "Go's open error text; the director says which file and that it does not exist",
+          check: (r: Run) => (
+            assert.equal(r.code, 1),
+            assert.match(r.stderr, /'[^']*does-not-exist\.yml'.*no such file/)
+          ),
+        },
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['cli-no-manifest', 'cli-unknown-flag', 'cli-extra-arg', 'cli-ops-flag-no-value'].map((n) => [
+        n,
+        {
+          why: "go-flags' usage messages; the director's come from commander",
+          check: (r: Run) => (
+            assert.notEqual(r.code, 0),
+            assert.match(
+              r.stderr,
+              /^error: (missing required argument 'path'|unknown option '--nope'|too many arguments|option '-o, --ops-file <path>' argument missing)/,
+            )
+          ),
+        },
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['vars-file-is-list', 'a09-ops-file-as-vars-file'].map((n) => [
+        n,
+        {
+          why: "yaml.v2's unmarshal error names a Go type; the director says what it expected",
+          check: (r: Run) => (
+            assert.equal(r.code, 1),
+            assert.match(r.stderr, /Deserializing variables file '[^']+': expected a map, found '\[\]interface \{\}'/)
+          ),
+        },
+      ]),
+    ),
+    ...Object.fromEntries(
+      ['a09-arm-template-variables-map-fails', 'a09-customdata-json-fails'].map((n) => [
+        n,
+        {
+          why: 'as above, for the variables section',
+          check: (r: Run) => (
+            assert.equal(r.code, 1),
+            assert.match(r.stderr, /Expected 'variables' to be a list, found 'map\[interface \{\}\]interface \{\}'/)
+          ),
+        },
+      ]),
+    ),
+  };
 
 type Run = { code: number; stdout: string; stderr: string };
 
@@ -99,7 +147,12 @@ function yamlError(r: Run): void {
 function invalidTypeWithoutValue(type: string, name: string) {
   return (r: { code: number; stderr: string }) => {
     assert.equal(r.code, 1);
-    assert.ok(r.stderr.includes(`Invalid type '${type}' for variable '${name}'. Supported types for interpolation within a string are integers and strings.`), r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `Invalid type '${type}' for variable '${name}'. Supported types for interpolation within a string are integers and strings.`,
+      ),
+      r.stderr,
+    );
   };
 }
 
@@ -112,21 +165,33 @@ function essence(stderr: string): string[] {
   text = text.replace(/yaml: unmarshal errors:\n\s+line \d+: /, 'yaml: unmarshal errors: ');
   // "- Expected to find variables:\n    - a\n    - b" → "Expected to find variables: a, b"
   const lists = [...text.matchAll(/- (Expected to (?:find|use) variables):\n((?: {4}- .*\n?)+)/g)];
-  if (lists.length) return lists.map((m) => `${m[1]}: ${m[2]!.trim().split('\n').map((l) => l.replace(/^\s*- /, '')).join(', ')}`);
+  if (lists.length)
+    return lists.map(
+      (m) =>
+        `${m[1]}: ${m[2]!
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^\s*- /, ''))
+          .join(', ')}`,
+    );
   // Nested causes are indented on new lines; the deepest is the message itself.
   const parts = text.split(/:\n\s+/);
   return [parts[parts.length - 1]!.split('\n')[0]!];
 }
 
 // Cases that read the reference corpus (kubo, cf-deployment, bosh-deployment) need it beside the clone.
-const usesReference = (c: Case) => c.args.some((a) => a.includes('../shared/reference')) || Object.values(c.env ?? {}).some((v) => v.includes('../shared/reference'));
+const usesReference = (c: Case) =>
+  c.args.some((a) => a.includes('../shared/reference')) ||
+  Object.values(c.env ?? {}).some((v) => v.includes('../shared/reference'));
 const referenceSkip = cases.some(usesReference) ? needsReference() : false;
 
 for (const c of cases) {
   test(`bosh int oracle: ${c.name}`, { skip: usesReference(c) ? referenceSkip : false }, async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'oracle-'));
     try {
-      const args = c.args.map((a) => a.replaceAll('{{TMPDIR}}', tmp).replaceAll('../shared/reference', relative(repoRoot, referenceDir)));
+      const args = c.args.map((a) =>
+        a.replaceAll('{{TMPDIR}}', tmp).replaceAll('../shared/reference', relative(repoRoot, referenceDir)),
+      );
       const r = await runCli(args, { cwd: repoRoot, env: { HOME: tmp, ...(c.env ?? {}) } });
       const different = DIFFERENT[c.name];
       if (different) {
@@ -137,7 +202,8 @@ for (const c of cases) {
       } else {
         assert.equal(r.code, 1, `expected failure; stdout: ${r.stdout.slice(0, 200)}`);
         assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
-        for (const e of essence(c.stderr!)) assert.ok(r.stderr.includes(e), `expected ${JSON.stringify(e)} in ${JSON.stringify(r.stderr)}`);
+        for (const e of essence(c.stderr!))
+          assert.ok(r.stderr.includes(e), `expected ${JSON.stringify(e)} in ${JSON.stringify(r.stderr)}`);
       }
       if (c.generated) {
         const store = args[args.indexOf('--vars-store') + 1]!;

@@ -11,23 +11,92 @@ const scalar = (text: string): YamlValue => (read(`v: ${text}\n`) as Map<string,
 // Each row: a plain scalar and what gopkg.in/yaml.v2 v2.4.0's Unmarshal into interface{} gave
 // for `v: <scalar>` (pinned by running yaml.v2 itself).
 const SCALARS: [string, YamlValue][] = [
-  ['y', true], ['Y', true], ['yes', true], ['Yes', true], ['YES', true], ['yEs', 'yEs'],
-  ['n', false], ['N', false], ['no', false], ['NO', false], ['on', true], ['On', true], ['ON', true],
-  ['off', false], ['Off', false], ['true', true], ['True', true], ['TRUE', true], ['tRUE', 'tRUE'],
-  ['false', false], ['False', false], ['FALSE', false],
-  ['~', null], ['null', null], ['Null', null], ['NULL', null], ['nULL', 'nULL'], ['', null],
-  ['50_000', 50000], ['1__0', 10], ['_1', '_1'], ['0755', 493], ['0o17', 15], ['0x1F', 31], ['-0x1F', -31],
-  ['+12', 12], ['-12', -12], ['0', 0], ['0b1010', 10], ['-0b11', -3], ['08', 8], ['09.5', 9.5],
-  ['1e3', 1000], ['1E3', 1000], ['1.5e-3', 0.0015], ['.5', 0.5], ['1.', 1], ['1_2.5', 12.5], ['3.0', 3],
-  ['.inf', Infinity], ['.Inf', Infinity], ['+.INF', Infinity], ['-.Inf', -Infinity], ['.nan', NaN], ['.NaN', NaN],
-  ['1:20', '1:20'], ['190:20:30', '190:20:30'], ['2001-12-14', '2001-12-14'],
-  ['2001-12-14t21:59:43.10-05:00', '2001-12-14t21:59:43.10-05:00'], ['2001-13-14', '2001-13-14'],
-  ['0x', '0x'], ['0b', '0b'], ['1e400', '1e400'], ['+', '+'], ['.', '.'], ['12e', '12e'], ['0.1.2', '0.1.2'],
-  ['9007199254740991', 9007199254740991], ['18446744073709551616', 18446744073709551616],
-  ['"12"', '12'], ["'null'", 'null'], ['"yes"', 'yes'], ['""', ''],
-  ['!!str 12', '12'], ['!!int "12"', 12], ["!!int '0x1F'", 31], ['!!float 1', 1], ['!!bool yes', true],
-  ['!!null ~', null], ['!!binary aGVsbG8=', 'hello'], ['!custom 12', '12'], ['! 12', '12'],
-  ['|\n  line\n', 'line\n'], ['|-\n  line\n', 'line'], ['>\n  a\n  b\n', 'a b\n'], ['"a\\tb"', 'a\tb'],
+  ['y', true],
+  ['Y', true],
+  ['yes', true],
+  ['Yes', true],
+  ['YES', true],
+  ['yEs', 'yEs'],
+  ['n', false],
+  ['N', false],
+  ['no', false],
+  ['NO', false],
+  ['on', true],
+  ['On', true],
+  ['ON', true],
+  ['off', false],
+  ['Off', false],
+  ['true', true],
+  ['True', true],
+  ['TRUE', true],
+  ['tRUE', 'tRUE'],
+  ['false', false],
+  ['False', false],
+  ['FALSE', false],
+  ['~', null],
+  ['null', null],
+  ['Null', null],
+  ['NULL', null],
+  ['nULL', 'nULL'],
+  ['', null],
+  ['50_000', 50000],
+  ['1__0', 10],
+  ['_1', '_1'],
+  ['0755', 493],
+  ['0o17', 15],
+  ['0x1F', 31],
+  ['-0x1F', -31],
+  ['+12', 12],
+  ['-12', -12],
+  ['0', 0],
+  ['0b1010', 10],
+  ['-0b11', -3],
+  ['08', 8],
+  ['09.5', 9.5],
+  ['1e3', 1000],
+  ['1E3', 1000],
+  ['1.5e-3', 0.0015],
+  ['.5', 0.5],
+  ['1.', 1],
+  ['1_2.5', 12.5],
+  ['3.0', 3],
+  ['.inf', Infinity],
+  ['.Inf', Infinity],
+  ['+.INF', Infinity],
+  ['-.Inf', -Infinity],
+  ['.nan', NaN],
+  ['.NaN', NaN],
+  ['1:20', '1:20'],
+  ['190:20:30', '190:20:30'],
+  ['2001-12-14', '2001-12-14'],
+  ['2001-12-14t21:59:43.10-05:00', '2001-12-14t21:59:43.10-05:00'],
+  ['2001-13-14', '2001-13-14'],
+  ['0x', '0x'],
+  ['0b', '0b'],
+  ['1e400', '1e400'],
+  ['+', '+'],
+  ['.', '.'],
+  ['12e', '12e'],
+  ['0.1.2', '0.1.2'],
+  ['9007199254740991', 9007199254740991],
+  ['18446744073709551616', 18446744073709551616],
+  ['"12"', '12'],
+  ["'null'", 'null'],
+  ['"yes"', 'yes'],
+  ['""', ''],
+  ['!!str 12', '12'],
+  ['!!int "12"', 12],
+  ["!!int '0x1F'", 31],
+  ['!!float 1', 1],
+  ['!!bool yes', true],
+  ['!!null ~', null],
+  ['!!binary aGVsbG8=', 'hello'],
+  ['!custom 12', '12'],
+  ['! 12', '12'],
+  ['|\n  line\n', 'line\n'],
+  ['|-\n  line\n', 'line'],
+  ['>\n  a\n  b\n', 'a b\n'],
+  ['"a\\tb"', 'a\tb'],
 ];
 
 describe('parseYaml: YAML 1.1 scalars as yaml.v2 resolves them', () => {
@@ -42,7 +111,10 @@ describe('parseYaml: YAML 1.1 scalars as yaml.v2 resolves them', () => {
 
 describe('parseYaml: documents', () => {
   it('reads bosh-deployment style `disk_size: 50_000` as the integer 50000', () => {
-    assert.deepEqual(read('disk_types:\n- name: large\n  disk_size: 50_000\n'), ymap({ disk_types: [ymap({ name: 'large', disk_size: 50000 })] }));
+    assert.deepEqual(
+      read('disk_types:\n- name: large\n  disk_size: 50_000\n'),
+      ymap({ disk_types: [ymap({ name: 'large', disk_size: 50000 })] }),
+    );
   });
 
   it('keeps map keys typed: `yes:` is the key true, `8080:` the key 8080, `~:` the key null', () => {
@@ -74,7 +146,10 @@ describe('parseYaml: documents', () => {
   });
 
   it('merges `<<` keys in order: a later key (explicit or merged) overrides an earlier one', () => {
-    assert.deepEqual(read('b: &b {p: 1, q: 1}\nm:\n  q: 2\n  <<: *b\n'), ymap({ b: ymap({ p: 1, q: 1 }), m: ymap({ q: 1, p: 1 }) }));
+    assert.deepEqual(
+      read('b: &b {p: 1, q: 1}\nm:\n  q: 2\n  <<: *b\n'),
+      ymap({ b: ymap({ p: 1, q: 1 }), m: ymap({ q: 1, p: 1 }) }),
+    );
     assert.deepEqual((read('b: &b {x: 1}\nm:\n  <<: *b\n  x: 2\n') as Map<string, YamlValue>).get('m'), ymap({ x: 2 }));
   });
 
@@ -94,7 +169,9 @@ describe('parseYaml: documents', () => {
       const [p, c] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
       lines.push(`${c}: &${c}`, ...Array<string>(9).fill(`- *${p}`));
     }
-    assert.throws(() => read(lines.join('\n')), { message: "Parsing YAML file 'test.yml': line 15, column 3: document contains excessive aliasing" });
+    assert.throws(() => read(lines.join('\n')), {
+      message: "Parsing YAML file 'test.yml': line 15, column 3: document contains excessive aliasing",
+    });
   });
 
   it('reads an explicit empty key `?` as the key null', () => {
@@ -106,7 +183,10 @@ describe('parseYaml: documents', () => {
   });
 
   it('reads CRLF line breaks as line feeds, in block scalars too', () => {
-    assert.deepEqual(read('a: |\r\n  x\r\n  y\r\nb: "p\r\n  q"\r\nc: [1, 2]\r\n'), ymap({ a: 'x\ny\n', b: 'p q', c: [1, 2] }));
+    assert.deepEqual(
+      read('a: |\r\n  x\r\n  y\r\nb: "p\r\n  q"\r\nc: [1, 2]\r\n'),
+      ymap({ a: 'x\ny\n', b: 'p q', c: [1, 2] }),
+    );
   });
 
   it('drops the missing final line break of a block scalar that ends the file', () => {
@@ -129,15 +209,25 @@ describe('parseYaml: double-quoted scalars with libyaml escapes', () => {
     it(`v: ${source}`, () => assert.equal(scalar(source), want));
   }
   it('refuses escapes libyaml does not know', () => {
-    assert.throws(() => read('a: "\\/"\n'), { message: "Parsing YAML file 'test.yml': line 1, column 5: found unknown escape character" });
-    assert.throws(() => read('a: "\\uD800"\n'), { message: "Parsing YAML file 'test.yml': line 1, column 5: found invalid Unicode character escape code" });
+    assert.throws(() => read('a: "\\/"\n'), {
+      message: "Parsing YAML file 'test.yml': line 1, column 5: found unknown escape character",
+    });
+    assert.throws(() => read('a: "\\uD800"\n'), {
+      message: "Parsing YAML file 'test.yml': line 1, column 5: found invalid Unicode character escape code",
+    });
   });
 });
 
 describe('parseYaml: errors name the file, line and column', () => {
   const cases: [string, string][] = [
-    ['a: b: c\n', "Parsing YAML file 'test.yml': line 1, column 4: Nested mappings are not allowed in compact mappings"],
-    ['a:\n  - b\n c: d\n', "Parsing YAML file 'test.yml': line 3, column 1: All mapping items must start at the same column"],
+    [
+      'a: b: c\n',
+      "Parsing YAML file 'test.yml': line 1, column 4: Nested mappings are not allowed in compact mappings",
+    ],
+    [
+      'a:\n  - b\n c: d\n',
+      "Parsing YAML file 'test.yml': line 3, column 1: All mapping items must start at the same column",
+    ],
     ['[1, 2', "Parsing YAML file 'test.yml': line 1, column 6: Flow sequence must end with a ]"],
     ['a: "x', "Parsing YAML file 'test.yml': line 1, column 6: Missing closing \"quote"],
     ['a:\n\tb: 1\n', "Parsing YAML file 'test.yml': line 2, column 1: Tabs are not allowed as indentation"],
@@ -146,10 +236,19 @@ describe('parseYaml: errors name the file, line and column', () => {
     ['a: &x [*x]\n', "Parsing YAML file 'test.yml': line 1, column 8: anchor 'x' value contains itself"],
     ['a: !!int x\n', "Parsing YAML file 'test.yml': line 1, column 10: cannot decode !!str `x` as a !!int"],
     ['a: !!float yes\n', "Parsing YAML file 'test.yml': line 1, column 12: cannot decode !!bool `yes` as a !!float"],
-    ['a: !!binary "!!"\n', "Parsing YAML file 'test.yml': line 1, column 13: !!binary value contains invalid base64 data"],
+    [
+      'a: !!binary "!!"\n',
+      "Parsing YAML file 'test.yml': line 1, column 13: !!binary value contains invalid base64 data",
+    ],
     ['? [1]\n: 2\n', "Parsing YAML file 'test.yml': line 1, column 3: invalid map key: []interface {}{1}"],
-    ['<<: 1\n', "Parsing YAML file 'test.yml': line 1, column 5: map merge requires map or sequence of maps as the value"],
-    ['a: [x, y]: z\n', "Parsing YAML file 'test.yml': line 1, column 12: mapping values are not allowed in this context"],
+    [
+      '<<: 1\n',
+      "Parsing YAML file 'test.yml': line 1, column 5: map merge requires map or sequence of maps as the value",
+    ],
+    [
+      'a: [x, y]: z\n',
+      "Parsing YAML file 'test.yml': line 1, column 12: mapping values are not allowed in this context",
+    ],
     ['a: 1\n: c\n', "Parsing YAML file 'test.yml': line 2, column 3: did not find expected key"],
     ['{: c}\n', "Parsing YAML file 'test.yml': line 1, column 4: did not find expected node content"],
     ['a: "\\q"\n', "Parsing YAML file 'test.yml': line 1, column 5: found unknown escape character"],
@@ -208,7 +307,10 @@ describe("YamlSyntaxError.yamlV2Message: bosh-cli's own words for the common err
 });
 
 it('integers beyond 2^53 keep every digit (bigints), as yaml.v2 keeps int64 and uint64', () => {
-  const doc = parseYaml('u: 12345678901234567890\ni: -9223372036854775808\ns: 9007199254740991\n', 'big.yml') as Map<string, YamlValue>;
+  const doc = parseYaml('u: 12345678901234567890\ni: -9223372036854775808\ns: 9007199254740991\n', 'big.yml') as Map<
+    string,
+    YamlValue
+  >;
   assert.equal(doc.get('u'), 12345678901234567890n);
   assert.equal(doc.get('i'), -9223372036854775808n);
   assert.equal(doc.get('s'), 9007199254740991);

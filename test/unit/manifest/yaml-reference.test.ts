@@ -45,7 +45,6 @@ interface IntCase {
   readonly exitCode: number;
 }
 
-
 describe('bosh int without ops-files or variables: what bosh-cli printed, byte for byte', () => {
   const cases = (JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')) as IntCase[]).filter(
     (c) => c.args.length === 2 && c.args[0] === 'int' && c.exitCode === 0 && c.stdout !== null,
@@ -56,7 +55,9 @@ describe('bosh int without ops-files or variables: what bosh-cli printed, byte f
   for (const c of cases) {
     const fromReference = (c.args[1] as string).startsWith('../shared/reference/');
     it(`${c.name} (${c.args[1]})`, { skip: fromReference ? needsReference() : false }, () => {
-      const file = fromReference ? join(REFERENCE, (c.args[1] as string).slice('../shared/reference/'.length)) : resolve(ROOT, c.args[1] as string);
+      const file = fromReference
+        ? join(REFERENCE, (c.args[1] as string).slice('../shared/reference/'.length))
+        : resolve(ROOT, c.args[1] as string);
       const want = readFileSync(join(FIXTURES, c.stdout as string), 'utf8');
       const value = parseYaml(readFileSync(file, 'utf8'), file);
       assert.equal(stringifyYaml(value), want);
@@ -86,9 +87,18 @@ describe('every YAML file of the reference corpus', { skip: needsReference() }, 
   }
 
   it('reads bosh-deployment/azure/cloud-config.yml `disk_size: 50_000` as 50000', () => {
-    const v = parseYaml(readFileSync(join(REFERENCE, 'bosh-deployment/azure/cloud-config.yml'), 'utf8'), 'cloud-config.yml');
+    const v = parseYaml(
+      readFileSync(join(REFERENCE, 'bosh-deployment/azure/cloud-config.yml'), 'utf8'),
+      'cloud-config.yml',
+    );
     const diskTypes = (v as Map<string, YamlValue>).get('disk_types') as Map<string, YamlValue>[];
-    assert.deepEqual(diskTypes.map((d) => [d.get('name'), d.get('disk_size')]), [['default', 3000], ['large', 50000]]);
+    assert.deepEqual(
+      diskTypes.map((d) => [d.get('name'), d.get('disk_size')]),
+      [
+        ['default', 3000],
+        ['large', 50000],
+      ],
+    );
   });
 
   it('reads the comment-only a09 project-secrets.yml as null', () => {

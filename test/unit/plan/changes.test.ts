@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffAttributes, secretLeaves, secretMask } from '../../../src/plan/changes.js';
-import { digest, planInstance, stemcellKey, vmDigests, vmShown, type DesiredInstance, type RecordedInstance } from '../../../src/plan/instance-plan.js';
+import {
+  digest,
+  planInstance,
+  stemcellKey,
+  vmDigests,
+  vmShown,
+  type DesiredInstance,
+  type RecordedInstance,
+} from '../../../src/plan/instance-plan.js';
 import { formatChange, formatPlan, planJson } from '../../../src/plan/plan-format.js';
 import type { DeploymentPlan } from '../../../src/plan/plan.js';
 
@@ -16,7 +24,19 @@ const desired: DesiredInstance = {
   bootstrap: false,
   isNew: false,
   lifecycle: 'service',
-  networks: [{ name: 'default', type: 'manual', ip: '10.0.0.22', netmask: '255.255.255.0', gateway: '10.0.0.1', dns: [], default: ['dns', 'gateway'], static: false, cloudProperties: {} }],
+  networks: [
+    {
+      name: 'default',
+      type: 'manual',
+      ip: '10.0.0.22',
+      netmask: '255.255.255.0',
+      gateway: '10.0.0.1',
+      dns: [],
+      default: ['dns', 'gateway'],
+      static: false,
+      cloudProperties: {},
+    },
+  ],
   vmType: 'small',
   cloudProperties: { instance_type: 'a', tags: { team: 'k8s' } },
   vmExtensions: [],
@@ -38,7 +58,12 @@ function recordedAs(d: DesiredInstance, over: Partial<RecordedInstance> = {}): R
     state: 'started',
     ips: { default: '10.0.0.22' },
     vm: { cid: 'vm-1', stemcell: stemcellKey(d.stemcell), ...vmDigests(d), shown: vmShown(d) },
-    disk: { cid: 'disk-1', size: 1024, cloudPropertiesDigest: vmDigestsOfDisk(d), cloudProperties: d.persistentDisk.cloudProperties },
+    disk: {
+      cid: 'disk-1',
+      size: 1024,
+      cloudPropertiesDigest: vmDigestsOfDisk(d),
+      cloudProperties: d.persistentDisk.cloudProperties,
+    },
     appliedJobs: { kubelet: 'aaaaaaaaaaaaaaaa' },
     ...over,
   };
@@ -53,11 +78,26 @@ test('a vm_type change is one attribute line, before → after, forcing a new VM
   const recorded = recordedAs(desired);
   const p = planInstance({ ...desired, cloudProperties: { instance_type: 'b', tags: { team: 'k8s' } } }, recorded);
   assert.equal(p.action, 'recreate');
-  assert.deepEqual(p.changes, [{ reason: 'cloud_properties', path: 'cloud_properties.instance_type', before: 'a', after: 'b' }]);
+  assert.deepEqual(p.changes, [
+    { reason: 'cloud_properties', path: 'cloud_properties.instance_type', before: 'a', after: 'b' },
+  ]);
   assert.equal(formatChange(p.changes[0]!), '~ cloud_properties.instance_type: "a" → "b"  # forces a new VM');
   assert.deepEqual(
     p.steps.map((s) => s.kind),
-    ['drain', 'stop', 'detach_disks', 'delete_vm', 'create_vm', 'attach_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state'],
+    [
+      'drain',
+      'stop',
+      'detach_disks',
+      'delete_vm',
+      'create_vm',
+      'attach_disk',
+      'apply',
+      'pre_start',
+      'start',
+      'watch',
+      'post_start',
+      'record_state',
+    ],
   );
 });
 
@@ -69,29 +109,58 @@ test('an unchanged instance has no changes and no steps', () => {
 });
 
 test('a bigger disk is made, the data migrated, on the same VM; a new job configuration shows short digests', () => {
-  const p = planInstance({ ...desired, persistentDisk: { size: 2048, cloudProperties: { type: 'ssd' } }, jobs: [{ ...desired.jobs[0]!, digest: 'bbbbbbbbbbbbbbbb' }] }, recordedAs(desired));
-  assert.equal(p.action, 'update');
-  assert.deepEqual(p.steps.map((s) => s.kind), ['drain', 'stop', 'create_disk', 'migrate_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state']);
-  assert.deepEqual(
-    p.changes.map(formatChange),
-    ['~ persistent_disk.size: 1024 → 2048', '~ jobs.kubelet: "sha256:aaaaaaaaaaaa" → "sha256:bbbbbbbbbbbb"  # rendered templates or packages'],
+  const p = planInstance(
+    {
+      ...desired,
+      persistentDisk: { size: 2048, cloudProperties: { type: 'ssd' } },
+      jobs: [{ ...desired.jobs[0]!, digest: 'bbbbbbbbbbbbbbbb' }],
+    },
+    recordedAs(desired),
   );
+  assert.equal(p.action, 'update');
+  assert.deepEqual(
+    p.steps.map((s) => s.kind),
+    [
+      'drain',
+      'stop',
+      'create_disk',
+      'migrate_disk',
+      'apply',
+      'pre_start',
+      'start',
+      'watch',
+      'post_start',
+      'record_state',
+    ],
+  );
+  assert.deepEqual(p.changes.map(formatChange), [
+    '~ persistent_disk.size: 1024 → 2048',
+    '~ jobs.kubelet: "sha256:aaaaaaaaaaaa" → "sha256:bbbbbbbbbbbb"  # rendered templates or packages',
+  ]);
 });
 
 test('a disk no longer wanted is orphaned; a new instance is created with a disk', () => {
   const gone = planInstance({ ...desired, persistentDisk: { size: 0, cloudProperties: {} } }, recordedAs(desired));
-  assert.deepEqual(gone.steps.map((s) => s.kind), ['drain', 'stop', 'orphan_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state']);
+  assert.deepEqual(
+    gone.steps.map((s) => s.kind),
+    ['drain', 'stop', 'orphan_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state'],
+  );
   assert.deepEqual(gone.changes.map(formatChange), ['- persistent_disk: {"size":1024} → (none)']);
   const fresh = planInstance(desired, undefined);
   assert.equal(fresh.action, 'create');
-  assert.deepEqual(fresh.steps.map((s) => s.kind), ['create_vm', 'create_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state']);
+  assert.deepEqual(
+    fresh.steps.map((s) => s.kind),
+    ['create_vm', 'create_disk', 'apply', 'pre_start', 'start', 'watch', 'post_start', 'record_state'],
+  );
   assert.equal(formatChange(fresh.changes[0]!), '~ vm  # new instance; forces a new VM');
 });
 
 test('a stopped instance is recreated without starting it; a deletion drains, deletes and forgets', () => {
   const stopped = recordedAs({ ...desired, state: 'stopped' }, { state: 'stopped' });
   const p = planInstance({ ...desired, state: 'stopped', stemcell: { os: 'ubuntu-jammy', version: '2.0' } }, stopped);
-  assert.deepEqual(p.changes.map(formatChange), ['~ stemcell: "ubuntu-jammy/1.0" → "ubuntu-jammy/2.0"  # forces a new VM']);
+  assert.deepEqual(p.changes.map(formatChange), [
+    '~ stemcell: "ubuntu-jammy/1.0" → "ubuntu-jammy/2.0"  # forces a new VM',
+  ]);
   assert.deepEqual(p.steps.at(-1), { kind: 'record_state', state: 'stopped' });
   assert.ok(!p.steps.some((s) => s.kind === 'start'));
 });
@@ -99,13 +168,24 @@ test('a stopped instance is recreated without starting it; a deletion drains, de
 test('secrets are masked as the ((variable)) they came from, in values and inside strings, before and after', () => {
   const secrets = new Map<string, string>();
   secretLeaves('admin_password', 'Zq8cRrT3yv0YtFsq2x9w', secrets);
-  secretLeaves('tls', { ca: 'CA-PEM', certificate: '-----BEGIN CERT----- xyz', private_key: '-----BEGIN KEY----- abc' }, secrets);
+  secretLeaves(
+    'tls',
+    { ca: 'CA-PEM', certificate: '-----BEGIN CERT----- xyz', private_key: '-----BEGIN KEY----- abc' },
+    secrets,
+  );
   const mask = secretMask(secrets);
-  assert.deepEqual(mask({ bosh: { password: 'Zq8cRrT3yv0YtFsq2x9w', url: 'https://admin:Zq8cRrT3yv0YtFsq2x9w@host' }, key: '-----BEGIN KEY----- abc', n: 3 }), {
-    bosh: { password: '((admin_password))', url: 'https://admin:((admin_password))@host' },
-    key: '((tls.private_key))',
-    n: 3,
-  });
+  assert.deepEqual(
+    mask({
+      bosh: { password: 'Zq8cRrT3yv0YtFsq2x9w', url: 'https://admin:Zq8cRrT3yv0YtFsq2x9w@host' },
+      key: '-----BEGIN KEY----- abc',
+      n: 3,
+    }),
+    {
+      bosh: { password: '((admin_password))', url: 'https://admin:((admin_password))@host' },
+      key: '((tls.private_key))',
+      n: 3,
+    },
+  );
   const before = recordedAs(desired);
   const p = planInstance({ ...desired, env: { bosh: { password: 'Zq8cRrT3yv0YtFsq2x9w' } } }, before, { mask });
   assert.deepEqual(p.changes, [{ reason: 'env', path: 'env.bosh', after: { password: '((admin_password))' } }]);
@@ -118,7 +198,9 @@ test('a VM recorded by an older director (digests only) says its value before wa
   const { shown, ...vm } = old.vm!;
   void shown;
   const p = planInstance({ ...desired, cloudProperties: { instance_type: 'b' } }, { ...old, vm });
-  assert.deepEqual(p.changes.map(formatChange), ['~ cloud_properties: (not recorded) → {"instance_type":"b"}  # forces a new VM']);
+  assert.deepEqual(p.changes.map(formatChange), [
+    '~ cloud_properties: (not recorded) → {"instance_type":"b"}  # forces a new VM',
+  ]);
 });
 
 test('attribute diffs go into maps, compare lists whole, and ignore key order', () => {
@@ -131,8 +213,16 @@ test('attribute diffs go into maps, compare lists whole, and ignore key order', 
 });
 
 test('the plan prints each instance with its changes beneath, and as JSON with its steps', () => {
-  const recreate = planInstance({ ...desired, cloudProperties: { instance_type: 'b', tags: { team: 'k8s' } } }, recordedAs(desired));
-  const plan = { deployment: 'd', groups: [{ group: { name: 'worker', lifecycle: 'service' }, plans: [recreate] }], deletions: [], rendered: new Map() } as unknown as DeploymentPlan;
+  const recreate = planInstance(
+    { ...desired, cloudProperties: { instance_type: 'b', tags: { team: 'k8s' } } },
+    recordedAs(desired),
+  );
+  const plan = {
+    deployment: 'd',
+    groups: [{ group: { name: 'worker', lifecycle: 'service' }, plans: [recreate] }],
+    deletions: [],
+    rendered: new Map(),
+  } as unknown as DeploymentPlan;
   assert.equal(
     formatPlan(plan),
     [
@@ -145,7 +235,15 @@ test('the plan prints each instance with its changes beneath, and as JSON with i
     ].join('\n'),
   );
   const json = planJson(plan);
-  assert.deepEqual(json.instances[0]!.changes, [{ reason: 'cloud_properties', path: 'cloud_properties.instance_type', before: 'a', after: 'b', forces_new_vm: true }]);
+  assert.deepEqual(json.instances[0]!.changes, [
+    {
+      reason: 'cloud_properties',
+      path: 'cloud_properties.instance_type',
+      before: 'a',
+      after: 'b',
+      forces_new_vm: true,
+    },
+  ]);
   assert.equal(json.instances[0]!.steps[4]!.kind, 'create_vm');
   assert.deepEqual(json.summary, { create: 0, recreate: 1, update: 0, delete: 0, unchanged: 0 });
 });

@@ -6,7 +6,12 @@ import { ValidationError } from '../../../src/plan/validation.js';
 
 const cloud = parseCloudConfig({
   azs: [{ name: 'z1' }],
-  networks: [{ name: 'default', subnets: [{ range: '10.0.0.0/24', gateway: '10.0.0.1', static: ['10.0.0.10-10.0.0.20'], azs: ['z1'] }] }],
+  networks: [
+    {
+      name: 'default',
+      subnets: [{ range: '10.0.0.0/24', gateway: '10.0.0.1', static: ['10.0.0.10-10.0.0.20'], azs: ['z1'] }],
+    },
+  ],
   vm_types: [{ name: 'small' }],
   vm_extensions: [{ name: 'lb', cloud_properties: { load_balancer: 'cfcr-lb' } }],
   disk_types: [{ name: 5120, disk_size: 5120 }],
@@ -18,7 +23,17 @@ const base = {
   stemcells: [{ alias: 'default', os: 'ubuntu-xenial', version: 'latest' }],
   update: { canaries: 1, max_in_flight: '50%', canary_watch_time: '10000-300000', update_watch_time: 10000 },
   instance_groups: [
-    { name: 'master', azs: ['z1'], instances: 1, jobs: [{ name: 'kube-apiserver', release: 'kubo', properties: { a: 1 } }], vm_type: 'small', vm_extensions: ['lb'], stemcell: 'default', persistent_disk_type: '5120', networks: [{ name: 'default' }] },
+    {
+      name: 'master',
+      azs: ['z1'],
+      instances: 1,
+      jobs: [{ name: 'kube-apiserver', release: 'kubo', properties: { a: 1 } }],
+      vm_type: 'small',
+      vm_extensions: ['lb'],
+      stemcell: 'default',
+      persistent_disk_type: '5120',
+      networks: [{ name: 'default' }],
+    },
   ],
 };
 
@@ -37,7 +52,16 @@ test('every problem is reported at once, each with its path', () => {
   const bad = {
     ...base,
     instance_groups: [
-      { name: 'master', azs: ['z9'], instances: 2, jobs: [{ name: 'x', release: 'nope' }], vm_type: 'huge', vm_extensions: ['missing'], stemcell: 'other', networks: [{ name: 'default', static_ips: ['10.0.0.10'] }] },
+      {
+        name: 'master',
+        azs: ['z9'],
+        instances: 2,
+        jobs: [{ name: 'x', release: 'nope' }],
+        vm_type: 'huge',
+        vm_extensions: ['missing'],
+        stemcell: 'other',
+        networks: [{ name: 'default', static_ips: ['10.0.0.10'] }],
+      },
       { name: 'worker', instances: 'three', jobs: [], stemcell: 'default', networks: [] },
     ],
   };
@@ -68,7 +92,10 @@ test('every problem is reported at once, each with its path', () => {
           "instance_groups 'master'.networks 'default'.static_ips: instance group 'master' has 2 instances but was allocated 1 static IPs",
         ],
       );
-      assert.match(e.message, /^Validating deployment manifest: instance_groups 'master'\.jobs 'x'\.release: unknown release/);
+      assert.match(
+        e.message,
+        /^Validating deployment manifest: instance_groups 'master'\.jobs 'x'\.release: unknown release/,
+      );
       return true;
     },
   );
@@ -85,7 +112,9 @@ test('an update block is judged beyond its schema: watch ranges, max_in_flight p
   const bad = {
     ...base,
     update: { ...base.update, max_in_flight: '150%', update_watch_time: '5000-100' },
-    instance_groups: [{ ...base.instance_groups[0]!, update: { canary_watch_time: '30000-1000', max_in_flight: '0%' } }],
+    instance_groups: [
+      { ...base.instance_groups[0]!, update: { canary_watch_time: '30000-1000', max_in_flight: '0%' } },
+    ],
   };
   assert.throws(
     () => parseDeploymentManifest(bad, cloud),
@@ -114,11 +143,20 @@ test('the root of a manifest: empty, a list, a scalar, no name, v1 keys', () => 
     }
     return 'accepted';
   };
-  assert.equal(msg(null), "Validating deployment manifest 'x.yml': the manifest is empty (expected a map with name, releases, stemcells, update and instance_groups)");
+  assert.equal(
+    msg(null),
+    "Validating deployment manifest 'x.yml': the manifest is empty (expected a map with name, releases, stemcells, update and instance_groups)",
+  );
   assert.equal(msg(['a']), "Validating deployment manifest 'x.yml': expected a map at the root, found a list");
   assert.equal(msg(7), "Validating deployment manifest 'x.yml': expected a map at the root, found number 7");
-  assert.equal(msg({ ...base, name: undefined }), "Validating deployment manifest 'x.yml': name: is required (the deployment name)");
-  assert.match(msg({ ...base, resource_pools: [] }), /^Validating deployment manifest 'x\.yml': resource_pools: is a v1 key: give each instance group a 'vm_type'/);
+  assert.equal(
+    msg({ ...base, name: undefined }),
+    "Validating deployment manifest 'x.yml': name: is required (the deployment name)",
+  );
+  assert.match(
+    msg({ ...base, resource_pools: [] }),
+    /^Validating deployment manifest 'x\.yml': resource_pools: is a v1 key: give each instance group a 'vm_type'/,
+  );
 });
 
 test('the cloud-config: overlapping subnets and reserved ranges outside their subnet are refused', () => {
@@ -126,7 +164,10 @@ test('the cloud-config: overlapping subnets and reserved ranges outside their su
     () =>
       parseCloudConfig({
         networks: [
-          { name: 'a', subnets: [{ range: '10.0.0.0/24', reserved: ['10.0.1.0-10.0.1.9'] }, { range: '10.0.0.128/25' }] },
+          {
+            name: 'a',
+            subnets: [{ range: '10.0.0.0/24', reserved: ['10.0.1.0-10.0.1.9'] }, { range: '10.0.0.128/25' }],
+          },
           { name: 'b', subnets: [{ range: '10.0.0.0/24' }] },
         ],
       }),
@@ -134,7 +175,10 @@ test('the cloud-config: overlapping subnets and reserved ranges outside their su
       assert.ok(e instanceof ValidationError);
       assert.deepEqual(
         e.problems.map((p) => `${p.path}: ${p.message}`),
-        ["networks 'a'.subnets[0].reserved: '10.0.1.0-10.0.1.9' is outside range '10.0.0.0/24'", "networks 'a'.subnets[1].range: '10.0.0.128/25' overlaps subnets[0] '10.0.0.0/24'"],
+        [
+          "networks 'a'.subnets[0].reserved: '10.0.1.0-10.0.1.9' is outside range '10.0.0.0/24'",
+          "networks 'a'.subnets[1].range: '10.0.0.128/25' overlaps subnets[0] '10.0.0.0/24'",
+        ],
       );
       return true;
     },

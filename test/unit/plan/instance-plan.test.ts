@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepMerge, digest, planInstance, stemcellKey, vmDigests, type DesiredInstance, type RecordedInstance } from '../../../src/plan/instance-plan.js';
+import {
+  deepMerge,
+  digest,
+  planInstance,
+  stemcellKey,
+  vmDigests,
+  type DesiredInstance,
+  type RecordedInstance,
+} from '../../../src/plan/instance-plan.js';
 
 const desired: DesiredInstance = {
   group: 'worker',
@@ -10,7 +18,19 @@ const desired: DesiredInstance = {
   bootstrap: true,
   isNew: false,
   lifecycle: 'service',
-  networks: [{ name: 'default', type: 'manual', ip: '10.0.0.20', netmask: '255.255.255.0', gateway: '10.0.0.1', dns: [], default: ['dns', 'gateway'], static: false, cloudProperties: {} }],
+  networks: [
+    {
+      name: 'default',
+      type: 'manual',
+      ip: '10.0.0.20',
+      netmask: '255.255.255.0',
+      gateway: '10.0.0.1',
+      dns: [],
+      default: ['dns', 'gateway'],
+      static: false,
+      cloudProperties: {},
+    },
+  ],
   vmType: 'small',
   cloudProperties: { instance_type: 'Standard_D2s_v3' },
   vmExtensions: [],
@@ -51,9 +71,18 @@ test('no record means create', () => {
 
 test('each VM-level change forces a recreate and is named', () => {
   const r = recordedFor(desired);
-  assert.deepEqual([...planInstance({ ...desired, stemcell: { os: 'ubuntu-jammy', version: '2.0' } }, r).reasons], ['stemcell']);
-  assert.deepEqual([...planInstance({ ...desired, cloudProperties: { instance_type: 'big' } }, r).reasons], ['cloud_properties']);
-  assert.deepEqual([...planInstance({ ...desired, networks: [{ ...desired.networks[0]!, ip: '10.0.0.21' }] }, r).reasons], ['network']);
+  assert.deepEqual(
+    [...planInstance({ ...desired, stemcell: { os: 'ubuntu-jammy', version: '2.0' } }, r).reasons],
+    ['stemcell'],
+  );
+  assert.deepEqual(
+    [...planInstance({ ...desired, cloudProperties: { instance_type: 'big' } }, r).reasons],
+    ['cloud_properties'],
+  );
+  assert.deepEqual(
+    [...planInstance({ ...desired, networks: [{ ...desired.networks[0]!, ip: '10.0.0.21' }] }, r).reasons],
+    ['network'],
+  );
   assert.deepEqual([...planInstance({ ...desired, env: { bosh: { password: 'x' } } }, r).reasons], ['env']);
   assert.equal(planInstance(desired, r, { recreate: true }).action, 'recreate');
   assert.equal(planInstance(desired, recordedFor(desired, { vm: undefined })).action, 'create');
@@ -63,11 +92,17 @@ test('job and disk changes update in place', () => {
   const r = recordedFor(desired);
   const changed = planInstance({ ...desired, jobs: [{ ...desired.jobs[0]!, digest: 'd2' }] }, r);
   assert.deepEqual([changed.action, [...changed.reasons]], ['update', ['configuration']]);
-  const added = planInstance({ ...desired, jobs: [...desired.jobs, { name: 'kube-proxy', release: 'kubo', releaseVersion: '1', digest: 'p' }] }, r);
+  const added = planInstance(
+    { ...desired, jobs: [...desired.jobs, { name: 'kube-proxy', release: 'kubo', releaseVersion: '1', digest: 'p' }] },
+    r,
+  );
   assert.deepEqual([added.action, [...added.reasons]], ['update', ['jobs']]);
   const disk = planInstance({ ...desired, persistentDisk: { size: 2048, cloudProperties: {} } }, r);
   assert.deepEqual([disk.action, [...disk.reasons]], ['update', ['persistent_disk']]);
-  const resized = planInstance({ ...desired, persistentDisk: { size: 4096, cloudProperties: {} } }, recordedFor(desired, { disk: { cid: 'd', size: 2048, cloudPropertiesDigest: digest({}) } }));
+  const resized = planInstance(
+    { ...desired, persistentDisk: { size: 4096, cloudProperties: {} } },
+    recordedFor(desired, { disk: { cid: 'd', size: 2048, cloudPropertiesDigest: digest({}) } }),
+  );
   assert.deepEqual([...resized.reasons], ['persistent_disk']);
   const stopped = planInstance(desired, recordedFor(desired, { state: 'stopped' }));
   assert.deepEqual([stopped.action, [...stopped.reasons]], ['update', ['state']]);
@@ -78,6 +113,10 @@ test('errand instances are left to run-errand', () => {
 });
 
 test('cloud properties deep-merge with later sources winning', () => {
-  assert.deepEqual(deepMerge({ a: { b: 1, c: 2 }, l: [1] }, { a: { c: 3 }, l: [2] }, { d: 4 }), { a: { b: 1, c: 3 }, l: [2], d: 4 });
+  assert.deepEqual(deepMerge({ a: { b: 1, c: 2 }, l: [1] }, { a: { c: 3 }, l: [2] }, { d: 4 }), {
+    a: { b: 1, c: 3 },
+    l: [2],
+    d: 4,
+  });
   assert.equal(digest({ a: 1, b: 2 }), digest({ b: 2, a: 1 }));
 });

@@ -12,8 +12,21 @@ const cloud = parseCloudConfig({
       name: 'default',
       type: 'manual',
       subnets: [
-        { range: '10.0.1.0/24', gateway: '10.0.1.1', reserved: ['10.0.1.2 - 10.0.1.9'], static: ['10.0.1.10 - 10.0.1.19'], azs: ['z1'], dns: ['8.8.8.8'] },
-        { range: '10.0.2.0/24', gateway: '10.0.2.1', reserved: ['10.0.2.2-10.0.2.9'], static: ['10.0.2.10-10.0.2.19'], azs: ['z2'] },
+        {
+          range: '10.0.1.0/24',
+          gateway: '10.0.1.1',
+          reserved: ['10.0.1.2 - 10.0.1.9'],
+          static: ['10.0.1.10 - 10.0.1.19'],
+          azs: ['z1'],
+          dns: ['8.8.8.8'],
+        },
+        {
+          range: '10.0.2.0/24',
+          gateway: '10.0.2.1',
+          reserved: ['10.0.2.2-10.0.2.9'],
+          static: ['10.0.2.10-10.0.2.19'],
+          azs: ['z2'],
+        },
         { range: '10.0.3.0/24', gateway: '10.0.3.1', static: ['10.0.3.10'], azs: ['z3'] },
       ],
     },
@@ -29,7 +42,18 @@ function group(extra: Record<string, Plain> = {}, instances = 3) {
       releases: [{ name: 'r', version: '1' }],
       stemcells: [{ alias: 'default', os: 'ubuntu-jammy', version: 'latest' }],
       update: { canaries: 1, max_in_flight: 1, canary_watch_time: '1000-2000', update_watch_time: 1000 },
-      instance_groups: [{ name: 'web', azs: ['z1', 'z2', 'z3'], instances, jobs: [{ name: 'j', release: 'r' }], vm_type: 'small', stemcell: 'default', networks: [{ name: 'default' }], ...extra }],
+      instance_groups: [
+        {
+          name: 'web',
+          azs: ['z1', 'z2', 'z3'],
+          instances,
+          jobs: [{ name: 'j', release: 'r' }],
+          vm_type: 'small',
+          stemcell: 'default',
+          networks: [{ name: 'default' }],
+          ...extra,
+        },
+      ],
     },
     cloud,
   );
@@ -64,9 +88,18 @@ test('existing instances keep uuid, index, az and address; scale-down removes fr
     { group: 'web', index: 3, uuid: 'd', az: 'z1', bootstrap: false, ips: { default: '10.0.1.21' } },
   ];
   const p = placeGroup(group({}, 3), cloud, recorded, new Map(), uuid);
-  assert.deepEqual(p.desired.map((i) => i.uuid), ['a', 'b', 'c']);
-  assert.deepEqual(p.obsolete.map((i) => i.uuid), ['d']);
-  assert.deepEqual(p.desired.map((i) => i.networks[0]!.ip), ['10.0.1.20', '10.0.2.20', '10.0.3.2']);
+  assert.deepEqual(
+    p.desired.map((i) => i.uuid),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(
+    p.obsolete.map((i) => i.uuid),
+    ['d'],
+  );
+  assert.deepEqual(
+    p.desired.map((i) => i.networks[0]!.ip),
+    ['10.0.1.20', '10.0.2.20', '10.0.3.2'],
+  );
   assert.ok(p.desired.every((i) => !i.isNew));
 });
 
@@ -85,7 +118,9 @@ test('scale-up reuses the lowest free index and the emptiest az; bootstrap stays
 test('static IPs pin instances to the az of their subnet and are kept by their holders', () => {
   n = 0;
   const g = group({ networks: [{ name: 'default', static_ips: ['10.0.1.10', '10.0.2.10', '10.0.3.10'] }] }, 3);
-  const recorded: RecordedPlacement[] = [{ group: 'web', index: 0, uuid: 'a', az: 'z2', bootstrap: true, ips: { default: '10.0.2.10' } }];
+  const recorded: RecordedPlacement[] = [
+    { group: 'web', index: 0, uuid: 'a', az: 'z2', bootstrap: true, ips: { default: '10.0.2.10' } },
+  ];
   const p = placeGroup(g, cloud, recorded, new Map(), uuid);
   assert.deepEqual(
     p.desired.map((i) => [i.uuid, i.az, i.networks[0]!.ip, i.networks[0]!.static]),

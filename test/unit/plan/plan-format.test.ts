@@ -4,16 +4,44 @@ import { formatManifestDiff, formatPlan } from '../../../src/plan/plan-format.js
 import type { DeploymentPlan } from '../../../src/plan/plan.js';
 import type { InstancePlan } from '../../../src/plan/instance-plan.js';
 
-const net = [{ name: 'default', type: 'manual' as const, ip: '10.0.0.20', netmask: null, gateway: null, dns: [], default: [], static: false, cloudProperties: {} }];
+const net = [
+  {
+    name: 'default',
+    type: 'manual' as const,
+    ip: '10.0.0.20',
+    netmask: null,
+    gateway: null,
+    dns: [],
+    default: [],
+    static: false,
+    cloudProperties: {},
+  },
+];
 const p = (action: InstancePlan['action'], label: string, reasons: string[] = []): InstancePlan =>
-  ({ action, label, reasons: new Set(reasons), changes: [], steps: [], ...(action === 'delete' ? {} : { desired: { az: 'z1', networks: net } }) }) as unknown as InstancePlan;
+  ({
+    action,
+    label,
+    reasons: new Set(reasons),
+    changes: [],
+    steps: [],
+    ...(action === 'delete' ? {} : { desired: { az: 'z1', networks: net } }),
+  }) as unknown as InstancePlan;
 
 test('the plan prints each change with its reasons and a summary', () => {
   const plan = {
     deployment: 'd',
     groups: [
-      { group: { name: 'master', lifecycle: 'service' }, plans: [p('unchanged', 'master/a (0)'), p('update', 'master/b (1)', ['configuration'])] },
-      { group: { name: 'worker', lifecycle: 'service' }, plans: [p('recreate', 'worker/c (0)', ['stemcell', 'cloud_properties']), p('create', 'worker/d (1)', ['vm_missing'])] },
+      {
+        group: { name: 'master', lifecycle: 'service' },
+        plans: [p('unchanged', 'master/a (0)'), p('update', 'master/b (1)', ['configuration'])],
+      },
+      {
+        group: { name: 'worker', lifecycle: 'service' },
+        plans: [
+          p('recreate', 'worker/c (0)', ['stemcell', 'cloud_properties']),
+          p('create', 'worker/d (1)', ['vm_missing']),
+        ],
+      },
     ],
     deletions: [p('delete', 'worker/e (2)')],
     rendered: new Map(),

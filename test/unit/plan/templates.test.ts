@@ -10,17 +10,43 @@ const spec = parseJobSpec(
     templates: { 'etcd.yml.ejs': 'config/etcd.yml', 'ctl.ejs': 'bin/ctl' },
     packages: ['etcd'],
     properties: { 'etcd.name': {}, 'tls.ca': { description: 'the CA' }, undeclared_default: null, port_override: {} },
-    consumes: [{ name: 'etcd', type: 'etcd' }, { name: 'other', type: 'x', optional: true }],
+    consumes: [
+      { name: 'etcd', type: 'etcd' },
+      { name: 'other', type: 'x', optional: true },
+    ],
     provides: [{ name: 'etcd', type: 'etcd', properties: ['etcd.port'] }],
   },
   'jobs/etcd/spec.yml',
 );
 
 const ctx: RenderContext = {
-  spec: { deployment: 'd', name: 'master', id: 'u0', index: 0, az: 'z1', bootstrap: true, address: '10.0.0.20', ip: '10.0.0.20', networks: {}, job: { name: 'etcd' }, release: { name: 'kubo', version: '1' } },
+  spec: {
+    deployment: 'd',
+    name: 'master',
+    id: 'u0',
+    index: 0,
+    az: 'z1',
+    bootstrap: true,
+    address: '10.0.0.20',
+    ip: '10.0.0.20',
+    networks: {},
+    job: { name: 'etcd' },
+    release: { name: 'kubo', version: '1' },
+  },
   properties: { etcd: { name: 'node' }, notdeclared: 1 },
   links: {
-    etcd: { name: 'etcd', type: 'etcd', group: 'master', deployment: 'd', address: null, properties: { etcd: { port: 2379 } }, instances: [{ name: 'master', id: 'u0', index: 0, az: 'z1', address: '10.0.0.20', bootstrap: true }, { name: 'master', id: 'u1', index: 1, az: 'z2', address: '10.0.0.21', bootstrap: false }] },
+    etcd: {
+      name: 'etcd',
+      type: 'etcd',
+      group: 'master',
+      deployment: 'd',
+      address: null,
+      properties: { etcd: { port: 2379 } },
+      instances: [
+        { name: 'master', id: 'u0', index: 0, az: 'z1', address: '10.0.0.20', bootstrap: true },
+        { name: 'master', id: 'u1', index: 1, az: 'z2', address: '10.0.0.21', bootstrap: false },
+      ],
+    },
     other: null,
   },
 };
@@ -41,7 +67,10 @@ test('p() reads manifest values and spec defaults; if_p and links work; spec is 
     },
     ctx,
   );
-  assert.equal(out['config/etcd.yml'], 'name: node-0\nport: 2379\nca: none\n\npeers: 10.0.0.20:2379,10.0.0.21:2379\nbootstrap=true');
+  assert.equal(
+    out['config/etcd.yml'],
+    'name: node-0\nport: 2379\nca: none\n\npeers: 10.0.0.20:2379,10.0.0.21:2379\nbootstrap=true',
+  );
   assert.equal(out['bin/ctl'], '#!/bin/sh\necho 10.0.0.20');
 });
 
@@ -50,7 +79,7 @@ test('a missing property names the template, job, instance and property', () => 
     () => renderJob(spec, { 'etcd.yml.ejs': '<%= p("tls.ca") %>', 'ctl.ejs': '' }, ctx),
     (e: Error) => {
       assert.equal(e.message, "Rendering template 'config/etcd.yml' of job 'etcd' for instance 'master/0'");
-      assert.equal((e.cause as Error).message, 'line 1: Can\'t find property \'["tls.ca"]\'');
+      assert.equal((e.cause as Error).message, "line 1: Can't find property '[\"tls.ca\"]'");
       return true;
     },
   );

@@ -49,7 +49,12 @@ export function startProcesses(root: string, job: RenderedJob): Started[] {
     const log = join(logDir, `${p.name}.log`);
     const fd = openSync(log, 'a');
     const exe = p.executable.includes('/') ? join(root, p.executable) : p.executable;
-    const child = spawn(exe, [...p.args], { cwd: join(root, p.cwd ?? `jobs/${job.name}`), env: { ...process.env, ...p.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job.name }, stdio: ['ignore', fd, fd], detached: true });
+    const child = spawn(exe, [...p.args], {
+      cwd: join(root, p.cwd ?? `jobs/${job.name}`),
+      env: { ...process.env, ...p.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job.name },
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     return { name: `${job.name}/${p.name}`, child, log, exited };
@@ -57,12 +62,31 @@ export function startProcesses(root: string, job: RenderedJob): Started[] {
 }
 
 /** Runs a job's script (bin/drain, bin/post-start, bin/run ...); resolves with its exit code and output. */
-export function runScript(root: string, job: string, script: string, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runScript(
+  root: string,
+  job: string,
+  script: string,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(join(root, 'jobs', job, script), [], { cwd: join(root, 'jobs', job), env: { ...process.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job }, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      join(root, 'jobs', job, script),
+      [],
+      {
+        cwd: join(root, 'jobs', job),
+        env: { ...process.env, DIRECTOR_AGENT_ROOT: root, DIRECTOR_JOB: job },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -88,7 +112,11 @@ export function readLog(s: Started): string {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; the last error is rethrown. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -98,7 +126,8 @@ export async function eventually(what: string, check: () => Promise<boolean> | b
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -58,7 +58,11 @@ test('each flag list names its upstream page and the version it documents', () =
   assert.ok(files.length >= 3, files.join(', '));
   for (const f of files) {
     const list = readFlagList(f.replace(/\.txt$/, ''));
-    assert.match(list.header, /kubernetes\/website content\/(en|uk)\/docs\/reference\/command-line-tools-reference\/[a-z-]+\.md/, f);
+    assert.match(
+      list.header,
+      /kubernetes\/website content\/(en|uk)\/docs\/reference\/command-line-tools-reference\/[a-z-]+\.md/,
+      f,
+    );
     assert.match(list.version, /^v1\.\d+$/, f);
     assert.ok(list.flags.size > 50, `${f}: ${list.flags.size} flags`);
     for (const flag of list.flags) assert.match(flag, /^[a-z0-9][a-z0-9_-]*$/, `${f}: '${flag}'`);
@@ -77,16 +81,29 @@ test('every flag the templates render (cfcr.yml + local.yml) is in its component
     rmSync(dir, { recursive: true, force: true });
   });
   const blobs = openBlobstore(join(dir, 'blobs'));
-  const up = await uploadRelease(join(root, 'release'), store, blobs, { fetch: () => Promise.reject(new Error('offline (test)')) });
+  const up = await uploadRelease(join(root, 'release'), store, blobs, {
+    fetch: () => Promise.reject(new Error('offline (test)')),
+  });
   const view = findReleaseView(store, blobs, up.record.name, up.record.version);
   const readYaml = (rel: string): YamlValue => parseYaml(readFileSync(join(root, rel), 'utf8'), rel);
-  const doc = await evaluateTemplate(new Ops([opsFromDefinitions(readYaml('ops-files/local.yml'), 'ops-files/local.yml')]).apply(readYaml('manifests/cfcr.yml')), {
-    vars: new StaticVariables([['deployment_name', 'cfcr']]),
-    store: new MemoryVariableStore(),
-  });
+  const doc = await evaluateTemplate(
+    new Ops([opsFromDefinitions(readYaml('ops-files/local.yml'), 'ops-files/local.yml')]).apply(
+      readYaml('manifests/cfcr.yml'),
+    ),
+    {
+      vars: new StaticVariables([['deployment_name', 'cfcr']]),
+      store: new MemoryVariableStore(),
+    },
+  );
   const cloud = parseCloudConfig((toPlain(readYaml('manifests/env.yml')) as Record<string, unknown>)['cloud_config']);
   let n = 0;
-  const plan = planDeployment({ manifest: parseDeploymentManifest(toPlain(doc), cloud), cloud, recorded: [], releases: new Map([['kubo', view]]), newUuid: () => `uuid-${n++}` });
+  const plan = planDeployment({
+    manifest: parseDeploymentManifest(toPlain(doc), cloud),
+    cloud,
+    recorded: [],
+    releases: new Map([['kubo', view]]),
+    newUuid: () => `uuid-${n++}`,
+  });
   const rendered = [...plan.rendered.values()].flat();
 
   const checked: string[] = [];
@@ -100,8 +117,18 @@ test('every flag the templates render (cfcr.yml + local.yml) is in its component
     const flags = renderedFlags(job.templates[ctl.script]!);
     assert.ok(flags.length >= 3, `${ctl.job}/${ctl.script}: ${flags.join(' ')}`);
     const unknown = flags.filter((f) => !list.flags.has(f));
-    assert.deepEqual(unknown, [], `${ctl.job} renders flags ${component} ${list.version} does not have: ${unknown.map((f) => `--${f}`).join(', ')}`);
+    assert.deepEqual(
+      unknown,
+      [],
+      `${ctl.job} renders flags ${component} ${list.version} does not have: ${unknown.map((f) => `--${f}`).join(', ')}`,
+    );
     checked.push(component);
   }
-  assert.deepEqual(checked.sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet']);
+  assert.deepEqual(checked.sort(), [
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kube-proxy',
+    'kube-scheduler',
+    'kubelet',
+  ]);
 });

@@ -31,11 +31,17 @@ function writeRelease(dir: string, source: { url: string; sha256?: string }, fal
     writeFileSync(join(dir, rel), text);
   };
   w('release.yml', 'name: tiny\nversion: "1"\n');
-  w('jobs/app/spec.yml', 'name: app\ntemplates:\n  run.ejs: bin/run\npackages: [tool]\nproperties:\n  port: {default: 80}\n');
+  w(
+    'jobs/app/spec.yml',
+    'name: app\ntemplates:\n  run.ejs: bin/run\npackages: [tool]\nproperties:\n  port: {default: 80}\n',
+  );
   w('jobs/app/templates/run.ejs', 'port=<%= p("port") %>\n');
   w('packages/lib/spec.yml', 'name: lib\nfiles: src\n');
   w('packages/lib/src/lib.txt', 'lib\n');
-  w('packages/tool/spec.yml', `name: tool\ndependencies: [lib]\nsources:\n- url: ${source.url}\n${source.sha256 ? `  sha256: ${source.sha256}\n` : ''}${fallback ? 'fallback: fb\n' : ''}`);
+  w(
+    'packages/tool/spec.yml',
+    `name: tool\ndependencies: [lib]\nsources:\n- url: ${source.url}\n${source.sha256 ? `  sha256: ${source.sha256}\n` : ''}${fallback ? 'fallback: fb\n' : ''}`,
+  );
   w('packages/tool/fb/README', 'fallback\n');
 }
 
@@ -60,7 +66,11 @@ test('tar: deterministic pack, and unpack gives back paths, modes and bytes', ()
   assert.deepEqual(packTgz([...entries].reverse()), one);
   assert.deepEqual(
     unpackTar(one).map((e) => [e.path, e.mode, e.data?.length]),
-    [['a/', 0o755, undefined], ['b.txt', 0o644, 1], [`${'d/'.repeat(60)}deep.txt`, 0o755, 1000]],
+    [
+      ['a/', 0o755, undefined],
+      ['b.txt', 0o644, 1],
+      [`${'d/'.repeat(60)}deep.txt`, 0o755, 1000],
+    ],
   );
 });
 
@@ -69,12 +79,19 @@ test('tar: GNU tar lists and extracts what packTgz writes (long paths as PAX rec
   try {
     const longName = `${'n'.repeat(180)}.txt`;
     const file = join(dir, 'blob.tgz');
-    writeFileSync(file, packTgz([
-      { path: 'bin/', mode: 0o755 },
-      { path: 'bin/run', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
-      { path: longName, mode: 0o600, data: Buffer.from('long\n') },
-    ]));
-    assert.deepEqual(execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n'), ['bin/', 'bin/run', longName]);
+    writeFileSync(
+      file,
+      packTgz([
+        { path: 'bin/', mode: 0o755 },
+        { path: 'bin/run', mode: 0o755, data: Buffer.from('#!/bin/sh\n') },
+        { path: longName, mode: 0o600, data: Buffer.from('long\n') },
+      ]),
+    );
+    assert.deepEqual(execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n'), [
+      'bin/',
+      'bin/run',
+      longName,
+    ]);
     const out = join(dir, 'out');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', file, '-C', out]);
@@ -108,7 +125,20 @@ test('blobstore: 0700 folder, 0600 blobs named by sha256, corruption detected', 
 test('the release folder loads; every problem is reported with its file and path', (t) => {
   const rel = loadReleaseDir(join(repoRoot(), 'release'));
   assert.equal(rel.name, 'kubo');
-  assert.deepEqual([...rel.jobs.keys()], ['apply-specs', 'cloud-provider', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet', 'smoke-tests']);
+  assert.deepEqual(
+    [...rel.jobs.keys()],
+    [
+      'apply-specs',
+      'cloud-provider',
+      'etcd',
+      'kube-apiserver',
+      'kube-controller-manager',
+      'kube-proxy',
+      'kube-scheduler',
+      'kubelet',
+      'smoke-tests',
+    ],
+  );
   assert.deepEqual([...rel.packages.keys()], ['containerd', 'etcd', 'kube-standin', 'kubernetes']);
 
   const dir = tmp(t);
@@ -116,7 +146,10 @@ test('the release folder loads; every problem is reported with its file and path
   writeFileSync(join(dir, 'release.yml'), 'name: tiny\n');
   writeFileSync(join(dir, 'jobs/app/spec.yml'), 'name: app\ntemplates:\n  missing.ejs: bin/x\npackages: [nope]\n');
   writeFileSync(join(dir, 'packages/lib/spec.yml'), 'name: lib\nfiles: src\ndependencies: [tool]\n');
-  writeFileSync(join(dir, 'packages/tool/spec.yml'), 'name: tool\ndependencies: [lib]\nsources:\n- url: http://x/y.tgz\n  sha256: ABC\n');
+  writeFileSync(
+    join(dir, 'packages/tool/spec.yml'),
+    'name: tool\ndependencies: [lib]\nsources:\n- url: http://x/y.tgz\n  sha256: ABC\n',
+  );
   assert.throws(
     () => loadReleaseDir(dir),
     (e: Error) => {
@@ -167,7 +200,10 @@ test('upload fetches each source once, a second upload changes and fetches nothi
   writeFileSync(join(dir, 'rel/release.yml'), 'name: tiny\nversion: "1"\n');
   writeFileSync(join(dir, 'rel/jobs/app/templates/run.ejs'), 'changed\n');
   await assert.rejects(uploadRelease(join(dir, 'rel'), store, blobs), (e: Error) => {
-    assert.equal(formatErrorChain(e), "Uploading release tiny/1: release tiny/1 is already uploaded with different content (job 'app' changed); give the release a new version");
+    assert.equal(
+      formatErrorChain(e),
+      "Uploading release tiny/1: release tiny/1 is already uploaded with different content (job 'app' changed); give the release a new version",
+    );
     return true;
   });
 });
@@ -193,7 +229,10 @@ test('a sha256 mismatch is refused; an unreachable source uses the sources folde
   mkdirSync(join(dir, 'sources'));
   writeFileSync(join(dir, 'sources/tool-1.0.tgz'), artifact);
   const lines: string[] = [];
-  const r = await uploadRelease(join(dir, 'rel'), store, blobs, { sourcesDir: join(dir, 'sources'), log: (l) => lines.push(l) });
+  const r = await uploadRelease(join(dir, 'rel'), store, blobs, {
+    sourcesDir: join(dir, 'sources'),
+    log: (l) => lines.push(l),
+  });
   assert.equal(r.record.packages.find((p) => p.name === 'tool')!.blobstorePath, sha(artifact));
   assert.deepEqual(r.fallbacks, []);
 
@@ -202,7 +241,13 @@ test('a sha256 mismatch is refused; an unreachable source uses the sources folde
   writeFileSync(join(dir, 'rel2/release.yml'), 'name: tiny2\nversion: "1"\n');
   const r2 = await uploadRelease(join(dir, 'rel2'), store, blobs, { log: (l) => lines.push(l) });
   assert.equal(r2.fallbacks.length, 1);
-  assert.match(lines.at(-2)!, /^Package 'tool': source unavailable \(fetching 'http:\/\/127\.0\.0\.1:9\/other\.tgz': .+\); using its fallback 'packages\/tool\/fb'$/);
+  assert.match(
+    lines.at(-2)!,
+    /^Package 'tool': source unavailable \(fetching 'http:\/\/127\.0\.0\.1:9\/other\.tgz': .+\); using its fallback 'packages\/tool\/fb'$/,
+  );
   const fb = unpackTar(blobs.get(r2.record.packages.find((p) => p.name === 'tool')!.blobstorePath));
-  assert.deepEqual(fb.map((e) => e.path), ['README']);
+  assert.deepEqual(
+    fb.map((e) => e.path),
+    ['README'],
+  );
 });

@@ -60,7 +60,8 @@ if (process.argv[2] === '--child') {
       for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     });
-    const newTask = (deployment = 'my-cluster') => store.tasks.create({ description: 'create deployment', deployment, user: 'admin' }).id;
+    const newTask = (deployment = 'my-cluster') =>
+      store.tasks.create({ description: 'create deployment', deployment, user: 'admin' }).id;
     const elsewhere = { pid: 1234, hostname: 'x', processStart: null };
 
     it('names the holding task, its process and since when', () => {
@@ -71,8 +72,17 @@ if (process.argv[2] === '--child') {
         () => store.locks.acquire(deploymentLock('my-cluster'), t2),
         (err: unknown) => {
           assert.ok(err instanceof LockError);
-          assert.equal(err.message, `Deployment 'my-cluster' is being changed by task ${t1} (pid 1234 on host x, since 10:01:02)`);
-          assert.deepEqual(err.holder, { lockName: 'deployment:my-cluster', taskId: t1, pid: 1234, hostname: 'x', acquiredAt: '2026-11-23T10:01:02.500Z' });
+          assert.equal(
+            err.message,
+            `Deployment 'my-cluster' is being changed by task ${t1} (pid 1234 on host x, since 10:01:02)`,
+          );
+          assert.deepEqual(err.holder, {
+            lockName: 'deployment:my-cluster',
+            taskId: t1,
+            pid: 1234,
+            hostname: 'x',
+            acquiredAt: '2026-11-23T10:01:02.500Z',
+          });
           return true;
         },
       );
@@ -112,12 +122,18 @@ if (process.argv[2] === '--child') {
       assert.throws(() => store.locks.acquire(ENVIRONMENT_LOCK, t1), {
         message: `Acquiring lock 'environment': task ${t1} has already ended (done)`,
       });
-      assert.throws(() => store.locks.acquire(ENVIRONMENT_LOCK, 999), { message: "Acquiring lock 'environment': task 999 does not exist" });
+      assert.throws(() => store.locks.acquire(ENVIRONMENT_LOCK, 999), {
+        message: "Acquiring lock 'environment': task 999 does not exist",
+      });
     });
 
     it('withLock releases the lock when the work fails', async () => {
       const t1 = newTask();
-      const seen = await store.locks.withLock(deploymentLock('my-cluster'), t1, () => store.locks.get(deploymentLock('my-cluster'))?.taskId);
+      const seen = await store.locks.withLock(
+        deploymentLock('my-cluster'),
+        t1,
+        () => store.locks.get(deploymentLock('my-cluster'))?.taskId,
+      );
       assert.equal(seen, t1);
       assert.deepEqual(store.locks.list(), []);
       await assert.rejects(
@@ -136,7 +152,9 @@ if (process.argv[2] === '--child') {
       // Our own pid, but "started" at another time: the holder died and its pid was reused.
       const start = processStartTime(process.pid);
       assert.notEqual(start, null, 'this test needs /proc');
-      store.locks.acquire(deploymentLock('my-cluster'), t1, { holder: { pid: process.pid, hostname: hostname(), processStart: `${start}9` } });
+      store.locks.acquire(deploymentLock('my-cluster'), t1, {
+        holder: { pid: process.pid, hostname: hostname(), processStart: `${start}9` },
+      });
       const lock = store.locks.acquire(deploymentLock('my-cluster'), t2);
       assert.equal(lock.taskId, t2);
       assert.equal(store.tasks.get(t1)?.state, 'error');
@@ -158,7 +176,10 @@ if (process.argv[2] === '--child') {
       clock = new Date(clock.getTime() + 2_000);
       assert.equal(store.locks.acquire(deploymentLock('my-cluster'), t2).taskId, t2);
       assert.equal(store.tasks.get(t1)?.state, 'error');
-      assert.equal(store.tasks.get(t1)?.result, `Task ${t1} abandoned: its lock expired at 2026-11-23T10:03:01.500Z; lock 'deployment:my-cluster' taken over by task ${t2}`);
+      assert.equal(
+        store.tasks.get(t1)?.result,
+        `Task ${t1} abandoned: its lock expired at 2026-11-23T10:03:01.500Z; lock 'deployment:my-cluster' taken over by task ${t2}`,
+      );
     });
 
     it('gives each lock to exactly one of two processes racing for it', async () => {
@@ -167,7 +188,12 @@ if (process.argv[2] === '--child') {
       const racers = tasks.map((t) => startChild(['race', path, String(t), String(rounds)]));
       await Promise.all(racers.map((c) => c.line('ready')));
       for (const c of racers) c.proc.stdin.write('go\n');
-      const results = await Promise.all(racers.map(async (c) => JSON.parse((await c.line(/^result /)).slice('result '.length)) as { won: boolean; message?: string }[]));
+      const results = await Promise.all(
+        racers.map(
+          async (c) =>
+            JSON.parse((await c.line(/^result /)).slice('result '.length)) as { won: boolean; message?: string }[],
+        ),
+      );
       for (let r = 0; r < rounds; r++) {
         const [a, b] = results.map((res) => res[r]);
         assert.ok(a && b);
@@ -178,7 +204,9 @@ if (process.argv[2] === '--child') {
         assert.equal(holder?.holder.pid, racers[winner]?.proc.pid);
         assert.match(
           results[loser]?.[r]?.message ?? '',
-          new RegExp(`^Deployment 'race-${r + 1}' is being changed by task ${tasks[winner]} \\(${userInfo().username}@${hostname()}, pid ${racers[winner]?.proc.pid}, since \\d\\d:\\d\\d:\\d\\d\\)$`),
+          new RegExp(
+            `^Deployment 'race-${r + 1}' is being changed by task ${tasks[winner]} \\(${userInfo().username}@${hostname()}, pid ${racers[winner]?.proc.pid}, since \\d\\d:\\d\\d:\\d\\d\\)$`,
+          ),
         );
       }
       await Promise.all(racers.map((c) => c.exit('exit\n')));
@@ -192,7 +220,9 @@ if (process.argv[2] === '--child') {
       const t2 = newTask();
       assert.throws(() => store.locks.acquire(deploymentLock('my-cluster'), t2), {
         name: 'LockError',
-        message: new RegExp(`^Deployment 'my-cluster' is being changed by task ${t1} \\(${userInfo().username}@${hostname()}, pid ${holder.proc.pid}, since `),
+        message: new RegExp(
+          `^Deployment 'my-cluster' is being changed by task ${t1} \\(${userInfo().username}@${hostname()}, pid ${holder.proc.pid}, since `,
+        ),
       });
 
       await holder.kill();
@@ -203,7 +233,10 @@ if (process.argv[2] === '--child') {
       const old = store.tasks.get(t1);
       assert.equal(old?.state, 'error');
       assert.equal(old?.result, note);
-      assert.deepEqual(store.tasks.debugLog(t2).map((l) => l.line), [note]);
+      assert.deepEqual(
+        store.tasks.debugLog(t2).map((l) => l.line),
+        [note],
+      );
     });
 
     interface Child {
@@ -237,7 +270,11 @@ if (process.argv[2] === '--child') {
             if (i >= 0) return resolve(seen.splice(i, 1)[0] as string);
             waiters.push({ match, resolve });
             proc.once('exit', (code, signal) =>
-              reject(new Error(`child exited (${code ?? signal}) waiting for ${String(match)}: ${Buffer.concat(stderr).toString()}`)),
+              reject(
+                new Error(
+                  `child exited (${code ?? signal}) waiting for ${String(match)}: ${Buffer.concat(stderr).toString()}`,
+                ),
+              ),
             );
           }),
         exit: async (command) => {

@@ -11,7 +11,14 @@ import { displayUrl } from '../../../src/state/index.js';
 
 describe('choosing the state and the blobstore', () => {
   let dir: string;
-  const io = (env: Record<string, string>): CliIo => ({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from(['']), env: { DIRECTOR_HOME: join(dir, 'home'), ...env }, cwd: dir, interactive: false });
+  const io = (env: Record<string, string>): CliIo => ({
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    stdin: Readable.from(['']),
+    env: { DIRECTOR_HOME: join(dir, 'home'), ...env },
+    cwd: dir,
+    interactive: false,
+  });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'director-state-options-'));
   });
@@ -29,11 +36,16 @@ describe('choosing the state and the blobstore', () => {
     const url = 'postgres://deployer@db.internal:5432/director_prod';
     writeFileSync(join(dir, 'pw'), 's3cret-from-file\nignored\n', { mode: 0o600 });
     assert.equal(stateOptions(io({ DIRECTOR_STATE_PASSWORD_FILE: 'pw' }), url).password, 's3cret-from-file');
-    assert.equal(stateOptions(io({ DIRECTOR_STATE_PASSWORD_FILE: 'pw', PGPASSWORD: 'from-env' }), url).password, 'from-env');
+    assert.equal(
+      stateOptions(io({ DIRECTOR_STATE_PASSWORD_FILE: 'pw', PGPASSWORD: 'from-env' }), url).password,
+      'from-env',
+    );
     assert.equal(stateOptions(io({}), url).password, undefined);
     assert.equal(stateOptions(io({}), url).localDir, join(dir, 'home', 'remote', 'db.internal-5432-director_prod'));
     assert.deepEqual(stateOptions(io({ PGPASSWORD: 'x' }), join(dir, 'state.db')), {});
-    assert.throws(() => stateOptions(io({ DIRECTOR_STATE_PASSWORD_FILE: 'missing' }), url), { message: "Reading the state's password file 'missing' ($DIRECTOR_STATE_PASSWORD_FILE)" });
+    assert.throws(() => stateOptions(io({ DIRECTOR_STATE_PASSWORD_FILE: 'missing' }), url), {
+      message: "Reading the state's password file 'missing' ($DIRECTOR_STATE_PASSWORD_FILE)",
+    });
   });
 
   it('never records or shows the password of a URL', () => {
@@ -46,17 +58,34 @@ describe('choosing the state and the blobstore', () => {
   it('puts blobs in an Azure container only when $DIRECTOR_BLOBSTORE names one and an account is given', () => {
     assert.equal(blobstoreSetting(io({})), undefined);
     assert.equal(blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 'local' })), undefined);
-    assert.deepEqual(blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 'azure://director-blobs', AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' })), {
-      container: 'director-blobs',
-      account: { connectionString: 'UseDevelopmentStorage=true' },
-    });
-    assert.deepEqual(blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 'azure://blobs', AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: 'a2V5' })), {
-      container: 'blobs',
-      account: { name: 'acct', key: 'a2V5' },
-    });
+    assert.deepEqual(
+      blobstoreSetting(
+        io({
+          DIRECTOR_BLOBSTORE: 'azure://director-blobs',
+          AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+        }),
+      ),
+      {
+        container: 'director-blobs',
+        account: { connectionString: 'UseDevelopmentStorage=true' },
+      },
+    );
+    assert.deepEqual(
+      blobstoreSetting(
+        io({ DIRECTOR_BLOBSTORE: 'azure://blobs', AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: 'a2V5' }),
+      ),
+      {
+        container: 'blobs',
+        account: { name: 'acct', key: 'a2V5' },
+      },
+    );
     assert.throws(() => blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 's3://x' })), {
-      message: "$DIRECTOR_BLOBSTORE: expected 'local' or 'azure://<container>' (a container name: 3-63 lower-case letters, digits and dashes), got 's3://x'",
+      message:
+        "$DIRECTOR_BLOBSTORE: expected 'local' or 'azure://<container>' (a container name: 3-63 lower-case letters, digits and dashes), got 's3://x'",
     });
-    assert.throws(() => blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 'azure://blobs' })), /no account is given: set \$AZURE_STORAGE_CONNECTION_STRING, or \$AZURE_STORAGE_ACCOUNT and \$AZURE_STORAGE_KEY$/);
+    assert.throws(
+      () => blobstoreSetting(io({ DIRECTOR_BLOBSTORE: 'azure://blobs' })),
+      /no account is given: set \$AZURE_STORAGE_CONNECTION_STRING, or \$AZURE_STORAGE_ACCOUNT and \$AZURE_STORAGE_KEY$/,
+    );
   });
 });

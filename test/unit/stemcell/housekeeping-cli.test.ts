@@ -27,14 +27,20 @@ function stemcellMf(name: string, version: string, extra = ''): string {
 
 async function tarball(file: string, entries: Record<string, string | Buffer>): Promise<string> {
   const path = join(dir, file);
-  await writeFile(path, packTgz(Object.entries(entries).map(([p, d]) => ({ path: p, mode: 0o644, data: Buffer.from(d) }))));
+  await writeFile(
+    path,
+    packTgz(Object.entries(entries).map(([p, d]) => ({ path: p, mode: 0o644, data: Buffer.from(d) }))),
+  );
   return path;
 }
 
-const light = (name: string, version: string) => tarball(`light-${name}-${version}.tgz`, { 'stemcell.MF': stemcellMf(name, version), image: '' });
+const light = (name: string, version: string) =>
+  tarball(`light-${name}-${version}.tgz`, { 'stemcell.MF': stemcellMf(name, version), image: '' });
 
 async function cpiStemcells(): Promise<string[]> {
-  return (await readdir(join(localRoot, 'stemcells')).catch(() => [] as string[])).map((f) => f.replace(/\.json$/, '')).sort();
+  return (await readdir(join(localRoot, 'stemcells')).catch(() => [] as string[]))
+    .map((f) => f.replace(/\.json$/, ''))
+    .sort();
 }
 
 function withStore<T>(fn: (s: StateStore) => T): T {
@@ -66,7 +72,10 @@ test('upload-stemcell hands a light stemcell to the CPI, records it, and lists i
   const path = await light('bosh-local-light', '621.125');
   const r = await cli('upload-stemcell', path);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Task \d+ \| \d\d:\d\d:\d\d \| Update stemcell: Uploading stemcell bosh-local-light\/621\.125 to the cloud \(00:00:0\d\)/);
+  assert.match(
+    r.stdout,
+    /Task \d+ \| \d\d:\d\d:\d\d \| Update stemcell: Uploading stemcell bosh-local-light\/621\.125 to the cloud \(00:00:0\d\)/,
+  );
   const rec = withStore((s) => s.stemcells.find('bosh-local-light', '621.125', 'local'));
   assert.ok(rec);
   assert.equal(rec.os, 'ubuntu-jammy');
@@ -84,8 +93,19 @@ test('upload-stemcell hands a light stemcell to the CPI, records it, and lists i
   const again = await cli('upload-stemcell', path);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /^Stemcell 'bosh-local-light\/621\.125' already exists, skipped$/m);
-  assert.equal(withStore((s) => s.tasks.list().length), tasksBefore, 'nothing was done');
-  const byFlags = await cli('upload-stemcell', join(dir, 'does-not-exist.tgz'), '--name', 'bosh-local-light', '--version', '621.125');
+  assert.equal(
+    withStore((s) => s.tasks.list().length),
+    tasksBefore,
+    'nothing was done',
+  );
+  const byFlags = await cli(
+    'upload-stemcell',
+    join(dir, 'does-not-exist.tgz'),
+    '--name',
+    'bosh-local-light',
+    '--version',
+    '621.125',
+  );
   assert.equal(byFlags.code, 0, byFlags.stderr);
   assert.match(byFlags.stdout, /already exists, skipped/);
 });
@@ -112,7 +132,10 @@ test('an unpacked stemcell folder uploads as the tarball does; --version must ma
   assert.equal(wrong.stderr, `Error: Stemcell '${folder}': its version is '3586.10', not '3586.1' as --version says\n`);
   const r = await cli('upload-stemcell', 'unpacked', '--name', 'bosh-local-folder', '--version', '3586.10');
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(withStore((s) => s.stemcells.find('bosh-local-folder', '3586.10', 'local')), 'the version is kept as written, not as the float 3586.1');
+  assert.ok(
+    withStore((s) => s.stemcells.find('bosh-local-folder', '3586.10', 'local')),
+    'the version is kept as written, not as the float 3586.1',
+  );
 });
 
 test('a malformed stemcell is one line naming the file and what is wrong; nothing is recorded or created', async () => {
@@ -121,14 +144,21 @@ test('a malformed stemcell is one line naming the file and what is wrong; nothin
     ['not-a-tarball.tgz', '', /: it is empty$/],
     ['no-version.tgz', 'x', /: stemcell\.MF: 'version' must be a string or a number, found nothing$/],
     ['no-image.tgz', 'x', /: the archive holds no 'image'$/],
-    ['bad-sha1.tgz', 'x', /: the image's sha1 is [0-9a-f]{40}, but stemcell\.MF says 0{40} \(a corrupted download\?\)$/],
+    [
+      'bad-sha1.tgz',
+      'x',
+      /: the image's sha1 is [0-9a-f]{40}, but stemcell\.MF says 0{40} \(a corrupted download\?\)$/,
+    ],
     ['garbage.tgz', 'x', /: it is not a tar archive$/],
   ];
   await writeFile(join(dir, 'not-a-tarball.tgz'), '');
   await writeFile(join(dir, 'garbage.tgz'), Buffer.alloc(2048, 7));
   await tarball('no-version.tgz', { 'stemcell.MF': 'name: x\noperating_system: ubuntu-jammy\n', image: '' });
   await tarball('no-image.tgz', { 'stemcell.MF': stemcellMf('bosh-local-noimage', '1') });
-  await tarball('bad-sha1.tgz', { 'stemcell.MF': stemcellMf('bosh-local-badsha', '1', `sha1: ${'0'.repeat(40)}\n`), image });
+  await tarball('bad-sha1.tgz', {
+    'stemcell.MF': stemcellMf('bosh-local-badsha', '1', `sha1: ${'0'.repeat(40)}\n`),
+    image,
+  });
   const before = withStore((s) => ({ stemcells: s.stemcells.list().length, tasks: s.tasks.list().length }));
   const cpiBefore = await cpiStemcells();
   for (const [file, , expected] of cases) {
@@ -138,20 +168,30 @@ test('a malformed stemcell is one line naming the file and what is wrong; nothin
     assert.ok(r.stderr.startsWith(`Error: Stemcell '${join(dir, file)}': `), r.stderr);
     assert.match(r.stderr.trim(), expected);
   }
-  assert.deepEqual(withStore((s) => ({ stemcells: s.stemcells.list().length, tasks: s.tasks.list().length })), before);
+  assert.deepEqual(
+    withStore((s) => ({ stemcells: s.stemcells.list().length, tasks: s.tasks.list().length })),
+    before,
+  );
   assert.deepEqual(await cpiStemcells(), cpiBefore);
   const leftovers = (await readdir(join(dir, 'env'))).filter((f) => f.startsWith('.stemcell-upload-'));
   assert.deepEqual(leftovers, [], 'no scratch folder is left behind');
 
-  const good = await tarball('good-sha1.tgz', { 'stemcell.MF': stemcellMf('bosh-local-goodsha', '1', `sha1: ${createHash('sha1').update(image).digest('hex')}\n`), image });
+  const good = await tarball('good-sha1.tgz', {
+    'stemcell.MF': stemcellMf('bosh-local-goodsha', '1', `sha1: ${createHash('sha1').update(image).digest('hex')}\n`),
+    image,
+  });
   assert.equal((await cli('upload-stemcell', good)).code, 0, 'a matching sha1 passes');
 });
 
-test("a stemcell a deployment uses is starred, and delete-stemcell refuses it (naming the deployment) unless --force", async () => {
+test('a stemcell a deployment uses is starred, and delete-stemcell refuses it (naming the deployment) unless --force', async () => {
   assert.equal((await cli('upload-stemcell', await light('bosh-local-used', '1'))).code, 0);
   withStore((s) => {
     s.deployments.ensure('my-cluster');
-    s.deployments.recordDeployed('my-cluster', 'name: my-cluster\nstemcells:\n- alias: default\n  name: bosh-local-used\n  version: latest\n', s.cloudConfigs.latest()!.version);
+    s.deployments.recordDeployed(
+      'my-cluster',
+      'name: my-cluster\nstemcells:\n- alias: default\n  name: bosh-local-used\n  version: latest\n',
+      s.cloudConfigs.latest()!.version,
+    );
   });
   const listed = await cli('stemcells');
   assert.match(listed.stdout, /^bosh-local-used\s+1\*\s+ubuntu-jammy\s+local\s+sc-/m);
@@ -159,12 +199,18 @@ test("a stemcell a deployment uses is starred, and delete-stemcell refuses it (n
 
   const refused = await cli('delete-stemcell', 'bosh-local-used/1', '-n');
   assert.equal(refused.code, 1);
-  assert.equal(refused.stderr, "Error: Stemcell 'bosh-local-used/1' is still in use by deployment(s) 'my-cluster': delete them first or use --force\n");
+  assert.equal(
+    refused.stderr,
+    "Error: Stemcell 'bosh-local-used/1' is still in use by deployment(s) 'my-cluster': delete them first or use --force\n",
+  );
   const cid = withStore((s) => s.stemcells.find('bosh-local-used', '1', 'local')!.cid);
   const forced = await cli('delete-stemcell', 'bosh-local-used/1', '--force', '-n');
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /Deleting stemcell from cloud: bosh-local-used\/1/);
-  assert.equal(withStore((s) => s.stemcells.find('bosh-local-used', '1')), undefined);
+  assert.equal(
+    withStore((s) => s.stemcells.find('bosh-local-used', '1')),
+    undefined,
+  );
   assert.ok(!(await cpiStemcells()).includes(cid));
   const gone = await cli('delete-stemcell', 'bosh-local-used/1', '-n');
   assert.equal(gone.code, 0);
@@ -178,7 +224,15 @@ async function orphanDisk(uuid: string, sizeMb: number): Promise<string> {
   try {
     const cpi = (await environmentCpi(s.environment.get()!, join(dir, 'env'))).cpi;
     s.deployments.ensure('old-cluster');
-    s.instances.create({ deployment: 'old-cluster', group: 'etcd', index: 0, uuid, az: 'z1', bootstrap: true, state: 'started' });
+    s.instances.create({
+      deployment: 'old-cluster',
+      group: 'etcd',
+      index: 0,
+      uuid,
+      az: 'z1',
+      bootstrap: true,
+      state: 'started',
+    });
     const cid = await cpi.createDisk(sizeMb, {});
     const intent = s.disks.recordIntent({ instance: uuid, sizeMb, cloudProperties: {} });
     s.disks.complete(intent.id, cid);
@@ -197,53 +251,111 @@ test('disks --orphaned lists orphaned disks; delete-disk deletes one through the
   const listed = await cli('disks', '--orphaned');
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /^Disk CID\s+Size\s+Deployment\s+Instance\s+AZ\s+Orphaned At$/m);
-  assert.match(listed.stdout, new RegExp(`^${cid}\\s+10 GiB\\s+old-cluster\\s+etcd/uuid-etcd-0\\s+z1\\s+\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d UTC \\d{4}$`, 'm'));
+  assert.match(
+    listed.stdout,
+    new RegExp(
+      `^${cid}\\s+10 GiB\\s+old-cluster\\s+etcd/uuid-etcd-0\\s+z1\\s+\\w{3} \\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d UTC \\d{4}$`,
+      'm',
+    ),
+  );
   const json = JSON.parse((await cli('disks', '--orphaned', '--json')).stdout);
-  assert.deepEqual(Object.keys(json.Tables[0].Header), ['disk_cid', 'size', 'deployment', 'instance', 'az', 'orphaned_at']);
+  assert.deepEqual(Object.keys(json.Tables[0].Header), [
+    'disk_cid',
+    'size',
+    'deployment',
+    'instance',
+    'az',
+    'orphaned_at',
+  ]);
   assert.equal(json.Tables[0].Rows[0].disk_cid, cid);
 
-  const cpi = (await environmentCpi(withStore((s) => s.environment.get()!), join(dir, 'env'))).cpi;
+  const cpi = (
+    await environmentCpi(
+      withStore((s) => s.environment.get()!),
+      join(dir, 'env'),
+    )
+  ).cpi;
   assert.equal(await cpi.hasDisk(cid), true);
   const r = await cli('delete-disk', cid, '-n');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`Deleting orphaned disk: ${cid}`));
   assert.equal(await cpi.hasDisk(cid), false);
-  assert.deepEqual(withStore((s) => s.disks.listOrphaned()), []);
+  assert.deepEqual(
+    withStore((s) => s.disks.listOrphaned()),
+    [],
+  );
   const tasks = await cli('tasks', '--json');
-  assert.ok((JSON.parse(tasks.stdout).Tables[0].Rows as { description: string; state: string }[]).some((t) => t.description === `delete orphan disk: ${cid}` && t.state === 'done'));
+  assert.ok(
+    (JSON.parse(tasks.stdout).Tables[0].Rows as { description: string; state: string }[]).some(
+      (t) => t.description === `delete orphan disk: ${cid}` && t.state === 'done',
+    ),
+  );
 });
 
 test('clean-up keeps the two newest unused versions of each name and what deployments use; --all removes every unused one and the orphaned disks', async () => {
-  for (const v of ['1', '2', '10', '3']) assert.equal((await cli('upload-stemcell', await light('bosh-local-many', v))).code, 0);
+  for (const v of ['1', '2', '10', '3'])
+    assert.equal((await cli('upload-stemcell', await light('bosh-local-many', v))).code, 0);
   assert.equal((await cli('upload-stemcell', await light('bosh-local-pinned', '1'))).code, 0);
   withStore((s) => {
     for (const v of ['1', '2', '3']) s.releases.add({ name: 'cfcr', version: v, jobs: [], packages: [] });
     s.deployments.ensure('pinned');
-    s.deployments.recordDeployed('pinned', 'name: pinned\nreleases:\n- {name: cfcr, version: "1"}\nstemcells:\n- {alias: default, os: ubuntu-jammy, version: "1"}\n', s.cloudConfigs.latest()!.version);
+    s.deployments.recordDeployed(
+      'pinned',
+      'name: pinned\nreleases:\n- {name: cfcr, version: "1"}\nstemcells:\n- {alias: default, os: ubuntu-jammy, version: "1"}\n',
+      s.cloudConfigs.latest()!.version,
+    );
   });
   const disk = await orphanDisk('uuid-etcd-1', 1024);
-  const scBefore = withStore((s) => s.stemcells.list().map((x) => `${x.name}/${x.version}`).sort());
+  const scBefore = withStore((s) =>
+    s.stemcells
+      .list()
+      .map((x) => `${x.name}/${x.version}`)
+      .sort(),
+  );
 
   const r = await cli('clean-up', '-n');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Deleting stemcells: bosh-local-many\/1 \(sc-/);
   assert.match(r.stdout, /Deleted 0 release\(s\), 2 stemcell\(s\), 0 orphaned disk\(s\)/);
-  const scAfter = withStore((s) => s.stemcells.list().map((x) => `${x.name}/${x.version}`).sort());
+  const scAfter = withStore((s) =>
+    s.stemcells
+      .list()
+      .map((x) => `${x.name}/${x.version}`)
+      .sort(),
+  );
   // bosh-local-many: 1 and 2 go, 3 and 10 (numeric order) stay; single versions of other names stay
   assert.deepEqual(scBefore.filter((x) => !scAfter.includes(x)).sort(), ['bosh-local-many/1', 'bosh-local-many/2']);
-  assert.deepEqual(withStore((s) => s.releases.list().map((x) => x.version).sort()), ['1', '2', '3'], 'cfcr/1 is used; 2 and 3 are the two newest unused');
-  assert.deepEqual(withStore((s) => s.disks.listOrphaned().map((d) => d.cid)), [disk]);
+  assert.deepEqual(
+    withStore((s) =>
+      s.releases
+        .list()
+        .map((x) => x.version)
+        .sort(),
+    ),
+    ['1', '2', '3'],
+    'cfcr/1 is used; 2 and 3 are the two newest unused',
+  );
+  assert.deepEqual(
+    withStore((s) => s.disks.listOrphaned().map((d) => d.cid)),
+    [disk],
+  );
 
   const all = await cli('clean-up', '--all', '-n');
   assert.equal(all.code, 0, all.stderr);
   assert.match(all.stdout, /Releases to delete/);
   assert.match(all.stdout, new RegExp(`Deleting orphaned disks: ${disk}`));
-  assert.deepEqual(withStore((s) => s.releases.list().map((x) => `${x.name}/${x.version}`)), ['cfcr/1']);
+  assert.deepEqual(
+    withStore((s) => s.releases.list().map((x) => `${x.name}/${x.version}`)),
+    ['cfcr/1'],
+  );
   // what the deployment names stays: its os + version matches both ubuntu-jammy stemcells "1" by os; the first recorded is used
   const left = withStore((s) => s.stemcells.list());
   assert.equal(left.length, 1, left.map((x) => `${x.name}/${x.version}`).join(', '));
   assert.equal(left[0]!.version, '1');
-  assert.deepEqual(withStore((s) => s.disks.listOrphaned()), []);
+  assert.deepEqual(
+    withStore((s) => s.disks.listOrphaned()),
+    [],
+  );
   assert.ok(!existsSync(join(localRoot, 'disks', disk)));
   const nothing = await cli('clean-up', '--all', '-n');
   assert.match(nothing.stdout, /Nothing to clean up/);

@@ -6,11 +6,21 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import { PatchError, jsonPatch, mergePatch, strategicMergePatch } from './patch.mjs';
-import { RESOURCES, findResource, groupVersion, groups, parseFieldSelector, parseLabelSelector, resourceList, storageKey } from './resources.mjs';
+import {
+  RESOURCES,
+  findResource,
+  groupVersion,
+  groups,
+  parseFieldSelector,
+  parseLabelSelector,
+  resourceList,
+  storageKey,
+} from './resources.mjs';
 import { StoreError, etcdStore, memoryStore } from './store.mjs';
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public'];
-const STANDIN_MESSAGE = 'kube-standin stores workloads but runs no containers: the real Kubernetes server binaries were not available to this release';
+const STANDIN_MESSAGE =
+  'kube-standin stores workloads but runs no containers: the real Kubernetes server binaries were not available to this release';
 
 class ApiError extends Error {
   constructor(code, reason, message, details) {
@@ -20,17 +30,48 @@ class ApiError extends Error {
     this.details = details;
   }
 }
-const notFound = (r, name) => new ApiError(404, 'NotFound', `${r.group ? `${r.name}.${r.group}` : r.name} "${name}" not found`, { name, ...(r.group ? { group: r.group } : {}), kind: r.name });
-const conflict = (r, name) =>
-  new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${r.group ? `${r.name}.${r.group}` : r.name} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-    name, ...(r.group ? { group: r.group } : {}), kind: r.name,
+const notFound = (r, name) =>
+  new ApiError(404, 'NotFound', `${r.group ? `${r.name}.${r.group}` : r.name} "${name}" not found`, {
+    name,
+    ...(r.group ? { group: r.group } : {}),
+    kind: r.name,
   });
-const alreadyExists = (r, name) => new ApiError(409, 'AlreadyExists', `${r.group ? `${r.name}.${r.group}` : r.name} "${name}" already exists`, { name, ...(r.group ? { group: r.group } : {}), kind: r.name });
-const invalid = (r, name, message) => new ApiError(422, 'Invalid', `${r.kind} "${name || ''}" is invalid: ${message}`, { name, ...(r.group ? { group: r.group } : {}), kind: r.kind });
+const conflict = (r, name) =>
+  new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${r.group ? `${r.name}.${r.group}` : r.name} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    {
+      name,
+      ...(r.group ? { group: r.group } : {}),
+      kind: r.name,
+    },
+  );
+const alreadyExists = (r, name) =>
+  new ApiError(409, 'AlreadyExists', `${r.group ? `${r.name}.${r.group}` : r.name} "${name}" already exists`, {
+    name,
+    ...(r.group ? { group: r.group } : {}),
+    kind: r.name,
+  });
+const invalid = (r, name, message) =>
+  new ApiError(422, 'Invalid', `${r.kind} "${name || ''}" is invalid: ${message}`, {
+    name,
+    ...(r.group ? { group: r.group } : {}),
+    kind: r.kind,
+  });
 const badRequest = (message) => new ApiError(400, 'BadRequest', message);
 
 function statusBody(code, reason, message, details) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 /** RFC 3339 in seconds, as metav1.Time marshals. */
@@ -78,7 +119,8 @@ export function apiserver(flags, log, version) {
   };
 
   const requireNamespace = async (ns) => {
-    if (!(await store.get(storageKey(NAMESPACES, undefined, ns)))) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+    if (!(await store.get(storageKey(NAMESPACES, undefined, ns))))
+      throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
   };
 
   /** What the stand-in's "controllers" say of a workload: stored, not run. */
@@ -87,12 +129,36 @@ export function apiserver(flags, log, version) {
     if (r.kind === 'Deployment') {
       const want = o.spec?.replicas ?? 1;
       return {
-        observedGeneration: gen, replicas: 0, updatedReplicas: 0, readyReplicas: 0, availableReplicas: 0, unavailableReplicas: want,
-        conditions: [{ type: 'Available', status: 'False', reason: 'StandInRunsNoPods', message: STANDIN_MESSAGE, lastUpdateTime: o.metadata.creationTimestamp, lastTransitionTime: o.metadata.creationTimestamp }],
+        observedGeneration: gen,
+        replicas: 0,
+        updatedReplicas: 0,
+        readyReplicas: 0,
+        availableReplicas: 0,
+        unavailableReplicas: want,
+        conditions: [
+          {
+            type: 'Available',
+            status: 'False',
+            reason: 'StandInRunsNoPods',
+            message: STANDIN_MESSAGE,
+            lastUpdateTime: o.metadata.creationTimestamp,
+            lastTransitionTime: o.metadata.creationTimestamp,
+          },
+        ],
       };
     }
-    if (r.kind === 'DaemonSet') return { observedGeneration: gen, desiredNumberScheduled: 0, currentNumberScheduled: 0, numberReady: 0, numberMisscheduled: 0, updatedNumberScheduled: 0, numberAvailable: 0 };
-    if (r.kind === 'ReplicaSet') return { observedGeneration: gen, replicas: 0, fullyLabeledReplicas: 0, readyReplicas: 0, availableReplicas: 0 };
+    if (r.kind === 'DaemonSet')
+      return {
+        observedGeneration: gen,
+        desiredNumberScheduled: 0,
+        currentNumberScheduled: 0,
+        numberReady: 0,
+        numberMisscheduled: 0,
+        updatedNumberScheduled: 0,
+        numberAvailable: 0,
+      };
+    if (r.kind === 'ReplicaSet')
+      return { observedGeneration: gen, replicas: 0, fullyLabeledReplicas: 0, readyReplicas: 0, availableReplicas: 0 };
     return undefined;
   };
 
@@ -100,28 +166,59 @@ export function apiserver(flags, log, version) {
     const now = timestamp();
     const name = `${o.metadata.name}.${crypto.randomBytes(8).toString('hex')}`;
     const ev = {
-      kind: 'Event', apiVersion: 'v1',
-      metadata: { name, namespace: o.metadata.namespace || 'default', uid: crypto.randomUUID(), creationTimestamp: now },
-      involvedObject: { kind: r.kind, namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid, apiVersion: groupVersion(r) },
-      reason, message, type, count: 1, firstTimestamp: now, lastTimestamp: now, source: { component: 'kube-standin' }, reportingComponent: 'kube-standin', reportingInstance: '',
+      kind: 'Event',
+      apiVersion: 'v1',
+      metadata: {
+        name,
+        namespace: o.metadata.namespace || 'default',
+        uid: crypto.randomUUID(),
+        creationTimestamp: now,
+      },
+      involvedObject: {
+        kind: r.kind,
+        namespace: o.metadata.namespace,
+        name: o.metadata.name,
+        uid: o.metadata.uid,
+        apiVersion: groupVersion(r),
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: 'kube-standin' },
+      reportingComponent: 'kube-standin',
+      reportingInstance: '',
     };
-    await store.create(storageKey(EVENTS, ev.metadata.namespace, name), ev).catch((err) => log(`recording event ${name}: ${err.message}`));
+    await store
+      .create(storageKey(EVENTS, ev.metadata.namespace, name), ev)
+      .catch((err) => log(`recording event ${name}: ${err.message}`));
   };
 
   /** Create: defaults, uid, timestamps; workloads get their (never running) status. */
   const create = async (r, ns, body, user) => {
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be an object');
-    if (body.kind && body.kind !== r.kind) throw badRequest(`the kind '${body.kind}' does not match the resource '${r.name}' (${r.kind})`);
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('the request body must be an object');
+    if (body.kind && body.kind !== r.kind)
+      throw badRequest(`the kind '${body.kind}' does not match the resource '${r.name}' (${r.kind})`);
     const o = JSON.parse(JSON.stringify(body));
     o.kind = r.kind;
     o.apiVersion = groupVersion(r);
     o.metadata = o.metadata || {};
-    if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
+    if (!o.metadata.name && o.metadata.generateName)
+      o.metadata.name = `${o.metadata.generateName}${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
     const name = o.metadata.name;
     if (!name) throw invalid(r, '', 'metadata.name: Required value: name or generateName is required');
-    if (!NAME_RE.test(name) || name.length > 253) throw invalid(r, name, `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+    if (!NAME_RE.test(name) || name.length > 253)
+      throw invalid(
+        r,
+        name,
+        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+      );
     if (r.namespaced) {
-      if (o.metadata.namespace && o.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (o.metadata.namespace && o.metadata.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       o.metadata.namespace = ns;
       await requireNamespace(ns);
     } else delete o.metadata.namespace;
@@ -135,8 +232,21 @@ export function apiserver(flags, log, version) {
     if (r.kind === 'Namespace') o.spec = { finalizers: ['kubernetes'], ...o.spec };
     if (r.kind === 'Pod') {
       o.spec = o.spec || {};
-      if (!Array.isArray(o.spec.containers) || !o.spec.containers.length) throw invalid(r, name, 'spec.containers: Required value');
-      o.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: STANDIN_MESSAGE, lastTransitionTime: o.metadata.creationTimestamp }], qosClass: 'BestEffort' };
+      if (!Array.isArray(o.spec.containers) || !o.spec.containers.length)
+        throw invalid(r, name, 'spec.containers: Required value');
+      o.status = {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: STANDIN_MESSAGE,
+            lastTransitionTime: o.metadata.creationTimestamp,
+          },
+        ],
+        qosClass: 'BestEffort',
+      };
     }
     if (r.kind === 'Service') {
       o.spec = { type: 'ClusterIP', sessionAffinity: 'None', ...o.spec };
@@ -152,8 +262,10 @@ export function apiserver(flags, log, version) {
       throw err;
     }
     log(`${r.name} ${r.namespaced ? `${ns}/` : ''}${name} created by ${user}`);
-    if (r.kind === 'Pod') await recordEvent(r, o, 'Warning', 'FailedScheduling', `${STANDIN_MESSAGE}; the pod stays Pending`);
-    if (r.kind === 'Deployment' || r.kind === 'DaemonSet' || r.kind === 'ReplicaSet') await recordEvent(r, o, 'Warning', 'NotRun', `${STANDIN_MESSAGE}; no pods are created for it`);
+    if (r.kind === 'Pod')
+      await recordEvent(r, o, 'Warning', 'FailedScheduling', `${STANDIN_MESSAGE}; the pod stays Pending`);
+    if (r.kind === 'Deployment' || r.kind === 'DaemonSet' || r.kind === 'ReplicaSet')
+      await recordEvent(r, o, 'Warning', 'NotRun', `${STANDIN_MESSAGE}; no pods are created for it`);
     if (r.kind === 'Namespace') await ensureDefaultServiceAccount(name);
     return o;
   };
@@ -167,16 +279,26 @@ export function apiserver(flags, log, version) {
       o.kind = r.kind;
       o.apiVersion = groupVersion(r);
       // immutable metadata stays as stored
-      o.metadata = { ...o.metadata, name, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, ...(r.namespaced ? { namespace: ns } : {}) };
+      o.metadata = {
+        ...o.metadata,
+        name,
+        uid: current.metadata.uid,
+        creationTimestamp: current.metadata.creationTimestamp,
+        ...(r.namespaced ? { namespace: ns } : {}),
+      };
       if (current.metadata.generation !== undefined) {
-        o.metadata.generation = JSON.stringify(o.spec) === JSON.stringify(current.spec) ? current.metadata.generation : current.metadata.generation + 1;
+        o.metadata.generation =
+          JSON.stringify(o.spec) === JSON.stringify(current.spec)
+            ? current.metadata.generation
+            : current.metadata.generation + 1;
       }
       if (r.status && r.kind !== 'Node') o.status = current.status;
       if (r.kind === 'Node' && next.status === undefined) o.status = current.status;
       const st = workloadStatus(r, o);
       if (st) o.status = st;
     }
-    if (o.metadata?.name !== name) throw badRequest(`the name of the object (${o.metadata?.name}) does not match the name on the URL (${name})`);
+    if (o.metadata?.name !== name)
+      throw badRequest(`the name of the object (${o.metadata?.name}) does not match the name on the URL (${name})`);
     try {
       const newRev = await store.update(storageKey(r, ns, name), toStored(o), rev);
       o.metadata.resourceVersion = String(newRev);
@@ -190,7 +312,8 @@ export function apiserver(flags, log, version) {
 
   const update = async (r, ns, name, body, subresource) => {
     if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
-    if (body.metadata?.name && body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    if (body.metadata?.name && body.metadata.name !== name)
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     const { obj, rev } = await read(r, ns, name);
     const asked = body.metadata?.resourceVersion;
     if (asked && asked !== String(rev)) throw conflict(r, name);
@@ -199,8 +322,18 @@ export function apiserver(flags, log, version) {
 
   const patch = async (r, ns, name, contentType, body, subresource) => {
     const type = (contentType || '').split(';')[0].trim();
-    if (!['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'].includes(type)) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+    if (
+      ![
+        'application/merge-patch+json',
+        'application/strategic-merge-patch+json',
+        'application/json-patch+json',
+      ].includes(type)
+    ) {
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+      );
     }
     // read-modify-write, retried when another writer got in between (as GuaranteedUpdate does)
     for (let attempt = 0; ; attempt++) {
@@ -225,10 +358,15 @@ export function apiserver(flags, log, version) {
   };
 
   const remove = async (r, ns, name, body, user) => {
-    if (r.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(name)) throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    if (r.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(name))
+      throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, {
+        name,
+        kind: 'namespaces',
+      });
     const { obj, rev } = await read(r, ns, name);
     const pre = body?.preconditions || {};
-    if ((pre.resourceVersion && pre.resourceVersion !== String(rev)) || (pre.uid && pre.uid !== obj.metadata.uid)) throw conflict(r, name);
+    if ((pre.resourceVersion && pre.resourceVersion !== String(rev)) || (pre.uid && pre.uid !== obj.metadata.uid))
+      throw conflict(r, name);
     if (r.kind === 'Namespace') {
       // No namespace controller to finish a Terminating phase: its objects go with it, now.
       for (const nr of RESOURCES.filter((x) => x.namespaced)) {
@@ -252,20 +390,42 @@ export function apiserver(flags, log, version) {
     const fields = parseFieldSelector(query.get('fieldSelector'));
     const { entries, revision } = await store.list(storageKey(r, r.namespaced ? ns : undefined));
     const items = entries.map(fromEntry).filter((o) => labels(o.metadata.labels) && fields(o));
-    return { kind: `${r.kind}List`, apiVersion: groupVersion(r), metadata: { resourceVersion: String(revision) }, items };
+    return {
+      kind: `${r.kind}List`,
+      apiVersion: groupVersion(r),
+      metadata: { resourceVersion: String(revision) },
+      items,
+    };
   };
 
   // ---- the scale subresource (autoscaling/v1 Scale over spec.replicas) ------------------------
 
   const scaleOf = (o) => ({
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
-    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: o.metadata.name,
+      namespace: o.metadata.namespace,
+      uid: o.metadata.uid,
+      resourceVersion: o.metadata.resourceVersion,
+      creationTimestamp: o.metadata.creationTimestamp,
+    },
     spec: { replicas: o.spec?.replicas ?? 1 },
-    status: { replicas: o.status?.replicas || 0, selector: Object.entries(o.spec?.selector?.matchLabels || {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    status: {
+      replicas: o.status?.replicas || 0,
+      selector: Object.entries(o.spec?.selector?.matchLabels || {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
   });
   const scale = async (req, res, r, ns, name) => {
     if (req.method === 'GET') return send(res, 200, scaleOf((await read(r, ns, name)).obj));
-    if (req.method !== 'PUT' && req.method !== 'PATCH') return send(res, 405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    if (req.method !== 'PUT' && req.method !== 'PATCH')
+      return send(
+        res,
+        405,
+        statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      );
     const body = await readBody(req);
     for (let attempt = 0; ; attempt++) {
       const { obj, rev } = await read(r, ns, name);
@@ -274,12 +434,22 @@ export function apiserver(flags, log, version) {
       if (req.method === 'PUT') next = body;
       else {
         const type = (req.headers['content-type'] || '').split(';')[0].trim();
-        next = type === 'application/json-patch+json' ? jsonPatch(current, body) : type === 'application/strategic-merge-patch+json' ? strategicMergePatch(current, body) : mergePatch(current, body);
+        next =
+          type === 'application/json-patch+json'
+            ? jsonPatch(current, body)
+            : type === 'application/strategic-merge-patch+json'
+              ? strategicMergePatch(current, body)
+              : mergePatch(current, body);
       }
       const asked = next?.metadata?.resourceVersion;
       if (asked && asked !== String(rev)) throw conflict(r, name);
       const replicas = next?.spec?.replicas;
-      if (!Number.isInteger(replicas) || replicas < 0) throw invalid(r, name, `spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      if (!Number.isInteger(replicas) || replicas < 0)
+        throw invalid(
+          r,
+          name,
+          `spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        );
       try {
         const o = await write(r, ns, name, obj, rev, { ...obj, spec: { ...obj.spec, replicas } });
         return send(res, 200, scaleOf(o));
@@ -302,7 +472,14 @@ export function apiserver(flags, log, version) {
       columnDefinitions: r.columns.map((c) => ({ priority: 0, format: '', ...c })),
       rows: objects.map((o) => ({
         cells: r.cells(o, now),
-        ...(include === 'None' ? {} : { object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata } }),
+        ...(include === 'None'
+          ? {}
+          : {
+              object:
+                include === 'Object'
+                  ? o
+                  : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+            }),
       })),
     };
   };
@@ -315,7 +492,11 @@ export function apiserver(flags, log, version) {
     const asTable = wantsTable(req);
     const rv = query.get('resourceVersion');
     const prefix = storageKey(r, r.namespaced ? ns : undefined);
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'transfer-encoding': 'chunked',
+      'cache-control': 'no-cache',
+    });
     const send = (type, o) => res.write(`${JSON.stringify({ type, object: asTable ? table(r, [o], query) : o })}\n`);
     let from;
     if (!rv || rv === '0') {
@@ -332,7 +513,8 @@ export function apiserver(flags, log, version) {
         if (labels(o.metadata?.labels) && fields(o)) send(type, o);
       },
       (err) => {
-        if (err instanceof StoreError && err.reason === 'Expired') res.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', err.message) })}\n`);
+        if (err instanceof StoreError && err.reason === 'Expired')
+          res.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', err.message) })}\n`);
         else if (err) log(`watch ${r.name}: ${err.message}`);
         res.end();
       },
@@ -358,7 +540,9 @@ export function apiserver(flags, log, version) {
     if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
   };
   async function ensureDefaultServiceAccount(ns) {
-    await create(SERVICEACCOUNTS, ns, { metadata: { name: 'default' } }, 'system:serviceaccount-controller').catch(ignoreExists);
+    await create(SERVICEACCOUNTS, ns, { metadata: { name: 'default' } }, 'system:serviceaccount-controller').catch(
+      ignoreExists,
+    );
   }
   const bootstrap = async () => {
     for (const ns of SYSTEM_NAMESPACES) {
@@ -369,10 +553,19 @@ export function apiserver(flags, log, version) {
     const [base] = range.split(',')[0].split('/');
     const octets = base.split('.').map(Number);
     octets[3] += 1;
-    await create(SERVICES, 'default', {
-      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { type: 'ClusterIP', clusterIP: octets.join('.'), ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
-    }, 'system:apiserver').catch(ignoreExists);
+    await create(
+      SERVICES,
+      'default',
+      {
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: octets.join('.'),
+          ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+        },
+      },
+      'system:apiserver',
+    ).catch(ignoreExists);
   };
 
   // ---- HTTP ------------------------------------------------------------------------------------
@@ -399,20 +592,30 @@ export function apiserver(flags, log, version) {
 
   const discovery = (url, res) => {
     const p = url.pathname.replace(/\/$/, '');
-    if (p === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `${flags['advertise-address'] || address}:${port}` }] }), true;
-    if (p === '/apis') return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: groups() }), true;
-    if (p === '/api/v1') return send(res, 200, resourceList('', 'v1')), true;
+    if (p === '/api')
+      return (
+        send(res, 200, {
+          kind: 'APIVersions',
+          versions: ['v1'],
+          serverAddressByClientCIDRs: [
+            { clientCIDR: '0.0.0.0/0', serverAddress: `${flags['advertise-address'] || address}:${port}` },
+          ],
+        }),
+        true
+      );
+    if (p === '/apis') return (send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: groups() }), true);
+    if (p === '/api/v1') return (send(res, 200, resourceList('', 'v1')), true);
     let m = /^\/apis\/([^/]+)$/.exec(p);
     if (m) {
       const g = groups().find((x) => x.name === m[1]);
       if (!g) return false;
-      return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g }), true;
+      return (send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g }), true);
     }
     m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p);
     if (m) {
       const l = resourceList(m[1], m[2]);
       if (!l) return false;
-      return send(res, 200, l), true;
+      return (send(res, 200, l), true);
     }
     return false;
   };
@@ -430,7 +633,8 @@ export function apiserver(flags, log, version) {
       const r = findResource(group, version, parts[0]);
       if (!r || !r.namespaced) {
         // /api/v1/namespaces/{name}/status: the namespace's own subresource
-        if (group === '' && parts[0] === 'status' && parts.length === 1) return { r: findResource('', 'v1', 'namespaces'), name: ns, sub: 'status' };
+        if (group === '' && parts[0] === 'status' && parts.length === 1)
+          return { r: findResource('', 'v1', 'namespaces'), name: ns, sub: 'status' };
         return undefined;
       }
       if (parts.length > 3) return undefined;
@@ -461,15 +665,22 @@ export function apiserver(flags, log, version) {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         return res.end(doc);
       }
-      return send(res, 200, { swagger: '2.0', info: { title: 'kube-standin', version: version.gitVersion }, paths: {}, definitions: {} });
+      return send(res, 200, {
+        swagger: '2.0',
+        info: { title: 'kube-standin', version: version.gitVersion },
+        paths: {},
+        definitions: {},
+      });
     }
     const target = route(url.pathname);
     if (!target) return send(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
     const { r, ns, name, sub } = target;
-    if (sub && !(sub === 'status' && r.status) && !(sub === 'scale' && r.scale)) return send(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+    if (sub && !(sub === 'status' && r.status) && !(sub === 'scale' && r.scale))
+      return send(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
     if (sub === 'scale' && name && ns) return scale(req, res, r, ns, name);
     const q = url.searchParams;
-    if (req.method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1')) return watch(req, res, r, ns, q, name);
+    if (req.method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1'))
+      return watch(req, res, r, ns, q, name);
     let result;
     let code = 200;
     if (!name) {
@@ -478,20 +689,41 @@ export function apiserver(flags, log, version) {
         return send(res, 200, wantsTable(req) ? table(r, l.items, q, l.metadata) : l);
       }
       if (req.method === 'POST') {
-        if (r.namespaced && !ns) return send(res, 405, statusBody(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+        if (r.namespaced && !ns)
+          return send(
+            res,
+            405,
+            statusBody(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`),
+          );
         result = await create(r, ns, await readBody(req), user);
         code = 201;
-      } else return send(res, 405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      } else
+        return send(
+          res,
+          405,
+          statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+        );
     } else {
-      if (r.namespaced && !ns) return send(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+      if (r.namespaced && !ns)
+        return send(res, 404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
       if (req.method === 'GET') {
         const { obj } = await read(r, ns, name);
-        return send(res, 200, wantsTable(req) ? table(r, [obj], q, { resourceVersion: obj.metadata.resourceVersion }) : obj);
+        return send(
+          res,
+          200,
+          wantsTable(req) ? table(r, [obj], q, { resourceVersion: obj.metadata.resourceVersion }) : obj,
+        );
       }
       if (req.method === 'PUT') result = await update(r, ns, name, await readBody(req), sub);
-      else if (req.method === 'PATCH') result = await patch(r, ns, name, req.headers['content-type'], await readBody(req), sub);
+      else if (req.method === 'PATCH')
+        result = await patch(r, ns, name, req.headers['content-type'], await readBody(req), sub);
       else if (req.method === 'DELETE') result = await remove(r, ns, name, await readBody(req), user);
-      else return send(res, 405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      else
+        return send(
+          res,
+          405,
+          statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+        );
     }
     if (q.get('dryRun')) log(`dryRun ignored: the stand-in stored ${r.name} ${name || result.metadata.name}`);
     return send(res, code, result);
@@ -501,13 +733,17 @@ export function apiserver(flags, log, version) {
     {
       cert: fs.readFileSync(flags['tls-cert-file']),
       key: fs.readFileSync(flags['tls-private-key-file']),
-      ...(flags['client-ca-file'] ? { ca: fs.readFileSync(flags['client-ca-file']), requestCert: true, rejectUnauthorized: false } : {}),
+      ...(flags['client-ca-file']
+        ? { ca: fs.readFileSync(flags['client-ca-file']), requestCert: true, rejectUnauthorized: false }
+        : {}),
     },
     (req, res) => {
       handle(req, res).catch((err) => {
         if (res.headersSent) return res.end();
-        if (err instanceof ApiError) return send(res, err.code, statusBody(err.code, err.reason, err.message, err.details));
-        if (/parse requirement|field selector/.test(err.message)) return send(res, 400, statusBody(400, 'BadRequest', err.message));
+        if (err instanceof ApiError)
+          return send(res, err.code, statusBody(err.code, err.reason, err.message, err.details));
+        if (/parse requirement|field selector/.test(err.message))
+          return send(res, 400, statusBody(400, 'BadRequest', err.message));
         log(`storage: ${err.message}`);
         return send(res, 500, statusBody(500, 'InternalError', `Internal error occurred: ${err.message}`));
       });
@@ -525,7 +761,9 @@ export function apiserver(flags, log, version) {
     }
   };
   server.listen(port, address, () => {
-    log(`serving the Kubernetes API stand-in on https://${address}:${port} (objects in ${store.describe}; workloads stored, never run)`);
+    log(
+      `serving the Kubernetes API stand-in on https://${address}:${port} (objects in ${store.describe}; workloads stored, never run)`,
+    );
     void start();
   });
   return server;

@@ -36,7 +36,18 @@ for (const a of argv) {
   if (m) flags[m[1]] = m[2] === undefined ? 'true' : m[2];
 }
 const log = (msg) => process.stdout.write(`${new Date().toISOString()} kube-standin ${role}: ${msg}\n`);
-export const VERSION = { major: '1', minor: '36', gitVersion: 'v1.36.0-standin', gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'node', platform: `${process.platform}/${process.arch}`, standin: true };
+export const VERSION = {
+  major: '1',
+  minor: '36',
+  gitVersion: 'v1.36.0-standin',
+  gitCommit: '',
+  gitTreeState: 'clean',
+  buildDate: '',
+  goVersion: '',
+  compiler: 'node',
+  platform: `${process.platform}/${process.arch}`,
+  standin: true,
+};
 
 /** Go-style durations ("40s", "1m30s", "500ms") in milliseconds. */
 function duration(text, fallbackMs) {
@@ -55,7 +66,10 @@ function duration(text, fallbackMs) {
 function healthServer(port, address) {
   // HTTPS when the component is given a serving certificate (as the real ones serve /healthz on
   // their secure port), plain HTTP otherwise.
-  const tls = flags['tls-cert-file'] && flags['tls-private-key-file'] ? { cert: fs.readFileSync(flags['tls-cert-file']), key: fs.readFileSync(flags['tls-private-key-file']) } : undefined;
+  const tls =
+    flags['tls-cert-file'] && flags['tls-private-key-file']
+      ? { cert: fs.readFileSync(flags['tls-cert-file']), key: fs.readFileSync(flags['tls-private-key-file']) }
+      : undefined;
   const handler = (req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -85,7 +99,15 @@ function call(kc, method, urlPath, body, contentType = 'application/json') {
     const u = new URL(urlPath, kc.server);
     const req = https.request(
       u,
-      { method, ca: kc.ca, headers: { ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) }, timeout: 10000 },
+      {
+        method,
+        ca: kc.ca,
+        headers: {
+          ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}),
+          ...(body !== undefined ? { 'content-type': contentType } : {}),
+        },
+        timeout: 10000,
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -123,15 +145,38 @@ function kubelet() {
   const address = flags['node-ip'] || flags.address || config.address || '0.0.0.0';
   const nodeName = flags['hostname-override'] || os.hostname();
   const interval = duration(flags['node-status-update-frequency'] || config.nodeStatusUpdateFrequency, 10_000);
-  healthServer(flags['healthz-port'] || config.healthzPort || 10248, flags['healthz-bind-address'] || config.healthzBindAddress || address);
+  healthServer(
+    flags['healthz-port'] || config.healthzPort || 10248,
+    flags['healthz-bind-address'] || config.healthzBindAddress || address,
+  );
   const since = new Date().toISOString();
   const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch] || process.arch;
   const status = () => ({
-    conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kube-standin kubelet is posting ready status (it runs no containers)', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: since }],
-    addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: nodeName }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kube-standin kubelet is posting ready status (it runs no containers)',
+        lastHeartbeatTime: new Date().toISOString(),
+        lastTransitionTime: since,
+      },
+    ],
+    addresses: [
+      { type: 'InternalIP', address },
+      { type: 'Hostname', address: nodeName },
+    ],
     capacity: { pods: '0', cpu: String(os.cpus().length), memory: `${Math.floor(os.totalmem() / 1024)}Ki` },
     allocatable: { pods: '0', cpu: String(os.cpus().length), memory: `${Math.floor(os.totalmem() / 1024)}Ki` },
-    nodeInfo: { kubeletVersion: VERSION.gitVersion, kubeProxyVersion: VERSION.gitVersion, containerRuntimeVersion: 'standin://none', operatingSystem: 'linux', architecture: arch, osImage: `${os.type()} (kube-standin)`, kernelVersion: os.release() },
+    nodeInfo: {
+      kubeletVersion: VERSION.gitVersion,
+      kubeProxyVersion: VERSION.gitVersion,
+      containerRuntimeVersion: 'standin://none',
+      operatingSystem: 'linux',
+      architecture: arch,
+      osImage: `${os.type()} (kube-standin)`,
+      kernelVersion: os.release(),
+    },
   });
   // As the real kubelet: it registers its node once, when it starts; a node deleted later (the
   // drain script deletes it before the instance goes) stays deleted until the kubelet restarts.
@@ -140,13 +185,26 @@ function kubelet() {
   const beat = async () => {
     try {
       if (!registered) {
-        const r = await call(kc, 'POST', '/api/v1/nodes', { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch } }, spec: {}, status: status() });
+        const r = await call(kc, 'POST', '/api/v1/nodes', {
+          metadata: {
+            name: nodeName,
+            labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch },
+          },
+          spec: {},
+          status: status(),
+        });
         if (r.status === 201 || r.status === 409) {
           registered = true;
           log(`node ${nodeName} registered with ${kc.server} (${r.status === 201 ? 'new' : 'existing'})`);
         } else return log(`registering node ${nodeName} with ${kc.server}: HTTP ${r.status}`);
       }
-      const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(nodeName)}/status`, { status: status() }, 'application/merge-patch+json');
+      const r = await call(
+        kc,
+        'PATCH',
+        `/api/v1/nodes/${encodeURIComponent(nodeName)}/status`,
+        { status: status() },
+        'application/merge-patch+json',
+      );
       if (r.status === 404 && !gone) {
         gone = true;
         log(`node ${nodeName} no longer exists (deleted); it is registered again when the kubelet restarts`);
@@ -169,7 +227,9 @@ function controllerManager() {
   const kc = kubeconfig();
   const grace = duration(flags['node-monitor-grace-period'], 40_000);
   const period = duration(flags['node-monitor-period'], 5_000);
-  log(`node lifecycle controller: a node not heard from for ${grace / 1000} s goes NotReady (checked every ${period / 1000} s)`);
+  log(
+    `node lifecycle controller: a node not heard from for ${grace / 1000} s goes NotReady (checked every ${period / 1000} s)`,
+  );
   const check = async () => {
     try {
       const r = await call(kc, 'GET', '/api/v1/nodes');
@@ -180,9 +240,29 @@ function controllerManager() {
         if (!ready || ready.status === 'Unknown') continue;
         const last = Date.parse(ready.lastHeartbeatTime || n.metadata.creationTimestamp);
         if (now - last <= grace) continue;
-        const patch = { status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: new Date(now).toISOString() }] } };
-        const p = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(n.metadata.name)}/status`, patch, 'application/strategic-merge-patch+json');
-        if (p.status === 200) log(`node ${n.metadata.name}: no status for ${Math.round((now - last) / 1000)} s, NotReady`);
+        const patch = {
+          status: {
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'Unknown',
+                reason: 'NodeStatusUnknown',
+                message: 'Kubelet stopped posting node status.',
+                lastHeartbeatTime: ready.lastHeartbeatTime,
+                lastTransitionTime: new Date(now).toISOString(),
+              },
+            ],
+          },
+        };
+        const p = await call(
+          kc,
+          'PATCH',
+          `/api/v1/nodes/${encodeURIComponent(n.metadata.name)}/status`,
+          patch,
+          'application/strategic-merge-patch+json',
+        );
+        if (p.status === 200)
+          log(`node ${n.metadata.name}: no status for ${Math.round((now - last) / 1000)} s, NotReady`);
         else if (p.status !== 404) log(`marking node ${n.metadata.name} NotReady: HTTP ${p.status}`);
       }
     } catch (err) {
@@ -200,9 +280,19 @@ async function nodePatch() {
   const kc = kubeconfig();
   const node = flags.node;
   const unschedulable = flags.unschedulable === 'true';
-  const r = await call(kc, 'PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, { spec: { unschedulable: unschedulable || null } }, 'application/strategic-merge-patch+json');
-  if (r.status === 404) return void process.stderr.write(`node ${node} is not registered; nothing to ${unschedulable ? 'cordon' : 'uncordon'}\n`);
-  if (r.status !== 200) throw new Error(`${unschedulable ? 'cordoning' : 'uncordoning'} node ${node}: HTTP ${r.status} ${r.body}`);
+  const r = await call(
+    kc,
+    'PATCH',
+    `/api/v1/nodes/${encodeURIComponent(node)}`,
+    { spec: { unschedulable: unschedulable || null } },
+    'application/strategic-merge-patch+json',
+  );
+  if (r.status === 404)
+    return void process.stderr.write(
+      `node ${node} is not registered; nothing to ${unschedulable ? 'cordon' : 'uncordon'}\n`,
+    );
+  if (r.status !== 200)
+    throw new Error(`${unschedulable ? 'cordoning' : 'uncordoning'} node ${node}: HTTP ${r.status} ${r.body}`);
   process.stderr.write(`node/${node} ${unschedulable ? 'cordoned' : 'uncordoned'}\n`);
 }
 
@@ -210,19 +300,31 @@ async function drainNode() {
   const kc = kubeconfig();
   const node = flags.node;
   const enc = encodeURIComponent(node);
-  const cordon = await call(kc, 'PATCH', `/api/v1/nodes/${enc}`, { spec: { unschedulable: true } }, 'application/strategic-merge-patch+json');
+  const cordon = await call(
+    kc,
+    'PATCH',
+    `/api/v1/nodes/${enc}`,
+    { spec: { unschedulable: true } },
+    'application/strategic-merge-patch+json',
+  );
   if (cordon.status === 404) return void process.stderr.write(`node ${node} is not registered; nothing to drain\n`);
   if (cordon.status !== 200) throw new Error(`cordoning node ${node}: HTTP ${cordon.status} ${cordon.body}`);
   process.stderr.write(`node/${node} cordoned\n`);
   const pods = await call(kc, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`);
   if (pods.status !== 200) throw new Error(`listing the pods of node ${node}: HTTP ${pods.status}`);
   for (const p of pods.json.items) {
-    const d = await call(kc, 'DELETE', `/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace)}/pods/${encodeURIComponent(p.metadata.name)}`);
-    if (d.status !== 200 && d.status !== 404) throw new Error(`deleting pod ${p.metadata.namespace}/${p.metadata.name}: HTTP ${d.status}`);
+    const d = await call(
+      kc,
+      'DELETE',
+      `/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace)}/pods/${encodeURIComponent(p.metadata.name)}`,
+    );
+    if (d.status !== 200 && d.status !== 404)
+      throw new Error(`deleting pod ${p.metadata.namespace}/${p.metadata.name}: HTTP ${d.status}`);
     process.stderr.write(`pod/${p.metadata.name} deleted\n`);
   }
   const del = await call(kc, 'DELETE', `/api/v1/nodes/${enc}`);
-  if (del.status !== 200 && del.status !== 404) throw new Error(`deleting node ${node}: HTTP ${del.status} ${del.body}`);
+  if (del.status !== 200 && del.status !== 404)
+    throw new Error(`deleting node ${node}: HTTP ${del.status} ${del.body}`);
   process.stderr.write(`node/${node} deleted\n`);
 }
 
@@ -247,7 +349,13 @@ async function apply() {
   const kc = kubeconfig();
   const target = flags.filename || flags.f;
   if (!target) throw new Error('--filename is required');
-  const files = fs.statSync(target).isDirectory() ? fs.readdirSync(target).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(target, f)) : [target];
+  const files = fs.statSync(target).isDirectory()
+    ? fs
+        .readdirSync(target)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => path.join(target, f))
+    : [target];
   const discovery = new Map();
   const resourceOf = async (apiVersion, kind) => {
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -274,7 +382,10 @@ async function apply() {
       const cur = await call(kc, 'GET', `${coll}/${encodeURIComponent(name)}`);
       let r;
       if (cur.status === 404) {
-        const withAnnotation = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [LAST_APPLIED]: applied } } };
+        const withAnnotation = {
+          ...obj,
+          metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [LAST_APPLIED]: applied } },
+        };
         r = await call(kc, 'POST', coll, withAnnotation);
         if (r.status === 201) console.log(`${label} created`);
       } else if (cur.status === 200) {
@@ -303,9 +414,14 @@ async function getPath() {
 const roles = {
   apiserver: () => apiserver(flags, log, VERSION),
   'controller-manager': controllerManager,
-  scheduler: () => healthServer(flags['secure-port'] || flags.port || 10259, flags['bind-address'] || flags.address || '127.0.0.1'),
+  scheduler: () =>
+    healthServer(flags['secure-port'] || flags.port || 10259, flags['bind-address'] || flags.address || '127.0.0.1'),
   kubelet,
-  proxy: () => healthServer((flags['healthz-bind-address'] || '').split(':')[1] || 10256, (flags['healthz-bind-address'] || '0.0.0.0').split(':')[0]),
+  proxy: () =>
+    healthServer(
+      (flags['healthz-bind-address'] || '').split(':')[1] || 10256,
+      (flags['healthz-bind-address'] || '0.0.0.0').split(':')[0],
+    ),
   'node-patch': nodePatch,
   'drain-node': drainNode,
   apply,

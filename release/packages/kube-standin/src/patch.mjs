@@ -27,7 +27,8 @@ export function jsonPatch(doc, ops) {
   if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be a list of operations');
   let root = clone(doc);
   const locate = (path) => {
-    if (typeof path !== 'string' || (path !== '' && !path.startsWith('/'))) throw new PatchError(`invalid path '${path}'`);
+    if (typeof path !== 'string' || (path !== '' && !path.startsWith('/')))
+      throw new PatchError(`invalid path '${path}'`);
     const tokens = path === '' ? [] : path.slice(1).split('/').map(unescapePointer);
     let parent = null;
     let cur = root;
@@ -88,7 +89,8 @@ export function jsonPatch(doc, ops) {
         add(op.path, clone(get(op.from)));
         break;
       case 'test':
-        if (JSON.stringify(get(op.path)) !== JSON.stringify(op.value)) throw new PatchError(`test at '${op.path}' failed`);
+        if (JSON.stringify(get(op.path)) !== JSON.stringify(op.value))
+          throw new PatchError(`test at '${op.path}' failed`);
         break;
       default:
         throw new PatchError(`unknown JSON patch operation '${op?.op}'`);
@@ -167,7 +169,8 @@ function mergeList(field, original, patch) {
   }
   const key = mergeKeyOf(field, patch.concat(Array.isArray(original) ? original : []));
   const replace = patch.find((e) => isObject(e) && e.$patch === 'replace');
-  if (!key || replace || !patch.every(isObject)) return clone(patch.filter((e) => !(isObject(e) && e.$patch === 'replace')));
+  if (!key || replace || !patch.every(isObject))
+    return clone(patch.filter((e) => !(isObject(e) && e.$patch === 'replace')));
   const out = Array.isArray(original) ? clone(original) : [];
   for (const e of patch) {
     const i = out.findIndex((o) => isObject(o) && o[key] === e[key]);

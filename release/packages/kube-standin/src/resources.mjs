@@ -13,7 +13,11 @@ const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
  */
 
 const NAME = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' };
-const AGE = { name: 'Age', type: 'string', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.' };
+const AGE = {
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+};
 const col = (name, description, priority = 0, type = 'string') => ({ name, type, priority, description });
 
 /** kubernetes' duration.HumanDuration (apimachinery/pkg/util/duration). */
@@ -34,7 +38,8 @@ export function humanDuration(ms) {
   if (y < 8) return `${y}y${Math.floor(h / 24) % 365}d`;
   return `${y}y`;
 }
-const age = (o, now) => (o.metadata?.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>');
+const age = (o, now) =>
+  o.metadata?.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>';
 
 function nodeStatus(n) {
   const ready = (n.status?.conditions || []).find((c) => c.type === 'Ready');
@@ -51,7 +56,12 @@ function nodeRoles(n) {
 }
 const addressOf = (n, type) => (n.status?.addresses || []).find((a) => a.type === type)?.address || '<none>';
 const count = (m) => Object.keys(m || {}).length;
-const selector = (m) => (Object.keys(m || {}).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : '<none>');
+const selector = (m) =>
+  Object.keys(m || {}).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    : '<none>';
 function servicePorts(s) {
   const ports = s.spec?.ports || [];
   if (!ports.length) return '<none>';
@@ -66,70 +76,291 @@ function containersReady(p) {
 /** @type {Resource[]} */
 export const RESOURCES = [
   {
-    group: '', version: 'v1', name: 'nodes', singularName: 'node', kind: 'Node', namespaced: false, shortNames: ['no'], storage: 'minions', status: true,
-    columns: [NAME, col('Status', 'The status of the node'), col('Roles', 'The roles of the node'), AGE, col('Version', 'Kubelet Version reported by the node.'),
-      col('Internal-IP', 'List of internal IPs for the node.', 1), col('External-IP', 'List of external IPs for the node.', 1), col('OS-Image', 'OS image reported by the node.', 1),
-      col('Kernel-Version', 'Kernel version reported by the node.', 1), col('Container-Runtime', 'Container runtime and version reported by the node.', 1)],
-    cells: (n, now) => [n.metadata.name, nodeStatus(n), nodeRoles(n), age(n, now), n.status?.nodeInfo?.kubeletVersion || '', addressOf(n, 'InternalIP'), addressOf(n, 'ExternalIP'),
-      n.status?.nodeInfo?.osImage || '<unknown>', n.status?.nodeInfo?.kernelVersion || '<unknown>', n.status?.nodeInfo?.containerRuntimeVersion || '<unknown>'],
+    group: '',
+    version: 'v1',
+    name: 'nodes',
+    singularName: 'node',
+    kind: 'Node',
+    namespaced: false,
+    shortNames: ['no'],
+    storage: 'minions',
+    status: true,
+    columns: [
+      NAME,
+      col('Status', 'The status of the node'),
+      col('Roles', 'The roles of the node'),
+      AGE,
+      col('Version', 'Kubelet Version reported by the node.'),
+      col('Internal-IP', 'List of internal IPs for the node.', 1),
+      col('External-IP', 'List of external IPs for the node.', 1),
+      col('OS-Image', 'OS image reported by the node.', 1),
+      col('Kernel-Version', 'Kernel version reported by the node.', 1),
+      col('Container-Runtime', 'Container runtime and version reported by the node.', 1),
+    ],
+    cells: (n, now) => [
+      n.metadata.name,
+      nodeStatus(n),
+      nodeRoles(n),
+      age(n, now),
+      n.status?.nodeInfo?.kubeletVersion || '',
+      addressOf(n, 'InternalIP'),
+      addressOf(n, 'ExternalIP'),
+      n.status?.nodeInfo?.osImage || '<unknown>',
+      n.status?.nodeInfo?.kernelVersion || '<unknown>',
+      n.status?.nodeInfo?.containerRuntimeVersion || '<unknown>',
+    ],
   },
   {
-    group: '', version: 'v1', name: 'namespaces', singularName: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], storage: 'namespaces', status: true,
+    group: '',
+    version: 'v1',
+    name: 'namespaces',
+    singularName: 'namespace',
+    kind: 'Namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    storage: 'namespaces',
+    status: true,
     columns: [NAME, col('Status', 'The status of the namespace'), AGE],
     cells: (o, now) => [o.metadata.name, o.status?.phase || 'Active', age(o, now)],
   },
   {
-    group: '', version: 'v1', name: 'pods', singularName: 'pod', kind: 'Pod', namespaced: true, shortNames: ['po'], storage: 'pods', status: true,
-    columns: [NAME, col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'), col('Status', 'The aggregate status of the containers in this pod.'),
-      col('Restarts', 'The number of times the containers in this pod have been restarted.', 0, 'integer'), AGE, col('IP', 'IP address allocated to the pod.', 1), col('Node', 'Name of the node assigned to the pod.', 1)],
-    cells: (p, now) => [p.metadata.name, containersReady(p), p.status?.reason || p.status?.phase || 'Pending', 0, age(p, now), p.status?.podIP || '<none>', p.spec?.nodeName || '<none>'],
+    group: '',
+    version: 'v1',
+    name: 'pods',
+    singularName: 'pod',
+    kind: 'Pod',
+    namespaced: true,
+    shortNames: ['po'],
+    storage: 'pods',
+    status: true,
+    columns: [
+      NAME,
+      col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
+      col('Status', 'The aggregate status of the containers in this pod.'),
+      col('Restarts', 'The number of times the containers in this pod have been restarted.', 0, 'integer'),
+      AGE,
+      col('IP', 'IP address allocated to the pod.', 1),
+      col('Node', 'Name of the node assigned to the pod.', 1),
+    ],
+    cells: (p, now) => [
+      p.metadata.name,
+      containersReady(p),
+      p.status?.reason || p.status?.phase || 'Pending',
+      0,
+      age(p, now),
+      p.status?.podIP || '<none>',
+      p.spec?.nodeName || '<none>',
+    ],
   },
   {
-    group: '', version: 'v1', name: 'services', singularName: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'], storage: 'services/specs', status: true,
-    columns: [NAME, col('Type', 'The type of the service.'), col('Cluster-IP', 'The IP address of the service.'), col('External-IP', 'The external IP addresses of the service.'),
-      col('Port(s)', 'The ports of the service.'), AGE, col('Selector', 'The selector of the service.', 1)],
-    cells: (s, now) => [s.metadata.name, s.spec?.type || 'ClusterIP', s.spec?.clusterIP || '<none>', (s.spec?.externalIPs || []).join(',') || '<none>', servicePorts(s), age(s, now), selector(s.spec?.selector)],
+    group: '',
+    version: 'v1',
+    name: 'services',
+    singularName: 'service',
+    kind: 'Service',
+    namespaced: true,
+    shortNames: ['svc'],
+    storage: 'services/specs',
+    status: true,
+    columns: [
+      NAME,
+      col('Type', 'The type of the service.'),
+      col('Cluster-IP', 'The IP address of the service.'),
+      col('External-IP', 'The external IP addresses of the service.'),
+      col('Port(s)', 'The ports of the service.'),
+      AGE,
+      col('Selector', 'The selector of the service.', 1),
+    ],
+    cells: (s, now) => [
+      s.metadata.name,
+      s.spec?.type || 'ClusterIP',
+      s.spec?.clusterIP || '<none>',
+      (s.spec?.externalIPs || []).join(',') || '<none>',
+      servicePorts(s),
+      age(s, now),
+      selector(s.spec?.selector),
+    ],
   },
   {
-    group: '', version: 'v1', name: 'configmaps', singularName: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], storage: 'configmaps', status: false,
+    group: '',
+    version: 'v1',
+    name: 'configmaps',
+    singularName: 'configmap',
+    kind: 'ConfigMap',
+    namespaced: true,
+    shortNames: ['cm'],
+    storage: 'configmaps',
+    status: false,
     columns: [NAME, col('Data', 'Number of data entries in the ConfigMap', 0, 'integer'), AGE],
     cells: (o, now) => [o.metadata.name, count(o.data) + count(o.binaryData), age(o, now)],
   },
   {
-    group: '', version: 'v1', name: 'secrets', singularName: 'secret', kind: 'Secret', namespaced: true, shortNames: [], storage: 'secrets', status: false,
-    columns: [NAME, col('Type', 'The type of the secret'), col('Data', 'The number of data entries in the secret', 0, 'integer'), AGE],
+    group: '',
+    version: 'v1',
+    name: 'secrets',
+    singularName: 'secret',
+    kind: 'Secret',
+    namespaced: true,
+    shortNames: [],
+    storage: 'secrets',
+    status: false,
+    columns: [
+      NAME,
+      col('Type', 'The type of the secret'),
+      col('Data', 'The number of data entries in the secret', 0, 'integer'),
+      AGE,
+    ],
     cells: (o, now) => [o.metadata.name, o.type || 'Opaque', count(o.data), age(o, now)],
   },
   {
-    group: '', version: 'v1', name: 'serviceaccounts', singularName: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], storage: 'serviceaccounts', status: false,
-    columns: [NAME, col('Secrets', 'Secrets is the list of secrets allowed to be used by pods running using this ServiceAccount.', 0, 'integer'), AGE],
+    group: '',
+    version: 'v1',
+    name: 'serviceaccounts',
+    singularName: 'serviceaccount',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    shortNames: ['sa'],
+    storage: 'serviceaccounts',
+    status: false,
+    columns: [
+      NAME,
+      col(
+        'Secrets',
+        'Secrets is the list of secrets allowed to be used by pods running using this ServiceAccount.',
+        0,
+        'integer',
+      ),
+      AGE,
+    ],
     cells: (o, now) => [o.metadata.name, (o.secrets || []).length, age(o, now)],
   },
   {
-    group: '', version: 'v1', name: 'events', singularName: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], storage: 'events', status: false,
-    columns: [col('Last Seen', 'The time since the event was last seen.'), col('Type', 'The type of the event (Normal, Warning).'), col('Reason', 'Why the event was emitted.'),
-      col('Object', 'The object the event is about.'), col('Message', 'A human-readable description of the event.')],
-    cells: (e, now) => [e.lastTimestamp ? humanDuration(now - Date.parse(e.lastTimestamp)) : '<unknown>', e.type || 'Normal', e.reason || '',
-      `${(e.involvedObject?.kind || '').toLowerCase()}/${e.involvedObject?.name || ''}`, e.message || ''],
+    group: '',
+    version: 'v1',
+    name: 'events',
+    singularName: 'event',
+    kind: 'Event',
+    namespaced: true,
+    shortNames: ['ev'],
+    storage: 'events',
+    status: false,
+    columns: [
+      col('Last Seen', 'The time since the event was last seen.'),
+      col('Type', 'The type of the event (Normal, Warning).'),
+      col('Reason', 'Why the event was emitted.'),
+      col('Object', 'The object the event is about.'),
+      col('Message', 'A human-readable description of the event.'),
+    ],
+    cells: (e, now) => [
+      e.lastTimestamp ? humanDuration(now - Date.parse(e.lastTimestamp)) : '<unknown>',
+      e.type || 'Normal',
+      e.reason || '',
+      `${(e.involvedObject?.kind || '').toLowerCase()}/${e.involvedObject?.name || ''}`,
+      e.message || '',
+    ],
   },
   {
-    group: 'apps', version: 'v1', name: 'deployments', singularName: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], storage: 'deployments', status: true, scale: true,
-    columns: [NAME, col('Ready', 'Number of the pod with ready state'), col('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', 0, 'integer'),
-      col('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', 0, 'integer'), AGE],
-    cells: (d, now) => [d.metadata.name, `${d.status?.readyReplicas || 0}/${d.spec?.replicas ?? 1}`, d.status?.updatedReplicas || 0, d.status?.availableReplicas || 0, age(d, now)],
+    group: 'apps',
+    version: 'v1',
+    name: 'deployments',
+    singularName: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+    storage: 'deployments',
+    status: true,
+    scale: true,
+    columns: [
+      NAME,
+      col('Ready', 'Number of the pod with ready state'),
+      col(
+        'Up-to-date',
+        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+        0,
+        'integer',
+      ),
+      col(
+        'Available',
+        'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+        0,
+        'integer',
+      ),
+      AGE,
+    ],
+    cells: (d, now) => [
+      d.metadata.name,
+      `${d.status?.readyReplicas || 0}/${d.spec?.replicas ?? 1}`,
+      d.status?.updatedReplicas || 0,
+      d.status?.availableReplicas || 0,
+      age(d, now),
+    ],
   },
   {
-    group: 'apps', version: 'v1', name: 'daemonsets', singularName: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], storage: 'daemonsets', status: true,
-    columns: [NAME, col('Desired', 'The total number of nodes that should be running the daemon pod.', 0, 'integer'), col('Current', 'The number of nodes that are running at least one daemon pod.', 0, 'integer'),
-      col('Ready', 'The number of nodes that should be running the daemon pod and have one or more ready.', 0, 'integer'), col('Up-to-date', 'The total number of nodes that are running updated daemon pod', 0, 'integer'),
-      col('Available', 'The number of nodes that should be running the daemon pod and have one or more available.', 0, 'integer'), col('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'), AGE],
-    cells: (d, now) => [d.metadata.name, d.status?.desiredNumberScheduled || 0, d.status?.currentNumberScheduled || 0, d.status?.numberReady || 0, d.status?.updatedNumberScheduled || 0,
-      d.status?.numberAvailable || 0, selector(d.spec?.template?.spec?.nodeSelector), age(d, now)],
+    group: 'apps',
+    version: 'v1',
+    name: 'daemonsets',
+    singularName: 'daemonset',
+    kind: 'DaemonSet',
+    namespaced: true,
+    shortNames: ['ds'],
+    storage: 'daemonsets',
+    status: true,
+    columns: [
+      NAME,
+      col('Desired', 'The total number of nodes that should be running the daemon pod.', 0, 'integer'),
+      col('Current', 'The number of nodes that are running at least one daemon pod.', 0, 'integer'),
+      col(
+        'Ready',
+        'The number of nodes that should be running the daemon pod and have one or more ready.',
+        0,
+        'integer',
+      ),
+      col('Up-to-date', 'The total number of nodes that are running updated daemon pod', 0, 'integer'),
+      col(
+        'Available',
+        'The number of nodes that should be running the daemon pod and have one or more available.',
+        0,
+        'integer',
+      ),
+      col('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
+      AGE,
+    ],
+    cells: (d, now) => [
+      d.metadata.name,
+      d.status?.desiredNumberScheduled || 0,
+      d.status?.currentNumberScheduled || 0,
+      d.status?.numberReady || 0,
+      d.status?.updatedNumberScheduled || 0,
+      d.status?.numberAvailable || 0,
+      selector(d.spec?.template?.spec?.nodeSelector),
+      age(d, now),
+    ],
   },
   {
-    group: 'apps', version: 'v1', name: 'replicasets', singularName: 'replicaset', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], storage: 'replicasets', status: true, scale: true,
-    columns: [NAME, col('Desired', 'Number of desired pods.', 0, 'integer'), col('Current', 'Number of actual replicas.', 0, 'integer'), col('Ready', 'The number of ready replicas for this replica set.', 0, 'integer'), AGE],
-    cells: (r, now) => [r.metadata.name, r.spec?.replicas ?? 1, r.status?.replicas || 0, r.status?.readyReplicas || 0, age(r, now)],
+    group: 'apps',
+    version: 'v1',
+    name: 'replicasets',
+    singularName: 'replicaset',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    shortNames: ['rs'],
+    storage: 'replicasets',
+    status: true,
+    scale: true,
+    columns: [
+      NAME,
+      col('Desired', 'Number of desired pods.', 0, 'integer'),
+      col('Current', 'Number of actual replicas.', 0, 'integer'),
+      col('Ready', 'The number of ready replicas for this replica set.', 0, 'integer'),
+      AGE,
+    ],
+    cells: (r, now) => [
+      r.metadata.name,
+      r.spec?.replicas ?? 1,
+      r.status?.replicas || 0,
+      r.status?.readyReplicas || 0,
+      age(r, now),
+    ],
   },
 ];
 
@@ -139,7 +370,10 @@ export const groupVersion = (r) => (r.group ? `${r.group}/${r.version}` : r.vers
 export function groups() {
   const names = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
   return names.map((name) => {
-    const versions = [...new Set(RESOURCES.filter((r) => r.group === name).map((r) => r.version))].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+    const versions = [...new Set(RESOURCES.filter((r) => r.group === name).map((r) => r.version))].map((version) => ({
+      groupVersion: `${name}/${version}`,
+      version,
+    }));
     return { name, versions, preferredVersion: versions[0] };
   });
 }
@@ -150,14 +384,43 @@ export function resourceList(group, version) {
   if (!served.length) return undefined;
   const resources = [];
   for (const r of served) {
-    resources.push({ name: r.name, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: VERBS, ...(r.shortNames.length ? { shortNames: r.shortNames } : {}) });
-    if (r.status) resources.push({ name: `${r.name}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
-    if (r.scale) resources.push({ name: `${r.name}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    resources.push({
+      name: r.name,
+      singularName: r.singularName,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: VERBS,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+    });
+    if (r.status)
+      resources.push({
+        name: `${r.name}/status`,
+        singularName: '',
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
+    if (r.scale)
+      resources.push({
+        name: `${r.name}/scale`,
+        singularName: '',
+        namespaced: r.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      });
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
-export const findResource = (group, version, name) => RESOURCES.find((r) => r.group === group && r.version === version && r.name === name);
+export const findResource = (group, version, name) =>
+  RESOURCES.find((r) => r.group === group && r.version === version && r.name === name);
 
 /** The etcd key of an object (or of a prefix when name/namespace are absent). */
 export function storageKey(r, namespace, name) {

@@ -36,15 +36,19 @@ export function etcdStore(flags) {
   const agent = new https.Agent({ keepAlive: true, ...tls });
   const post = (server, path, body) =>
     new Promise((resolve, reject) => {
-      const req = https.request(new URL(path, server), { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 200) resolve(JSON.parse(text));
-          else reject(new Error(`etcd ${server}${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-        });
-      });
+      const req = https.request(
+        new URL(path, server),
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 5000 },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode === 200) resolve(JSON.parse(text));
+            else reject(new Error(`etcd ${server}${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`etcd ${server}: timeout`)));
       req.on('error', reject);
       req.end(JSON.stringify(body));
@@ -64,7 +68,12 @@ export function etcdStore(flags) {
     }
     throw last;
   };
-  const entry = (kv) => ({ key: unb64(kv.key), value: JSON.parse(unb64(kv.value)), modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) });
+  const entry = (kv) => ({
+    key: unb64(kv.key),
+    value: JSON.parse(unb64(kv.value)),
+    modRevision: Number(kv.mod_revision),
+    createRevision: Number(kv.create_revision),
+  });
   const txn = (compare, success, failure) => call('/v3/kv/txn', { compare, success, failure });
 
   return {
@@ -79,13 +88,21 @@ export function etcdStore(flags) {
     },
     /** Creates `key` unless it exists (compare create_revision = 0). Resolves with the new revision. */
     async create(key, value) {
-      const r = await txn([{ key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }], [{ request_put: { key: b64(key), value: b64(JSON.stringify(value)) } }], []);
+      const r = await txn(
+        [{ key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }],
+        [{ request_put: { key: b64(key), value: b64(JSON.stringify(value)) } }],
+        [],
+      );
       if (!r.succeeded) throw new StoreError('AlreadyExists', `${key} exists`);
       return Number(r.header.revision);
     },
     /** Replaces `key` if its mod_revision is still `modRevision`. Resolves with the new revision. */
     async update(key, value, modRevision) {
-      const r = await txn([{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) }], [{ request_put: { key: b64(key), value: b64(JSON.stringify(value)) } }], [{ request_range: { key: b64(key) } }]);
+      const r = await txn(
+        [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) }],
+        [{ request_put: { key: b64(key), value: b64(JSON.stringify(value)) } }],
+        [{ request_range: { key: b64(key) } }],
+      );
       if (!r.succeeded) {
         const found = r.responses?.[0]?.response_range?.kvs?.length;
         throw found ? new StoreError('Conflict', `${key} changed`) : new StoreError('NotFound', `${key} not found`);
@@ -94,7 +111,11 @@ export function etcdStore(flags) {
     },
     /** Deletes `key` if its mod_revision is still `modRevision`. Resolves with the revision. */
     async remove(key, modRevision) {
-      const r = await txn([{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) }], [{ request_delete_range: { key: b64(key) } }], [{ request_range: { key: b64(key) } }]);
+      const r = await txn(
+        [{ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) }],
+        [{ request_delete_range: { key: b64(key) } }],
+        [{ request_range: { key: b64(key) } }],
+      );
       if (!r.succeeded) {
         const found = r.responses?.[0]?.response_range?.kvs?.length;
         throw found ? new StoreError('Conflict', `${key} changed`) : new StoreError('NotFound', `${key} not found`);
@@ -113,43 +134,59 @@ export function etcdStore(flags) {
         onEnd(err);
       };
       const server = servers[preferred];
-      const req = https.request(new URL('/v3/watch', server), { method: 'POST', ...tls, headers: { 'content-type': 'application/json' } }, (res) => {
-        if (res.statusCode !== 200) return end(new Error(`etcd watch: HTTP ${res.statusCode}`));
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          buf += chunk;
-          // The gateway writes one JSON message per line.
-          let nl;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            let msg;
-            try {
-              msg = JSON.parse(line);
-            } catch {
-              continue;
-            }
-            const result = msg.result || {};
-            if (msg.error) return end(new Error(`etcd watch: ${msg.error.message || JSON.stringify(msg.error)}`));
-            if (Number(result.compact_revision || 0) > 0) return end(new StoreError('Expired', `too old resource version: ${from - 1} (${result.compact_revision})`));
-            for (const ev of result.events || []) {
-              if (ev.type === 'DELETE') {
-                const prev = ev.prev_kv ? entry(ev.prev_kv) : { key: unb64(ev.kv.key), value: {}, createRevision: 0 };
-                onChange({ type: 'DELETED', entry: { ...prev, modRevision: Number(ev.kv.mod_revision) } });
-              } else {
-                const e = entry(ev.kv);
-                onChange({ type: e.createRevision === e.modRevision ? 'ADDED' : 'MODIFIED', entry: e });
+      const req = https.request(
+        new URL('/v3/watch', server),
+        { method: 'POST', ...tls, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          if (res.statusCode !== 200) return end(new Error(`etcd watch: HTTP ${res.statusCode}`));
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            buf += chunk;
+            // The gateway writes one JSON message per line.
+            let nl;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl).trim();
+              buf = buf.slice(nl + 1);
+              if (!line) continue;
+              let msg;
+              try {
+                msg = JSON.parse(line);
+              } catch {
+                continue;
+              }
+              const result = msg.result || {};
+              if (msg.error) return end(new Error(`etcd watch: ${msg.error.message || JSON.stringify(msg.error)}`));
+              if (Number(result.compact_revision || 0) > 0)
+                return end(
+                  new StoreError('Expired', `too old resource version: ${from - 1} (${result.compact_revision})`),
+                );
+              for (const ev of result.events || []) {
+                if (ev.type === 'DELETE') {
+                  const prev = ev.prev_kv ? entry(ev.prev_kv) : { key: unb64(ev.kv.key), value: {}, createRevision: 0 };
+                  onChange({ type: 'DELETED', entry: { ...prev, modRevision: Number(ev.kv.mod_revision) } });
+                } else {
+                  const e = entry(ev.kv);
+                  onChange({ type: e.createRevision === e.modRevision ? 'ADDED' : 'MODIFIED', entry: e });
+                }
               }
             }
-          }
-        });
-        res.on('end', () => end());
-        res.on('error', (err) => end(err));
-      });
+          });
+          res.on('end', () => end());
+          res.on('error', (err) => end(err));
+        },
+      );
       req.on('error', (err) => end(err));
-      req.end(JSON.stringify({ create_request: { key: b64(prefix), range_end: b64(rangeEnd(prefix)), start_revision: String(from), prev_kv: true } }));
+      req.end(
+        JSON.stringify({
+          create_request: {
+            key: b64(prefix),
+            range_end: b64(rangeEnd(prefix)),
+            start_revision: String(from),
+            prev_kv: true,
+          },
+        }),
+      );
       return () => {
         ended = true;
         req.destroy();
@@ -184,7 +221,9 @@ export function memoryStore() {
       return map.has(key) ? copy(map.get(key)) : undefined;
     },
     async list(prefix) {
-      const entries = [...map.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : 1));
+      const entries = [...map.values()]
+        .filter((e) => e.key.startsWith(prefix))
+        .sort((a, b) => (a.key < b.key ? -1 : 1));
       return { entries: entries.map(copy), revision };
     },
     async create(key, value) {

@@ -23,7 +23,6 @@ import type { VmHookInfo } from '../../../fakes/arm/vm-hooks.js';
 import { scaledArmClock } from '../../../helpers/arm-clock.js';
 import { startAzurite } from '../../../helpers/azurite.js';
 
-
 async function rejectsCpi(p: Promise<unknown>, check: (e: CpiError) => void): Promise<CpiError> {
   try {
     await p;
@@ -53,7 +52,11 @@ function usableKeyPair(): ReturnType<typeof generateSshKeyPair> {
   }
 }
 const ACCOUNT = 'unitstore01';
-const LIGHT = { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.1', image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' } };
+const LIGHT = {
+  name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent',
+  version: '1.1',
+  image: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' },
+};
 
 describe('Azure CPI against the fake ARM', () => {
   let fake: FakeArm;
@@ -64,10 +67,18 @@ describe('Azure CPI against the fake ARM', () => {
   let stemcell: string;
   const booted: VmHookInfo[] = [];
   const director = generateSshKeyPair('ed25519', 'director');
-  const id = (type: string, name: string) => `/subscriptions/${fake.subscriptionId}/resourceGroups/${RG}/providers/${type}/${name}`;
+  const id = (type: string, name: string) =>
+    `/subscriptions/${fake.subscriptionId}/resourceGroups/${RG}/providers/${type}/${name}`;
   const exists = (type: string, name: string) => fake.state.get(id(type, name)) !== undefined;
   const net = (ip: string): Networks => ({
-    default: { type: 'manual', ip, netmask: '255.255.255.0', gateway: '10.0.0.1', default: ['dns', 'gateway'], cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' } },
+    default: {
+      type: 'manual',
+      ip,
+      netmask: '255.255.255.0',
+      gateway: '10.0.0.1',
+      default: ['dns', 'gateway'],
+      cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' },
+    },
   });
   const envFor = (agentId: string, hostKey = usableKeyPair()): VmEnv => ({
     bosh: { group: 'cfcr-master', groups: ['director', 'cfcr', 'master'], password: 'not-in-errors' },
@@ -98,7 +109,14 @@ describe('Azure CPI against the fake ARM', () => {
         virtual_network_name: 'vnet',
         subnet_name: 'bosh',
         internal_cidr: '10.0.0.0/24',
-        load_balancers: { 'cfcr-lb': { public_ip_name: 'cfcr-lb-ip', backend_pool: 'cfcr-lb-pool', probe: { port: 8443 }, rules: [{ frontend: 8443, backend: 8443 }] } },
+        load_balancers: {
+          'cfcr-lb': {
+            public_ip_name: 'cfcr-lb-ip',
+            backend_pool: 'cfcr-lb-pool',
+            probe: { port: 8443 },
+            rules: [{ frontend: 8443, backend: 8443 }],
+          },
+        },
         security_groups: [
           { name: 'nsg-bosh', rules: [{ name: 'ssh', port: 22, source: '10.0.0.0/24', priority: 200 }] },
           { name: 'cfcr-master', rules: [{ name: 'master-api', port: 8443, source: 'Internet', priority: 100 }] },
@@ -109,7 +127,14 @@ describe('Azure CPI against the fake ARM', () => {
     const clients = buildAzureClients(config, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 } });
     await ensureFoundation(clients, parseFoundationProps(properties), { pollIntervalMs: 5, blobEndpoint });
     // one attempt per method: these tests look at what a single failed operation leaves and says
-    cpi = new AzureCpi(config, { clients, pollIntervalMs: 5, blobEndpoint: () => azurite?.url ?? '', asyncRetries: 0, clock: scaledArmClock(() => fake.lro.timeScale), lockDir: join(scratch, 'locks') });
+    cpi = new AzureCpi(config, {
+      clients,
+      pollIntervalMs: 5,
+      blobEndpoint: () => azurite?.url ?? '',
+      asyncRetries: 0,
+      clock: scaledArmClock(() => fake.lro.timeScale),
+      lockDir: join(scratch, 'locks'),
+    });
     stemcell = await cpi.createStemcell('', LIGHT);
   });
   after(async () => {
@@ -134,26 +159,57 @@ describe('Azure CPI against the fake ARM', () => {
     assert.equal(created.vmCid, `agent_id:agent-m0;resource_group_name:${RG}`);
     assert.equal(created.networks, undefined);
     const vm = fake.state.get(id('Microsoft.Compute/virtualMachines', 'agent-m0'))!.body;
-    const tags = { team: 'k8s', director: 'dir-uuid', deployment: 'cfcr', instance_group: 'master', instance_index: '0', instance_id: 'inst-1', agent_id: 'agent-m0' };
+    const tags = {
+      team: 'k8s',
+      director: 'dir-uuid',
+      deployment: 'cfcr',
+      instance_group: 'master',
+      instance_index: '0',
+      instance_id: 'inst-1',
+      agent_id: 'agent-m0',
+    };
     assert.deepEqual(vm.tags, tags);
     assert.deepEqual(vm.zones, ['2']);
     assert.equal(vm.properties.hardwareProfile.vmSize, 'Standard_D2s_v3');
-    assert.deepEqual(vm.properties.storageProfile.imageReference, { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' });
+    assert.deepEqual(vm.properties.storageProfile.imageReference, {
+      publisher: 'Canonical',
+      offer: '0001-com-ubuntu-server-jammy',
+      sku: '22_04-lts-gen2',
+      version: 'latest',
+    });
     assert.equal(vm.properties.storageProfile.osDisk.name, 'bosh-disk-os-agent-m0');
     assert.equal(vm.properties.storageProfile.osDisk.diskSizeGB, 30);
     assert.equal(vm.properties.storageProfile.osDisk.managedDisk.storageAccountType, 'Premium_LRS');
-    assert.deepEqual(vm.properties.storageProfile.dataDisks.map((d: { lun: number; name: string; diskSizeGB: number }) => [d.lun, d.name, d.diskSizeGB]), [[0, 'bosh-disk-os-agent-m0-ephemeral-disk', 20]]);
+    assert.deepEqual(
+      vm.properties.storageProfile.dataDisks.map((d: { lun: number; name: string; diskSizeGB: number }) => [
+        d.lun,
+        d.name,
+        d.diskSizeGB,
+      ]),
+      [[0, 'bosh-disk-os-agent-m0-ephemeral-disk', 20]],
+    );
     // the VM's own disks go with it (deleteOption Delete) and get no tag PATCH: the VM's tags find them
     assert.equal(vm.properties.storageProfile.osDisk.deleteOption, 'Delete');
     assert.equal(vm.properties.storageProfile.dataDisks[0].deleteOption, 'Delete');
-    assert.deepEqual(vm.properties.networkProfile.networkInterfaces.map((n: { properties: { deleteOption: string } }) => n.properties.deleteOption), ['Delete']);
+    assert.deepEqual(
+      vm.properties.networkProfile.networkInterfaces.map(
+        (n: { properties: { deleteOption: string } }) => n.properties.deleteOption,
+      ),
+      ['Delete'],
+    );
     const nic = fake.state.get(id('Microsoft.Network/networkInterfaces', 'agent-m0-0'))!.body;
     assert.deepEqual(nic.tags, tags);
-    assert.equal(nic.properties.networkSecurityGroup.id.toLowerCase(), id('Microsoft.Network/networkSecurityGroups', 'cfcr-master').toLowerCase());
+    assert.equal(
+      nic.properties.networkSecurityGroup.id.toLowerCase(),
+      id('Microsoft.Network/networkSecurityGroups', 'cfcr-master').toLowerCase(),
+    );
     const ipc = nic.properties.ipConfigurations[0].properties;
     assert.equal(ipc.privateIPAddress, '10.0.0.10');
     assert.equal(ipc.privateIPAllocationMethod, 'Static');
-    assert.deepEqual(ipc.loadBalancerBackendAddressPools.map((p: { id: string }) => p.id.split('/').pop()), ['cfcr-lb-pool']);
+    assert.deepEqual(
+      ipc.loadBalancerBackendAddressPools.map((p: { id: string }) => p.id.split('/').pop()),
+      ['cfcr-lb-pool'],
+    );
 
     // the custom data cloud-init reads: vcap at /var/vcap, the director's key, the director's host key, agent settings
     assert.equal(booted.length, 1);
@@ -166,21 +222,42 @@ describe('Azure CPI against the fake ARM', () => {
       ssh_keys: Record<string, string>;
       write_files: { path: string; content: string }[];
     };
-    assert.deepEqual([init.users[0]!.name, init.users[0]!.homedir, init.users[0]!.ssh_authorized_keys], ['vcap', '/var/vcap', [director.publicKey]]);
-    assert.deepEqual(init.ssh_keys, { ed25519_private: hostKey.privateKey, ed25519_public: publicKeyOf(hostKey.privateKey) });
+    assert.deepEqual(
+      [init.users[0]!.name, init.users[0]!.homedir, init.users[0]!.ssh_authorized_keys],
+      ['vcap', '/var/vcap', [director.publicKey]],
+    );
+    assert.deepEqual(init.ssh_keys, {
+      ed25519_private: hostKey.privateKey,
+      ed25519_public: publicKeyOf(hostKey.privateKey),
+    });
     assert.equal(init.write_files[0]!.path, '/var/vcap/bosh/settings.json');
-    const settings = JSON.parse(init.write_files[0]!.content) as { agent_id: string; networks: Networks; disks: { ephemeral: unknown }; env: { bosh?: unknown; group?: string } };
+    const settings = JSON.parse(init.write_files[0]!.content) as {
+      agent_id: string;
+      networks: Networks;
+      disks: { ephemeral: unknown };
+      env: { bosh?: unknown; group?: string };
+    };
     assert.equal(settings.agent_id, 'agent-m0');
     assert.equal(settings.networks.default?.ip, '10.0.0.10');
     assert.deepEqual(settings.disks.ephemeral, { lun: '0', host_device_id: '{f8b3781b-1e82-4818-a1c3-63d806ec15bb}' });
     assert.equal(settings.env.group, 'cfcr-master');
 
     // persistent disks start at LUN 1 (the ephemeral disk holds 0), in the VM's zone
-    const disk = await cpi.createDisk(10 * 1024, { storage_account_type: 'StandardSSD_LRS', caching: 'ReadOnly' }, created.vmCid);
+    const disk = await cpi.createDisk(
+      10 * 1024,
+      { storage_account_type: 'StandardSSD_LRS', caching: 'ReadOnly' },
+      created.vmCid,
+    );
     assert.match(disk, /^disk_name:bosh-disk-data-[0-9a-f-]{36}-ReadOnly;resource_group_name:unit-rg$/);
     const diskBody = fake.state.get(id('Microsoft.Compute/disks', /disk_name:([^;]+)/.exec(disk)![1]!))!.body;
-    assert.deepEqual([diskBody.zones, diskBody.sku.name, diskBody.properties.diskSizeGB, diskBody.tags.agent_id], [['2'], 'StandardSSD_LRS', 10, 'agent-m0']);
-    assert.deepEqual(await cpi.attachDisk(created.vmCid, disk), { lun: '1', host_device_id: '{f8b3781b-1e82-4818-a1c3-63d806ec15bb}' });
+    assert.deepEqual(
+      [diskBody.zones, diskBody.sku.name, diskBody.properties.diskSizeGB, diskBody.tags.agent_id],
+      [['2'], 'StandardSSD_LRS', 10, 'agent-m0'],
+    );
+    assert.deepEqual(await cpi.attachDisk(created.vmCid, disk), {
+      lun: '1',
+      host_device_id: '{f8b3781b-1e82-4818-a1c3-63d806ec15bb}',
+    });
     assert.deepEqual(await cpi.getDisks(created.vmCid), [disk]);
     await cpi.deleteVm(created.vmCid);
     for (const [t, n] of [
@@ -196,38 +273,89 @@ describe('Azure CPI against the fake ARM', () => {
   });
 
   it('create_vm with a dynamic network returns the IP Azure assigned', async () => {
-    const networks: Networks = { default: { type: 'dynamic', cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' } } };
-    const created = await cpi.createVm('agent-dyn', stemcell, { instance_type: 'Standard_B1ms' }, networks, [], envFor('agent-dyn'));
+    const networks: Networks = {
+      default: { type: 'dynamic', cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'bosh' } },
+    };
+    const created = await cpi.createVm(
+      'agent-dyn',
+      stemcell,
+      { instance_type: 'Standard_B1ms' },
+      networks,
+      [],
+      envFor('agent-dyn'),
+    );
     const ip = created.networks?.default?.ip;
     assert.match(ip ?? '', /^10\.0\.0\.\d+$/);
     await cpi.deleteVm(created.vmCid);
   });
 
   it('a vip network attaches the static public IP with that address; delete_vm keeps it', async () => {
-    const pip = await cpi['clients'].network.publicIPAddresses.beginCreateOrUpdateAndWait(RG, 'director-vip', { location: 'westeurope', sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' }, { updateIntervalInMs: 5 });
+    const pip = await cpi['clients'].network.publicIPAddresses.beginCreateOrUpdateAndWait(
+      RG,
+      'director-vip',
+      { location: 'westeurope', sku: { name: 'Standard' }, publicIPAllocationMethod: 'Static' },
+      { updateIntervalInMs: 5 },
+    );
     const networks: Networks = { ...net('10.0.0.14'), public: { type: 'vip', ip: pip.ipAddress } };
-    const created = await cpi.createVm('agent-vip', stemcell, { instance_type: 'Standard_B1ms' }, networks, [], envFor('agent-vip'));
+    const created = await cpi.createVm(
+      'agent-vip',
+      stemcell,
+      { instance_type: 'Standard_B1ms' },
+      networks,
+      [],
+      envFor('agent-vip'),
+    );
     const nic = fake.state.get(id('Microsoft.Network/networkInterfaces', 'agent-vip-0'))!.body;
     assert.equal(nic.properties.ipConfigurations[0].properties.publicIPAddress.id.toLowerCase(), pip.id!.toLowerCase());
-    await rejectsCpi(cpi.createVm('agent-vip2', stemcell, { instance_type: 'Standard_B1ms' }, { ...net('10.0.0.15'), public: { type: 'vip', ip: pip.ipAddress } }, [], envFor('agent-vip2')), (e) =>
-      assert.match(e.message, /networks\.public\.ip: public IP .* \('director-vip'\) is in use by/),
+    await rejectsCpi(
+      cpi.createVm(
+        'agent-vip2',
+        stemcell,
+        { instance_type: 'Standard_B1ms' },
+        { ...net('10.0.0.15'), public: { type: 'vip', ip: pip.ipAddress } },
+        [],
+        envFor('agent-vip2'),
+      ),
+      (e) => assert.match(e.message, /networks\.public\.ip: public IP .* \('director-vip'\) is in use by/),
     );
     await cpi.deleteVm(created.vmCid);
     assert.equal(exists('Microsoft.Network/publicIPAddresses', 'director-vip'), true);
-    await rejectsCpi(cpi.createVm('agent-vip3', stemcell, { instance_type: 'Standard_B1ms' }, { ...net('10.0.0.16'), public: { type: 'vip', ip: '203.0.113.77' } }, [], envFor('agent-vip3')), (e) =>
-      assert.equal(e.detail, "networks.public.ip: no public IP with address 203.0.113.77 in resource group 'unit-rg'"),
+    await rejectsCpi(
+      cpi.createVm(
+        'agent-vip3',
+        stemcell,
+        { instance_type: 'Standard_B1ms' },
+        { ...net('10.0.0.16'), public: { type: 'vip', ip: '203.0.113.77' } },
+        [],
+        envFor('agent-vip3'),
+      ),
+      (e) =>
+        assert.equal(
+          e.detail,
+          "networks.public.ip: no public IP with address 203.0.113.77 in resource group 'unit-rg'",
+        ),
     );
   });
 
   it('a failed create_vm (the VM operation ends Failed) removes everything it made, by name, never by listing', async () => {
     const before = fake.requestLog.entries().length;
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/virtualMachines/agent-fail' });
-    const err = await rejectsCpi(cpi.createVm('agent-fail', stemcell, { instance_type: 'Standard_B1ms', assign_dynamic_public_ip: true }, net('10.0.0.11'), [], envFor('agent-fail')), (e) => {
-      assert.equal(e.kind, 'VmCreationFailed');
-      assert.equal(e.okToRetry, true);
-      assert.match(e.message, /InternalExecutionError/);
-      assert.doesNotMatch(e.message, /not-in-errors|PRIVATE KEY/);
-    });
+    const err = await rejectsCpi(
+      cpi.createVm(
+        'agent-fail',
+        stemcell,
+        { instance_type: 'Standard_B1ms', assign_dynamic_public_ip: true },
+        net('10.0.0.11'),
+        [],
+        envFor('agent-fail'),
+      ),
+      (e) => {
+        assert.equal(e.kind, 'VmCreationFailed');
+        assert.equal(e.okToRetry, true);
+        assert.match(e.message, /InternalExecutionError/);
+        assert.doesNotMatch(e.message, /not-in-errors|PRIVATE KEY/);
+      },
+    );
     assert.equal(err.method, 'create_vm');
     for (const [t, n] of [
       ['Microsoft.Compute/virtualMachines', 'agent-fail'],
@@ -238,24 +366,51 @@ describe('Azure CPI against the fake ARM', () => {
       assert.equal(exists(t, n), false, `${t}/${n} left behind`);
     }
     const requests = fake.requestLog.entries().slice(before);
-    const lists = requests.filter((e) => e.method === 'GET' && /\/(virtualMachines|networkInterfaces|disks|publicIPAddresses)$/i.test(e.path));
+    const lists = requests.filter(
+      (e) => e.method === 'GET' && /\/(virtualMachines|networkInterfaces|disks|publicIPAddresses)$/i.test(e.path),
+    );
     assert.deepEqual(lists, []);
     assert.deepEqual(
       requests.filter((e) => e.method === 'DELETE').map((e) => e.path.split('/').slice(-2).join('/')),
-      ['virtualMachines/agent-fail', 'disks/bosh-disk-os-agent-fail-ephemeral-disk', 'disks/bosh-disk-os-agent-fail', 'networkInterfaces/agent-fail-0', 'publicIPAddresses/agent-fail'],
+      [
+        'virtualMachines/agent-fail',
+        'disks/bosh-disk-os-agent-fail-ephemeral-disk',
+        'disks/bosh-disk-os-agent-fail',
+        'networkInterfaces/agent-fail-0',
+        'publicIPAddresses/agent-fail',
+      ],
     );
     assert.equal(await cpi.findVmByAgentId('agent-fail'), undefined);
   });
 
   it('when cleaning up a failed create_vm fails too, the error names what is left, and findVmByAgentId finds it', async () => {
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/virtualMachines/agent-left' });
-    fake.faults.enqueue({ kind: 'serverError', method: 'DELETE', pathIncludes: '/virtualMachines/agent-left', count: 4, status: 500 });
-    await rejectsCpi(cpi.createVm('agent-left', stemcell, { instance_type: 'Standard_B1ms' }, net('10.0.0.17'), [], envFor('agent-left')), (e) => {
-      assert.equal(e.kind, 'VmCreationFailed');
-      assert.equal(e.okToRetry, false);
-      // the failed VM keeps its disks and its NIC (NicInUse, then reserved): all named
-      assert.match(e.detail, /^InternalExecutionError: .* \(cleaning up failed, left: vm 'agent-left', disk 'bosh-disk-os-agent-left-ephemeral-disk', disk 'bosh-disk-os-agent-left', nic 'agent-left-0'\)$/);
+    fake.faults.enqueue({
+      kind: 'serverError',
+      method: 'DELETE',
+      pathIncludes: '/virtualMachines/agent-left',
+      count: 4,
+      status: 500,
     });
+    await rejectsCpi(
+      cpi.createVm(
+        'agent-left',
+        stemcell,
+        { instance_type: 'Standard_B1ms' },
+        net('10.0.0.17'),
+        [],
+        envFor('agent-left'),
+      ),
+      (e) => {
+        assert.equal(e.kind, 'VmCreationFailed');
+        assert.equal(e.okToRetry, false);
+        // the failed VM keeps its disks and its NIC (NicInUse, then reserved): all named
+        assert.match(
+          e.detail,
+          /^InternalExecutionError: .* \(cleaning up failed, left: vm 'agent-left', disk 'bosh-disk-os-agent-left-ephemeral-disk', disk 'bosh-disk-os-agent-left', nic 'agent-left-0'\)$/,
+        );
+      },
+    );
     assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-left-0'), true);
     assert.equal(exists('Microsoft.Compute/virtualMachines', 'agent-left'), true);
     const cid = await cpi.findVmByAgentId('agent-left');
@@ -267,7 +422,12 @@ describe('Azure CPI against the fake ARM', () => {
   it('findVmByAgentId finds what a crashed create left by name, and delete_vm removes it', async () => {
     // a crash after the NIC was made and before the VM: only the NIC exists
     const subnet = await cpi['clients'].network.subnets.get(RG, 'vnet', 'bosh');
-    await cpi['clients'].network.networkInterfaces.beginCreateOrUpdateAndWait(RG, 'agent-crash-0', { location: 'westeurope', ipConfigurations: [{ name: 'ipconfig0', subnet: { id: subnet.id! } }] }, { updateIntervalInMs: 5 });
+    await cpi['clients'].network.networkInterfaces.beginCreateOrUpdateAndWait(
+      RG,
+      'agent-crash-0',
+      { location: 'westeurope', ipConfigurations: [{ name: 'ipconfig0', subnet: { id: subnet.id! } }] },
+      { updateIntervalInMs: 5 },
+    );
     const cid = await cpi.findVmByAgentId('agent-crash');
     assert.equal(cid, `agent_id:agent-crash;resource_group_name:${RG}`);
     assert.equal(await cpi.hasVm(cid!), false);
@@ -284,29 +444,61 @@ describe('Azure CPI against the fake ARM', () => {
     const after = cpi.stats();
     assert.equal(after.throttled - before.throttled, 1);
     assert.equal(after.retries - before.retries, 1);
-    const seen = fake.requestLog.entries().slice(logStart).filter((e) => e.path.endsWith('/agent-none')).map((e) => e.status);
+    const seen = fake.requestLog
+      .entries()
+      .slice(logStart)
+      .filter((e) => e.path.endsWith('/agent-none'))
+      .map((e) => e.status);
     assert.deepEqual(seen, [429, 404]);
   });
 
   it('5xx is retried with backoff (once per attempt, no double retry); exhausted, it is a retryable CpiError and leaves no disk', async () => {
     const logStart = fake.requestLog.entries().length;
-    fake.faults.enqueue({ kind: 'serverError', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 2, status: 503 });
+    fake.faults.enqueue({
+      kind: 'serverError',
+      method: 'PUT',
+      pathIncludes: '/disks/bosh-disk-data-',
+      count: 2,
+      status: 503,
+    });
     const disk = await cpi.createDisk(1024, {});
-    const puts = () => fake.requestLog.entries().slice(logStart).filter((e) => e.method === 'PUT' && e.path.includes('/disks/bosh-disk-data-'));
-    assert.deepEqual(puts().map((e) => e.status), [503, 503, 202]);
+    const puts = () =>
+      fake.requestLog
+        .entries()
+        .slice(logStart)
+        .filter((e) => e.method === 'PUT' && e.path.includes('/disks/bosh-disk-data-'));
+    assert.deepEqual(
+      puts().map((e) => e.status),
+      [503, 503, 202],
+    );
     await cpi.deleteDisk(disk);
 
     const again = fake.requestLog.entries().length;
-    fake.faults.enqueue({ kind: 'serverError', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 10, status: 500 });
+    fake.faults.enqueue({
+      kind: 'serverError',
+      method: 'PUT',
+      pathIncludes: '/disks/bosh-disk-data-',
+      count: 10,
+      status: 500,
+    });
     await rejectsCpi(cpi.createDisk(1024, {}), (e) => {
       assert.equal(e.kind, 'Unknown');
       assert.equal(e.okToRetry, true);
-      assert.match(e.message, /^CPI 'create_disk' responded with Unknown error: InternalServerError: Encountered internal server error/);
+      assert.match(
+        e.message,
+        /^CPI 'create_disk' responded with Unknown error: InternalServerError: Encountered internal server error/,
+      );
     });
     fake.faults.clear();
-    const attempts = fake.requestLog.entries().slice(again).filter((e) => e.method === 'PUT' && e.path.includes('/disks/bosh-disk-data-'));
+    const attempts = fake.requestLog
+      .entries()
+      .slice(again)
+      .filter((e) => e.method === 'PUT' && e.path.includes('/disks/bosh-disk-data-'));
     assert.equal(attempts.length, 4); // 1 + maxRetries (3)
-    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
+    assert.deepEqual(
+      fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')),
+      [],
+    );
   });
 
   it('a long-running operation that ends Failed is followed to the end and mapped with Azure code and message', async () => {
@@ -316,20 +508,36 @@ describe('Azure CPI against the fake ARM', () => {
       assert.match(e.detail, /InternalExecutionError/);
       assert.match(e.detail, /An internal execution error occurred/);
     });
-    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
+    assert.deepEqual(
+      fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')),
+      [],
+    );
   });
 
   it('a method whose long-running operation failed with a transient code runs again, leaving one disk', async () => {
-    const retrying = new AzureCpi(config, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 }, pollIntervalMs: 5, asyncRetries: 2 });
+    const retrying = new AzureCpi(config, {
+      retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
+      pollIntervalMs: 5,
+      asyncRetries: 2,
+    });
     const before = retrying.stats().asyncRetries;
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 2 });
     const cid = await retrying.createDisk(2048, {});
     assert.equal(retrying.stats().asyncRetries - before, 2);
-    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')).map((d) => cid.includes(d.name)), [true]);
+    assert.deepEqual(
+      fake.state
+        .list('Microsoft.Compute/disks', RG)
+        .filter((d) => d.name.startsWith('bosh-disk-data-'))
+        .map((d) => cid.includes(d.name)),
+      [true],
+    );
     await retrying.deleteDisk(cid);
     fake.faults.enqueue({ kind: 'asyncFailure', method: 'PUT', pathIncludes: '/disks/bosh-disk-data-', count: 3 });
     await rejectsCpi(retrying.createDisk(2048, {}), (e) => assert.match(e.detail, /InternalExecutionError/));
-    assert.deepEqual(fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')), []);
+    assert.deepEqual(
+      fake.state.list('Microsoft.Compute/disks', RG).filter((d) => d.name.startsWith('bosh-disk-data-')),
+      [],
+    );
   });
 
   it('a connection reset is retried by the SDK pipeline and counted', async () => {
@@ -353,7 +561,10 @@ describe('Azure CPI against the fake ARM', () => {
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
     try {
       const port = (relay.address() as { port: number }).port;
-      const viaRelay = new AzureCpi({ ...config, resourceManagerEndpoint: `https://127.0.0.1:${port}` }, { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 20 }, pollIntervalMs: 5 });
+      const viaRelay = new AzureCpi(
+        { ...config, resourceManagerEndpoint: `https://127.0.0.1:${port}` },
+        { retry: { maxRetries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 20 }, pollIntervalMs: 5 },
+      );
       assert.equal(await viaRelay.hasDisk('disk_name:bosh-disk-data-none;resource_group_name:unit-rg'), false);
       assert.equal(resets, 0);
       assert.equal(viaRelay.stats().networkErrors, 2);
@@ -365,7 +576,10 @@ describe('Azure CPI against the fake ARM', () => {
   });
 
   it('throttling that outlasts the retries is a Throttled CpiError', async () => {
-    const impatient = new AzureCpi(config, { retry: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 }, pollIntervalMs: 5 });
+    const impatient = new AzureCpi(config, {
+      retry: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 },
+      pollIntervalMs: 5,
+    });
     fake.faults.enqueue({ kind: 'throttle', method: 'GET', pathIncludes: '/disks/bosh-disk-data-x', count: 2 });
     await rejectsCpi(impatient.hasDisk('disk_name:bosh-disk-data-x;resource_group_name:unit-rg'), (e) => {
       assert.equal(e.kind, 'Throttled');
@@ -379,12 +593,42 @@ describe('Azure CPI against the fake ARM', () => {
     const before = fake.requestLog.entries().length;
     const cases: [Record<string, unknown>, Networks, RegExp][] = [
       [{}, net('10.0.0.12'), /cloud_properties\.instance_type must be an Azure VM size/],
-      [{ instance_type: 'Standard_B1ms', root_disk: { type: 'Fast_LRS' } }, net('10.0.0.12'), /cloud_properties\.root_disk\.type must be one of Standard_LRS/],
-      [{ instance_type: 'Standard_B1ms', availability_zone: '1', availability_set: 'as' }, net('10.0.0.12'), /availability_zone and cloud_properties\.availability_set/],
-      [{ instance_type: 'Standard_B1ms', security_group: 'nope' }, net('10.0.0.12'), /cloud_properties\.security_group: network security group 'nope' not found in resource group 'unit-rg'/],
-      [{ instance_type: 'Standard_B1ms', load_balancer: { name: 'cfcr-lb', backend_pool_name: 'other' } }, net('10.0.0.12'), /cloud_properties\.load_balancer: backend pool 'other' of load balancer 'cfcr-lb' not found in resource group 'unit-rg'/],
-      [{ instance_type: 'Standard_B1ms' }, { default: { type: 'manual', ip: '10.0.0.12', cloud_properties: { virtual_network_name: 'vnet' } } }, /networks\.default\.cloud_properties\.subnet_name must be an Azure resource name/],
-      [{ instance_type: 'Standard_B1ms' }, { default: { type: 'manual', ip: '10.0.0.12', cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'other' } } }, /subnet 'other' of virtual network 'vnet' not found/],
+      [
+        { instance_type: 'Standard_B1ms', root_disk: { type: 'Fast_LRS' } },
+        net('10.0.0.12'),
+        /cloud_properties\.root_disk\.type must be one of Standard_LRS/,
+      ],
+      [
+        { instance_type: 'Standard_B1ms', availability_zone: '1', availability_set: 'as' },
+        net('10.0.0.12'),
+        /availability_zone and cloud_properties\.availability_set/,
+      ],
+      [
+        { instance_type: 'Standard_B1ms', security_group: 'nope' },
+        net('10.0.0.12'),
+        /cloud_properties\.security_group: network security group 'nope' not found in resource group 'unit-rg'/,
+      ],
+      [
+        { instance_type: 'Standard_B1ms', load_balancer: { name: 'cfcr-lb', backend_pool_name: 'other' } },
+        net('10.0.0.12'),
+        /cloud_properties\.load_balancer: backend pool 'other' of load balancer 'cfcr-lb' not found in resource group 'unit-rg'/,
+      ],
+      [
+        { instance_type: 'Standard_B1ms' },
+        { default: { type: 'manual', ip: '10.0.0.12', cloud_properties: { virtual_network_name: 'vnet' } } },
+        /networks\.default\.cloud_properties\.subnet_name must be an Azure resource name/,
+      ],
+      [
+        { instance_type: 'Standard_B1ms' },
+        {
+          default: {
+            type: 'manual',
+            ip: '10.0.0.12',
+            cloud_properties: { virtual_network_name: 'vnet', subnet_name: 'other' },
+          },
+        },
+        /subnet 'other' of virtual network 'vnet' not found/,
+      ],
     ];
     for (const [cp, networks, message] of cases) {
       await rejectsCpi(cpi.createVm('agent-bad', stemcell, cp, networks, [], envFor('agent-bad')), (e) => {
@@ -393,10 +637,20 @@ describe('Azure CPI against the fake ARM', () => {
         assert.match(e.message, message);
       });
     }
-    await rejectsCpi(cpi.createDisk(1024, { caching: 'Sometimes' }), (e) => assert.match(e.message, /cloud_properties\.caching must be one of None, ReadOnly, ReadWrite, found 'Sometimes'/));
-    await rejectsCpi(cpi.createStemcell('', { ...LIGHT, image: { publisher: 'Canonical' } }), (e) => assert.match(e.message, /cloud_properties\.image\.offer/));
+    await rejectsCpi(cpi.createDisk(1024, { caching: 'Sometimes' }), (e) =>
+      assert.match(e.message, /cloud_properties\.caching must be one of None, ReadOnly, ReadWrite, found 'Sometimes'/),
+    );
+    await rejectsCpi(cpi.createStemcell('', { ...LIGHT, image: { publisher: 'Canonical' } }), (e) =>
+      assert.match(e.message, /cloud_properties\.image\.offer/),
+    );
     // references are not read first: ARM refuses the NIC PUT that names them, and nothing is made
-    assert.deepEqual(fake.requestLog.entries().slice(before).filter((e) => e.method !== 'GET' && e.resourceType !== 'auth' && e.status < 400 && e.status !== 204), []);
+    assert.deepEqual(
+      fake.requestLog
+        .entries()
+        .slice(before)
+        .filter((e) => e.method !== 'GET' && e.resourceType !== 'auth' && e.status < 400 && e.status !== 204),
+      [],
+    );
     assert.equal(exists('Microsoft.Network/networkInterfaces', 'agent-bad-0'), false);
   });
 
@@ -414,33 +668,64 @@ describe('Azure CPI against the fake ARM', () => {
     await blobEndpoint(ACCOUNT); // Azurite knows the account's keys
     const progress: [number, number][] = [];
     // a BOSH heavy stemcell (bosh-agent reads custom data, not cloud-init) is refused before any upload
-    await rejectsCpi(cpi.createStemcell(tarball, { name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent', version: '1.5', os: 'ubuntu-jammy' }), (e) => {
-      assert.equal(e.kind, 'InvalidCloudProperties');
-      assert.match(e.message, /^CPI 'create_stemcell' responded with InvalidCloudProperties error: cloud_properties\.name 'bosh-azure-hyperv-ubuntu-jammy-go_agent' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init/);
-    });
+    await rejectsCpi(
+      cpi.createStemcell(tarball, {
+        name: 'bosh-azure-hyperv-ubuntu-jammy-go_agent',
+        version: '1.5',
+        os: 'ubuntu-jammy',
+      }),
+      (e) => {
+        assert.equal(e.kind, 'InvalidCloudProperties');
+        assert.match(
+          e.message,
+          /^CPI 'create_stemcell' responded with InvalidCloudProperties error: cloud_properties\.name 'bosh-azure-hyperv-ubuntu-jammy-go_agent' is a BOSH heavy stemcell: its bosh-agent reads custom data as BOSH settings, not cloud-init/,
+        );
+      },
+    );
     // an image with cloud-init is uploaded
-    const cid = await cpi.createStemcell(tarball, { name: 'ubuntu-jammy-cloud-init', version: '1.5', os: 'ubuntu-jammy' }, (done, total) => progress.push([done, total]));
+    const cid = await cpi.createStemcell(
+      tarball,
+      { name: 'ubuntu-jammy-cloud-init', version: '1.5', os: 'ubuntu-jammy' },
+      (done, total) => progress.push([done, total]),
+    );
     assert.match(cid, /^bosh-stemcell-[0-9a-f-]{36}$/);
     assert.deepEqual(progress.at(-1), [content.length, content.length]);
     assert.ok(progress.length >= 2);
     const image = fake.state.get(id('Microsoft.Compute/images', cid))!.body;
     assert.equal(image.properties.storageProfile.osDisk.blobUri, `${azurite!.url}/stemcell/${cid}.vhd`);
     const keys = fake.storageAccountKeys(ACCOUNT)!;
-    const blob = new BlobServiceClient(azurite!.url, new StorageSharedKeyCredential(ACCOUNT, keys.key1)).getContainerClient('stemcell').getPageBlobClient(`${cid}.vhd`);
+    const blob = new BlobServiceClient(azurite!.url, new StorageSharedKeyCredential(ACCOUNT, keys.key1))
+      .getContainerClient('stemcell')
+      .getPageBlobClient(`${cid}.vhd`);
     const got = await blob.downloadToBuffer();
     assert.equal(got.length, Math.ceil(content.length / 512) * 512);
     assert.ok(got.subarray(0, content.length).equals(content));
 
-    const vm = await cpi.createVm('agent-heavy', cid, { instance_type: 'Standard_B1ms' }, net('10.0.0.13'), [], envFor('agent-heavy'));
-    assert.equal(fake.state.get(id('Microsoft.Compute/virtualMachines', 'agent-heavy'))!.body.properties.storageProfile.imageReference.id.toLowerCase(), id('Microsoft.Compute/images', cid).toLowerCase());
+    const vm = await cpi.createVm(
+      'agent-heavy',
+      cid,
+      { instance_type: 'Standard_B1ms' },
+      net('10.0.0.13'),
+      [],
+      envFor('agent-heavy'),
+    );
+    assert.equal(
+      fake.state
+        .get(id('Microsoft.Compute/virtualMachines', 'agent-heavy'))!
+        .body.properties.storageProfile.imageReference.id.toLowerCase(),
+      id('Microsoft.Compute/images', cid).toLowerCase(),
+    );
     await cpi.deleteVm(vm.vmCid);
 
     await cpi.deleteStemcell(cid);
     assert.equal(exists('Microsoft.Compute/images', cid), false);
     assert.equal(await blob.exists(), false);
-    await rejectsCpi(cpi.createVm('agent-heavy', cid, { instance_type: 'Standard_B1ms' }, net('10.0.0.13'), [], envFor('agent-heavy')), (e) => {
-      assert.equal(e.kind, 'NotFound');
-      assert.equal(e.resource, 'stemcell');
-    });
+    await rejectsCpi(
+      cpi.createVm('agent-heavy', cid, { instance_type: 'Standard_B1ms' }, net('10.0.0.13'), [], envFor('agent-heavy')),
+      (e) => {
+        assert.equal(e.kind, 'NotFound');
+        assert.equal(e.resource, 'stemcell');
+      },
+    );
   });
 });

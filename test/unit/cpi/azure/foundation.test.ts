@@ -10,7 +10,6 @@ import type { FakeArm } from '../../../fakes/arm/fake-arm.js';
 import { startAzurite } from '../../../helpers/azurite.js';
 import { generateSshKeyPair } from '../../../../src/crypto/ssh-keys.js';
 
-
 function properties(fake: FakeArm) {
   return {
     location: 'westeurope',
@@ -29,7 +28,14 @@ function properties(fake: FakeArm) {
       subnet_name: 'Bosh',
       internal_cidr: '10.0.0.0/24',
       director_ip: '10.0.0.4',
-      load_balancers: { 'cfcr-lb': { public_ip_name: 'cfcr-lb-ip', backend_pool: 'cfcr-lb-pool', probe: { port: 8443, protocol: 'Tcp' }, rules: [{ frontend: 8443, backend: 8443, protocol: 'Tcp' }] } },
+      load_balancers: {
+        'cfcr-lb': {
+          public_ip_name: 'cfcr-lb-ip',
+          backend_pool: 'cfcr-lb-pool',
+          probe: { port: 8443, protocol: 'Tcp' },
+          rules: [{ frontend: 8443, backend: 8443, protocol: 'Tcp' }],
+        },
+      },
       security_groups: [
         { name: 'nsg-bosh', rules: [{ name: 'ssh', port: 22, source: '10.0.0.0/24', priority: 200 }] },
         { name: 'cfcr-master', rules: [{ name: 'master-api', port: 8443, source: 'Internet', priority: 100 }] },
@@ -53,7 +59,9 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
 
   before(async () => {
     fake = await startFakeArm();
-    clients = buildAzureClients(parseAzureCpiConfig(properties(fake)), { retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200 } });
+    clients = buildAzureClients(parseAzureCpiConfig(properties(fake)), {
+      retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200 },
+    });
   });
   after(async () => {
     await azurite?.stop();
@@ -61,8 +69,13 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
   });
 
   it('creates the resource group, NSGs, vnet/subnet, public IP, load balancer, storage account and containers', async () => {
-    first = await ensureFoundation(clients, parseFoundationProps(properties(fake)), { pollIntervalMs: 5, blobEndpoint });
-    const kinds = first.created.map((id) => id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, ''));
+    first = await ensureFoundation(clients, parseFoundationProps(properties(fake)), {
+      pollIntervalMs: 5,
+      blobEndpoint,
+    });
+    const kinds = first.created.map((id) =>
+      id.replace(/^.*\/providers\/|^\/subscriptions\/[^/]+\//, '').replace(/\/[^/]+$/, ''),
+    );
     assert.deepEqual(kinds.sort(), [
       'Microsoft.Network/loadBalancers',
       'Microsoft.Network/networkSecurityGroups',
@@ -75,11 +88,20 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
       'resourceGroups',
     ]);
     const lb = await clients.network.loadBalancers.get('cfcr-rg', 'cfcr-lb');
-    assert.deepEqual(lb.backendAddressPools?.map((p) => p.name), ['cfcr-lb-pool']);
+    assert.deepEqual(
+      lb.backendAddressPools?.map((p) => p.name),
+      ['cfcr-lb-pool'],
+    );
     assert.equal(lb.probes?.[0]?.port, 8443);
-    assert.deepEqual(lb.loadBalancingRules?.map((r) => [r.frontendPort, r.backendPort, r.protocol]), [[8443, 8443, 'Tcp']]);
+    assert.deepEqual(
+      lb.loadBalancingRules?.map((r) => [r.frontendPort, r.backendPort, r.protocol]),
+      [[8443, 8443, 'Tcp']],
+    );
     const nsg = await clients.network.networkSecurityGroups.get('cfcr-rg', 'cfcr-master');
-    assert.deepEqual(nsg.securityRules?.map((r) => [r.name, r.destinationPortRange, r.sourceAddressPrefix, r.priority]), [['master-api', '8443', 'Internet', 100]]);
+    assert.deepEqual(
+      nsg.securityRules?.map((r) => [r.name, r.destinationPortRange, r.sourceAddressPrefix, r.priority]),
+      [['master-api', '8443', 'Internet', 100]],
+    );
     const subnet = await clients.network.subnets.get('cfcr-rg', 'boshvnet-crp', 'Bosh');
     assert.equal(subnet.addressPrefix, '10.0.0.0/24');
     const keys = fake.storageAccountKeys('cfcrstore01')!;
@@ -91,9 +113,19 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
 
   it('a second run over the same foundation makes no write request', async () => {
     const before = fake.requestLog.entries().length;
-    const second = await ensureFoundation(clients, parseFoundationProps(properties(fake)), { pollIntervalMs: 5, blobEndpoint, recorded: first.created });
-    const requests = fake.requestLog.entries().slice(before).filter((e) => e.resourceType !== 'auth');
-    assert.deepEqual(requests.filter((e) => e.method !== 'GET' && e.method !== 'HEAD'), []);
+    const second = await ensureFoundation(clients, parseFoundationProps(properties(fake)), {
+      pollIntervalMs: 5,
+      blobEndpoint,
+      recorded: first.created,
+    });
+    const requests = fake.requestLog
+      .entries()
+      .slice(before)
+      .filter((e) => e.resourceType !== 'auth');
+    assert.deepEqual(
+      requests.filter((e) => e.method !== 'GET' && e.method !== 'HEAD'),
+      [],
+    );
     assert.ok(requests.length > 0);
     assert.deepEqual(second.created, []);
     assert.deepEqual(second.updated, []);
@@ -103,15 +135,32 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
   it('a changed rule is PUT again (and recorded as updated, not created)', async () => {
     const props = properties(fake);
     props.foundation.security_groups[1]!.rules[0]!.priority = 110;
-    const third = await ensureFoundation(clients, parseFoundationProps(props), { pollIntervalMs: 5, blobEndpoint, recorded: first.created });
+    const third = await ensureFoundation(clients, parseFoundationProps(props), {
+      pollIntervalMs: 5,
+      blobEndpoint,
+      recorded: first.created,
+    });
     assert.deepEqual(third.created, []);
-    assert.deepEqual(third.updated.map((id) => id.split('/').pop()), ['cfcr-master']);
-    assert.equal((await clients.network.networkSecurityGroups.get('cfcr-rg', 'cfcr-master')).securityRules?.[0]?.priority, 110);
+    assert.deepEqual(
+      third.updated.map((id) => id.split('/').pop()),
+      ['cfcr-master'],
+    );
+    assert.equal(
+      (await clients.network.networkSecurityGroups.get('cfcr-rg', 'cfcr-master')).securityRules?.[0]?.priority,
+      110,
+    );
   });
 
   it('invalid foundation properties are reported all at once with their paths', () => {
     const props = properties(fake);
-    const bad = { ...props, foundation: { ...props.foundation, internal_cidr: '10.0.0/24', security_groups: [{ name: 'x', rules: [{ name: 'r', port: 70000, priority: 5 }] }] } };
+    const bad = {
+      ...props,
+      foundation: {
+        ...props.foundation,
+        internal_cidr: '10.0.0/24',
+        security_groups: [{ name: 'x', rules: [{ name: 'r', port: 70000, priority: 5 }] }],
+      },
+    };
     assert.throws(
       () => parseFoundationProps(bad),
       (err: Error) =>
@@ -122,7 +171,12 @@ describe('Azure foundation (ensureFoundation / deleteFoundation) against the fak
 
   it('delete removes exactly what was created, and a resource it found stays', async () => {
     // something the foundation did not create, in the same group
-    await clients.network.networkSecurityGroups.beginCreateOrUpdateAndWait('cfcr-rg', 'someone-elses', { location: 'westeurope' }, { updateIntervalInMs: 5 });
+    await clients.network.networkSecurityGroups.beginCreateOrUpdateAndWait(
+      'cfcr-rg',
+      'someone-elses',
+      { location: 'westeurope' },
+      { updateIntervalInMs: 5 },
+    );
     const withoutGroup = first.created.filter((id) => !/\/resourceGroups\/[^/]+$/.test(id));
     await deleteFoundation(clients, withoutGroup, { pollIntervalMs: 5, blobEndpoint });
     const left = fake.state.inGroup('cfcr-rg').map((r) => r.name);
@@ -138,7 +192,11 @@ describe('the jumpbox in the Azure foundation', () => {
   const booted: { customData: string | undefined; privateIp: string | undefined; sshKeys: readonly string[] }[] = [];
   const director = generateSshKeyPair('ed25519', 'director');
   const hostKey = generateSshKeyPair('ed25519', 'jumpbox');
-  const identity = { authorizedKey: director.publicKey, hostPrivateKey: hostKey.privateKey, hostPublicKey: hostKey.publicKey };
+  const identity = {
+    authorizedKey: director.publicKey,
+    hostPrivateKey: hostKey.privateKey,
+    hostPublicKey: hostKey.publicKey,
+  };
   const withJumpbox = (f: FakeArm, jumpbox: unknown) => {
     const p = properties(f);
     const { storage_account_name: _sa, ...rest } = { ...p, foundation: { ...p.foundation, jumpbox } };
@@ -148,8 +206,11 @@ describe('the jumpbox in the Azure foundation', () => {
 
   before(async () => {
     fake = await startFakeArm();
-    fake.hooks.onVmCreated = (vm) => void booted.push({ customData: vm.customData, privateIp: vm.privateIp, sshKeys: vm.sshKeys });
-    clients = buildAzureClients(parseAzureCpiConfig(properties(fake)), { retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200 } });
+    fake.hooks.onVmCreated = (vm) =>
+      void booted.push({ customData: vm.customData, privateIp: vm.privateIp, sshKeys: vm.sshKeys });
+    clients = buildAzureClients(parseAzureCpiConfig(properties(fake)), {
+      retry: { retryDelayInMs: 20, maxRetryDelayInMs: 200 },
+    });
   });
   after(async () => {
     await fake?.stop();
@@ -158,21 +219,42 @@ describe('the jumpbox in the Azure foundation', () => {
   it('without the CIDRs allowed to reach it, making a jumpbox is refused before any write', async () => {
     const before = fake.requestLog.entries().length;
     await assert.rejects(
-      ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, undefined)), { pollIntervalMs: 5, jumpbox: identity }),
-      (err: Error) => err.message.startsWith("Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found none; or set 'gateway: none'"),
+      ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, undefined)), {
+        pollIntervalMs: 5,
+        jumpbox: identity,
+      }),
+      (err: Error) =>
+        err.message.startsWith(
+          "Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found none; or set 'gateway: none'",
+        ),
     );
     assert.deepEqual(fake.requestLog.entries().slice(before), []);
     assert.throws(
       () => parseFoundationProps(withJumpbox(fake, { allowed_cidrs: [] })),
-      (err: Error) => err.message === "Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found []",
+      (err: Error) =>
+        err.message ===
+        "Validating the Azure foundation: 'foundation.jumpbox.allowed_cidrs' must list the IPv4 CIDRs that may SSH to the jumpbox (there is no Internet-wide default), found []",
     );
-    assert.throws(() => parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['0.0.0.0/0'] })), /opens the jumpbox to the whole Internet \('0\.0\.0\.0\/0'\)/);
+    assert.throws(
+      () => parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['0.0.0.0/0'] })),
+      /opens the jumpbox to the whole Internet \('0\.0\.0\.0\/0'\)/,
+    );
   });
 
   it('makes a VM with a public IP, SSH allowed only from the listed CIDRs, the director key and host key in its custom data', async () => {
-    const r = await ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })), { pollIntervalMs: 5, jumpbox: identity });
+    const r = await ensureFoundation(
+      clients,
+      parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })),
+      { pollIntervalMs: 5, jumpbox: identity },
+    );
     const names = r.created.map((id) => id.split('/').slice(-2).join('/'));
-    for (const n of ['networkSecurityGroups/jumpbox-nsg', 'publicIPAddresses/jumpbox-ip', 'networkInterfaces/jumpbox-nic', 'virtualMachines/jumpbox']) assert.ok(names.includes(n), `${n} created: ${JSON.stringify(names)}`);
+    for (const n of [
+      'networkSecurityGroups/jumpbox-nsg',
+      'publicIPAddresses/jumpbox-ip',
+      'networkInterfaces/jumpbox-nic',
+      'virtualMachines/jumpbox',
+    ])
+      assert.ok(names.includes(n), `${n} created: ${JSON.stringify(names)}`);
     const nsg = await clients.network.networkSecurityGroups.get('cfcr-rg', 'jumpbox-nsg');
     assert.deepEqual(
       nsg.securityRules?.map((x) => [x.destinationPortRange, x.sourceAddressPrefix, x.access, x.direction]),
@@ -183,7 +265,10 @@ describe('the jumpbox in the Azure foundation', () => {
     );
     const pip = await clients.network.publicIPAddresses.get('cfcr-rg', 'jumpbox-ip');
     assert.equal(r.addresses['jumpbox'], pip.ipAddress);
-    assert.equal(r.addresses['cfcr-lb'], (await clients.network.publicIPAddresses.get('cfcr-rg', 'cfcr-lb-ip')).ipAddress);
+    assert.equal(
+      r.addresses['cfcr-lb'],
+      (await clients.network.publicIPAddresses.get('cfcr-rg', 'cfcr-lb-ip')).ipAddress,
+    );
     const nic = await clients.network.networkInterfaces.get('cfcr-rg', 'jumpbox-nic');
     assert.equal(nic.networkSecurityGroup?.id?.toLowerCase(), nsg.id?.toLowerCase());
     assert.equal(nic.ipConfigurations?.[0]?.publicIPAddress?.id?.toLowerCase(), pip.id?.toLowerCase());
@@ -191,12 +276,25 @@ describe('the jumpbox in the Azure foundation', () => {
     assert.deepEqual(booted[0]!.sshKeys, [director.publicKey]);
     assert.match(booted[0]!.privateIp ?? '', /^10\.0\.0\.\d+$/);
     const init = booted[0]!.customData ?? '';
-    assert.ok(init.startsWith('#cloud-config\n') && init.includes(hostKey.publicKey) && init.includes(director.publicKey), init.slice(0, 200));
+    assert.ok(
+      init.startsWith('#cloud-config\n') && init.includes(hostKey.publicKey) && init.includes(director.publicKey),
+      init.slice(0, 200),
+    );
     // run again: nothing written
     const before = fake.requestLog.entries().length;
-    const again = await ensureFoundation(clients, parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })), { pollIntervalMs: 5, jumpbox: identity });
+    const again = await ensureFoundation(
+      clients,
+      parseFoundationProps(withJumpbox(fake, { allowed_cidrs: ['203.0.113.0/24', '198.51.100.7'] })),
+      { pollIntervalMs: 5, jumpbox: identity },
+    );
     assert.deepEqual(again.created, []);
-    assert.deepEqual(fake.requestLog.entries().slice(before).filter((e) => e.method !== 'GET' && e.resourceType !== 'auth'), []);
+    assert.deepEqual(
+      fake.requestLog
+        .entries()
+        .slice(before)
+        .filter((e) => e.method !== 'GET' && e.resourceType !== 'auth'),
+      [],
+    );
     // and delete-env's deletion removes it, VM before NIC before public IP
     await deleteFoundation(clients, r.created, { pollIntervalMs: 5 });
     assert.equal(fake.state.group('cfcr-rg'), undefined);

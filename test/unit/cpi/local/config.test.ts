@@ -8,17 +8,33 @@ import { formatErrorChain, wrap } from '../../../../src/errors.js';
 
 describe('local CPI config', () => {
   it('defaults ssh_port to 2222 and load_balancers to none', () => {
-    assert.deepEqual(parseLocalCpiConfig({ root: '/var/director' }), { root: '/var/director', ssh_port: 2222, load_balancers: {} });
+    assert.deepEqual(parseLocalCpiConfig({ root: '/var/director' }), {
+      root: '/var/director',
+      ssh_port: 2222,
+      load_balancers: {},
+    });
   });
 
   it('reads load balancers', () => {
-    const cfg = parseLocalCpiConfig({ root: '/r', ssh_port: 22, load_balancers: { 'cfcr-lb': { address: '127.0.0.1', ports: [{ frontend: 8443, backend: 8443 }] } } });
-    assert.deepEqual(cfg.load_balancers['cfcr-lb'], { address: '127.0.0.1', ports: [{ frontend: 8443, backend: 8443 }] });
+    const cfg = parseLocalCpiConfig({
+      root: '/r',
+      ssh_port: 22,
+      load_balancers: { 'cfcr-lb': { address: '127.0.0.1', ports: [{ frontend: 8443, backend: 8443 }] } },
+    });
+    assert.deepEqual(cfg.load_balancers['cfcr-lb'], {
+      address: '127.0.0.1',
+      ports: [{ frontend: 8443, backend: 8443 }],
+    });
   });
 
   it('reports every problem at once, each with its path', () => {
     assert.throws(
-      () => parseLocalCpiConfig({ root: 'relative', ssh_port: 70000, load_balancers: { api: { address: 'localhost', ports: [{ frontend: 1, backend: 'x' }] }, web: { ports: [] } } }),
+      () =>
+        parseLocalCpiConfig({
+          root: 'relative',
+          ssh_port: 70000,
+          load_balancers: { api: { address: 'localhost', ports: [{ frontend: 1, backend: 'x' }] }, web: { ports: [] } },
+        }),
       {
         message:
           "Validating local CPI config: 'root' must be an absolute path, found 'relative'; 'ssh_port' must be a port number (1-65535), found 70000; " +
@@ -34,7 +50,10 @@ describe('SFTP chroot paths', () => {
     assert.deepEqual(chrootPath('/vm/root', '.'), { real: '/vm/root/', virtual: '/' });
     assert.deepEqual(chrootPath('/vm/root', 'a/b'), { real: '/vm/root/a/b', virtual: '/a/b' });
     assert.deepEqual(chrootPath('/vm/root', '/etc/passwd'), { real: '/vm/root/etc/passwd', virtual: '/etc/passwd' });
-    assert.deepEqual(chrootPath('/vm/root', '../../etc/passwd'), { real: '/vm/root/etc/passwd', virtual: '/etc/passwd' });
+    assert.deepEqual(chrootPath('/vm/root', '../../etc/passwd'), {
+      real: '/vm/root/etc/passwd',
+      virtual: '/etc/passwd',
+    });
     assert.deepEqual(chrootPath('/vm/root', 'a/../../..'), { real: '/vm/root/', virtual: '/' });
   });
 });
@@ -45,16 +64,28 @@ describe('local CPI error mapper', () => {
     assert.ok(err instanceof CpiError);
     assert.equal(err.message, "CPI 'attach_disk' responded with NotFound error: Disk 'd1' not found");
     assert.deepEqual([err.kind, err.resource, err.okToRetry], ['NotFound', 'disk', false]);
-    assert.equal(formatErrorChain(wrap("Attaching disk to 'web/0'", err)), "Attaching disk to 'web/0': CPI 'attach_disk' responded with NotFound error: Disk 'd1' not found");
+    assert.equal(
+      formatErrorChain(wrap("Attaching disk to 'web/0'", err)),
+      "Attaching disk to 'web/0': CPI 'attach_disk' responded with NotFound error: Disk 'd1' not found",
+    );
   });
 
   it('maps system errors: full disks, taken addresses, anything else', () => {
     const errno = (code: string, message: string) => Object.assign(new Error(message), { code });
     assert.equal(toCpiError('create_disk', errno('ENOSPC', 'no space left on device')).kind, 'NoDiskSpace');
-    const taken = toCpiError('create_vm', new Error('VM host exited (code 1): listen EADDRINUSE: address already in use 127.0.0.5:2222'));
+    const taken = toCpiError(
+      'create_vm',
+      new Error('VM host exited (code 1): listen EADDRINUSE: address already in use 127.0.0.5:2222'),
+    );
     assert.deepEqual([taken.kind, taken.okToRetry], ['VmCreationFailed', false]);
     const flaky = toCpiError('create_vm', new Error('something odd'));
     assert.deepEqual([flaky.kind, flaky.okToRetry], ['VmCreationFailed', true]);
-    assert.deepEqual([toCpiError('delete_disk', errno('EBUSY', 'busy')).kind, toCpiError('delete_disk', errno('EMFILE', 'too many')).okToRetry], ['Unknown', true]);
+    assert.deepEqual(
+      [
+        toCpiError('delete_disk', errno('EBUSY', 'busy')).kind,
+        toCpiError('delete_disk', errno('EMFILE', 'too many')).okToRetry,
+      ],
+      ['Unknown', true],
+    );
   });
 });

@@ -53,15 +53,27 @@ describe('local CPI specifics', { concurrency: false }, () => {
     const ip = `${net}.${nextIp++}`;
     const hostKey = generateSshKeyPair();
     const networks = opts.networks ?? { default: { type: 'manual', ip } };
-    const created = await cpi.createVm(`agent-${ip}`, stemcell, opts.cloudProperties ?? {}, networks, [], env(`agent-${ip}`, hostKey));
+    const created = await cpi.createVm(
+      `agent-${ip}`,
+      stemcell,
+      opts.cloudProperties ?? {},
+      networks,
+      [],
+      env(`agent-${ip}`, hostKey),
+    );
     return { cid: created.vmCid, ip, hostKey, created };
   };
-  const ssh = (ip: string, hostKey: SshKeyPair) => sshConnect({ host: ip, port: sshPort, privateKey: director.privateKey, expectedHostKey: hostKey.publicKey });
+  const ssh = (ip: string, hostKey: SshKeyPair) =>
+    sshConnect({ host: ip, port: sshPort, privateKey: director.privateKey, expectedHostKey: hostKey.publicKey });
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'local-cpi-unit-'));
     cpi = new LocalCpi(
-      { root, ssh_port: sshPort, load_balancers: { web: { address: `${net}.250`, ports: [{ frontend: lbPort, backend: backendPort }] } } },
+      {
+        root,
+        ssh_port: sshPort,
+        load_balancers: { web: { address: `${net}.250`, ports: [{ frontend: lbPort, backend: backendPort }] } },
+      },
       { path: process.env.PATH },
     );
     stemcell = await cpi.createStemcell('/nowhere', { name: 'bosh-local', version: 7 });
@@ -76,7 +88,9 @@ describe('local CPI specifics', { concurrency: false }, () => {
   it('runs commands with DIRECTOR_VM_ID set and cwd = HOME = the VM root folder', async () => {
     const vm = await create();
     const probe = await ssh(vm.ip, vm.hostKey);
-    const r = await probe.exec('echo "$DIRECTOR_VM_ID"; echo "$HOME"; pwd; command -v node >/dev/null && echo has-node');
+    const r = await probe.exec(
+      'echo "$DIRECTOR_VM_ID"; echo "$HOME"; pwd; command -v node >/dev/null && echo has-node',
+    );
     probe.close();
     const vmRoot = join(root, 'vms', vm.cid, 'root');
     assert.equal(r.stdout, `${vm.cid}\n${vmRoot}\n${vmRoot}\nhas-node\n`);
@@ -124,14 +138,37 @@ describe('local CPI specifics', { concurrency: false }, () => {
     const vm = await create();
     const before = readdirSync(join(root, 'vms')).length;
     const err = await cpi
-      .createVm('agent-dup', stemcell, {}, { default: { type: 'manual', ip: vm.ip } }, [], env('agent-dup', generateSshKeyPair()))
-      .then(() => undefined, (e: unknown) => e);
+      .createVm(
+        'agent-dup',
+        stemcell,
+        {},
+        { default: { type: 'manual', ip: vm.ip } },
+        [],
+        env('agent-dup', generateSshKeyPair()),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof CpiError);
     assert.deepEqual([err.kind, err.okToRetry], ['VmCreationFailed', false]);
-    assert.match(err.message, new RegExp(`networks.default.ip ${vm.ip.replace(/\./g, '\\.')} is already used by VM '${vm.cid}'`));
+    assert.match(
+      err.message,
+      new RegExp(`networks.default.ip ${vm.ip.replace(/\./g, '\\.')} is already used by VM '${vm.cid}'`),
+    );
     await assert.rejects(
-      cpi.createVm('agent-x', stemcell, {}, { default: { type: 'manual', ip: '10.0.0.5' } }, [], env('agent-x', generateSshKeyPair())),
-      { kind: 'InvalidCloudProperties', message: /networks\.default\.ip must be a static IP in 127\.0\.0\.0\/8 for a local VM, found '10\.0\.0\.5'/ },
+      cpi.createVm(
+        'agent-x',
+        stemcell,
+        {},
+        { default: { type: 'manual', ip: '10.0.0.5' } },
+        [],
+        env('agent-x', generateSshKeyPair()),
+      ),
+      {
+        kind: 'InvalidCloudProperties',
+        message: /networks\.default\.ip must be a static IP in 127\.0\.0\.0\/8 for a local VM, found '10\.0\.0\.5'/,
+      },
     );
     assert.equal(readdirSync(join(root, 'vms')).length, before);
     await cpi.deleteVm(vm.cid);
@@ -144,8 +181,16 @@ describe('local CPI specifics', { concurrency: false }, () => {
     await new Promise<void>((resolve) => blocker.listen(sshPort, ip, resolve));
     const before = readdirSync(join(root, 'vms')).length;
     await assert.rejects(
-      cpi.createVm('agent-b', stemcell, {}, { default: { type: 'manual', ip } }, [], env('agent-b', generateSshKeyPair())),
-      (err: unknown) => err instanceof CpiError && err.kind === 'VmCreationFailed' && /EADDRINUSE/.test(err.message) && !err.okToRetry,
+      cpi.createVm(
+        'agent-b',
+        stemcell,
+        {},
+        { default: { type: 'manual', ip } },
+        [],
+        env('agent-b', generateSshKeyPair()),
+      ),
+      (err: unknown) =>
+        err instanceof CpiError && err.kind === 'VmCreationFailed' && /EADDRINUSE/.test(err.message) && !err.okToRetry,
     );
     assert.equal(readdirSync(join(root, 'vms')).length, before);
     blocker.close();
@@ -179,12 +224,16 @@ describe('local CPI specifics', { concurrency: false }, () => {
       process.stdout.write(vm.vmCid);`;
     const args = [...(underTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', script];
     const cid = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, args, { cwd: join(here, '../../../../..') }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+      execFile(process.execPath, args, { cwd: join(here, '../../../../..') }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr)) : resolve(stdout),
+      ),
     );
     // the creating process has exited; the VM and its load balancer still serve
     assert.equal(await cpi.hasVm(cid), true);
     const probe = await ssh(ip, hostKey);
-    await probe.exec(`setsid nohup node -e "require('net').createServer(s => { s.on('error', () => {}); s.end('via lb'); }).listen(${backendPort}, '${ip}')" >/dev/null 2>&1 </dev/null &`);
+    await probe.exec(
+      `setsid nohup node -e "require('net').createServer(s => { s.on('error', () => {}); s.end('via lb'); }).listen(${backendPort}, '${ip}')" >/dev/null 2>&1 </dev/null &`,
+    );
     const rss = readFileSync(`/proc/${cpi.hostPid(cid)}/status`, 'utf8').match(/VmRSS:\s+(\d+ kB)/)?.[1];
     t.diagnostic(`idle VM host RSS: ${rss}${underTsx ? ' (under tsx)' : ''}`);
     probe.close();
@@ -204,7 +253,10 @@ describe('local CPI specifics', { concurrency: false }, () => {
     // delete-env's helper stops the proxy even with members left
     await cpi.deleteLoadBalancers();
     assert.equal(await isListening(`${net}.250`, lbPort), false);
-    assert.deepEqual(findMarkedProcesses('DIRECTOR_LB', 'web').filter((p) => p.cmdline.includes(root)), []);
+    assert.deepEqual(
+      findMarkedProcesses('DIRECTOR_LB', 'web').filter((p) => p.cmdline.includes(root)),
+      [],
+    );
     await cpi.deleteVm(cid);
     assert.deepEqual(findMarkedProcesses('DIRECTOR_VM_ID', cid), []);
   });
@@ -216,7 +268,13 @@ describe('local CPI specifics', { concurrency: false }, () => {
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
       client.once('error', reject);
-      client.connect({ host: vm.ip, port: sshPort, username: 'vcap', privateKey: director.privateKey, hostVerifier: (key: Buffer) => key.equals(expected) });
+      client.connect({
+        host: vm.ip,
+        port: sshPort,
+        username: 'vcap',
+        privateKey: director.privateKey,
+        hostVerifier: (key: Buffer) => key.equals(expected),
+      });
     });
     try {
       const { out, code } = await new Promise<{ out: string; code: number | null }>((resolve, reject) => {

@@ -36,13 +36,20 @@ describe('local VM with the OpenSSH client', { concurrency: false }, () => {
   let nextIp = 2;
 
   const sshOpts = (knownHosts: string): string[] => [
-    '-F', '/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'ConnectTimeout=20',
-    '-i', join(root, 'director_key'),
+    '-F',
+    '/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=20',
+    '-i',
+    join(root, 'director_key'),
   ];
 
   const vmWith = async (type: SshKeyType) => {
@@ -71,7 +78,11 @@ describe('local VM with the OpenSSH client', { concurrency: false }, () => {
   for (const type of ['ed25519', 'rsa'] as const) {
     it(`ssh exec with strict host key checking (${type} host key)`, async () => {
       const vm = await vmWith(type);
-      const ok = await run('ssh', [...sshOpts(vm.knownHosts), '-p', String(port), `vcap@${vm.ip}`, 'echo "$DIRECTOR_VM_ID"; cat; exit 4'], 'from stdin\n');
+      const ok = await run(
+        'ssh',
+        [...sshOpts(vm.knownHosts), '-p', String(port), `vcap@${vm.ip}`, 'echo "$DIRECTOR_VM_ID"; cat; exit 4'],
+        'from stdin\n',
+      );
       assert.equal(ok.stdout, `${vm.vmCid}\nfrom stdin\n`);
       assert.equal(ok.code, 4);
       const other = join(root, 'known_hosts_wrong');
@@ -100,7 +111,11 @@ describe('local VM with the OpenSSH client', { concurrency: false }, () => {
       'rmdir jobs',
       'ls',
     ].join('\n');
-    const r = await run('sftp', [...sshOpts(vm.knownHosts), '-P', String(port), '-b', '-', `vcap@${vm.ip}`], batch + '\n');
+    const r = await run(
+      'sftp',
+      [...sshOpts(vm.knownHosts), '-P', String(port), '-b', '-', `vcap@${vm.ip}`],
+      batch + '\n',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Remote working directory: \/\n/);
     assert.match(r.stdout, /-rw------- .* 200000 .*payload\.bin/);

@@ -71,7 +71,10 @@ describe('ops-files, one after the other', () => {
   it('apply like bosh int -o scaling.yml -o releases.yml', () => {
     const doc = y(manifest);
     const before = clone(doc);
-    const ops = new Ops([opsFromDefinitions(y(scaling), 'scaling.yml'), opsFromDefinitions(y(releases), 'releases.yml')]);
+    const ops = new Ops([
+      opsFromDefinitions(y(scaling), 'scaling.yml'),
+      opsFromDefinitions(y(releases), 'releases.yml'),
+    ]);
     assert.deepEqual(
       ops.apply(doc),
       y(`
@@ -105,14 +108,20 @@ instance_groups:
   });
 
   it('stop at the first failing op and name its file', () => {
-    const ops = new Ops([opsFromDefinitions(y(releases), 'releases.yml'), opsFromDefinitions(y(releases), 'again.yml')]);
+    const ops = new Ops([
+      opsFromDefinitions(y(releases), 'releases.yml'),
+      opsFromDefinitions(y(releases), 'again.yml'),
+    ]);
     assert.deepEqual(
       (ops.apply(y(manifest)) as Map<string, YamlValue>).get('releases'),
       y('[{name: capi, version: latest}]'),
     );
     const broken = new Ops([
       opsFromDefinitions(y(releases), 'releases.yml'),
-      opsFromDefinitions(y('- {type: remove, path: /releases/name=capi}\n- {type: remove, path: /releases/name=capi}'), 'twice.yml'),
+      opsFromDefinitions(
+        y('- {type: remove, path: /releases/name=capi}\n- {type: remove, path: /releases/name=capi}'),
+        'twice.yml',
+      ),
     ]);
     assert.throws(
       () => broken.apply(y(manifest)),

@@ -51,7 +51,9 @@ describe('RFC 6902 ops-files', () => {
     );
     assert.deepEqual(
       op.apply(input),
-      y(`{deployment: cf, groups: [{name: api, instances: 3, jobs: [{name: x}]}, {name: worker, instances: 2}], tags: {a: 1}, labels: {a: 1, b: ~}}`),
+      y(
+        `{deployment: cf, groups: [{name: api, instances: 3, jobs: [{name: x}]}, {name: worker, instances: 2}], tags: {a: 1}, labels: {a: 1, b: ~}}`,
+      ),
     );
     assert.deepEqual(input, before);
   });
@@ -63,7 +65,10 @@ describe('RFC 6902 ops-files', () => {
   });
 
   it("name the file, the op's index and its path when applying fails", () => {
-    const op = opsFromDefinitions(y('- {op: replace, path: /name, value: x}\n- {op: remove, path: /tags/zz}'), 'patch.yml');
+    const op = opsFromDefinitions(
+      y('- {op: replace, path: /name, value: x}\n- {op: remove, path: /tags/zz}'),
+      'patch.yml',
+    );
     assert.equal(
       failure(() => op.apply(doc())),
       "Applying ops-file 'patch.yml': Error 'operation [1] in patch.yml failed': RFC 6902 remove at '/tags/zz': Value at zz does not exist",
@@ -78,7 +83,10 @@ describe('RFC 6902 ops-files', () => {
   it('reject malformed operations with the file and the index', () => {
     const cases: [string, string][] = [
       ['- {op: add, path: /a}', "Missing value in 'add' operation"],
-      ['- {op: frobnicate, path: /a}', "Expected 'op' to be one of add, remove, replace, move, copy, test but found 'frobnicate'"],
+      [
+        '- {op: frobnicate, path: /a}',
+        "Expected 'op' to be one of add, remove, replace, move, copy, test but found 'frobnicate'",
+      ],
       ['- {op: move, path: /a}', "Missing from (a string) in 'move' operation"],
       ['- {op: remove}', "Missing path (a string) in 'remove' operation"],
       ['- {op: remove, path: a}', 'Invalid pointer'],

@@ -50,37 +50,63 @@ describe('newOpsFromDefinitions', () => {
 
   const invalid: [string, Parameters<typeof newOpsFromDefinitions>[0], string][] = [
     ['an unknown type', [{ type: 'op' }], `Unknown operation [0] with type 'op' within\n{\n  "Type": "op"\n}`],
-    ['find, which is no list op', [{ type: 'find', path: '/a' }], `Unknown operation [0] with type 'find' within\n{\n  "Type": "find",\n  "Path": "/a"\n}`],
+    [
+      'find, which is no list op',
+      [{ type: 'find', path: '/a' }],
+      `Unknown operation [0] with type 'find' within\n{\n  "Type": "find",\n  "Path": "/a"\n}`,
+    ],
     [
       'an unknown type, redacting the value',
       [{ type: 'op', path: 'abc', value: new Map([[123, 123]]) }],
       `Unknown operation [0] with type 'op' within\n{\n  "Type": "op",\n  "Path": "abc",\n  "Value": "<redacted>"\n}`,
     ],
     ['a missing type', [{ type: '' }], `Unknown operation [0] with type '' within\n{}`],
-    ['replace without path', [{ type: 'replace' }], `Replace operation [0]: Missing path within\n{\n  "Type": "replace"\n}`],
-    ['replace without value', [{ type: 'replace', path: '/abc' }], `Replace operation [0]: Missing value within\n{\n  "Type": "replace",\n  "Path": "/abc"\n}`],
+    [
+      'replace without path',
+      [{ type: 'replace' }],
+      `Replace operation [0]: Missing path within\n{\n  "Type": "replace"\n}`,
+    ],
+    [
+      'replace without value',
+      [{ type: 'replace', path: '/abc' }],
+      `Replace operation [0]: Missing value within\n{\n  "Type": "replace",\n  "Path": "/abc"\n}`,
+    ],
     [
       'replace with an invalid path',
       [{ type: 'replace', path: 'abc', value: 1 }],
       `Replace operation [0]: Invalid path: Expected to start with '/' within\n{\n  "Type": "replace",\n  "Path": "abc",\n  "Value": "<redacted>"\n}`,
     ],
-    ['remove without path', [{ type: 'remove' }], `Remove operation [0]: Missing path within\n{\n  "Type": "remove"\n}`],
+    [
+      'remove without path',
+      [{ type: 'remove' }],
+      `Remove operation [0]: Missing path within\n{\n  "Type": "remove"\n}`,
+    ],
     [
       'remove with a value',
       [{ type: 'remove', path: '/abc', value: 1 }],
       `Remove operation [0]: Cannot specify value within\n{\n  "Type": "remove",\n  "Path": "/abc",\n  "Value": "<redacted>"\n}`,
     ],
     ['test without path', [{ type: 'test' }], `Test operation [0]: Missing path within\n{\n  "Type": "test"\n}`],
-    ['test without value or absent', [{ type: 'test', path: '/abc' }], `Test operation [0]: Missing value or absent within\n{\n  "Type": "test",\n  "Path": "/abc"\n}`],
+    [
+      'test without value or absent',
+      [{ type: 'test', path: '/abc' }],
+      `Test operation [0]: Missing value or absent within\n{\n  "Type": "test",\n  "Path": "/abc"\n}`,
+    ],
     [
       'the second op, showing error and absent as Go encodes them',
-      [{ type: 'remove', path: '/a' }, { type: 'test', path: 'x', absent: false, error: 'a & <b>' }],
+      [
+        { type: 'remove', path: '/a' },
+        { type: 'test', path: 'x', absent: false, error: 'a & <b>' },
+      ],
       `Test operation [1]: Invalid path: Expected to start with '/' within\n{\n  "Type": "test",\n  "Path": "x",\n  "Absent": false,\n  "Error": "a \\u0026 <b>"\n}`,
     ],
   ];
   for (const [what, defs, message] of invalid) {
     it(`rejects ${what}`, () => {
-      assert.throws(() => newOpsFromDefinitions(defs), (err: unknown) => err instanceof PatchError && err.message === message);
+      assert.throws(
+        () => newOpsFromDefinitions(defs),
+        (err: unknown) => err instanceof PatchError && err.message === message,
+      );
     });
   }
 });
@@ -138,7 +164,10 @@ describe('opsFromDefinitions', () => {
 
   it('checks absence with `absent: true`', () => {
     const op = build('- {type: test, path: /releases/0, absent: true}');
-    assert.equal(failure(() => op.apply(doc())), "Applying ops-file 'ops.yml': Error 'operation [0] in ops.yml failed': Expected to not find '/releases/0'");
+    assert.equal(
+      failure(() => op.apply(doc())),
+      "Applying ops-file 'ops.yml': Error 'operation [0] in ops.yml failed': Expected to not find '/releases/0'",
+    );
     const input = doc();
     assert.equal(build('- {type: test, path: /releases/1, absent: true}').apply(input), input);
   });
@@ -159,7 +188,10 @@ describe('opsFromDefinitions', () => {
       failure(() => build('- {type: replace, path: /a/b, value: ~}')),
       `Building ops from ops-file 'ops.yml': Replace operation [0]: Missing value within { "Type": "replace", "Path": "/a/b" }`,
     );
-    assert.deepEqual(build('- {type: remove, path: /a/b, value: ~}').apply(doc()), y('{a: {c: 1}, releases: [{name: capi, version: 0.1}]}'));
+    assert.deepEqual(
+      build('- {type: remove, path: /a/b, value: ~}').apply(doc()),
+      y('{a: {c: 1}, releases: [{name: capi, version: 0.1}]}'),
+    );
   });
 
   it('reads a scalar type or path as its text, as yaml.v2 does for string fields', () => {
@@ -176,10 +208,16 @@ describe('opsFromDefinitions', () => {
       ['- a string op', 'cannot unmarshal !!str `a strin...` into patch.OpDefinition'],
       ['- [1]', 'cannot unmarshal !!seq into patch.OpDefinition'],
       ['- {type: [replace], path: /a}', 'cannot unmarshal !!seq into string'],
-      ['- {type: test, path: {a: 1}, absent: "true"}', 'cannot unmarshal !!map into string cannot unmarshal !!str `true` into bool'],
+      [
+        '- {type: test, path: {a: 1}, absent: "true"}',
+        'cannot unmarshal !!map into string cannot unmarshal !!str `true` into bool',
+      ],
     ];
     for (const [text, errors] of cases) {
-      assert.equal(failure(() => build(text, 'bad.yml')), `Deserializing ops file 'bad.yml': yaml: unmarshal errors: ${errors}`);
+      assert.equal(
+        failure(() => build(text, 'bad.yml')),
+        `Deserializing ops file 'bad.yml': yaml: unmarshal errors: ${errors}`,
+      );
     }
   });
 
@@ -188,7 +226,10 @@ describe('opsFromDefinitions', () => {
       failure(() => build('- {path: /a, value: 1}')),
       `Building ops from ops-file 'ops.yml': Unknown operation [0] with type '' within { "Path": "/a", "Value": "<redacted>" }`,
     );
-    assert.equal(failure(() => build('- ~')), `Building ops from ops-file 'ops.yml': Unknown operation [0] with type '' within {}`);
+    assert.equal(
+      failure(() => build('- ~')),
+      `Building ops from ops-file 'ops.yml': Unknown operation [0] with type '' within {}`,
+    );
     assert.equal(
       failure(() => build('- {type: remove, path: /a}\n- {type: remove}')),
       `Building ops from ops-file 'ops.yml': Remove operation [1]: Missing path within { "Type": "remove" }`,

@@ -5,8 +5,17 @@ import type { Token } from '../../../../src/manifest/patch/index.js';
 
 const root: Token = { kind: 'root' };
 const key = (k: string, optional = false): Token => ({ kind: 'key', key: k, optional });
-const index = (i: number, ...modifiers: ('prev' | 'next' | 'before' | 'after')[]): Token => ({ kind: 'index', index: i, modifiers });
-const match = (k: string, v: string, optional = false, ...modifiers: ('prev' | 'next' | 'before' | 'after')[]): Token => ({
+const index = (i: number, ...modifiers: ('prev' | 'next' | 'before' | 'after')[]): Token => ({
+  kind: 'index',
+  index: i,
+  modifiers,
+});
+const match = (
+  k: string,
+  v: string,
+  optional = false,
+  ...modifiers: ('prev' | 'next' | 'before' | 'after')[]
+): Token => ({
   kind: 'matching-index',
   key: k,
   value: v,
@@ -77,16 +86,25 @@ describe('parsePointer', () => {
 
   const failures: [string, string][] = [
     ['abc', "Expected to start with '/'"],
-    ['/abc:unknown', "Expected to find one of the following modifiers: 'prev', 'next', 'before', or 'after' but found 'unknown'"],
+    [
+      '/abc:unknown',
+      "Expected to find one of the following modifiers: 'prev', 'next', 'before', or 'after' but found 'unknown'",
+    ],
     // go-patch names the first modifier, not the unknown one
-    ['/0:prev:bogus', "Expected to find one of the following modifiers: 'prev', 'next', 'before', or 'after' but found 'prev'"],
+    [
+      '/0:prev:bogus',
+      "Expected to find one of the following modifiers: 'prev', 'next', 'before', or 'after' but found 'prev'",
+    ],
     ['/-:prev', 'Expected not to find any modifiers with after last index token'],
     ['/key:prev', 'Expected not to find any modifiers with key token'],
     ['/-:after/x', 'Expected not to find any modifiers with key token'],
   ];
   for (const [str, message] of failures) {
     it(`rejects '${str}'`, () => {
-      assert.throws(() => parsePointer(str), (err: unknown) => err instanceof PatchError && err.message === message);
+      assert.throws(
+        () => parsePointer(str),
+        (err: unknown) => err instanceof PatchError && err.message === message,
+      );
     });
   }
 

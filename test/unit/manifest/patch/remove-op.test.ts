@@ -44,7 +44,11 @@ describe('RemoveOp', () => {
     });
 
     it('does not take :before/:after or -', () => {
-      fails('/0:before', [1], "Expected to find one of the following modifiers: 'prev', 'next', but found modifier 'patch.BeforeModifier'");
+      fails(
+        '/0:before',
+        [1],
+        "Expected to find one of the following modifiers: 'prev', 'next', but found modifier 'patch.BeforeModifier'",
+      );
       fails('/-', [], "Expected to not find token 'patch.AfterLastIndexToken' at path '/-'");
       fails('/a/-', y('{a: [1]}'), "Expected to not find token 'patch.AfterLastIndexToken' at path '/a/-'");
     });
@@ -57,15 +61,30 @@ describe('RemoveOp', () => {
       assert.deepEqual(remove('/key=val:next', y('[{key: val}, {key: val2}]')), y('[{key: val}]'));
       assert.deepEqual(remove('/key=val', y('[3, {key: val}]')), [3]);
       assert.deepEqual(
-        remove('/key=val2:prev/items/nested-key=val', y('[{key: val, items: [{nested-key: val}, {nested-key: val2}]}, {key: val2}]')),
+        remove(
+          '/key=val2:prev/items/nested-key=val',
+          y('[{key: val, items: [{nested-key: val}, {nested-key: val2}]}, {key: val2}]'),
+        ),
         y('[{key: val, items: [{nested-key: val2}]}, {key: val2}]'),
       );
     });
 
     it('fails on no match, on several matches and on a map', () => {
-      fails('/key=val', y('[{key: val2}]'), "Expected to find exactly one matching array item for path '/key=val' but found 0");
-      fails('/key=val', y('[{key: val}, {key: val}]'), "Expected to find exactly one matching array item for path '/key=val' but found 2");
-      fails('/key=val', y('{}'), "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'");
+      fails(
+        '/key=val',
+        y('[{key: val2}]'),
+        "Expected to find exactly one matching array item for path '/key=val' but found 0",
+      );
+      fails(
+        '/key=val',
+        y('[{key: val}, {key: val}]'),
+        "Expected to find exactly one matching array item for path '/key=val' but found 2",
+      );
+      fails(
+        '/key=val',
+        y('{}'),
+        "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'",
+      );
     });
 
     it('with ?, leaves the document as it is when nothing matches', () => {
@@ -93,7 +112,11 @@ describe('RemoveOp', () => {
 
     it('fails on a missing key and on a non-map', () => {
       fails('/abc/efg', y('{xyz: xyz}'), "Expected to find a map key 'abc' for path '/abc' (found map keys: 'xyz')");
-      fails('/abc', y('{xyz: xyz, 123: xyz, other-xyz: xyz}'), "Expected to find a map key 'abc' for path '/abc' (found map keys: 'other-xyz', 'xyz')");
+      fails(
+        '/abc',
+        y('{xyz: xyz, 123: xyz, other-xyz: xyz}'),
+        "Expected to find a map key 'abc' for path '/abc' (found map keys: 'other-xyz', 'xyz')",
+      );
       fails('/abc', y('{}'), "Expected to find a map key 'abc' for path '/abc' (found no other map keys)");
       fails('/abc', [1, 2, 3], "Expected to find a map at path '/abc' but found '[]interface {}'");
       fails('/abc/efg', [1, 2, 3], "Expected to find a map at path '/abc' but found '[]interface {}'");

@@ -6,7 +6,8 @@ import { clone, ymap } from '../../../../src/manifest/value.js';
 import type { YamlValue } from '../../../../src/manifest/value.js';
 
 const y = (text: string): YamlValue => YAML.parse(text, { version: '1.1', mapAsMap: true }) as YamlValue;
-const replace = (path: string, value: YamlValue, doc: YamlValue): YamlValue => new ReplaceOp(parsePointer(path), value).apply(doc);
+const replace = (path: string, value: YamlValue, doc: YamlValue): YamlValue =>
+  new ReplaceOp(parsePointer(path), value).apply(doc);
 const fails = (path: string, doc: YamlValue, message: string): void => {
   assert.throws(() => replace(path, 1, doc), { name: /Error$/, message });
 };
@@ -69,9 +70,21 @@ describe('ReplaceOp', () => {
     });
 
     it('fails on modifiers in the wrong place', () => {
-      fails('/0:before/a', [y('{a: 1}')], "Expected to find one of the following modifiers: 'prev', 'next', but found modifier 'patch.BeforeModifier'");
-      fails('/0:before:after', [1], "Expected to not find any modifiers after 'before' modifier, but found modifier 'patch.AfterModifier'");
-      fails('/0:after:prev', [1], "Expected to not find any modifiers after 'after' modifier, but found modifier 'patch.PrevModifier'");
+      fails(
+        '/0:before/a',
+        [y('{a: 1}')],
+        "Expected to find one of the following modifiers: 'prev', 'next', but found modifier 'patch.BeforeModifier'",
+      );
+      fails(
+        '/0:before:after',
+        [1],
+        "Expected to not find any modifiers after 'before' modifier, but found modifier 'patch.AfterModifier'",
+      );
+      fails(
+        '/0:after:prev',
+        [1],
+        "Expected to not find any modifiers after 'after' modifier, but found modifier 'patch.PrevModifier'",
+      );
     });
 
     it('fails when the node is not an array', () => {
@@ -92,9 +105,19 @@ describe('ReplaceOp', () => {
 
     it('fails on a map, and when it is not last', () => {
       fails('/-', y('{}'), "Expected to find an array at path '/-' but found 'map[interface {}]interface {}'");
-      fails('/key/-', y('{key: {}}'), "Expected to find an array at path '/key/-' but found 'map[interface {}]interface {}'");
-      const ptr = new Pointer([{ kind: 'root' }, { kind: 'after-last-index' }, { kind: 'key', key: '', optional: false }]);
-      assert.throws(() => new ReplaceOp(ptr, 1).apply([]), { message: "Expected after last index token to be last in path '/-/'" });
+      fails(
+        '/key/-',
+        y('{key: {}}'),
+        "Expected to find an array at path '/key/-' but found 'map[interface {}]interface {}'",
+      );
+      const ptr = new Pointer([
+        { kind: 'root' },
+        { kind: 'after-last-index' },
+        { kind: 'key', key: '', optional: false },
+      ]);
+      assert.throws(() => new ReplaceOp(ptr, 1).apply([]), {
+        message: "Expected after last index token to be last in path '/-/'",
+      });
     });
   });
 
@@ -115,33 +138,67 @@ describe('ReplaceOp', () => {
         replace('/key=val/items/nested-key=val', 100, doc),
         y('[{key: val, items: [100, {nested-key: val2}]}, {key: val2}]'),
       );
-      assert.deepEqual(replace('/name=a/count?', 3, y('[{name: a}, {name: b}]')), y('[{name: a, count: 3}, {name: b}]'));
+      assert.deepEqual(
+        replace('/name=a/count?', 3, y('[{name: a}, {name: b}]')),
+        y('[{name: a, count: 3}, {name: b}]'),
+      );
       // go-patch's docs/examples.md shows this adding `count`; its code (and so ours) wants `count?`
-      fails('/name=a/count', y('[{name: a}]'), "Expected to find a map key 'count' for path '/name=a/count' (found map keys: 'name')");
+      fails(
+        '/name=a/count',
+        y('[{name: a}]'),
+        "Expected to find a map key 'count' for path '/name=a/count' (found map keys: 'name')",
+      );
     });
 
     it('matches string values only (name: 1 is not name=1)', () => {
-      fails('/name=1', y('[{name: 1}]'), "Expected to find exactly one matching array item for path '/name=1' but found 0");
+      fails(
+        '/name=1',
+        y('[{name: 1}]'),
+        "Expected to find exactly one matching array item for path '/name=1' but found 0",
+      );
       assert.deepEqual(replace('/name=1', 2, y('[{name: "1"}]')), [2]);
     });
 
     it('fails on no match and on several matches', () => {
-      fails('/key=val', y('[{key: val2}, {key2: val}]'), "Expected to find exactly one matching array item for path '/key=val' but found 0");
-      fails('/key=val', y('[{key: val}, {key: val}]'), "Expected to find exactly one matching array item for path '/key=val' but found 2");
+      fails(
+        '/key=val',
+        y('[{key: val2}, {key2: val}]'),
+        "Expected to find exactly one matching array item for path '/key=val' but found 0",
+      );
+      fails(
+        '/key=val',
+        y('[{key: val}, {key: val}]'),
+        "Expected to find exactly one matching array item for path '/key=val' but found 2",
+      );
     });
 
     it('with ?, appends the value, or a {key: value} item to continue in, when nothing matches', () => {
       assert.deepEqual(replace('/name=val?', 1, y('[{xyz: xyz}]')), y('[{xyz: xyz}, 1]'));
       assert.deepEqual(replace('/name=val?/efg', 1, y('[{xyz: xyz}]')), y('[{xyz: xyz}, {name: val, efg: 1}]'));
-      assert.deepEqual(replace('/name=val?/efg/name=val', 1, y('[{xyz: xyz}]')), y('[{xyz: xyz}, {name: val, efg: [1]}]'));
+      assert.deepEqual(
+        replace('/name=val?/efg/name=val', 1, y('[{xyz: xyz}]')),
+        y('[{xyz: xyz}, {name: val, efg: [1]}]'),
+      );
       // a match is used as usual
       assert.deepEqual(replace('/name=val?/efg', 1, y('[{name: val}]')), y('[{name: val, efg: 1}]'));
-      fails('/name=val?', y('[{name: val}, {name: val}]'), "Expected to find exactly one matching array item for path '/name=val?' but found 2");
+      fails(
+        '/name=val?',
+        y('[{name: val}, {name: val}]'),
+        "Expected to find exactly one matching array item for path '/name=val?' but found 2",
+      );
     });
 
     it('fails when the node is not an array', () => {
-      fails('/key=val', y('{}'), "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'");
-      fails('/key=val/items/key=val', y('{}'), "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'");
+      fails(
+        '/key=val',
+        y('{}'),
+        "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'",
+      );
+      fails(
+        '/key=val/items/key=val',
+        y('{}'),
+        "Expected to find an array at path '/key=val' but found 'map[interface {}]interface {}'",
+      );
     });
   });
 
@@ -149,21 +206,42 @@ describe('ReplaceOp', () => {
     it('replaces keys, also with null', () => {
       assert.deepEqual(replace('/abc', 1, y('{abc: abc, xyz: xyz}')), y('{abc: 1, xyz: xyz}'));
       assert.deepEqual(replace('/abc', null, y('{abc: abc, xyz: xyz}')), y('{abc: ~, xyz: xyz}'));
-      assert.deepEqual(replace('/abc/efg', 1, y('{abc: {efg: efg, opr: opr}, xyz: xyz}')), y('{abc: {efg: 1, opr: opr}, xyz: xyz}'));
+      assert.deepEqual(
+        replace('/abc/efg', 1, y('{abc: {efg: efg, opr: opr}, xyz: xyz}')),
+        y('{abc: {efg: 1, opr: opr}, xyz: xyz}'),
+      );
     });
 
     it('matches string keys only, as Go does', () => {
-      const doc = ymap([[8080, 'int key'], [true, 'bool key']]);
+      const doc = ymap([
+        [8080, 'int key'],
+        [true, 'bool key'],
+      ]);
       fails('/true', doc, "Expected to find a map key 'true' for path '/true' (found map keys: '')");
       fails('/8080', doc, "Expected to find an array at path '/8080' but found 'map[interface {}]interface {}'");
-      assert.deepEqual(replace('/true?', 1, doc), ymap([[8080, 'int key'], [true, 'bool key'], ['true', 1]]));
+      assert.deepEqual(
+        replace('/true?', 1, doc),
+        ymap([
+          [8080, 'int key'],
+          [true, 'bool key'],
+          ['true', 1],
+        ]),
+      );
     });
 
     it('fails on a missing key, listing the other string keys sorted', () => {
       fails('/abc/efg', y('{xyz: xyz}'), "Expected to find a map key 'abc' for path '/abc' (found map keys: 'xyz')");
-      fails('/abc', y('{xyz: xyz, 123: xyz, other-xyz: xyz}'), "Expected to find a map key 'abc' for path '/abc' (found map keys: 'other-xyz', 'xyz')");
+      fails(
+        '/abc',
+        y('{xyz: xyz, 123: xyz, other-xyz: xyz}'),
+        "Expected to find a map key 'abc' for path '/abc' (found map keys: 'other-xyz', 'xyz')",
+      );
       fails('/abc', y('{}'), "Expected to find a map key 'abc' for path '/abc' (found no other map keys)");
-      fails('/a/x', y('{a: {c: 1, b: 2}}'), "Expected to find a map key 'x' for path '/a/x' (found map keys: 'b', 'c')");
+      fails(
+        '/a/x',
+        y('{a: {c: 1, b: 2}}'),
+        "Expected to find a map key 'x' for path '/a/x' (found map keys: 'b', 'c')",
+      );
     });
 
     it('with ?, creates the key, then maps for keys and arrays for - and key=value', () => {
@@ -176,7 +254,11 @@ describe('ReplaceOp', () => {
     });
 
     it('with ?, refuses to create a key for an index that cannot exist', () => {
-      fails('/abc?/0', y('{xyz: xyz}'), "Expected to find key, matching index or after last index token at path '/abc?/0'");
+      fails(
+        '/abc?/0',
+        y('{xyz: xyz}'),
+        "Expected to find key, matching index or after last index token at path '/abc?/0'",
+      );
     });
 
     it('with ?, descends into an existing null and fails there', () => {

@@ -5,7 +5,8 @@ import { FindOp, parsePointer, TestOp } from '../../../../src/manifest/patch/ind
 import type { YamlValue } from '../../../../src/manifest/value.js';
 
 const y = (text: string): YamlValue => YAML.parse(text, { version: '1.1', mapAsMap: true }) as YamlValue;
-const testValue = (path: string, value: YamlValue, doc: YamlValue): YamlValue => new TestOp(parsePointer(path), value).apply(doc);
+const testValue = (path: string, value: YamlValue, doc: YamlValue): YamlValue =>
+  new TestOp(parsePointer(path), value).apply(doc);
 const testAbsent = (path: string, doc: YamlValue): YamlValue => new TestOp(parsePointer(path), null, true).apply(doc);
 const find = (path: string, doc: YamlValue): YamlValue => new FindOp(parsePointer(path)).apply(doc);
 
@@ -15,7 +16,10 @@ describe('TestOp', () => {
       const doc = [1, 2, 3];
       assert.equal(testValue('/0', 1, doc), doc);
       assert.deepEqual(testValue('/0', null, [null, 2]), [null, 2]);
-      assert.deepEqual(testValue('/a', y('{y: [1, {z: 2}], x: 1}'), y('{a: {x: 1, y: [1, {z: 2}]}}')), y('{a: {x: 1, y: [1, {z: 2}]}}'));
+      assert.deepEqual(
+        testValue('/a', y('{y: [1, {z: 2}], x: 1}'), y('{a: {x: 1, y: [1, {z: 2}]}}')),
+        y('{a: {x: 1, y: [1, {z: 2}]}}'),
+      );
     });
 
     it('fails when the value differs', () => {
@@ -27,7 +31,9 @@ describe('TestOp', () => {
     });
 
     it('fails like a find when the path is not there', () => {
-      assert.throws(() => testValue('/a/b', 1, y('{a: {}}')), { message: "Expected to find a map key 'b' for path '/a/b' (found no other map keys)" });
+      assert.throws(() => testValue('/a/b', 1, y('{a: {}}')), {
+        message: "Expected to find a map key 'b' for path '/a/b' (found no other map keys)",
+      });
     });
   });
 
@@ -40,8 +46,12 @@ describe('TestOp', () => {
     });
 
     it('fails when a parent is missing', () => {
-      assert.throws(() => testAbsent('/0/0', []), { message: "Expected to find array index '0' but found array of length '0' for path '/0'" });
-      assert.throws(() => testAbsent('/a/b', y('{}')), { message: "Expected to find a map key 'a' for path '/a' (found no other map keys)" });
+      assert.throws(() => testAbsent('/0/0', []), {
+        message: "Expected to find array index '0' but found array of length '0' for path '/0'",
+      });
+      assert.throws(() => testAbsent('/a/b', y('{}')), {
+        message: "Expected to find a map key 'a' for path '/a' (found no other map keys)",
+      });
     });
 
     it('fails when it is there', () => {
@@ -75,8 +85,14 @@ describe('FindOp', () => {
     assert.throws(() => find('/releases/-', doc), {
       message: "Expected not to find after last index token in path '/releases/-' (not supported in find operations)",
     });
-    assert.throws(() => find('/nope?/0', doc), { message: "Expected to find key or matching index token at path '/nope?/0'" });
-    assert.throws(() => find('/nope?/-', doc), { message: "Expected to find key or matching index token at path '/nope?/-'" });
-    assert.throws(() => find('/releases/name=x', doc), { message: "Expected to find exactly one matching array item for path '/releases/name=x' but found 0" });
+    assert.throws(() => find('/nope?/0', doc), {
+      message: "Expected to find key or matching index token at path '/nope?/0'",
+    });
+    assert.throws(() => find('/nope?/-', doc), {
+      message: "Expected to find key or matching index token at path '/nope?/-'",
+    });
+    assert.throws(() => find('/releases/name=x', doc), {
+      message: "Expected to find exactly one matching array item for path '/releases/name=x' but found 0",
+    });
   });
 });

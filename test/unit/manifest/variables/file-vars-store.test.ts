@@ -70,7 +70,9 @@ describe('FileVarsStore', () => {
     const path = join(freshDir(), 'creds.yml');
     const store = new FileVarsStore(path);
     const onDisk = () => toPlain(parseYaml(readFileSync(path, 'utf8'), path)) as Record<string, number>;
-    const puts = Array.from({ length: 10 }, (_, i) => store.put(`v${i}`, i).then(() => assert.equal(onDisk()[`v${i}`], i)));
+    const puts = Array.from({ length: 10 }, (_, i) =>
+      store.put(`v${i}`, i).then(() => assert.equal(onDisk()[`v${i}`], i)),
+    );
     await Promise.all(puts);
     // A put made after the others were written is written by a write of its own.
     await store.put('v3', 33);
@@ -105,7 +107,9 @@ describe('FileVarsStore', () => {
         await store.put('big', String(i % 10).repeat(1 << 20) + '\\n' + i);
         process.stdout.write(i + '\\n');
       }`;
-    const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
@@ -134,7 +138,10 @@ describe('FileVarsStore', () => {
       await failure(new FileVarsStore(join(dir, 'list.yml')).get('a')),
       `Deserializing variables file store '${join(dir, 'list.yml')}': expected a map, found '[]interface {}'`,
     );
-    assert.match(await failure(new FileVarsStore(join(dir, 'bad.yml')).get('a')), /^Deserializing variables file store '.*bad\.yml': Parsing YAML file/);
+    assert.match(
+      await failure(new FileVarsStore(join(dir, 'bad.yml')).get('a')),
+      /^Deserializing variables file store '.*bad\.yml': Parsing YAML file/,
+    );
   });
 
   it('fromFlag expands ~ and relative paths and refuses an empty one', () => {
@@ -156,7 +163,9 @@ describe('FileVarsStore', () => {
       g: '((given))',
     });
     const vars = new StaticVariables([['given', 'from-flag']]);
-    const first = toPlain(await evaluateTemplate(manifest, { vars, store: FileVarsStore.fromFlag(path, '/') })) as Record<string, unknown>;
+    const first = toPlain(
+      await evaluateTemplate(manifest, { vars, store: FileVarsStore.fromFlag(path, '/') }),
+    ) as Record<string, unknown>;
     const text = readFileSync(path, 'utf8');
     assert.deepEqual(Object.keys(toPlain(parseYaml(text, path)) as object), ['admin', 'key']);
     assert.match(text, /^admin: [a-z0-9]{20}\nkey:\n {2}private_key: \|\n {4}-----BEGIN RSA PRIVATE KEY-----\n/);

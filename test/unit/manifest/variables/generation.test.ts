@@ -37,7 +37,11 @@ function field(v: YamlValue | undefined, key: string): string {
   return s as string;
 }
 
-async function generate(defs: unknown[], vars: StaticVariables = none, store = new RecordingStore()): Promise<RecordingStore> {
+async function generate(
+  defs: unknown[],
+  vars: StaticVariables = none,
+  store = new RecordingStore(),
+): Promise<RecordingStore> {
   await evaluateTemplate(fromPlain({ variables: defs }), { vars, store, now: () => NOW });
   return store;
 }
@@ -74,7 +78,12 @@ jobs:
 `;
 
   before(async () => {
-    out = (await evaluateTemplate(parseYaml(manifest, 'cfcr.yml'), { vars: none, store, now: () => NOW, expectAllKeys: true })) as YamlMap;
+    out = (await evaluateTemplate(parseYaml(manifest, 'cfcr.yml'), {
+      vars: none,
+      store,
+      now: () => NOW,
+      expectAllKeys: true,
+    })) as YamlMap;
   });
 
   it('generates every declared variable once, stores it, and empties the section', async () => {
@@ -88,7 +97,10 @@ jobs:
     const tls = await store.get('tls-kubernetes');
     const k8s = ((out.get('jobs') as YamlMap).get('apiserver') as YamlMap).get('tls') as YamlMap;
     assert.equal((k8s.get('kubernetes') as YamlMap).get('certificate'), field(tls, 'certificate') + field(tls, 'ca'));
-    assert.deepEqual((k8s.get('kubelet-client') as YamlMap).get('ca'), field(await store.get('tls-kubelet-client'), 'ca'));
+    assert.deepEqual(
+      (k8s.get('kubelet-client') as YamlMap).get('ca'),
+      field(await store.get('tls-kubelet-client'), 'ca'),
+    );
   });
 
   it('signs each leaf with the CA its options name; subjects, SANs and usages as config-server writes them', async () => {
@@ -125,7 +137,10 @@ jobs:
   });
 
   it("honours CredHub's key_usage (tls-kube-controller-manager) and writes Go's extensions", async () => {
-    const text = openssl(['x509', '-noout', '-text'], field(await store.get('tls-kube-controller-manager'), 'certificate'));
+    const text = openssl(
+      ['x509', '-noout', '-text'],
+      field(await store.get('tls-kube-controller-manager'), 'certificate'),
+    );
     assert.match(text, /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment\n/);
     assert.match(text, /X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
     assert.match(text, /X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
@@ -135,21 +150,28 @@ jobs:
     assert.match(ca, /X509v3 Basic Constraints: critical\n\s+CA:TRUE\n/);
   });
 
-  it('derives key ids as config-server does: SKI = SHA-1 of the modulus, AKI = the signer\'s SKI', async () => {
+  it("derives key ids as config-server does: SKI = SHA-1 of the modulus, AKI = the signer's SKI", async () => {
     const ca = field(await store.get('kubo_ca'), 'certificate');
     const leaf = field(await store.get('tls-kubelet'), 'certificate');
-    const modulus = (pem: string) => Buffer.from(createPublicKey(pem).export({ format: 'jwk' }).n as string, 'base64url');
+    const modulus = (pem: string) =>
+      Buffer.from(createPublicKey(pem).export({ format: 'jwk' }).n as string, 'base64url');
     const hexColons = (b: Buffer) => b.toString('hex').toUpperCase().match(/../g)!.join(':');
     const caSki = hexColons(createHash('sha1').update(modulus(ca)).digest());
     const leafText = openssl(['x509', '-noout', '-text'], leaf);
-    assert.match(leafText, new RegExp(`Subject Key Identifier: \\n\\s+${hexColons(createHash('sha1').update(modulus(leaf)).digest())}\\n`));
+    assert.match(
+      leafText,
+      new RegExp(`Subject Key Identifier: \\n\\s+${hexColons(createHash('sha1').update(modulus(leaf)).digest())}\\n`),
+    );
     assert.match(leafText, new RegExp(`Authority Key Identifier: \\n\\s+(keyid:)?${caSki}\\n`));
     assert.match(openssl(['x509', '-noout', '-serial'], leaf), /^serial=[0-9A-F]{1,32}\n$/);
   });
 
   it('rsa: a 2048-bit PKCS#1 private key and its PKIX public key', async () => {
     const v = await store.get('service-account-key');
-    assert.match(field(v, 'private_key'), /^-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+\n-----END RSA PRIVATE KEY-----\n$/);
+    assert.match(
+      field(v, 'private_key'),
+      /^-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+\n-----END RSA PRIVATE KEY-----\n$/,
+    );
     assert.match(field(v, 'public_key'), /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
     const priv = createPrivateKey(field(v, 'private_key'));
     assert.equal(priv.asymmetricKeyDetails?.modulusLength, 2048);
@@ -162,12 +184,19 @@ jobs:
       assert.equal(typeof p, 'string');
       assert.match(p as string, /^[a-z0-9]{20}$/);
     }
-    assert.equal(((out.get('jobs') as YamlMap).get('etcd') as YamlMap).get('root-password'), await store.get('etcd_user_root_password'));
+    assert.equal(
+      ((out.get('jobs') as YamlMap).get('etcd') as YamlMap).get('root-password'),
+      await store.get('etcd_user_root_password'),
+    );
   });
 
   it('never regenerates: a second evaluation with the same store generates nothing and prints the same values', async () => {
     const before = store.puts.length;
-    const again = (await evaluateTemplate(parseYaml(manifest, 'cfcr.yml'), { vars: none, store, expectAllKeys: true })) as YamlMap;
+    const again = (await evaluateTemplate(parseYaml(manifest, 'cfcr.yml'), {
+      vars: none,
+      store,
+      expectAllKeys: true,
+    })) as YamlMap;
     assert.equal(store.puts.length, before);
     assert.deepEqual(again.get('jobs'), out.get('jobs'));
   });
@@ -192,8 +221,21 @@ describe('generation', () => {
 
   it('generates a CA declared after the certificate that needs it, first', async () => {
     const store = await generate([
-      { name: 'leaf', type: 'certificate', options: { key_length: 2048, ca: 'late_ca', common_name: 'leaf', alternative_names: ['::1', 'a.example', '10.0.0.1'] } },
-      { name: 'late_ca', type: 'certificate', options: { key_length: 2048, is_ca: true, common_name: 'late', organization: 'Org' } },
+      {
+        name: 'leaf',
+        type: 'certificate',
+        options: {
+          key_length: 2048,
+          ca: 'late_ca',
+          common_name: 'leaf',
+          alternative_names: ['::1', 'a.example', '10.0.0.1'],
+        },
+      },
+      {
+        name: 'late_ca',
+        type: 'certificate',
+        options: { key_length: 2048, is_ca: true, common_name: 'late', organization: 'Org' },
+      },
     ]);
     const ca = new X509Certificate(field(await store.get('late_ca'), 'certificate'));
     const leaf = new X509Certificate(field(await store.get('leaf'), 'certificate'));
@@ -206,7 +248,11 @@ describe('generation', () => {
   it('signs an intermediate CA with its CA and gives the root as its ca', async () => {
     const store = await generate([
       { name: 'root', type: 'certificate', options: { key_length: 2048, is_ca: true, common_name: 'root' } },
-      { name: 'mid', type: 'certificate', options: { key_length: 2048, is_ca: true, ca: 'root', common_name: 'mid', duration: 30 } },
+      {
+        name: 'mid',
+        type: 'certificate',
+        options: { key_length: 2048, is_ca: true, ca: 'root', common_name: 'mid', duration: 30 },
+      },
       { name: 'leaf', type: 'certificate', options: { ca: 'mid', common_name: 'leaf', key_length: 2048 } },
     ]);
     const root = new X509Certificate(field(await store.get('root'), 'certificate'));
@@ -217,11 +263,16 @@ describe('generation', () => {
     assert.ok(mid.ca && mid.verify(root.publicKey) && leaf.verify(mid.publicKey));
     assert.equal(mid.issuer, root.subject);
     assert.equal(new Date(mid.validTo).getTime() - new Date(mid.validFrom).getTime(), 30 * 86_400_000);
-    assert.equal(createPrivateKey(field(await store.get('leaf'), 'private_key')).asymmetricKeyDetails?.modulusLength, 2048);
+    assert.equal(
+      createPrivateKey(field(await store.get('leaf'), 'private_key')).asymmetricKeyDetails?.modulusLength,
+      2048,
+    );
   });
 
   it('signs with a CA given on the command line (-l), which is then not generated', async () => {
-    const first = await generate([{ name: 'ca', type: 'certificate', options: { key_length: 2048, is_ca: true, common_name: 'given' } }]);
+    const first = await generate([
+      { name: 'ca', type: 'certificate', options: { key_length: 2048, is_ca: true, common_name: 'given' } },
+    ]);
     const given = new StaticVariables([['ca', (await first.get('ca'))!]]);
     const store = await generate(
       [
@@ -242,7 +293,10 @@ describe('generation', () => {
         [{ name: 'c', type: 'certificate', options: { key_length: 2048, common_name: 'c', bogus: 1 } }],
         "Generating variable 'c': Failed to generate certificate, parameters are invalid: Unsupported parameter 'bogus'",
       ],
-      [[{ name: 'c', type: 'certificate', options: { key_length: 2048, common_name: 'c' } }], "Generating variable 'c': Missing required CA name"],
+      [
+        [{ name: 'c', type: 'certificate', options: { key_length: 2048, common_name: 'c' } }],
+        "Generating variable 'c': Missing required CA name",
+      ],
       [
         [{ name: 'c', type: 'certificate', options: { key_length: 2048, is_ca: 'yes please' } }],
         "Generating variable 'c': Failed to generate certificate, parameters are invalid: Expected parameter 'is_ca' to be a boolean, found 'string'",
@@ -255,7 +309,10 @@ describe('generation', () => {
         [{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'x', extended_key_usage: ['any'] } }],
         "Generating variable 'c': Unsupported extended key usage value: any",
       ],
-      [[{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'x', key_usage: ['sign_all'] } }], "Generating variable 'c': Unsupported key usage value: sign_all"],
+      [
+        [{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'x', key_usage: ['sign_all'] } }],
+        "Generating variable 'c': Unsupported key usage value: sign_all",
+      ],
       [
         [{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'nowhere' } }],
         "Generating variable 'c': Loading certificates: Expected to find variable 'nowhere' with a certificate",
@@ -264,22 +321,43 @@ describe('generation', () => {
         [{ name: 'p', type: 'password', options: { length: -1 } }],
         "Generating variable 'p': Failed to generate password, 'length' param cannot be negative",
       ],
-      [[{ name: 'p', type: 'password', options: ['length'] }], "Generating variable 'p': Failed to generate password, parameters are invalid: Expected input to be deserializable: expected a map of parameters, found '[]interface {}'"],
+      [
+        [{ name: 'p', type: 'password', options: ['length'] }],
+        "Generating variable 'p': Failed to generate password, parameters are invalid: Expected input to be deserializable: expected a map of parameters, found '[]interface {}'",
+      ],
     ];
     for (const [defs, message] of cases) {
       assert.equal(await failure(defs), `Getting all variables from variable definitions sections: ${message}`);
     }
     const badKey = new StaticVariables([
-      ['ca', fromPlain({ certificate: 'nope', private_key: '-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\n' })],
+      [
+        'ca',
+        fromPlain({
+          certificate: 'nope',
+          private_key: '-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\n',
+        }),
+      ],
     ]);
     const msg = await failure([{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'ca' } }], badKey);
-    assert.equal(msg, "Getting all variables from variable definitions sections: Generating variable 'c': Loading certificates: Certificate did not contain PEM formatted block");
+    assert.equal(
+      msg,
+      "Getting all variables from variable definitions sections: Generating variable 'c': Loading certificates: Certificate did not contain PEM formatted block",
+    );
     const real = await generate([{ name: 'ca', type: 'certificate', options: { key_length: 2048, is_ca: true } }]);
     const keyless = new StaticVariables([
-      ['ca', fromPlain({ certificate: field(await real.get('ca'), 'certificate'), private_key: '-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\n' })],
+      [
+        'ca',
+        fromPlain({
+          certificate: field(await real.get('ca'), 'certificate'),
+          private_key: '-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\n',
+        }),
+      ],
     ]);
     const msg2 = await failure([{ name: 'c', type: 'certificate', options: { key_length: 2048, ca: 'ca' } }], keyless);
-    assert.equal(msg2, "Getting all variables from variable definitions sections: Generating variable 'c': Loading certificates: Parsing private key: the PEM block is not a valid private key");
+    assert.equal(
+      msg2,
+      "Getting all variables from variable definitions sections: Generating variable 'c': Loading certificates: Parsing private key: the PEM block is not a valid private key",
+    );
     assert.ok(!msg2.includes('c2VjcmV0'));
   });
 
@@ -289,7 +367,10 @@ describe('generation', () => {
       { name: 'b', type: 'certificate', options: { key_length: 2048, is_ca: true, ca: 'a' } },
     ]);
     assert.match(msg, /Detected a cycle of certificate authorities: (a -> b -> a|b -> a -> b)$/);
-    assert.match(await failure([{ name: 'a', type: 'certificate', options: { key_length: 2048, is_ca: true, ca: 'a' } }]), /Detected a cycle of certificate authorities: a -> a$/);
+    assert.match(
+      await failure([{ name: 'a', type: 'certificate', options: { key_length: 2048, is_ca: true, ca: 'a' } }]),
+      /Detected a cycle of certificate authorities: a -> a$/,
+    );
   });
 
   it('defaultCertificateKeyLength: the key size of certificates that give no key_length', async () => {
@@ -300,25 +381,44 @@ describe('generation', () => {
       { name: 'big', type: 'certificate', options: { ca: 'ca', common_name: 'big', key_length: 3072 } },
       { name: 'k', type: 'rsa' },
     ];
-    await evaluateTemplate(fromPlain({ variables: defs }), { vars: none, store, now: () => NOW, defaultCertificateKeyLength: 2048 });
-    const bits = async (name: string) => createPrivateKey(field(await store.get(name), 'private_key')).asymmetricKeyDetails?.modulusLength;
+    await evaluateTemplate(fromPlain({ variables: defs }), {
+      vars: none,
+      store,
+      now: () => NOW,
+      defaultCertificateKeyLength: 2048,
+    });
+    const bits = async (name: string) =>
+      createPrivateKey(field(await store.get(name), 'private_key')).asymmetricKeyDetails?.modulusLength;
     assert.equal(await bits('ca'), 2048);
     assert.equal(await bits('leaf'), 2048);
     assert.equal(await bits('big'), 3072);
     assert.equal(await bits('k'), 2048);
-    assert.ok(new X509Certificate(field(await store.get('big'), 'certificate')).verify(new X509Certificate(field(await store.get('ca'), 'certificate')).publicKey));
+    assert.ok(
+      new X509Certificate(field(await store.get('big'), 'certificate')).verify(
+        new X509Certificate(field(await store.get('ca'), 'certificate')).publicKey,
+      ),
+    );
     try {
-      await evaluateTemplate(fromPlain({ variables: [{ name: 'p', type: 'password' }] }), { vars: none, store: new RecordingStore(), defaultCertificateKeyLength: 1024 });
+      await evaluateTemplate(fromPlain({ variables: [{ name: 'p', type: 'password' }] }), {
+        vars: none,
+        store: new RecordingStore(),
+        defaultCertificateKeyLength: 1024,
+      });
       assert.fail('expected an invalid default key length to be refused');
     } catch (err) {
-      assert.equal(formatErrorChain(err), 'Unsupported default certificate key length: 1024 (expected one of 2048, 3072, 4096)');
+      assert.equal(
+        formatErrorChain(err),
+        'Unsupported default certificate key length: 1024 (expected one of 2048, 3072, 4096)',
+      );
     }
   });
 
   it('loads the X.509 library only when a certificate is generated', () => {
     const here = fileURLToPath(import.meta.url);
     const probe = join(here, '..', `x509-load-probe${extname(here)}`);
-    const out = execFileSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), probe], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), probe], {
+      encoding: 'utf8',
+    });
     assert.deepEqual(JSON.parse(out), { atStart: false, afterPasswords: false, afterCertificate: true });
   });
 
@@ -365,6 +465,7 @@ describe('ipAddressBytes (Go net.ParseIP as x509 writes it)', () => {
     assert.deepEqual(ipAddressBytes('2001:db8::ff00:42:8329'), Buffer.from('20010db8000000000000ff0000428329', 'hex'));
     assert.deepEqual(ipAddressBytes('::ffff:192.0.2.1'), Buffer.from([192, 0, 2, 1]));
     assert.deepEqual(ipAddressBytes('64:ff9b::192.0.2.1'), Buffer.from('0064ff9b0000000000000000c0000201', 'hex'));
-    for (const dns of ['kubernetes', '*.example.com', '10.0.0', 'fe80::1%eth0', '1.2.3.4.5']) assert.equal(ipAddressBytes(dns), undefined, dns);
+    for (const dns of ['kubernetes', '*.example.com', '10.0.0', 'fe80::1%eth0', '1.2.3.4.5'])
+      assert.equal(ipAddressBytes(dns), undefined, dns);
   });
 });

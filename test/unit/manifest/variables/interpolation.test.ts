@@ -12,11 +12,19 @@ function vars(o: Record<string, unknown>): StaticVariables {
   return new StaticVariables(Object.entries(o).map(([k, v]) => [k, fromPlain(v)] as const));
 }
 
-async function evaluate(doc: unknown, given: Record<string, unknown> = {}, extra: { expectAllKeys?: boolean; expectAllVarsUsed?: boolean } = {}) {
+async function evaluate(
+  doc: unknown,
+  given: Record<string, unknown> = {},
+  extra: { expectAllKeys?: boolean; expectAllVarsUsed?: boolean } = {},
+) {
   return toPlain(await evaluateTemplate(fromPlain(doc), { vars: vars(given), ...extra }));
 }
 
-async function failure(doc: unknown, given: Record<string, unknown> = {}, extra: { expectAllKeys?: boolean; expectAllVarsUsed?: boolean } = {}) {
+async function failure(
+  doc: unknown,
+  given: Record<string, unknown> = {},
+  extra: { expectAllKeys?: boolean; expectAllVarsUsed?: boolean } = {},
+) {
   try {
     await evaluateTemplate(fromPlain(doc), { vars: vars(given), ...extra });
   } catch (err) {
@@ -36,7 +44,18 @@ describe('reference names (bosh-cli interpolationRegex)', () => {
   });
 
   it('rejects two spaces, other characters and empty names', () => {
-    for (const s of ['((  a))', '((a  ))', '((a b))', '(())', '((a:b))', '((a*))', '((a!))', '((!!a))', '(a)', '((\ta))']) {
+    for (const s of [
+      '((  a))',
+      '((a  ))',
+      '((a b))',
+      '(())',
+      '((a:b))',
+      '((a*))',
+      '((a!))',
+      '((!!a))',
+      '(a)',
+      '((\ta))',
+    ]) {
       assert.deepEqual(referencedNames(s), [], s);
     }
   });
@@ -66,21 +85,33 @@ describe('interpolation', () => {
 
   it("two references in one string, as cfcr.yml's certificate: ((tls.certificate))((tls.ca))", async () => {
     const tls = { ca: 'CA-PEM\n', certificate: 'CERT-PEM\n', private_key: 'KEY\n' };
-    const out = await evaluate({ tls: { certificate: '((tls-kubelet.certificate))((tls-kubelet.ca))' } }, { 'tls-kubelet': tls });
+    const out = await evaluate(
+      { tls: { certificate: '((tls-kubelet.certificate))((tls-kubelet.ca))' } },
+      { 'tls-kubelet': tls },
+    );
     assert.deepEqual(out, { tls: { certificate: 'CERT-PEM\nCA-PEM\n' } });
   });
 
   it('((!name)) is looked up like ((name)) (the ! is stripped), whole or inside a string or list', async () => {
-    assert.deepEqual(await evaluate({ abc: '((!key))', xyz: ['((!key))'], n: '((!num))' }, { key: 'val', num: 3 }), { abc: 'val', xyz: ['val'], n: 3 });
+    assert.deepEqual(await evaluate({ abc: '((!key))', xyz: ['((!key))'], n: '((!num))' }, { key: 'val', num: 3 }), {
+      abc: 'val',
+      xyz: ['val'],
+      n: 3,
+    });
   });
 
   it('a key that interpolates to null becomes the null key; an unparsable reference is left alone', async () => {
-    const out = await evaluateTemplate(fromPlain({ '((key))': 'value', x: '(()', y: '((a)' }), { vars: vars({ key: null, a: 1 }) });
-    assert.deepEqual([...(out as Map<unknown, unknown>).entries()], [
-      [null, 'value'],
-      ['x', '(()'],
-      ['y', '((a)'],
-    ]);
+    const out = await evaluateTemplate(fromPlain({ '((key))': 'value', x: '(()', y: '((a)' }), {
+      vars: vars({ key: null, a: 1 }),
+    });
+    assert.deepEqual(
+      [...(out as Map<unknown, unknown>).entries()],
+      [
+        [null, 'value'],
+        ['x', '(()'],
+        ['y', '((a)'],
+      ],
+    );
   });
 
   it('like bosh-cli, replaces only the exact ((name)) form inside a string, not (( name ))', async () => {
@@ -105,12 +136,17 @@ describe('interpolation', () => {
   });
 
   it('interpolates map keys (after the value), keeping key order', async () => {
-    const out = await evaluateTemplate(fromPlain({ '((k))': '((v))', z: 1, 'p-((k))': 2 }), { vars: vars({ k: 'key', v: 'val' }) });
-    assert.deepEqual([...(out as Map<unknown, unknown>).entries()], [
-      ['key', 'val'],
-      ['z', 1],
-      ['p-key', 2],
-    ]);
+    const out = await evaluateTemplate(fromPlain({ '((k))': '((v))', z: 1, 'p-((k))': 2 }), {
+      vars: vars({ k: 'key', v: 'val' }),
+    });
+    assert.deepEqual(
+      [...(out as Map<unknown, unknown>).entries()],
+      [
+        ['key', 'val'],
+        ['z', 1],
+        ['p-key', 2],
+      ],
+    );
     const intKey = await evaluateTemplate(fromPlain({ '((k))': 'x' }), { vars: vars({ k: 8080 }) });
     assert.deepEqual([...(intKey as Map<unknown, unknown>).keys()], [8080]);
   });
@@ -123,12 +159,19 @@ describe('interpolation', () => {
   });
 
   it('leaves missing references in place and, by default, does not fail', async () => {
-    assert.deepEqual(await evaluate({ a: '((nope))', b: 'x((nope.k))y', c: '((s))' }, { s: 1 }), { a: '((nope))', b: 'x((nope.k))y', c: 1 });
+    assert.deepEqual(await evaluate({ a: '((nope))', b: 'x((nope.k))y', c: '((s))' }, { s: 1 }), {
+      a: '((nope))',
+      b: 'x((nope.k))y',
+      c: 1,
+    });
   });
 
   it('looks up paths into values (go-patch pointer after the first dot), indexes too', async () => {
     const given = { c: { ca: 'CA', nested: { deep: 'D' }, list: ['zero', 'one'], '0': 'key-zero' }, l: ['a', 'b'] };
-    const out = await evaluate({ a: '((c.ca))', b: '((c.nested.deep))', d: '((c.list.1))', e: '((l.0))', f: '((c.0))' }, given);
+    const out = await evaluate(
+      { a: '((c.ca))', b: '((c.nested.deep))', d: '((c.list.1))', e: '((l.0))', f: '((c.0))' },
+      given,
+    );
     assert.deepEqual(out, { a: 'CA', b: 'D', d: 'one', e: 'a', f: 'key-zero' });
   });
 
@@ -149,14 +192,20 @@ describe('interpolation', () => {
       ['a', fromPlain({ c: 2 })],
       ['x.y.z', 'deep'],
     ]);
-    const out = await evaluateTemplate(fromPlain({ ab: '((a.b))', ac: '((a.c))', xyz: '((x.y.z))', x: '((x))' }), { vars: given });
+    const out = await evaluateTemplate(fromPlain({ ab: '((a.b))', ac: '((a.c))', xyz: '((x.y.z))', x: '((x))' }), {
+      vars: given,
+    });
     assert.deepEqual(toPlain(out), { ab: 1, ac: 2, xyz: 'deep', x: { y: { z: 'deep' } } });
   });
 });
 
 describe('--var-errs and --var-errs-unused', () => {
   it('lists every missing name once, sorted, top-level names only, on one line', async () => {
-    const msg = await failure({ a: '((zeta))', b: 'x((alpha.key))', c: '((zeta))', d: { '((mid))': 1 }, ok: '((s))' }, { s: 1 }, { expectAllKeys: true });
+    const msg = await failure(
+      { a: '((zeta))', b: 'x((alpha.key))', c: '((zeta))', d: { '((mid))': 1 }, ok: '((s))' },
+      { s: 1 },
+      { expectAllKeys: true },
+    );
     assert.equal(msg, 'Expected to find variables: alpha, mid, zeta');
   });
 
@@ -166,9 +215,16 @@ describe('--var-errs and --var-errs-unused', () => {
   });
 
   it('lists every given name never used, and both lists in one error', async () => {
-    assert.equal(await failure({ a: '((used))' }, { used: 1, b: 2, a: 3 }, { expectAllVarsUsed: true }), 'Expected to use variables: a, b');
     assert.equal(
-      await failure({ a: '((used))', m: '((gone))' }, { used: 1, b: 2 }, { expectAllKeys: true, expectAllVarsUsed: true }),
+      await failure({ a: '((used))' }, { used: 1, b: 2, a: 3 }, { expectAllVarsUsed: true }),
+      'Expected to use variables: a, b',
+    );
+    assert.equal(
+      await failure(
+        { a: '((used))', m: '((gone))' },
+        { used: 1, b: 2 },
+        { expectAllKeys: true, expectAllVarsUsed: true },
+      ),
       'Expected to find variables: gone; Expected to use variables: b',
     );
   });
@@ -186,13 +242,18 @@ describe('--var-errs and --var-errs-unused', () => {
   });
 
   it('passes when everything is found and used', async () => {
-    assert.deepEqual(await evaluate({ a: '((x))' }, { x: 1 }, { expectAllKeys: true, expectAllVarsUsed: true }), { a: 1 });
+    assert.deepEqual(await evaluate({ a: '((x))' }, { x: 1 }, { expectAllKeys: true, expectAllVarsUsed: true }), {
+      a: 1,
+    });
   });
 });
 
 describe('the variables section', () => {
   it('removes declared variables that have a value and keeps the others', async () => {
-    const doc = { variables: [{ name: 'given', type: 'password' }, { name: 'absent', type: 'password' }, { name: 'plain' }], a: '((given))' };
+    const doc = {
+      variables: [{ name: 'given', type: 'password' }, { name: 'absent', type: 'password' }, { name: 'plain' }],
+      a: '((given))',
+    };
     assert.deepEqual(await evaluate(doc, { given: 'g', plain: 'p' }), {
       variables: [{ name: 'absent', type: 'password' }],
       a: 'g',
@@ -232,8 +293,14 @@ describe('the variables section', () => {
   });
 
   it('reports a malformed variables section', async () => {
-    assert.equal(await failure({ variables: { a: 1 } }), "Parsing variable definitions: Expected 'variables' to be a list, found 'map[interface {}]interface {}'");
-    assert.equal(await failure({ variables: [{ name: { a: 1 } }] }), "Parsing variable definitions: Expected 'variables[0].name' to be a string, found 'map[interface {}]interface {}'");
+    assert.equal(
+      await failure({ variables: { a: 1 } }),
+      "Parsing variable definitions: Expected 'variables' to be a list, found 'map[interface {}]interface {}'",
+    );
+    assert.equal(
+      await failure({ variables: [{ name: { a: 1 } }] }),
+      "Parsing variable definitions: Expected 'variables[0].name' to be a string, found 'map[interface {}]interface {}'",
+    );
   });
 
   it('without a store, never generates', async () => {

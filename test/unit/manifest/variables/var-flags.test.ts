@@ -73,7 +73,10 @@ describe('precedence (bosh-cli VarFlags.AsVariables)', () => {
       ['a', 'stored'],
       ['b', 'stored-b'],
     ]);
-    const out = await evaluateTemplate(fromPlain({ a: '((a))', b: '((b))' }), { vars: varsFromFlags(flags({ varKVs: ['a=given'] })), store });
+    const out = await evaluateTemplate(fromPlain({ a: '((a))', b: '((b))' }), {
+      vars: varsFromFlags(flags({ varKVs: ['a=given'] })),
+      store,
+    });
     assert.deepEqual(toPlain(out), { a: 'given', b: 'stored-b' });
   });
 });
@@ -101,9 +104,18 @@ describe('-v name=value', () => {
   });
 
   it("reports bosh-cli's format errors", () => {
-    assert.equal(errorOf(() => parseVarKV('abc')), "Expected var 'abc' to be in format 'name=value'");
-    assert.equal(errorOf(() => parseVarKV('=x')), "Expected var '=x' to specify non-empty name");
-    assert.equal(errorOf(() => parseVarKV('x=')), "Expected var 'x=' to specify non-empty value");
+    assert.equal(
+      errorOf(() => parseVarKV('abc')),
+      "Expected var 'abc' to be in format 'name=value'",
+    );
+    assert.equal(
+      errorOf(() => parseVarKV('=x')),
+      "Expected var '=x' to specify non-empty name",
+    );
+    assert.equal(
+      errorOf(() => parseVarKV('x=')),
+      "Expected var 'x=' to specify non-empty value",
+    );
   });
 
   it('does not echo the value of a -v that is not valid YAML (it may be a secret)', () => {
@@ -113,7 +125,9 @@ describe('-v name=value', () => {
   });
 
   it('a dotted name sets a key inside a map', async () => {
-    const out = await evaluateTemplate(fromPlain({ x: '((a.b))', y: '((a))' }), { vars: varsFromFlags(flags({ varKVs: ['a.b=1', 'a.c=2'] })) });
+    const out = await evaluateTemplate(fromPlain({ x: '((a.b))', y: '((a))' }), {
+      vars: varsFromFlags(flags({ varKVs: ['a.b=1', 'a.c=2'] })),
+    });
     assert.deepEqual(toPlain(out), { x: 1, y: { b: 1, c: 2 } });
   });
 });
@@ -125,10 +139,22 @@ describe('--var-file, -l, --vars-env', () => {
     writeFileSync(join(dir, 'home', 'h.txt'), '8080');
     assert.equal(value({ varFiles: ['a=cert.pem'] }), '-----BEGIN X-----\n123\n-----END X-----\n');
     assert.equal(value({ varFiles: ['a=~/h.txt'] }), '8080');
-    assert.equal(errorOf(() => varsFromFlags(flags({ varFiles: ['nopath'] }))), "Expected var 'nopath' to be in format 'name=path'");
-    assert.equal(errorOf(() => varsFromFlags(flags({ varFiles: ['=p'] }))), "Expected var '=p' to specify non-empty name");
-    assert.equal(errorOf(() => varsFromFlags(flags({ varFiles: ['a='] }))), "Expected var 'a=' to specify non-empty path");
-    assert.match(errorOf(() => varsFromFlags(flags({ varFiles: ['a=missing.txt'] }))), new RegExp(`^Reading variable from file '${join(dir, 'missing.txt')}': ENOENT`));
+    assert.equal(
+      errorOf(() => varsFromFlags(flags({ varFiles: ['nopath'] }))),
+      "Expected var 'nopath' to be in format 'name=path'",
+    );
+    assert.equal(
+      errorOf(() => varsFromFlags(flags({ varFiles: ['=p'] }))),
+      "Expected var '=p' to specify non-empty name",
+    );
+    assert.equal(
+      errorOf(() => varsFromFlags(flags({ varFiles: ['a='] }))),
+      "Expected var 'a=' to specify non-empty path",
+    );
+    assert.match(
+      errorOf(() => varsFromFlags(flags({ varFiles: ['a=missing.txt'] }))),
+      new RegExp(`^Reading variable from file '${join(dir, 'missing.txt')}': ENOENT`),
+    );
   });
 
   it('-l reads a YAML map with nested values; an empty file has none; anything else is an error', () => {
@@ -138,14 +164,34 @@ describe('--var-file, -l, --vars-env', () => {
     file('broken.yml', 'a: [\n');
     assert.deepEqual(value({ varsFiles: ['nested.yml'] }), { deep: [1, { k: 'v' }] });
     assert.deepEqual(varsFromFlags(flags({ varsFiles: ['empty.yml'] })).names(), []);
-    assert.equal(errorOf(() => varsFromFlags(flags({ varsFiles: ['list.yml'] }))), "Deserializing variables file 'list.yml': expected a map, found '[]interface {}'");
-    assert.match(errorOf(() => varsFromFlags(flags({ varsFiles: ['broken.yml'] }))), /^Deserializing variables file 'broken.yml': Parsing YAML file 'broken.yml': line \d+/);
-    assert.match(errorOf(() => varsFromFlags(flags({ varsFiles: ['nope.yml'] }))), /^Reading variables file 'nope.yml': ENOENT/);
-    assert.equal(errorOf(() => varsFromFlags(flags({ varsFiles: [''] }))), 'Expected file path to be non-empty');
+    assert.equal(
+      errorOf(() => varsFromFlags(flags({ varsFiles: ['list.yml'] }))),
+      "Deserializing variables file 'list.yml': expected a map, found '[]interface {}'",
+    );
+    assert.match(
+      errorOf(() => varsFromFlags(flags({ varsFiles: ['broken.yml'] }))),
+      /^Deserializing variables file 'broken.yml': Parsing YAML file 'broken.yml': line \d+/,
+    );
+    assert.match(
+      errorOf(() => varsFromFlags(flags({ varsFiles: ['nope.yml'] }))),
+      /^Reading variables file 'nope.yml': ENOENT/,
+    );
+    assert.equal(
+      errorOf(() => varsFromFlags(flags({ varsFiles: [''] }))),
+      'Expected file path to be non-empty',
+    );
   });
 
   it('--vars-env takes PREFIX_name variables, values read as YAML', () => {
-    const env = { DIR_port: '8080', DIR_obj: '{a: [1]}', DIR_s: 'text', DIRX_no: '1', DIR: 'no', OTHER_x: '1', DIR_unset: undefined };
+    const env = {
+      DIR_port: '8080',
+      DIR_obj: '{a: [1]}',
+      DIR_s: 'text',
+      DIRX_no: '1',
+      DIR: 'no',
+      OTHER_x: '1',
+      DIR_unset: undefined,
+    };
     assert.deepEqual(
       varsFromEnv('DIR', env).map(([k, v]) => [k, toPlain(v)]),
       [
@@ -154,8 +200,14 @@ describe('--var-file, -l, --vars-env', () => {
         ['s', 'text'],
       ],
     );
-    assert.equal(errorOf(() => varsFromEnv('', env)), 'Expected environment variable prefix to be non-empty');
-    assert.match(errorOf(() => varsFromEnv('BAD', { BAD_x: '[' })), /^Deserializing YAML from environment variable 'BAD_x': /);
+    assert.equal(
+      errorOf(() => varsFromEnv('', env)),
+      'Expected environment variable prefix to be non-empty',
+    );
+    assert.match(
+      errorOf(() => varsFromEnv('BAD', { BAD_x: '[' })),
+      /^Deserializing YAML from environment variable 'BAD_x': /,
+    );
   });
 
   it('expandPath: ~ is the home folder, relative paths are from cwd', () => {

@@ -10,9 +10,22 @@ const cache = createRequire(import.meta.url).cache;
 const loaded = () => Object.keys(cache).some((path) => path.includes('@peculiar/x509'));
 const store = new MemoryVariableStore();
 const report: Record<string, boolean> = { atStart: loaded() };
-await evaluateTemplate(fromPlain({ variables: [{ name: 'p', type: 'password' }, { name: 'u', type: 'user' }], p: '((p))' }), { vars: new StaticVariables(), store });
+await evaluateTemplate(
+  fromPlain({
+    variables: [
+      { name: 'p', type: 'password' },
+      { name: 'u', type: 'user' },
+    ],
+    p: '((p))',
+  }),
+  { vars: new StaticVariables(), store },
+);
 report['afterPasswords'] = loaded();
 const ca = { name: 'ca', type: 'certificate', options: { is_ca: true, common_name: 'ca' } };
-await evaluateTemplate(fromPlain({ variables: [ca] }), { vars: new StaticVariables(), store, defaultCertificateKeyLength: 2048 });
+await evaluateTemplate(fromPlain({ variables: [ca] }), {
+  vars: new StaticVariables(),
+  store,
+  defaultCertificateKeyLength: 2048,
+});
 report['afterCertificate'] = loaded();
 process.stdout.write(JSON.stringify(report));
