@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ArmContext, ArmResponse, ProviderRequest } from './arm-context.js';
+import type { OperationKind } from './operations.js';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error.js';
 import { canonicalJson, clone, type Json, type StoredResource } from './arm-state.js';
 import { normalizeLocation, sameId } from './resource-id.js';
@@ -965,19 +966,33 @@ export class ComputeProvider {
       body,
       inputKey,
     };
+    const headers = this.provision(req, record, location, 'snapshot');
+    return { status: 202, body: this.render(record), headers };
+  }
+
+  /**
+   * Stores a resource whose PUT runs as a long-running operation (snapshots, images) and starts
+   * it: 'Creating' until the operation ends, then 'Succeeded' or 'Failed'. Returns its headers.
+   */
+  private provision(
+    req: ProviderRequest,
+    record: StoredResource,
+    location: string,
+    kind: OperationKind,
+  ): Record<string, string> {
     this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(
+    const props = record.body.properties;
+    return this.ctx.startOperation(
       req,
       location,
       'compute',
       {
-        kind: 'snapshot',
-        onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
-        onFailure: () => (body.properties.provisioningState = 'Failed'),
+        kind,
+        onSuccess: () => (props.provisioningState = 'Succeeded'),
+        onFailure: () => (props.provisioningState = 'Failed'),
       },
       false,
-    );
-    return { status: 202, body: this.render(record), headers };
+    ).headers;
   }
 
   private async putImage(
@@ -1021,18 +1036,7 @@ export class ComputeProvider {
       body,
       inputKey,
     };
-    this.ctx.state.put(record);
-    const { headers } = this.ctx.startOperation(
-      req,
-      location,
-      'compute',
-      {
-        kind: 'image',
-        onSuccess: () => (body.properties.provisioningState = 'Succeeded'),
-        onFailure: () => (body.properties.provisioningState = 'Failed'),
-      },
-      false,
-    );
+    const headers = this.provision(req, record, location, 'image');
     return { status: existing ? 200 : 201, body: this.render(record), headers };
   }
 
