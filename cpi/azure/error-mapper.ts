@@ -137,6 +137,10 @@ export function isTransientAsyncFailure(err: unknown): boolean {
       );
     // core-lro ends a Canceled operation with this plain Error
     if (e.message === 'Operation was canceled') return true;
+    // core-lro ends a Failed or Canceled operation whose status carries an error with that error's
+    // code and message (e.g. OperationPreempted when a resource group delete is preempted)
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_ASYNC_CODES.has(code)) return true;
     const m = /^The long-running operation has failed\. ([A-Za-z0-9_.]+)\./.exec(e.message);
     if (m !== null) return TRANSIENT_ASYNC_CODES.has(m[1] as string);
   }
