@@ -285,7 +285,7 @@ async function journey(w: AzureWorld, opts: { killJumpboxMidDeploy?: boolean } =
     assert.match(
       errors[0]!,
       new RegExp(
-        `Reaching the gateway jumpbox@${w.jumpboxAddress.replace(/\./g, '\\.')}:22: (the connection was lost|the connection closed during the handshake|connect ECONNREFUSED)`,
+        `Reaching the gateway jumpbox@${w.jumpboxAddress.replace(/\./g, '\\.')}:22: (the connection was lost|the connection closed during the handshake|connect ECONNREFUSED|read ECONNRESET)`,
       ),
     );
     assert.doesNotMatch(
